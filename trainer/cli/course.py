@@ -1,0 +1,114 @@
+"""`trainer course ...`: check, list, schema and graph courses."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from trainer.cli import command
+from trainer.errors import ExitCode
+
+
+def register(sub: Any) -> None:
+    group = command(sub, "course", _group_help)
+    csub = group.add_subparsers(title="course commands", metavar="COMMAND")
+
+    p = command(csub, "check", check)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="course files or folders of course files")
+    p.add_argument("--quiet", action="store_true", help="print problems only, no summary line")
+
+    p = command(csub, "list", list_courses)
+    p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
+
+    command(csub, "schema", schema)
+
+    p = command(csub, "graph", graph)
+    p.add_argument("course", metavar="COURSE", help="course file or course id")
+    p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
+
+
+def _group_help(args: argparse.Namespace) -> int:
+    """Check, list, draw and test courses (see trainer course --help)."""
+    print("usage: trainer course {check,list,schema,graph} ... (see trainer course --help)", file=sys.stderr)
+    return ExitCode.USAGE
+
+
+def check(args: argparse.Namespace) -> int:
+    """Check course files and report every problem as file:line:col: error|warning: message.
+
+    Exits 3 when any file has an error, 0 otherwise (warnings alone do not fail).
+    """
+    from trainer.course.library import course_files
+    from trainer.course.loader import check_path
+
+    files = course_files(Path(p) for p in args.paths)
+    if not files:
+        print("trainer: error: no course files (*.yaml) found in " + ", ".join(args.paths), file=sys.stderr)
+        return ExitCode.ERROR
+    errors = warnings = 0
+    for f in files:
+        result = check_path(f)
+        for d in result.diagnostics:
+            print(d)
+        errors += len(result.errors)
+        warnings += len(result.warnings)
+    if not args.quiet:
+        verdict = "invalid" if errors else "ok"
+        print(f"{len(files)} file(s) checked: {errors} error(s), {warnings} warning(s): {verdict}", file=sys.stderr)
+    return ExitCode.INVALID_COURSE if errors else ExitCode.OK
+
+
+def print_course_table(console: Any, library: Any, lang: str) -> None:
+    from rich.table import Table
+
+    table = Table(title="Courses", title_justify="left")
+    for col in ("id", "version", "title", "area", "min", "path"):
+        table.add_column(col, overflow="fold")
+    for c in library.courses.values():
+        table.add_row(c.id, c.version, c.title.get(lang), c.area, str(c.minutes), c.source)
+    console.print(table)
+    for problem in library.problems:
+        first = problem.errors[0] if problem.errors else problem.diagnostics[0]
+        console.print(f"[red]not loaded[/red]: {first}", markup=False, highlight=False)
+
+
+def list_courses(args: argparse.Namespace) -> int:
+    """List the courses found: id, version, titles, area, estimated minutes and file."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from trainer.course.library import load_library
+
+    library = load_library(args.courses)
+    table = Table(title_justify="left")
+    for col in ("id", "version", "中文", "English", "area", "min", "path"):
+        table.add_column(col, overflow="fold")
+    for c in library.courses.values():
+        table.add_row(c.id, c.version, c.title.zh or "", c.title.en or "", c.area, str(c.minutes), c.source)
+    console = Console()
+    console.print(table)
+    for problem in library.problems:
+        print(f"not loaded: {problem.errors[0] if problem.errors else problem.diagnostics[0]}", file=sys.stderr)
+    return ExitCode.OK
+
+
+def schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of the course format (for editors: # yaml-language-server: $schema=...)."""
+    from trainer.course.schema import course_schema_json
+
+    print(course_schema_json())
+    return ExitCode.OK
+
+
+def graph(args: argparse.Namespace) -> int:
+    """Draw a course's state machine as Mermaid or DOT; mistake edges orange, critical edges red."""
+    from trainer.course.graph import to_dot, to_mermaid
+    from trainer.course.library import resolve_course
+    from trainer.course.loader import load_course
+
+    course = load_course(resolve_course(args.course, args.courses))
+    print(to_mermaid(course) if args.format == "mermaid" else to_dot(course), end="")
+    return ExitCode.OK

@@ -1,0 +1,290 @@
+"""Checks that need the whole course: references between states, actions, variables, the map and the procedure.
+
+Runs on the spec-checked plain data so that every problem points at the exact place it was written.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from typing import Any
+
+from trainer.course.conditions import ConditionError, parse_condition
+from trainer.course.spec import Checker
+from trainer.course.yamlsource import Path_
+
+
+def _hint(word: str, choices: Any) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    return "text"
+
+
+class _Semantics:
+    def __init__(self, data: dict[str, Any], ck: Checker):
+        self.data = data
+        self.ck = ck
+        self.states: dict[str, Any] = data.get("states") or {}
+        self.variables: dict[str, Any] = data.get("variables") or {}
+        zones = (data.get("map") or {}).get("zones") or []
+        self.zones = {z.get("id") for z in zones if isinstance(z, dict)}
+
+    def run(self, shape_ok: bool) -> None:
+        checks = [self.check_start]
+        checks += [lambda sid=sid, st=st: self.check_state(sid, st) for sid, st in self.states.items()]
+        checks += [
+            lambda i=i, ev=ev: self.check_event(i, ev) for i, ev in enumerate(self.data.get("random_events") or [])
+        ]
+        checks += [self.check_procedure, self.check_map, self.check_graph]
+        for check in checks:
+            try:
+                check()
+            except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+                # The part is malformed and its shape error is already reported; its references cannot be followed.
+                if shape_ok:
+                    raise
+
+    # --- references --------------------------------------------------------------------------------------------
+    def check_goto(self, target: str, path: Path_) -> None:
+        if target not in self.states:
+            self.ck.error(path, f"goto {target!r}: there is no such state{_hint(target, self.states)}")
+
+    def check_condition(self, source: str, path: Path_) -> None:
+        try:
+            cond = parse_condition(source)
+        except ConditionError as exc:
+            self.ck.error(path, f"condition {source!r}: {exc}")
+            return
+        for name in sorted(cond.variables - set(self.variables)):
+            self.ck.error(
+                path, f"condition {source!r} names the unknown variable {name!r}{_hint(name, self.variables)}"
+            )
+
+    def check_set(self, values: dict[str, Any], path: Path_) -> None:
+        for name, value in values.items():
+            if name not in self.variables:
+                self.ck.error(
+                    (*path, name),
+                    f"set: unknown variable {name!r}{_hint(name, self.variables)}; declare it under variables",
+                )
+            elif _type_name(value) != _type_name(self.variables[name]):
+                self.ck.error(
+                    (*path, name),
+                    f"set: {name!r} holds {_type_name(self.variables[name])} but is set to {_type_name(value)} {value!r}",
+                )
+
+    def check_zone(self, zone: str, path: Path_) -> None:
+        if not self.zones:
+            self.ck.error(path, f"zone {zone!r} named but the course has no map with zones")
+        elif zone not in self.zones:
+            self.ck.error(path, f"there is no map zone {zone!r}{_hint(zone, self.zones)}")
+
+    def check_actions(self, actions: list[dict[str, Any]], path: Path_) -> None:
+        seen: dict[str, int] = {}
+        for i, action in enumerate(actions):
+            apath = (*path, i)
+            aid = action["id"]
+            if aid in seen:
+                self.ck.error((*apath, "id"), f"duplicate action id {aid!r} (also item {seen[aid] + 1} of this list)")
+            seen.setdefault(aid, i)
+            if "goto" in action:
+                self.check_goto(action["goto"], (*apath, "goto"))
+            if "when" in action:
+                self.check_condition(action["when"], (*apath, "when"))
+            if "set" in action:
+                self.check_set(action["set"], (*apath, "set"))
+
+    def check_start(self) -> None:
+        start = self.data.get("start")
+        if isinstance(start, str) and start not in self.states:
+            self.ck.error(("start",), f"start {start!r}: there is no such state{_hint(start, self.states)}")
+
+    def check_state(self, sid: str, state: dict[str, Any]) -> None:
+        path: Path_ = ("states", sid)
+        actions = state.get("actions") or []
+        if "outcome" in state:
+            if actions:
+                self.ck.error(
+                    (*path, "actions"), f"state {sid!r} has an outcome, so it ends the session: it cannot have actions"
+                )
+            if "timer" in state:
+                self.ck.error(
+                    (*path, "timer"), f"state {sid!r} has an outcome, so it ends the session: it cannot have a timer"
+                )
+        elif not actions and "timer" not in state:
+            self.ck.error(path, f"state {sid!r} has no actions, no timer and no outcome: the trainee would be stuck")
+        if "incident" in state and state.get("outcome") != "incident":
+            self.ck.error((*path, "incident"), "incident text belongs only to a state with outcome: incident")
+        self.check_actions(actions, (*path, "actions"))
+        if "timer" in state:
+            self.check_goto(state["timer"]["goto"], (*path, "timer", "goto"))
+        if "position" in state:
+            self.check_zone(state["position"], (*path, "position"))
+
+    def check_event(self, i: int, event: dict[str, Any]) -> None:
+        path: Path_ = ("random_events", i)
+        for j, sid in enumerate(event["states"]):
+            if sid not in self.states:
+                self.ck.error(
+                    (*path, "states", j),
+                    f"random event {event['id']!r}: there is no state {sid!r}{_hint(sid, self.states)}",
+                )
+            elif "outcome" in self.states[sid]:
+                self.ck.error(
+                    (*path, "states", j), f"random event {event['id']!r} cannot happen in the terminal state {sid!r}"
+                )
+        self.check_actions(event["actions"], (*path, "actions"))
+        if "set" in event:
+            self.check_set(event["set"], (*path, "set"))
+        if "appears_at" in event:
+            self.check_zone(event["appears_at"], (*path, "appears_at"))
+
+    def check_procedure(self) -> None:
+        steps = self.data.get("procedure") or []
+        action_ids = {a["id"] for s in self.states.values() for a in s.get("actions") or []}
+        action_ids |= {a["id"] for e in self.data.get("random_events") or [] for a in e["actions"]}
+        index: dict[str, int] = {}
+        for i, step in enumerate(steps):
+            aid = step["action"]
+            if aid not in action_ids:
+                self.ck.error(
+                    ("procedure", i, "action"),
+                    f"procedure step names the unknown action {aid!r}{_hint(aid, action_ids)}",
+                )
+            if aid in index:
+                self.ck.error(("procedure", i, "action"), f"the action {aid!r} is already step {index[aid] + 1}")
+            index.setdefault(aid, i)
+        after: dict[str, list[str]] = {}
+        for i, step in enumerate(steps):
+            for j, before in enumerate(step.get("after") or []):
+                if before not in index:
+                    self.ck.error(
+                        ("procedure", i, "after", j),
+                        f"after {before!r}: no procedure step has that action{_hint(before, index)}",
+                    )
+            after[step["action"]] = [b for b in step.get("after") or [] if b in index]
+        cycle = _find_cycle(after)
+        if cycle:
+            self.ck.error(
+                ("procedure", index[cycle[0]]), f"the order constraints go round in a circle: {' -> '.join(cycle)}"
+            )
+
+    def check_map(self) -> None:
+        m = self.data.get("map")
+        if not m:
+            return
+        width, height = m["width"], m["height"]
+        seen: set[str] = set()
+        for i, zone in enumerate(m["zones"]):
+            if zone["id"] in seen:
+                self.ck.error(("map", "zones", i, "id"), f"duplicate zone id {zone['id']!r}")
+            seen.add(zone["id"])
+            x, y, w, h = zone["rect"][:4]
+            if len(zone["rect"]) != 4:
+                self.ck.error(("map", "zones", i, "rect"), "rect is [x, y, width, height]: four numbers")
+            elif x + w > width or y + h > height or w < 1 or h < 1:
+                self.ck.error(
+                    ("map", "zones", i, "rect"), f"zone {zone['id']!r} does not fit in the {width}x{height} map"
+                )
+        for i, machine in enumerate(m.get("machines") or []):
+            path: Path_ = ("map", "machines", i)
+            if machine["id"] in seen:
+                self.ck.error((*path, "id"), f"duplicate map id {machine['id']!r}")
+            seen.add(machine["id"])
+            x, y = machine["at"][:2]
+            if len(machine["at"]) != 2:
+                self.ck.error((*path, "at"), "at is [x, y]: two numbers")
+            elif x >= width or y >= height:
+                self.ck.error((*path, "at"), f"machine {machine['id']!r} is outside the {width}x{height} map")
+            for key in ("running", "locked"):
+                if key in machine:
+                    self.check_condition(machine[key], (*path, key))
+
+    # --- the state graph ---------------------------------------------------------------------------------------
+    def edges(self) -> dict[str, set[str]]:
+        events_in: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for event in self.data.get("random_events") or []:
+            for sid in event["states"]:
+                events_in[sid].append(event)
+        graph: dict[str, set[str]] = {}
+        for sid, state in self.states.items():
+            targets = {a.get("goto", sid) for a in state.get("actions") or []}
+            if "timer" in state:
+                targets.add(state["timer"]["goto"])
+            for event in events_in[sid]:
+                targets |= {a.get("goto", sid) for a in event["actions"]}
+            graph[sid] = {t for t in targets if t in self.states}
+        return graph
+
+    def check_graph(self) -> None:
+        start = self.data.get("start")
+        if start not in self.states:
+            return
+        graph = self.edges()
+        reached = _reach(graph, [start])
+        for sid in self.states:
+            if sid not in reached:
+                self.ck.error(("states", sid), f"state {sid!r} cannot be reached from the start state {start!r}")
+        terminals = [sid for sid, s in self.states.items() if "outcome" in s]
+        if not any(self.states[t]["outcome"] == "completed" for t in terminals):
+            self.ck.error(("states",), "no state has outcome: completed, so no trainee could ever finish the course")
+        reverse: dict[str, set[str]] = defaultdict(set)
+        for src, targets in graph.items():
+            for t in targets:
+                reverse[t].add(src)
+        can_end = _reach(reverse, terminals)
+        for sid in self.states:
+            if sid in reached and sid not in can_end:
+                self.ck.error(
+                    ("states", sid),
+                    f"from state {sid!r} no terminal state can be reached: the trainee would be trapped",
+                )
+
+
+def _reach(graph: dict[str, set[str]], roots: list[str]) -> set[str]:
+    seen = set(roots)
+    todo = list(roots)
+    while todo:
+        for nxt in graph.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def _find_cycle(after: dict[str, list[str]]) -> list[str] | None:
+    colour: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        colour[node] = 1
+        stack.append(node)
+        for nxt in after.get(node, ()):
+            if colour.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in colour:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        colour[node] = 2
+        return None
+
+    for node in after:
+        if node not in colour:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def check_semantics(data: dict[str, Any], ck: Checker, *, shape_ok: bool) -> None:
+    """Add every cross-reference problem to `ck`. With `shape_ok` False, malformed parts are skipped, not followed."""
+    _Semantics(data, ck).run(shape_ok)

@@ -1,0 +1,204 @@
+"""Safe YAML reading that remembers where every node is.
+
+Plain `yaml.safe_load` loses positions, silently keeps the last of two duplicate keys and reads `on`/`off`/`yes`/`no` as
+booleans (YAML 1.1). Instructors' files need none of that: we compose the node graph with a safe loader (libyaml's when
+present), then walk it ourselves, so every value keeps its line and column and hostile input is stopped with one message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from trainer.course.diagnostics import CourseInvalid, Diagnostic, Pos, Severity
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_NODES = 200_000  # after alias expansion: stops "billion laughs" long before memory does
+MAX_DEPTH = 64
+
+try:  # libyaml's parser is several times faster; the pure-Python one gives the same nodes
+    _Base: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the wheel
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """Safe loader whose only booleans are true/false: ids such as `on`, `off`, `yes`, `no` stay strings."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class Document:
+    """Plain data (dicts, lists, scalars) plus where each piece was written."""
+
+    file: str
+    data: Any
+    positions: dict[Path_, Pos] = field(default_factory=dict)  # path -> position of the value
+    key_positions: dict[Path_, Pos] = field(default_factory=dict)  # path -> position of the key that names it
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sha256: str = ""  # of the file's text, so a session can name exactly the course it was played on
+
+    def pos(self, path: Path_) -> Pos:
+        """Where `path` was written, or the nearest enclosing node that was."""
+        while path not in self.positions and path:
+            path = path[:-1]
+        return self.positions.get(path, Pos(1, 1))
+
+    def key_pos(self, path: Path_) -> Pos:
+        return self.key_positions.get(path) or self.pos(path)
+
+
+def _mark_pos(mark: Any) -> Pos:
+    return Pos(mark.line + 1, mark.column + 1) if mark is not None else Pos(1, 1)
+
+
+def _fail(file: str, pos: Pos, message: str) -> CourseInvalid:
+    return CourseInvalid([Diagnostic(file, pos, Severity.ERROR, message)])
+
+
+def _decode(file: str, raw: bytes) -> str:
+    if b"\x00" in raw:
+        offset = raw.index(b"\x00")
+        return _raise_at(file, raw, offset, "this is a binary file, not a YAML course")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return _raise_at(file, raw, exc.start, "the file is not UTF-8 text; save it as UTF-8")
+
+
+def _raise_at(file: str, raw: bytes, offset: int, message: str) -> str:
+    before = raw[:offset]
+    line = before.count(b"\n") + 1
+    col = offset - (before.rfind(b"\n") + 1) + 1
+    raise _fail(file, Pos(line, col), message)
+
+
+_constructor = SafeConstructor()
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str": lambda node: node.value,
+    "tag:yaml.org,2002:int": _constructor.construct_yaml_int,
+    "tag:yaml.org,2002:float": _constructor.construct_yaml_float,
+    "tag:yaml.org,2002:bool": _constructor.construct_yaml_bool,
+    "tag:yaml.org,2002:null": lambda node: None,
+    # Dates stay as written: a course has no use for datetime objects.
+    "tag:yaml.org,2002:timestamp": lambda node: node.value,
+}
+
+
+class _Walker:
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.count = 0
+        self.active: set[int] = set()
+
+    def value(self, node: Node, path: Path_) -> Any:
+        self.count += 1
+        pos = _mark_pos(node.start_mark)
+        if self.count > MAX_NODES:
+            raise _fail(self.doc.file, pos, f"more than {MAX_NODES} nodes after expanding aliases (an alias bomb?)")
+        if len(path) > MAX_DEPTH:
+            raise _fail(self.doc.file, pos, f"nesting deeper than {MAX_DEPTH} levels")
+        if id(node) in self.active:
+            raise _fail(self.doc.file, pos, "an alias refers to a node that contains it (recursive YAML)")
+        self.doc.positions[path] = pos
+        if isinstance(node, ScalarNode):
+            construct = _SCALAR_TAGS.get(node.tag)
+            if construct is None:
+                raise _fail(self.doc.file, pos, f"the tag {node.tag!r} is not allowed in a course")
+            try:
+                return construct(node)
+            except (ValueError, yaml.YAMLError) as exc:
+                raise _fail(self.doc.file, pos, f"cannot read {node.value!r}: {exc}") from exc
+        self.active.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                if node.tag != "tag:yaml.org,2002:seq":
+                    raise _fail(self.doc.file, pos, f"the tag {node.tag!r} is not allowed in a course")
+                return [self.value(child, (*path, i)) for i, child in enumerate(node.value)]
+            assert isinstance(node, MappingNode)
+            if node.tag != "tag:yaml.org,2002:map":
+                raise _fail(self.doc.file, pos, f"the tag {node.tag!r} is not allowed in a course")
+            return self.mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def mapping(self, node: MappingNode, path: Path_) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key_pos = _mark_pos(key_node.start_mark)
+            if not isinstance(key_node, ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                raise _fail(self.doc.file, key_pos, "keys must be plain names (no lists, mappings or merge keys)")
+            key = str(key_node.value)
+            if key in out:
+                first = self.doc.key_positions[(*path, key)]
+                self.doc.diagnostics.append(
+                    Diagnostic(
+                        self.doc.file,
+                        key_pos,
+                        Severity.ERROR,
+                        f"duplicate key {key!r} (first written at line {first.line}); YAML would keep only one",
+                    )
+                )
+                continue
+            self.doc.key_positions[(*path, key)] = key_pos
+            out[key] = self.value(value_node, (*path, key))
+        return out
+
+
+def parse_text(text: str, file: str) -> Document:
+    """Parse YAML text into a Document, or raise CourseInvalid with one file:line:col diagnostic."""
+    doc = Document(file=file, data=None, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise _fail(file, _mark_pos(mark), f"YAML syntax: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise _fail(file, Pos(1, 1), f"YAML syntax: {exc}") from None
+    except RecursionError:
+        raise _fail(file, Pos(1, 1), "the YAML is nested too deeply to read") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise _fail(file, Pos(1, 1), "the file is empty; a course is a mapping with id, version, states, ...")
+    try:
+        doc.data = _Walker(doc).value(node, ())
+    except RecursionError:
+        raise _fail(file, _mark_pos(node.start_mark), "the YAML is nested too deeply to read") from None
+    return doc
+
+
+def read_document(path: Path) -> Document:
+    """Read a course file from disk safely: size, encoding and YAML checked, positions kept."""
+    file = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise _fail(
+                file, Pos(1, 1), f"the file is {size / 1e6:.1f} MB; a course may be at most {MAX_BYTES // 2**20} MB"
+            )
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise _fail(file, Pos(1, 1), "this is a folder, not a course file") from None
+    except OSError as exc:
+        raise _fail(file, Pos(1, 1), f"cannot read the file: {exc.strerror or exc}") from None
+    return parse_text(_decode(file, raw), file)
