@@ -24,6 +24,14 @@ def register(sub: Any) -> None:
 
     command(csub, "schema", schema)
 
+    p = command(csub, "test", test)
+    p.add_argument("courses_to_test", nargs="+", metavar="COURSE", help="course files, folders or course ids")
+    p.add_argument(
+        "--random", type=int, default=100, metavar="N", help="seeded random playthroughs per course (default 100)"
+    )
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the random playthroughs (default 0)")
+    p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
+
     p = command(csub, "graph", graph)
     p.add_argument("course", metavar="COURSE", help="course file or course id")
     p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
@@ -112,3 +120,34 @@ def graph(args: argparse.Namespace) -> int:
     course = load_course(resolve_course(args.course, args.courses))
     print(to_mermaid(course) if args.format == "mermaid" else to_dot(course), end="")
     return ExitCode.OK
+
+
+def test(args: argparse.Namespace) -> int:
+    """Play courses automatically through the engine and report state and action coverage.
+
+    Every reachable situation is explored (with random events forced on, then off) and N seeded random playthroughs
+    are run. Fails (exit 1) on an engine error, a trap with no way to an ending, or a timer that can never run out;
+    exit 3 when a course does not load.
+    """
+    from trainer.course.library import course_files, resolve_course
+    from trainer.course.loader import load_course
+    from trainer.engine.explore import explore_course
+
+    paths = course_files(resolve_course(ref, args.courses) for ref in args.courses_to_test)
+    failed = False
+    for path in paths:
+        course = load_course(path)
+        report = explore_course(course, random_runs=args.random, seed=args.seed)
+        s_done, s_all = report.state_coverage()
+        a_done, a_all = report.action_coverage()
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())) or "none"
+        print(
+            f"{course.id} {course.version}: states {s_done}/{s_all} ({100 * s_done / s_all:.0f}%), "
+            f"actions {a_done}/{a_all} ({100 * a_done / max(a_all, 1):.0f}%), {report.situations} situations explored, "
+            f"{report.playthroughs} random playthroughs ({outcomes})"
+        )
+        for finding in report.findings:
+            level = "error" if finding.failing else "warning"
+            print(f"{path}: {level}: {finding.kind}: {finding.message}")
+        failed = failed or report.failed
+    return ExitCode.ERROR if failed else ExitCode.OK

@@ -1,0 +1,375 @@
+"""A course being played: the one place where the rules of a course are applied.
+
+Deterministic by construction: the clock is injected and random events come from a generator seeded per session, so
+the course, the seed and the timed inputs (actions, timeouts, resumes, aborts) reproduce a session event for event.
+That is what replay, resume, scoring and the debrief rely on.
+
+Timers: a state's timer runs from the moment the state was entered. `tick()` (called by the app a few times a second,
+and before each action) emits the timeout stamped at the exact deadline, not at the moment it was noticed, so a replay
+gives the same times. After a resume the current state's timer starts again in full: the trainee is not punished for
+the time the terminal was closed, and the gap is recorded in the `resumed` event.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from trainer.course.conditions import Value
+from trainer.course.model import Action, Course, Mistake, MistakeSeverity, Outcome, RandomEvent, State
+from trainer.engine.events import INPUT_KINDS, Event, EventKind
+
+Clock = Callable[[], float]  # seconds from a monotonic source
+
+
+class EngineError(Exception):
+    """A caller asked the engine for something the course does not allow (a programming or script error)."""
+
+
+class ActionNotAvailable(EngineError):
+    def __init__(self, action_id: str, state: str, available: Sequence[str]):
+        self.action_id = action_id
+        self.state = state
+        offered = ", ".join(available) or "none"
+        super().__init__(f"action {action_id!r} is not available in state {state!r} (available: {offered})")
+
+
+class SessionOver(EngineError):
+    def __init__(self) -> None:
+        super().__init__("the session has already ended")
+
+
+class ReplayMismatch(EngineError):
+    """Stored events that the course and seed do not reproduce: a different course version, or tampering."""
+
+    def __init__(self, seq: int, reason: str):
+        self.seq = seq
+        super().__init__(f"replay differs at event {seq}: {reason}")
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An action the trainee can take now; `event` is set when it answers an active random event."""
+
+    action: Action
+    event: RandomEvent | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything that changes while a session is played. Cheap to keep, so a failed save can be undone."""
+
+    state: str
+    variables: Mapping[str, Value]
+    entered_ms: int
+    seq: int
+    last_ms: int
+    active_events: tuple[str, ...] = ()
+    fired_events: frozenset[str] = frozenset()
+    ignored_reported: frozenset[str] = frozenset()
+    outcome: Outcome | None = None
+    ended: bool = False
+    rng_state: Any = None
+    history: tuple[str, ...] = field(default=())  # action ids taken, in order
+
+
+class Session:
+    """Plays one course for one trainee. Methods return the events they caused, already numbered and timed."""
+
+    def __init__(
+        self, course: Course, seed: int, *, clock: Clock = time.monotonic, lang: str = "zh", offset_ms: int = 0
+    ):
+        self.course = course
+        self.seed = seed
+        self.lang = lang
+        self._clock = clock
+        self._origin = clock()
+        self._offset_ms = offset_ms
+        self._rng = random.Random(seed)
+        self._snap = Snapshot(
+            state=course.start, variables=MappingProxyType(dict(course.variables)), entered_ms=0, seq=0, last_ms=0
+        )
+        self._events = {e.id: e for e in course.random_events}
+        # Whether a random event fires; the explorer replaces it to force every event on, then off.
+        self.roll: Callable[[RandomEvent], bool] = lambda ev: self._rng.random() < ev.probability
+
+    # --- reading -------------------------------------------------------------------------------------------------
+    @property
+    def state(self) -> State:
+        return self.course.states[self._snap.state]
+
+    @property
+    def variables(self) -> Mapping[str, Value]:
+        return self._snap.variables
+
+    @property
+    def ended(self) -> bool:
+        return self._snap.ended
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return self._snap.outcome
+
+    @property
+    def seq(self) -> int:
+        return self._snap.seq
+
+    @property
+    def history(self) -> tuple[str, ...]:
+        return self._snap.history
+
+    def active_events(self) -> list[RandomEvent]:
+        return [self._events[e] for e in self._snap.active_events]
+
+    def now_ms(self) -> int:
+        return max(self._offset_ms + int((self._clock() - self._origin) * 1000), self._snap.last_ms)
+
+    def available(self) -> list[Offer]:
+        if self._snap.ended:
+            return []
+        env = self._snap.variables
+        offers = [Offer(a, ev) for ev in self.active_events() for a in ev.actions if a.when is None or a.when(env)]
+        offers += [Offer(a) for a in self.state.actions if a.when is None or a.when(env)]
+        return offers
+
+    def deadline_ms(self) -> int | None:
+        timer = self.state.timer
+        if timer is None or self._snap.ended:
+            return None
+        return self._snap.entered_ms + int(round(timer.seconds * 1000))
+
+    def time_left(self) -> float | None:
+        """Seconds until the current state's timer runs out, or None when the state has no timer."""
+        deadline = self.deadline_ms()
+        return None if deadline is None else max(0.0, (deadline - self.now_ms()) / 1000)
+
+    def snapshot(self) -> Snapshot:
+        return replace(self._snap, rng_state=self._rng.getstate())
+
+    def restore(self, snap: Snapshot) -> None:
+        """Undo to an earlier snapshot, e.g. when the events could not be saved and the trainee will retry."""
+        self._snap = snap
+        self._rng.setstate(snap.rng_state)
+
+    # --- inputs --------------------------------------------------------------------------------------------------
+    def start(self) -> list[Event]:
+        if self._snap.seq:
+            raise EngineError("the session has already started")
+        out = _Emitter(self, 0)
+        out.emit(
+            EventKind.STARTED,
+            data={
+                "course": self.course.id,
+                "version": self.course.version,
+                "content_hash": self.course.content_hash,
+                "seed": self.seed,
+                "lang": self.lang,
+            },
+        )
+        self._enter(out, self.course.start, previous=None)
+        return out.finish()
+
+    def tick(self) -> list[Event]:
+        """Fire the current state's timer if it has run out. Safe to call as often as you like."""
+        events: list[Event] = []
+        while not self._snap.ended:
+            deadline = self.deadline_ms()
+            if deadline is None or self.now_ms() < deadline:
+                break
+            timer = self.state.timer
+            assert timer is not None
+            out = _Emitter(self, deadline)
+            out.emit(EventKind.TIMED_OUT, data={"goto": timer.goto, "seconds": timer.seconds})
+            if timer.mistake:
+                out.mistake(timer.mistake, "timer", self._snap.state)
+            self._enter(out, timer.goto, previous=self._snap.state)
+            self._fail_on_critical(out, timer.mistake)
+            events += out.finish()
+        return events
+
+    def choose(self, action_id: str) -> list[Event]:
+        """Take an action. If the state's timer ran out first, only the timeout happens and its events are returned."""
+        if self._snap.ended:
+            raise SessionOver()
+        timed_out = self.tick()
+        if timed_out:
+            return timed_out
+        offers = self.available()
+        offer = next((o for o in offers if o.action.id == action_id), None)
+        if offer is None:
+            raise ActionNotAvailable(action_id, self._snap.state, [o.action.id for o in offers])
+        action, answered = offer.action, offer.event
+        out = _Emitter(self, self.now_ms())
+        data: dict[str, Any] = {"goto": action.goto or self._snap.state, "set": dict(action.set)}
+        if answered:
+            data["event"] = answered.id
+        out.emit(EventKind.CHOSE, action=action.id, data=data)
+        self._set(action.set)
+        self._snap = replace(self._snap, history=(*self._snap.history, action.id))
+        if action.mistake:
+            out.mistake(action.mistake, "action", action.id)
+        active = list(self._snap.active_events)
+        if answered:
+            active.remove(answered.id)
+        else:
+            for ev in self.active_events():
+                if ev.ignored and ev.id not in self._snap.ignored_reported:
+                    out.mistake(ev.ignored, "ignored", ev.id)
+                    self._snap = replace(self._snap, ignored_reported=self._snap.ignored_reported | {ev.id})
+        self._snap = replace(self._snap, active_events=tuple(active))
+        if action.goto and action.goto != self._snap.state:
+            self._enter(out, action.goto, previous=self._snap.state)
+        self._fail_on_critical(out, action.mistake)
+        return out.finish()
+
+    def abort(self, reason: str = "trainee") -> list[Event]:
+        if self._snap.ended:
+            raise SessionOver()
+        out = _Emitter(self, self.now_ms())
+        out.emit(EventKind.ABORTED, data={"outcome": str(Outcome.ABORTED), "reason": reason})
+        self._snap = replace(self._snap, ended=True, outcome=Outcome.ABORTED)
+        return out.finish()
+
+    def resume(self, gap_ms: int = 0) -> list[Event]:
+        """Mark the session as resumed; the current state's timer starts again in full."""
+        if self._snap.ended:
+            raise SessionOver()
+        now = self.now_ms()
+        out = _Emitter(self, now)
+        out.emit(EventKind.RESUMED, data={"gap_ms": max(0, int(gap_ms))})
+        self._snap = replace(self._snap, entered_ms=now)
+        return out.finish()
+
+    # --- rules ---------------------------------------------------------------------------------------------------
+    def _set(self, values: Mapping[str, Value]) -> None:
+        if values:
+            self._snap = replace(self._snap, variables=MappingProxyType({**self._snap.variables, **values}))
+
+    def _enter(self, out: _Emitter, state_id: str, previous: str | None) -> None:
+        state = self.course.states[state_id]
+        still_active = tuple(e for e in self._snap.active_events if state_id in self._events[e].states)
+        self._snap = replace(self._snap, state=state_id, entered_ms=out.t_ms, active_events=still_active)
+        out.emit(EventKind.VIEWED, data={"from": previous})
+        if state.hazard:
+            out.emit(EventKind.HAZARD, data={"category": state.hazard.category})
+        if state.outcome is not None:
+            self._end(out, state.outcome, reason="state")
+            return
+        for ev in self.course.random_events:
+            if state_id not in ev.states or ev.id in self._snap.fired_events:
+                continue
+            # One draw per candidate, always, so the sequence of draws depends only on the path taken.
+            if self.roll(ev):
+                self._snap = replace(
+                    self._snap,
+                    fired_events=self._snap.fired_events | {ev.id},
+                    active_events=(*self._snap.active_events, ev.id),
+                )
+                self._set(ev.set)
+                out.emit(EventKind.RANDOM_EVENT, data={"event": ev.id, "set": dict(ev.set)})
+
+    def _end(self, out: _Emitter, outcome: Outcome, reason: str, **extra: Any) -> None:
+        kind = {
+            Outcome.COMPLETED: EventKind.COMPLETED,
+            Outcome.INCIDENT: EventKind.FAILED,
+            Outcome.ABORTED: EventKind.ABORTED,
+        }
+        out.emit(kind[outcome], data={"outcome": str(outcome), "reason": reason, **extra})
+        self._snap = replace(self._snap, ended=True, outcome=outcome, active_events=())
+
+    def _fail_on_critical(self, out: _Emitter, mistake: Mistake | None) -> None:
+        if (
+            mistake
+            and mistake.severity is MistakeSeverity.CRITICAL
+            and not self._snap.ended
+            and self.course.pass_rule.critical_fails
+        ):
+            self._end(out, Outcome.INCIDENT, reason="critical", code=mistake.code)
+
+
+class _Emitter:
+    """Numbers and times the events of one input, all stamped with the same moment."""
+
+    def __init__(self, session: Session, t_ms: int):
+        self.session = session
+        self.t_ms = max(t_ms, session._snap.last_ms)
+        self.events: list[Event] = []
+
+    def emit(self, kind: EventKind, action: str | None = None, data: Mapping[str, Any] | None = None) -> None:
+        snap = self.session._snap
+        seq = snap.seq + 1
+        self.events.append(Event(seq, self.t_ms, kind, snap.state, action, MappingProxyType(dict(data or {}))))
+        self.session._snap = replace(snap, seq=seq, last_ms=self.t_ms)
+
+    def mistake(self, mistake: Mistake, source: str, ref: str) -> None:
+        self.emit(
+            EventKind.MISTAKE,
+            data={
+                "code": mistake.code,
+                "severity": str(mistake.severity),
+                "hazard": mistake.hazard,
+                "source": source,
+                "ref": ref,
+            },
+        )
+
+    def finish(self) -> list[Event]:
+        return self.events
+
+
+class _ManualClock:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def replay(course: Course, events: Sequence[Event], *, clock: Clock = time.monotonic) -> Session:
+    """Rebuild a session from its stored events by feeding its inputs through the engine again.
+
+    Raises ReplayMismatch at the first event the course and seed do not reproduce. The returned session continues on
+    `clock`, from the time of the last event.
+    """
+    if not events or events[0].kind is not EventKind.STARTED:
+        raise ReplayMismatch(1, "the first event is not 'started'")
+    first = events[0]
+    manual = _ManualClock()
+    session = Session(course, int(first.data["seed"]), clock=manual, lang=str(first.data.get("lang", "zh")))
+    produced = session.start()
+    for stored in events:
+        if stored.kind in INPUT_KINDS and stored.seq > len(produced):
+            manual.seconds = stored.t_ms / 1000
+            produced += _apply_input(session, stored)
+        elif stored.seq > len(produced):
+            raise ReplayMismatch(stored.seq, f"{stored.kind} is not explained by any input")
+    for stored, made in zip(events, produced, strict=False):
+        if stored.canonical() != made.canonical():
+            raise ReplayMismatch(
+                stored.seq, f"stored {stored.kind} in {stored.state!r}, the course gives {made.kind} in {made.state!r}"
+            )
+    if len(produced) != len(events):
+        raise ReplayMismatch(min(len(produced), len(events)) + 1, "the number of events differs")
+    # Continue on the real clock from where the stored session stopped.
+    session._clock = clock
+    session._origin = clock()
+    session._offset_ms = session._snap.last_ms
+    return session
+
+
+def _apply_input(session: Session, stored: Event) -> list[Event]:
+    try:
+        if stored.kind is EventKind.CHOSE:
+            made = session.tick()
+            return made or session.choose(str(stored.action))
+        if stored.kind is EventKind.TIMED_OUT:
+            return session.tick()
+        if stored.kind is EventKind.RESUMED:
+            return session.tick() or session.resume(int(stored.data.get("gap_ms", 0)))
+        return session.tick() or session.abort(str(stored.data.get("reason", "trainee")))
+    except EngineError as exc:
+        raise ReplayMismatch(stored.seq, str(exc)) from exc

@@ -1,0 +1,1 @@
+"""Mistake detection and scoring against the course. Pure: no textual, no sqlalchemy."""
