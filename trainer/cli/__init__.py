@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -23,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 def command(sub: Any, name: str, handler: Handler, **kwargs: Any) -> argparse.ArgumentParser:
     """Add a subcommand whose help and description come from the handler's docstring."""
-    doc = (handler.__doc__ or "").strip()
+    doc = inspect.cleandoc(handler.__doc__ or "")  # without the docstring's indentation
     parser = sub.add_parser(
         name,
         help=doc.splitlines()[0] if doc else None,

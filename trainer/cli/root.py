@@ -1,27 +1,25 @@
-"""`trainer` with no command."""
+"""`trainer` with no command: the trainee's terminal app."""
 
 from __future__ import annotations
 
 import argparse
 
-from trainer.errors import ExitCode
+from trainer.errors import ExitCode, TrainerError
 
 
 def start(args: argparse.Namespace) -> int:
-    """Start the trainee's app on the bundled courses (and any --courses folders)."""
-    from rich.console import Console
-
-    from trainer.cli.course import print_course_table
+    """Start the trainee's app on the bundled courses (and any --courses folders) and the embedded database."""
     from trainer.course.library import load_library
+    from trainer.store.store import Store
 
-    console = Console()
     library = load_library(args.courses)
-    console.print("[bold]Trainer[/bold]: safety training in the terminal.\n")
-    print_course_table(console, library, args.lang or "zh")
-    console.print(
-        "\nThe trainee's terminal app is coming; today you can check and inspect courses:\n"
-        "  trainer course check courses/*.yaml   check a course file\n"
-        "  trainer course graph COURSE           draw a course's state machine\n"
-        "  trainer --help                        every command"
-    )
-    return ExitCode.ERROR if library.problems else ExitCode.OK
+    if not library.courses:
+        raise TrainerError("no course could be loaded; run `trainer course check` on your course folders")
+    store = Store.open(args.db)
+    try:
+        from trainer.tui.app import TrainerApp
+
+        TrainerApp(library, store, lang=args.lang or "zh").run()
+    finally:
+        store.close()
+    return ExitCode.OK

@@ -199,6 +199,9 @@ def _build(doc: Document) -> m.Course:
             )
             for i, e in enumerate(d.get("random_events") or [])
         ),
+        inventory=tuple(
+            m.InventoryItem(parse_condition(item["when"]), m.Text(**item["label"])) for item in d.get("inventory") or []
+        ),
         map=_map(d.get("map")),
         source=doc.file,
         content_hash=doc.sha256,

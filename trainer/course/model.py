@@ -155,6 +155,12 @@ class WorkshopMap:
 
 
 @dataclass(frozen=True)
+class InventoryItem:
+    when: Condition
+    label: Text
+
+
+@dataclass(frozen=True)
 class PassRule:
     min_score: float
     critical_fails: bool = True
@@ -178,6 +184,7 @@ class Course:
     variables: Mapping[str, Value] = field(default_factory=lambda: MappingProxyType({}))
     procedure: tuple[ProcedureStep, ...] = ()
     random_events: tuple[RandomEvent, ...] = ()
+    inventory: tuple[InventoryItem, ...] = ()
     map: WorkshopMap | None = None
     source: str = ""
     content_hash: str = ""

@@ -29,7 +29,7 @@ class DetectedMistake:
     ref: str  # action id, event id or procedure step
 
 
-def _declared_rule(course: Course, source: str, ref: str, state: str, code: str) -> tuple[Text, str | None]:
+def declared_rule(course: Course, source: str, ref: str, state: str, code: str) -> tuple[Text, str | None]:
     if source == "ignored":
         ev = next((e for e in course.random_events if e.id == ref), None)
         mistake = ev.ignored if ev else None
@@ -52,7 +52,7 @@ def detect(course: Course, events: Sequence[Event]) -> list[DetectedMistake]:
             chosen_at[e.action] = e.seq
         if e.kind is EventKind.MISTAKE:
             source, ref, code = str(e.data.get("source")), str(e.data.get("ref")), str(e.data.get("code"))
-            rule, standard = _declared_rule(course, source, ref, e.state, code)
+            rule, standard = declared_rule(course, source, ref, e.state, code)
             found.append(
                 DetectedMistake(
                     id=f"m{e.seq}",
@@ -111,3 +111,20 @@ def outcome_of(events: Sequence[Event]) -> Outcome | None:
         if e.kind in (EventKind.COMPLETED, EventKind.FAILED, EventKind.ABORTED):
             return Outcome(str(e.data.get("outcome", "aborted")))
     return None
+
+
+def expected_step(course: Course, events: Sequence[Event], before_seq: int):
+    """The procedure step the expert would have taken next at event `before_seq`: the first step not yet done whose
+    prerequisites are all done. None when the course has no procedure or every step was done."""
+    done = {e.action for e in events if e.kind is EventKind.CHOSE and e.seq < before_seq}
+    for step in course.procedure:
+        if step.action not in done and all(b in done for b in step.after):
+            return step
+    return None
+
+
+def action_label(course: Course, action_id: str) -> Text:
+    for _, action in course.all_actions():
+        if action.id == action_id:
+            return action.label
+    return Text(zh=action_id, en=action_id)

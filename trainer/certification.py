@@ -1,0 +1,49 @@
+"""Certification status of a trainee on a course: valid until a date, expiring soon, expired, or never passed.
+
+One rule, used by the app's catalog, the reports and the HR exports: a certification is earned by a passed session and
+is valid for the course's `certification_days` after the day of that pass, up to and including the last day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from trainer.store.records import SessionRecord, SessionStatus
+
+EXPIRING_DAYS = 30
+
+
+class CertStatus(StrEnum):
+    VALID = "valid"
+    EXPIRING = "expiring"  # valid, but for EXPIRING_DAYS or fewer
+    EXPIRED = "expired"
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class Certification:
+    status: CertStatus
+    valid_until: date | None  # the last day it is valid
+    passed_on: date | None
+
+
+def certification(sessions: Iterable[SessionRecord], validity_days: int, today: date) -> Certification:
+    passes = [
+        s.ended_at.astimezone().date()
+        for s in sessions
+        if s.passed and s.ended_at is not None and s.status is not SessionStatus.VOIDED
+    ]
+    if not passes:
+        return Certification(CertStatus.NEVER, None, None)
+    passed_on = max(passes)
+    valid_until = passed_on + timedelta(days=validity_days)
+    if today > valid_until:
+        status = CertStatus.EXPIRED
+    elif (valid_until - today).days <= EXPIRING_DAYS:
+        status = CertStatus.EXPIRING
+    else:
+        status = CertStatus.VALID
+    return Certification(status, valid_until, passed_on)

@@ -1,0 +1,182 @@
+"""`trainer sessions ...`: list, show, verify and void stored sessions."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from trainer.cli import command
+from trainer.errors import ExitCode, UsageError
+
+
+def _since(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--since {text!r}: give a date like 2026-11-01 or 2026-11-01T08:00") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def register(sub: Any) -> None:
+    group = command(sub, "sessions", _group_help)
+    ssub = group.add_subparsers(title="sessions commands", metavar="COMMAND")
+
+    p = command(ssub, "list", list_sessions)
+    p.add_argument("--trainee", metavar="BADGE")
+    p.add_argument("--course", metavar="COURSE_ID")
+    p.add_argument("--since", type=_since, metavar="DATE")
+    p.add_argument("--status", choices=["in_progress", "interrupted", "completed", "failed", "aborted", "voided"])
+    p.add_argument("--db", metavar="URL")
+
+    p = command(ssub, "show", show)
+    p.add_argument("session", metavar="ID", help="session id or a unique prefix of it")
+    p.add_argument("--lang", choices=("zh", "en"), default="en")
+    p.add_argument("--db", metavar="URL")
+    p.add_argument("--courses", action="append", default=[], metavar="DIR")
+
+    p = command(ssub, "verify", verify)
+    p.add_argument("session", nargs="?", metavar="ID", help="one session (default: all)")
+    p.add_argument("--db", metavar="URL")
+
+    p = command(ssub, "void", void)
+    p.add_argument("session", metavar="ID")
+    p.add_argument("--reason", required=True, help="why the session is set aside (kept with it)")
+    p.add_argument("--by", default="instructor", help="who voids it (default: instructor)")
+    p.add_argument("--db", metavar="URL")
+
+
+def _group_help(args: argparse.Namespace) -> int:
+    """List, show, verify and void stored sessions (see trainer sessions --help)."""
+    raise UsageError("choose a sessions command: list, show, verify, void (see trainer sessions --help)")
+
+
+def _fmt_time(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def list_sessions(args: argparse.Namespace) -> int:
+    """List sessions, newest first, with trainee, course, status, outcome and score."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from trainer.store.records import SessionStatus
+    from trainer.store.store import Store
+
+    with Store.open(args.db) as store:
+        rows = store.sessions(
+            badge=args.trainee,
+            course_id=args.course,
+            since=args.since,
+            status=SessionStatus(args.status) if args.status else None,
+        )
+    table = Table(title_justify="left")
+    for col in ("id", "badge", "course", "version", "started", "status", "outcome", "score", "events"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        score = "" if r.score is None else f"{r.score:g}{' ✔' if r.passed else ' ✖'}"
+        table.add_row(
+            r.id[:8],
+            r.badge,
+            r.course_id,
+            r.course_version,
+            _fmt_time(r.started_at),
+            str(r.status),
+            r.outcome or "",
+            score,
+            str(r.event_count),
+        )
+    Console().print(table)
+    return ExitCode.OK
+
+
+def show(args: argparse.Namespace) -> int:
+    """Show one session as a timeline: time, state, action, what happened, mistakes; then the score and deductions."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from trainer.course.library import load_library
+    from trainer.engine.events import EventKind
+    from trainer.scoring.detect import detect, outcome_of
+    from trainer.scoring.rubric import score_session
+    from trainer.store.store import Store
+
+    with Store.open(args.db) as store:
+        record = store.session(args.session)
+        stored = store.events(record.id)
+        trainee = store.get_trainee(record.badge)
+    console = Console()
+    who = f"{trainee.name} ({trainee.badge}, {trainee.department})" if trainee else record.badge
+    console.print(f"[bold]Session {record.id}[/bold]  {who}")
+    console.print(
+        f"{record.course_id} {record.course_version}  seed {record.seed}  started {_fmt_time(record.started_at)}  "
+        f"status {record.status}" + (f" (void: {record.void_reason})" if record.void_reason else ""),
+        highlight=False,
+    )
+    table = Table(title_justify="left")
+    for col in ("#", "time", "state", "action", "event", "detail"):
+        table.add_column(col, overflow="fold")
+    severity_style = {"minor": "yellow", "serious": "dark_orange", "critical": "bold red"}
+    for s in stored:
+        e = s.event
+        mm, ss = divmod(e.t_ms // 1000, 60)
+        detail = ""
+        style = None
+        if e.kind is EventKind.MISTAKE:
+            detail = f"{e.data.get('code')} ({e.data.get('severity')})"
+            style = severity_style.get(str(e.data.get("severity")))
+        elif e.kind is EventKind.RANDOM_EVENT:
+            detail = str(e.data.get("event"))
+        elif e.kind is EventKind.HAZARD:
+            detail = f"hazard: {e.data.get('category')}"
+        elif e.kind in (EventKind.COMPLETED, EventKind.FAILED, EventKind.ABORTED):
+            detail = f"{e.data.get('outcome')} ({e.data.get('reason')})"
+        table.add_row(str(e.seq), f"{mm:02d}:{ss:02d}", e.state, e.action or "", str(e.kind), detail, style=style)
+    console.print(table)
+    course = load_library(args.courses).get(record.course_id)
+    if course is None or course.content_hash != record.content_hash:
+        console.print(
+            "[dim]The exact course version of this session is not loaded; deductions cannot be explained.[/dim]"
+        )
+        return ExitCode.OK
+    events = [s.event for s in stored]
+    result = score_session(course, detect(course, events), outcome_of(events))
+    verdict = "[green]passed ✔[/green]" if result.passed else "[red]failed ✖[/red]"
+    console.print(f"Score {result.score:g}  {verdict}  ({result.reason})")
+    for d in result.deductions:
+        m = d.mistake
+        std = f" [{m.standard}]" if m.standard else ""
+        console.print(
+            f"  -{d.points:g}  {m.code} ({d.severity}) at event {m.seq}: {m.rule.get(args.lang)}{std}", highlight=False
+        )
+    return ExitCode.OK
+
+
+def verify(args: argparse.Namespace) -> int:
+    """Check the hash chain of one session or all: names any session whose events were edited, deleted, inserted or
+    reordered, with the first bad sequence number. Exit 1 when any session fails."""
+    from trainer.store.store import Store
+
+    with Store.open(args.db) as store:
+        if args.session:
+            record = store.session(args.session)
+            problems = store.verify(record.id)
+            checked = 1
+        else:
+            problems = store.verify()
+            checked = len(store.sessions())
+    for p in problems:
+        print(f"session {p.session_id}: event {p.seq}: {p.reason}")
+    print(f"{checked} session(s) checked, {len(problems)} failed verification")
+    return ExitCode.ERROR if problems else ExitCode.OK
+
+
+def void(args: argparse.Namespace) -> int:
+    """Set an interrupted session aside (an instructor's decision), keeping the reason with it."""
+    from trainer.store.store import Store
+
+    with Store.open(args.db) as store:
+        record = store.session(args.session)
+        store.void(record.id, args.reason, args.by)
+    print(f"session {record.id} voided: {args.reason}")
+    return ExitCode.OK

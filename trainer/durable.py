@@ -1,0 +1,99 @@
+"""An engine session bound to the store: the events of each input are committed before they are handed back.
+
+The terminal app and `trainer play` both drive courses through this, so "acknowledged" always means "on disk". If a
+save fails, the engine is rolled back to where it was, so the trainee keeps their place and can simply try again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from trainer.course.model import Course
+from trainer.engine.events import Event, EventKind
+from trainer.engine.session import Clock, Session, replay
+from trainer.errors import TrainerError
+from trainer.scoring.detect import detect, outcome_of
+from trainer.scoring.rubric import SessionScore, score_session
+from trainer.store.records import SessionRecord, StoredEvent
+from trainer.store.store import Store
+
+
+class ResumeError(TrainerError):
+    pass
+
+
+class DurableSession:
+    def __init__(self, store: Store, record: SessionRecord, engine: Session, stored: list[StoredEvent]):
+        self.store = store
+        self.record = record
+        self.engine = engine
+        self.stored = stored
+        self.score: SessionScore | None = None
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @classmethod
+    def begin(
+        cls, store: Store, course: Course, badge: str, *, seed: int, lang: str = "zh", clock: Clock = time.monotonic
+    ) -> DurableSession:
+        record = store.create_session(badge, course.id, course.version, course.content_hash, seed, lang)
+        engine = Session(course, seed, clock=clock, lang=lang)
+        durable = cls(store, record, engine, [])
+        durable._commit(engine.start, rollback=False)
+        return durable
+
+    @classmethod
+    def resume(cls, store: Store, course: Course, session_id: str, *, clock: Clock = time.monotonic) -> DurableSession:
+        record = store.session(session_id)
+        if record.content_hash != course.content_hash:
+            raise ResumeError(
+                f"session {record.id[:8]} was played on {record.course_id} {record.course_version} "
+                f"(content {record.content_hash[:12]}), but the course file now loaded differs "
+                f"({course.version}, content {course.content_hash[:12]}); it cannot be resumed on another version"
+            )
+        record = store.claim(record.id)
+        stored = store.events(record.id)
+        if not stored:  # interrupted before its first event was saved: start it now
+            durable = cls(store, record, Session(course, record.seed, clock=clock, lang=record.lang), [])
+            durable._commit(durable.engine.start, rollback=False)
+            return durable
+        engine = replay(course, [s.event for s in stored], clock=clock)
+        durable = cls(store, record, engine, stored)
+        gap_ms = int((datetime.now(UTC) - stored[-1].utc).total_seconds() * 1000) if stored else 0
+        durable._commit(lambda: engine.resume(gap_ms))
+        return durable
+
+    def _commit(self, step: Callable[[], list[Event]], rollback: bool = True) -> list[StoredEvent]:
+        before = self.engine.snapshot()
+        events = step()
+        if not events:
+            return []
+        try:
+            saved = self.store.append(self.record.id, events)
+        except Exception:
+            if rollback:
+                self.engine.restore(before)
+            raise
+        self.stored += saved
+        if any(e.kind in (EventKind.COMPLETED, EventKind.FAILED, EventKind.ABORTED) for e in events):
+            self._finish()
+        return saved
+
+    def _finish(self) -> None:
+        events = [s.event for s in self.stored]
+        course = self.engine.course
+        self.score = score_session(course, detect(course, events), outcome_of(events))
+        self.store.set_score(self.record.id, self.score.score, self.score.passed)
+
+    def choose(self, action_id: str) -> list[StoredEvent]:
+        return self._commit(lambda: self.engine.choose(action_id))
+
+    def tick(self) -> list[StoredEvent]:
+        return self._commit(self.engine.tick)
+
+    def abort(self, reason: str = "trainee") -> list[StoredEvent]:
+        return self._commit(lambda: self.engine.abort(reason))

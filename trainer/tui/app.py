@@ -1,0 +1,66 @@
+"""The trainee's terminal app. Screens live in screens/, one per file; styles in app.tcss."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import date
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from trainer.course.library import Library
+from trainer.store.records import Trainee
+from trainer.store.store import Store
+from trainer.tui.i18n import t
+
+
+class TrainerApp(App[None]):
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("f2", "toggle_language", "中/EN", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+    lang: reactive[str] = reactive("zh")
+
+    def __init__(
+        self,
+        library: Library,
+        store: Store,
+        *,
+        lang: str = "zh",
+        clock: Callable[[], float] = time.monotonic,
+        today: Callable[[], date] = date.today,
+    ):
+        super().__init__()
+        self.library = library
+        self.store = store
+        self.clock = clock
+        self.today = today
+        self.trainee: Trainee | None = None
+        self.set_reactive(TrainerApp.lang, lang)
+
+    def tr(self, key: str, **values: object) -> str:
+        return t(key, self.lang, **values)
+
+    def on_mount(self) -> None:
+        from trainer.tui.screens.signin import SignInScreen
+
+        self.title = self.tr("app.title")
+        self.push_screen(SignInScreen())
+
+    def action_toggle_language(self) -> None:
+        self.lang = "en" if self.lang == "zh" else "zh"
+
+    def watch_lang(self, lang: str) -> None:
+        self.title = self.tr("app.title")
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "refresh_language", None)
+            if refresh is not None:
+                refresh()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(t("lang.switch", "zh"), t("lang.switch", "en"), self.action_toggle_language)

@@ -1,0 +1,70 @@
+"""Briefing: what the course trains, the standards, the PPE, the pass rule; then Start."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Static
+
+from trainer.course.model import Course
+
+
+class BriefingScreen(Screen[None]):
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("enter", "start", "Start", show=False)]
+
+    def __init__(self, course: Course):
+        super().__init__()
+        self.course = course
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="briefing-body"):
+            yield Static(id="briefing-text")
+        with Horizontal(id="briefing-buttons"):
+            yield Button(id="start", variant="primary")
+            yield Button(id="back")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_language()
+        self.query_one("#start", Button).focus()
+
+    def refresh_language(self) -> None:
+        app = self.app
+        lang, tr, c = app.lang, app.tr, self.course
+        out = Text()
+        out.append(c.title.get(lang) + "\n", style="bold")
+        out.append(tr("briefing.minutes", minutes=c.minutes) + "\n")
+        if c.summary.get(lang):
+            out.append(c.summary.get(lang) + "\n")
+        sections = [
+            ("briefing.objectives", [o.get(lang) for o in c.objectives]),
+            ("briefing.standards", list(c.standards)),
+            ("briefing.ppe", [p.get(lang) for p in c.ppe]),
+            ("briefing.pass", [tr("briefing.pass_rule", score=f"{c.pass_rule.min_score:g}")]),
+        ]
+        for key, items in sections:
+            if items:
+                out.append("\n" + tr(key) + "\n", style="bold underline")
+                for item in items:
+                    out.append(f"  • {item}\n")
+        self.query_one("#briefing-text", Static).update(out)
+        self.query_one("#start", Button).label = tr("briefing.start")
+        self.query_one("#back", Button).label = tr("briefing.back")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "start":
+            self.action_start()
+        else:
+            self.action_back()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_start(self) -> None:
+        from trainer.tui.screens.player import PlayerScreen
+
+        self.app.switch_screen(PlayerScreen(self.course))

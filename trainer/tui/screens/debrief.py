@@ -1,0 +1,167 @@
+"""Debrief: score, pass or fail, every deduction with its rule and the right step, time per step, and a replay."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Static
+
+from trainer.course.model import Course, MistakeSeverity
+from trainer.engine.events import Event, EventKind
+from trainer.scoring.detect import action_label, detect, expected_step, outcome_of
+from trainer.scoring.rubric import SessionScore, score_session
+from trainer.tui.mapdraw import draw_map
+from trainer.tui.replay import Frame, frames, time_per_state
+from trainer.tui.screens.player import SEVERITY_LOOK, _clock_text
+
+
+class DebriefScreen(Screen[None]):
+    BINDINGS = [
+        Binding("left", "step(-1)", "◀ Replay"),
+        Binding("right", "step(1)", "Replay ▶"),
+        Binding("r", "retry", "Retry"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, course: Course, session_id: str, *, instructor: bool = False):
+        super().__init__()
+        self.course = course
+        self.session_id = session_id
+        self.instructor = instructor
+        self.events: list[Event] = []
+        self.frames: list[Frame] = []
+        self.result: SessionScore | None = None
+        self.index = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="debrief-body"):
+            yield Static(id="debrief-summary")
+            yield Static(id="debrief-deductions")
+            yield Static(id="debrief-times")
+            yield Static(id="replay", classes="panel")
+        with Horizontal(id="debrief-buttons"):
+            yield Button(id="retry", variant="primary")
+            yield Button(id="back")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        stored = await asyncio.to_thread(self.app.store.events, self.session_id)
+        self.events = [s.event for s in stored]
+        self.frames = frames(self.course, self.events)
+        self.result = score_session(self.course, detect(self.course, self.events), outcome_of(self.events))
+        self.index = len(self.frames) - 1
+        self.refresh_language()
+        self.query_one("#back" if self.instructor else "#retry", Button).focus()
+        catalog = next((s for s in self.app.screen_stack if hasattr(s, "needs_reload")), None)
+        if catalog is not None:
+            catalog.needs_reload = True
+
+    def refresh_language(self) -> None:
+        if self.result is None:
+            return
+        app, lang, course, result = self.app, self.app.lang, self.course, self.result
+        tr = app.tr
+        summary = Text()
+        summary.append(course.title.get(lang) + "\n", style="bold")
+        summary.append(tr("debrief.score", score=f"{result.score:g}") + "   ", style="bold")
+        if result.passed:
+            summary.append("✔ " + tr("debrief.passed"), style="bold white on green")
+        else:
+            summary.append("✖ " + tr("debrief.failed"), style="bold white on red")
+        self.query_one("#debrief-summary", Static).update(summary)
+
+        deductions = Text()
+        deductions.append(tr("debrief.deductions") + "\n", style="bold underline")
+        if not result.deductions:
+            deductions.append(tr("debrief.no_deductions") + "\n", style="green")
+        for d in result.deductions:
+            m = d.mistake
+            symbol, style = SEVERITY_LOOK[d.severity]
+            deductions.append(f"-{d.points:g} {symbol} {tr('severity.' + d.severity.value)} ", style=style)
+            deductions.append(f"[{_clock_text(m.t_ms)}] {m.rule.get(lang)}")
+            if m.standard:
+                deductions.append(f" [{m.standard}]", style="dim")
+            deductions.append("\n")
+            right = expected_step(course, self.events, m.seq) if m.source not in ("skipped", "order") else None
+            if right is not None:
+                deductions.append(
+                    f"    → {tr('debrief.right_step')}: {action_label(course, right.action).get(lang)}\n", style="green"
+                )
+        self.query_one("#debrief-deductions", Static).update(deductions)
+
+        times = Table(title=tr("debrief.times"), title_justify="left", show_edge=False, box=None, pad_edge=False)
+        times.add_column("", overflow="fold")
+        times.add_column("", justify="right")
+        for state_id, ms in time_per_state(self.events):
+            state = course.states.get(state_id)
+            first_line = state.text.get(lang).splitlines()[0] if state else state_id
+            times.add_row(first_line[:60], _clock_text(ms))
+        self.query_one("#debrief-times", Static).update(times)
+        self.query_one("#retry", Button).label = tr("debrief.retry")
+        self.query_one("#back", Button).label = tr("debrief.back")
+        self.draw_replay()
+
+    def draw_replay(self) -> None:
+        if not self.frames:
+            return
+        app, lang, course = self.app, self.app.lang, self.course
+        frame = self.frames[self.index]
+        e = frame.event
+        panel = self.query_one("#replay", Static)
+        panel.border_title = (
+            f"{app.tr('debrief.replay')} {self.index + 1}/{len(self.frames)} · {app.tr('debrief.replay_hint')}"
+        )
+        out = Text()
+        out.append(f"[{_clock_text(e.t_ms)}] ", style="bold")
+        out.append_text(self.describe(e))
+        if course.map is not None:
+            out.append("\n")
+            out.append_text(draw_map(course.map, frame.variables, lang, position=frame.position, people=frame.people))
+        panel.update(out)
+
+    def describe(self, e: Event) -> Text:
+        lang, course, tr = self.app.lang, self.course, self.app.tr
+        state = course.states.get(e.state)
+        if e.kind is EventKind.CHOSE and e.action:
+            return Text("→ " + action_label(course, e.action).get(lang))
+        if e.kind is EventKind.VIEWED and state is not None:
+            return Text(state.text.get(lang))
+        if e.kind is EventKind.MISTAKE:
+            symbol, style = SEVERITY_LOOK[MistakeSeverity(str(e.data.get("severity")))]
+            return Text(f"{symbol} {e.data.get('code')}", style=style)
+        if e.kind is EventKind.TIMED_OUT:
+            return Text("⏱ " + tr("player.timeout"), style="bold red")
+        if e.kind is EventKind.RANDOM_EVENT:
+            ev = next((r for r in course.random_events if r.id == e.data.get("event")), None)
+            return Text("! " + (ev.text.get(lang) if ev else str(e.data.get("event"))), style="magenta")
+        if e.kind is EventKind.HAZARD and state is not None and state.hazard:
+            return Text("⚠ " + state.hazard.text.get(lang), style="red")
+        return Text(str(e.kind))
+
+    def action_step(self, delta: int) -> None:
+        if self.frames:
+            self.index = max(0, min(len(self.frames) - 1, self.index + delta))
+            self.draw_replay()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "retry":
+            self.action_retry()
+        else:
+            self.action_back()
+
+    def action_retry(self) -> None:
+        if self.instructor:
+            return
+        from trainer.tui.screens.player import PlayerScreen
+
+        self.app.switch_screen(PlayerScreen(self.course))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

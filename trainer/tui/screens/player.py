@@ -1,0 +1,280 @@
+"""The player, the "virtual workshop": scene, map, actions, status; every action saved before it is acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from trainer.course.model import Course, MistakeSeverity, Outcome
+from trainer.durable import DurableSession
+from trainer.engine.events import EventKind
+from trainer.engine.session import EngineError
+from trainer.errors import TrainerError
+from trainer.scoring.detect import declared_rule
+from trainer.store.records import StoredEvent
+from trainer.tui.mapdraw import draw_map, legend
+
+SEVERITY_LOOK = {
+    MistakeSeverity.MINOR: ("▲", "bold yellow"),
+    MistakeSeverity.SERIOUS: ("▲▲", "bold dark_orange"),
+    MistakeSeverity.CRITICAL: ("✖", "bold white on red"),
+}
+
+
+def _clock_text(ms: int) -> str:
+    minutes, seconds = divmod(ms // 1000, 60)
+    return f"{minutes:02d}:{seconds:02d}"
+
+
+class PlayerScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "pause", "Pause"),
+        Binding("question_mark", "help", "Help"),
+        Binding("r", "retry", "Retry save", show=False),
+        *[Binding(str(n), f"pick({n - 1})", show=False) for n in range(1, 10)],
+    ]
+
+    def __init__(self, course: Course, resume_id: str | None = None):
+        super().__init__()
+        self.course = course
+        self.resume_id = resume_id
+        self.durable: DurableSession | None = None
+        self.busy = False
+        self.pending: str | None = None  # an action whose save failed, for R to retry
+        self.feedback = Text()
+        self.position: str | None = None
+        self.finished = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="scene-title")
+        if self.course.map is not None:
+            yield Static(id="map")
+        with VerticalScroll(id="scene-box"):
+            yield Static(id="scene")
+            yield Static(id="feedback")
+        yield OptionList(id="actions")
+        yield Static(id="status")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        app = self.app
+        self.query_one("#scene", Static).update(app.tr("player.saving"))
+        try:
+            if self.resume_id:
+                self.durable = await asyncio.to_thread(
+                    DurableSession.resume, app.store, self.course, self.resume_id, clock=app.clock
+                )
+            else:
+                self.durable = await asyncio.to_thread(
+                    DurableSession.begin,
+                    app.store,
+                    self.course,
+                    app.trainee.badge,
+                    seed=secrets.randbelow(2**31),
+                    lang=app.lang,
+                    clock=app.clock,
+                )
+        except (TrainerError, EngineError) as exc:
+            self.query_one("#scene", Static).update(Text(app.tr("error.store", error=str(exc)), style="bold red"))
+            return
+        self.show(self.durable.stored)
+        self.set_interval(0.25, self.on_tick)
+
+    # --- drawing -------------------------------------------------------------------------------------------------
+    def refresh_language(self) -> None:
+        if self.durable is not None:
+            self.feedback = Text()
+            self.redraw()
+
+    def redraw(self) -> None:
+        app, engine = self.app, self.durable.engine
+        lang = app.lang
+        state = engine.state
+        self.query_one("#scene-title", Static).update(Text(self.course.title.get(lang), style="bold"))
+        scene = Text(state.text.get(lang))
+        for ev in engine.active_events():
+            scene.append("\n\n! " + app.tr("player.event") + ": ", style="bold magenta")
+            scene.append(ev.text.get(lang), style="magenta")
+        if state.hazard:
+            scene.append(f"\n\n⚠ {state.hazard.text.get(lang)}", style="bold red")
+        self.query_one("#scene", Static).update(scene)
+        self.query_one("#feedback", Static).update(self.feedback)
+        if state.position:
+            self.position = state.position
+        if self.course.map is not None:
+            people = tuple(ev.appears_at for ev in engine.active_events() if ev.appears_at)
+            drawing = draw_map(self.course.map, engine.variables, lang, position=self.position, people=people)
+            drawing.append("\n")
+            drawing.append_text(legend(lang))
+            panel = self.query_one("#map", Static)
+            panel.border_title = app.tr("player.map")
+            panel.update(drawing)
+        actions = self.query_one("#actions", OptionList)
+        actions.border_title = app.tr("player.actions")
+        actions.clear_options()
+        offers = engine.available()
+        for n, offer in enumerate(offers, start=1):
+            label = Text(f"{n}. " if n < 10 else "   ", style="bold")
+            label.append(offer.action.label.get(lang), style="magenta" if offer.event else "")
+            actions.add_option(Option(label, id=offer.action.id))
+        if offers:
+            actions.highlighted = 0
+        actions.focus()
+        self.update_status()
+
+    def update_status(self) -> None:
+        if self.durable is None:
+            return
+        app, engine = self.app, self.durable.engine
+        parts = [app.tr("player.elapsed", time=_clock_text(engine.now_ms()))]
+        left = engine.time_left()
+        countdown = None
+        if left is not None:
+            countdown = app.tr("player.countdown", seconds=f"{left:.0f}")
+        carried = [item.label.get(app.lang) for item in self.course.inventory if item.when(engine.variables)]
+        status = Text(" │ ".join(parts))
+        if countdown:
+            status.append(" │ ")
+            status.append("⏱ " + countdown, style="bold red" if left is not None and left <= 10 else "bold yellow")
+        if carried:
+            status.append(" │ " + app.tr("player.carrying") + ": " + ", ".join(carried))
+        if self.busy:
+            status.append(" │ " + app.tr("player.saving"), style="dim")
+        self.query_one("#status", Static).update(status)
+
+    def describe(self, stored: Sequence[StoredEvent]) -> Text:
+        """What the trainee is told about the events an input caused."""
+        app, lang, course = self.app, self.app.lang, self.course
+        out = Text()
+        for s in stored:
+            e = s.event
+            if e.kind is EventKind.CHOSE and e.action:
+                action = self._action(e.state, e.action, e.data.get("event"))
+                if action is not None and action.feedback:
+                    out.append(action.feedback.get(lang) + "\n")
+            elif e.kind is EventKind.TIMED_OUT:
+                timer = course.states[e.state].timer
+                out.append("⏱ " + app.tr("player.timeout") + " ", style="bold red")
+                if timer is not None and timer.feedback:
+                    out.append(timer.feedback.get(lang))
+                out.append("\n")
+            elif e.kind is EventKind.MISTAKE:
+                severity = MistakeSeverity(str(e.data.get("severity")))
+                symbol, style = SEVERITY_LOOK[severity]
+                rule, standard = self._rule(e)
+                out.append(f"{symbol} {app.tr('severity.' + severity.value)}: ", style=style)
+                out.append(rule)
+                if standard:
+                    out.append(f" [{standard}]", style="dim")
+                out.append("\n")
+        return out
+
+    def _action(self, state_id: str, action_id: str, event_id: object):
+        if event_id:
+            ev = next((e for e in self.course.random_events if e.id == event_id), None)
+            return next((a for a in ev.actions if a.id == action_id), None) if ev else None
+        return self.course.states[state_id].action(action_id)
+
+    def _rule(self, e) -> tuple[str, str | None]:
+        rule, standard = declared_rule(
+            self.course, str(e.data.get("source")), str(e.data.get("ref")), e.state, str(e.data.get("code"))
+        )
+        return rule.get(self.app.lang), standard
+
+    def show(self, stored: Sequence[StoredEvent]) -> None:
+        self.feedback = self.describe(stored)
+        self.redraw()
+        if self.durable.engine.ended and not self.finished:
+            self.finished = True
+            self.end_session()
+
+    def end_session(self) -> None:
+        from trainer.tui.screens.debrief import DebriefScreen
+        from trainer.tui.screens.incident import IncidentScreen
+
+        engine = self.durable.engine
+        self.query_one("#actions", OptionList).clear_options()
+        debrief = DebriefScreen(self.course, self.durable.id)
+        if engine.outcome is Outcome.INCIDENT:
+            self.app.push_screen(
+                IncidentScreen(self.course, engine.state, self.feedback), lambda _: self.app.switch_screen(debrief)
+            )
+        else:
+            self.app.switch_screen(debrief)
+
+    # --- input ---------------------------------------------------------------------------------------------------
+    async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            await self.choose(event.option.id)
+
+    async def action_pick(self, index: int) -> None:
+        actions = self.query_one("#actions", OptionList)
+        if 0 <= index < actions.option_count:
+            option = actions.get_option_at_index(index)
+            if option.id:
+                await self.choose(option.id)
+
+    async def choose(self, action_id: str) -> None:
+        if self.busy or self.durable is None or self.durable.engine.ended:
+            return
+        await self._save(lambda: self.durable.choose(action_id), action_id)
+
+    async def _save(self, step, action_id: str | None) -> None:
+        self.busy = True
+        self.update_status()
+        try:
+            stored = await asyncio.to_thread(step)
+        except TrainerError as exc:
+            self.pending = action_id
+            self.busy = False
+            self.feedback = Text(self.app.tr("player.save_failed", error=str(exc)), style="bold red")
+            self.query_one("#feedback", Static).update(self.feedback)
+            self.update_status()
+            return
+        except EngineError:
+            self.busy = False
+            self.redraw()  # the action is no longer offered (a timer ran out at the same moment)
+            return
+        self.pending = None
+        self.busy = False
+        self.show(stored)
+
+    async def action_retry(self) -> None:
+        if self.pending and not self.busy:
+            await self.choose(self.pending)
+
+    async def on_tick(self) -> None:
+        if self.durable is None or self.busy or self.durable.engine.ended:
+            return
+        left = self.durable.engine.time_left()
+        if left is not None and left <= 0:
+            await self._save(self.durable.tick, None)
+        else:
+            self.update_status()
+
+    def action_pause(self) -> None:
+        from trainer.tui.screens.pause import PauseScreen
+
+        if self.durable is None or self.durable.engine.ended:
+            return
+
+        async def after(choice: str | None) -> None:
+            if choice == "abort" and self.durable is not None and not self.busy:
+                await self._save(lambda: self.durable.abort("trainee"), None)
+
+        self.app.push_screen(PauseScreen(), after)
+
+    def action_help(self) -> None:
+        from trainer.tui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen())

@@ -1,0 +1,59 @@
+"""Resume: an interrupted session is offered for resume, or left for an instructor to void."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from trainer.store.records import SessionRecord
+
+
+class ResumeScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape", "leave", "Leave")]
+
+    def __init__(self, sessions: list[SessionRecord]):
+        super().__init__()
+        self.sessions = sessions
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="resume-box"):
+            yield Static(id="resume-text")
+            yield OptionList(id="resume-options")
+
+    def on_mount(self) -> None:
+        app, lang = self.app, self.app.lang
+        self.query_one("#resume-box").border_title = app.tr("resume.title")
+        options = self.query_one("#resume-options", OptionList)
+        for s in self.sessions:
+            course = app.library.get(s.course_id)
+            title = course.title.get(lang) if course else s.course_id
+            when = s.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            label = Text(f"{app.tr('resume.resume')}: {title} ({app.tr('resume.started', time=when)})")
+            options.add_option(Option(label, id=s.id))
+        options.add_option(Option(app.tr("resume.leave"), id="leave"))
+        options.highlighted = 0
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        from trainer.tui.screens.player import PlayerScreen
+
+        if event.option.id == "leave":
+            self.dismiss(None)
+            return
+        record = next(s for s in self.sessions if s.id == event.option.id)
+        course = self.app.library.get(record.course_id)
+        if course is None:
+            self.query_one("#resume-text", Static).update(
+                self.app.tr("error.store", error=f"course {record.course_id}?")
+            )
+            return
+        self.dismiss(None)
+        self.app.push_screen(PlayerScreen(course, resume_id=record.id))
+
+    def action_leave(self) -> None:
+        self.dismiss(None)
