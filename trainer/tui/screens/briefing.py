@@ -6,14 +6,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from trainer.course.model import Course
+from trainer.tui.screens.base import TrainerScreen
 
 
-class BriefingScreen(Screen[None]):
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("enter", "start", "Start", show=False)]
+class BriefingScreen(TrainerScreen[None]):
+    BINDINGS = [Binding("escape", "back", "key.back"), Binding("enter", "start", "key.start", show=False)]
 
     def __init__(self, course: Course):
         super().__init__()

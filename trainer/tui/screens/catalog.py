@@ -7,12 +7,12 @@ import asyncio
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from trainer.certification import CertStatus, certification
 from trainer.course.model import Course
 from trainer.store.records import SessionRecord
+from trainer.tui.screens.base import TrainerScreen
 
 _CERT_STYLE = {
     CertStatus.VALID: ("✔", "green"),
@@ -22,8 +22,8 @@ _CERT_STYLE = {
 }
 
 
-class CatalogScreen(Screen[None]):
-    BINDINGS = [Binding("escape", "clear_filter", "Clear filter", show=False)]
+class CatalogScreen(TrainerScreen[None]):
+    BINDINGS = [Binding("escape", "clear_filter", "key.clear", show=False)]
 
     def __init__(self) -> None:
         super().__init__()

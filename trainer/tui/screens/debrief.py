@@ -9,7 +9,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from trainer.course.model import Course, MistakeSeverity
@@ -18,15 +17,16 @@ from trainer.scoring.detect import action_label, detect, expected_step, outcome_
 from trainer.scoring.rubric import SessionScore, score_session
 from trainer.tui.mapdraw import draw_map
 from trainer.tui.replay import Frame, frames, time_per_state
+from trainer.tui.screens.base import TrainerScreen
 from trainer.tui.screens.player import SEVERITY_LOOK, _clock_text
 
 
-class DebriefScreen(Screen[None]):
+class DebriefScreen(TrainerScreen[None]):
     BINDINGS = [
-        Binding("left", "step(-1)", "◀ Replay"),
-        Binding("right", "step(1)", "Replay ▶"),
-        Binding("r", "retry", "Retry"),
-        Binding("escape", "back", "Back"),
+        Binding("left", "step(-1)", "key.prev"),
+        Binding("right", "step(1)", "key.next"),
+        Binding("r", "retry", "key.retry"),
+        Binding("escape", "back", "key.back"),
     ]
 
     def __init__(self, course: Course, session_id: str, *, instructor: bool = False):

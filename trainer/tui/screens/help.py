@@ -5,15 +5,16 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from trainer.tui.screens.base import TrainerModal
 
-class HelpScreen(ModalScreen[None]):
+
+class HelpScreen(TrainerModal[None]):
     BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("question_mark", "close", "Close", show=False),
-        Binding("enter", "close", "Close", show=False),
+        Binding("escape", "close", "key.close"),
+        Binding("question_mark", "close", "key.close", show=False),
+        Binding("enter", "close", "key.close", show=False),
     ]
 
     def compose(self) -> ComposeResult:

@@ -6,14 +6,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from trainer.course.model import Course, State
+from trainer.tui.screens.base import TrainerModal
 
 
-class IncidentScreen(ModalScreen[None]):
-    BINDINGS = [Binding("enter", "close", "Debrief"), Binding("escape", "close", "Debrief", show=False)]
+class IncidentScreen(TrainerModal[None]):
+    BINDINGS = [Binding("enter", "close", "key.debrief"), Binding("escape", "close", "key.debrief", show=False)]
 
     def __init__(self, course: Course, state: State, feedback: Text):
         super().__init__()

@@ -5,12 +5,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from trainer.tui.screens.base import TrainerModal
 
-class PauseScreen(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "resume", "Resume")]
+
+class PauseScreen(TrainerModal[str | None]):
+    BINDINGS = [Binding("escape", "resume", "key.resume")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pause-box"):

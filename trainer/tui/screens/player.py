@@ -10,7 +10,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -22,6 +21,7 @@ from trainer.errors import TrainerError
 from trainer.scoring.detect import declared_rule
 from trainer.store.records import StoredEvent
 from trainer.tui.mapdraw import draw_map, legend
+from trainer.tui.screens.base import TrainerScreen
 
 SEVERITY_LOOK = {
     MistakeSeverity.MINOR: ("▲", "bold yellow"),
@@ -35,11 +35,12 @@ def _clock_text(ms: int) -> str:
     return f"{minutes:02d}:{seconds:02d}"
 
 
-class PlayerScreen(Screen[None]):
+class PlayerScreen(TrainerScreen[None]):
     BINDINGS = [
-        Binding("escape", "pause", "Pause"),
-        Binding("question_mark", "help", "Help"),
-        Binding("r", "retry", "Retry save", show=False),
+        Binding("escape", "pause", "key.pause"),
+        Binding("question_mark", "help", "key.help"),
+        Binding("m", "toggle_map", "key.map"),
+        Binding("r", "retry", "key.retry_save", show=False),
         *[Binding(str(n), f"pick({n - 1})", show=False) for n in range(1, 10)],
     ]
 
@@ -60,14 +61,25 @@ class PlayerScreen(Screen[None]):
         if self.course.map is not None:
             yield Static(id="map")
         with VerticalScroll(id="scene-box"):
-            yield Static(id="scene")
             yield Static(id="feedback")
+            yield Static(id="scene")
         yield OptionList(id="actions")
         yield Static(id="status")
         yield Footer()
 
+    # Below this height the map and the scene take turns (key m); above it both are shown.
+    COMPACT_BELOW = 36
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < self.COMPACT_BELOW, "compact")
+
+    def action_toggle_map(self) -> None:
+        if self.course.map is not None:
+            self.toggle_class("show-map")
+
     async def on_mount(self) -> None:
         app = self.app
+        self.on_resize()
         self.query_one("#scene", Static).update(app.tr("player.saving"))
         try:
             if self.resume_id:
@@ -108,7 +120,9 @@ class PlayerScreen(Screen[None]):
         if state.hazard:
             scene.append(f"\n\n⚠ {state.hazard.text.get(lang)}", style="bold red")
         self.query_one("#scene", Static).update(scene)
-        self.query_one("#feedback", Static).update(self.feedback)
+        feedback = self.query_one("#feedback", Static)
+        feedback.update(self.feedback)
+        feedback.display = bool(self.feedback.plain.strip())
         if state.position:
             self.position = state.position
         if self.course.map is not None:

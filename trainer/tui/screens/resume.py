@@ -6,15 +6,15 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from trainer.store.records import SessionRecord
+from trainer.tui.screens.base import TrainerModal
 
 
-class ResumeScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "leave", "Leave")]
+class ResumeScreen(TrainerModal[None]):
+    BINDINGS = [Binding("escape", "leave", "key.later")]
 
     def __init__(self, sessions: list[SessionRecord]):
         super().__init__()

@@ -6,13 +6,13 @@ import asyncio
 
 from textual.app import ComposeResult
 from textual.containers import Center, Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from trainer.errors import TrainerError
+from trainer.tui.screens.base import TrainerScreen
 
 
-class SignInScreen(Screen[None]):
+class SignInScreen(TrainerScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Center(), Vertical(id="signin-box"):
