@@ -1,0 +1,129 @@
+"""Schema versions and the steps between them.
+
+The database records its version in meta['schema_version'] (and meta['application'] = 'trainer', which is how we tell our
+database from another program's). On open:
+
+- an empty database is created at the latest version straight from schema.py (no replay of old steps);
+- an older one is upgraded by running the steps from its version up, in one write transaction: all or nothing;
+- a newer one (written by a later Trainer) is refused untouched: this code cannot know what the new columns mean.
+
+Adding a migration: bump schema.SCHEMA_VERSION, change schema.py to the new shape, and append a Step whose `apply` brings
+a database of the previous version to the new shape with explicit, portable DDL (op-by-op, not `metadata.create_all`,
+because schema.py will keep changing after the step is written). A test upgrades a database of every older version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, inspect, select
+
+from trainer.store import dialect, schema
+
+BASE_VERSION = 1  # the first schema; created by schema.py, not by a step
+
+
+@dataclass(frozen=True)
+class Step:
+    """Upgrade a database from `to_version - 1` to `to_version`."""
+
+    to_version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+# Example of a future step:
+#   Step(2, "labels: instructor severities per mistake", lambda conn: conn.execute(CreateTable(labels_v2)))
+STEPS: tuple[Step, ...] = ()
+
+
+def latest_version(steps: Sequence[Step] = STEPS) -> int:
+    return steps[-1].to_version if steps else BASE_VERSION
+
+
+def _check_steps(steps: Sequence[Step]) -> None:
+    for expected, step in enumerate(steps, start=BASE_VERSION + 1):
+        if step.to_version != expected:
+            raise AssertionError(
+                f"migration steps must go up one version at a time: step {step.description!r} goes to {step.to_version}, expected {expected}"
+            )
+
+
+_check_steps(STEPS)
+assert latest_version() == schema.SCHEMA_VERSION, "schema.SCHEMA_VERSION and the last migration step disagree"
+
+
+class ForeignDatabase(Exception):
+    """The database holds another program's tables (the message says what was found)."""
+
+
+class NewerDatabase(Exception):
+    def __init__(self, version: int, known: int) -> None:
+        super().__init__(
+            f"it was written by a newer Trainer (schema version {version}; this Trainer knows up to {known}); upgrade Trainer"
+        )
+        self.version = version
+
+
+def identify(tables: Collection[str], meta: Mapping[str, str], latest: int) -> int | None:
+    """The schema version of a database with these tables and meta rows; None if it is empty (ours to create).
+
+    Raises ForeignDatabase if it is not a Trainer database and NewerDatabase if it is from a later Trainer.
+    """
+    if not tables:
+        return None
+    if "meta" not in tables:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise ForeignDatabase(f"it holds another program's tables: {shown}")
+    if meta.get("application") != schema.APPLICATION:
+        raise ForeignDatabase(
+            f"its meta table names application {meta.get('application')!r}, not {schema.APPLICATION!r}"
+        )
+    raw = meta.get("schema_version", "")
+    if not raw.isdigit():
+        raise ForeignDatabase(f"its schema_version is {raw!r}, not a number")
+    version = int(raw)
+    if version > latest:
+        raise NewerDatabase(version, latest)
+    return version
+
+
+def _read_state(conn: Connection) -> tuple[frozenset[str], dict[str, str]]:
+    tables = frozenset(inspect(conn).get_table_names())
+    meta: dict[str, str] = {}
+    if "meta" in tables:
+        try:
+            meta = {str(k): str(v) for k, v in conn.execute(select(schema.meta.c.key, schema.meta.c.value))}
+        except Exception as exc:  # another program's `meta` table with other columns
+            raise ForeignDatabase(f"its meta table is not Trainer's ({type(exc).__name__})") from exc
+    return tables, meta
+
+
+def ensure(engine: Engine, steps: Sequence[Step] = STEPS) -> int:
+    """Create or upgrade the schema to the latest version; return the version the database was at (0 if it was empty).
+
+    The common case (already current) only reads. Creating and upgrading happen in a write transaction that checks the
+    version again, so several terminals starting at once on a new database create it exactly once.
+    """
+    _check_steps(steps)
+    latest = latest_version(steps)
+    with dialect.read_transaction(engine) as conn:
+        version = identify(*_read_state(conn), latest=latest)
+    if version == latest:
+        return version
+    with dialect.write_transaction(engine) as conn:
+        version = identify(*_read_state(conn), latest=latest)
+        if version is None:
+            schema.metadata.create_all(conn)
+            conn.execute(
+                schema.meta.insert(),
+                [{"key": "application", "value": schema.APPLICATION}, {"key": "schema_version", "value": str(latest)}],
+            )
+            return 0
+        for step in steps:
+            if step.to_version > version:
+                step.apply(conn)
+        if version < latest:
+            conn.execute(schema.meta.update().where(schema.meta.c.key == "schema_version").values(value=str(latest)))
+        return version

@@ -1,0 +1,65 @@
+"""Rows the store hands out. Plain frozen dataclasses so callers (CLI, app, exports) never touch SQLAlchemy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from trainer.engine.events import Event
+
+
+class SessionStatus(StrEnum):
+    IN_PROGRESS = "in_progress"  # being played now (its owner process is alive)
+    INTERRUPTED = "interrupted"  # in progress, but its owner is gone: can be resumed or voided
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ABORTED = "aborted"
+    VOIDED = "voided"  # set aside by an instructor, with a reason
+
+
+@dataclass(frozen=True)
+class Trainee:
+    badge: str
+    name: str
+    department: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str  # UUID4 text; also the xAPI registration
+    badge: str
+    course_id: str
+    course_version: str
+    content_hash: str
+    seed: int
+    lang: str
+    status: SessionStatus
+    started_at: datetime  # UTC, timezone-aware
+    ended_at: datetime | None
+    outcome: str | None  # completed, incident, aborted
+    score: float | None
+    passed: bool | None
+    event_count: int
+    void_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An engine event as committed: with its session, wall-clock time and place in the hash chain."""
+
+    session_id: str
+    event: Event
+    utc: datetime  # timezone-aware UTC
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """Why `trainer sessions verify` rejects a session: the first bad sequence number and what is wrong there."""
+
+    session_id: str
+    seq: int
+    reason: str

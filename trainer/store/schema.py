@@ -1,0 +1,138 @@
+"""The tables, in SQLAlchemy Core. Portable types only: SQLite today, PostgreSQL later (see dialect.py for the rest).
+
+This module describes the *latest* schema, which a fresh database is created with. Older databases are brought here by the
+steps in migrations.py, which must spell out their own DDL instead of reusing these objects (they change over time).
+Planned for later migrations: labels (instructor severities per mistake), scores (per-session score details) and models
+(trained scoring models and their provenance).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+SCHEMA_VERSION = 1  # the version this code creates; migrations.py upgrades older ones to it
+APPLICATION = "trainer"  # meta['application']: how open() tells our database from another program's
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    SQLite has no time zones and hands back naive values; PostgreSQL keeps them. We write UTC and read back aware UTC, so
+    callers always compare aware datetimes and the hash chain sees the same value that was hashed.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store only takes timezone-aware datetimes")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Named constraints, so a later migration can drop or alter them by name on every backend.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# key/value facts about the database itself: schema_version, application.
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+trainees = Table(
+    "trainees",
+    metadata,
+    Column("badge", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("department", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),  # uuid4 text, also the xAPI registration
+    Column("badge", String(64), ForeignKey("trainees.badge"), nullable=False),
+    Column("course_id", String(128), nullable=False),
+    Column("course_version", String(64), nullable=False),
+    Column("content_hash", String(128), nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("lang", String(16), nullable=False),
+    # in_progress | completed | failed | aborted | voided. "interrupted" is never stored: it is in_progress with a dead owner.
+    Column("status", String(16), nullable=False),
+    Column("outcome", String(32)),
+    Column("score", Float),
+    Column("passed", Boolean),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("ended_at", UTCDateTime),
+    Column("event_count", Integer, nullable=False),  # with head_hash: catches removal of the last events
+    Column("head_hash", String(64), nullable=False),  # hash of the last event; the genesis hash while there is none
+    Column("owner_host", String(255), nullable=False),  # the process that may append: host name + pid
+    Column("owner_pid", Integer, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),  # refreshed on every append; tells other hosts the owner lives
+    Column("void_reason", Text),
+    Column("voided_by", String(64)),
+    Column("voided_at", UTCDateTime),
+)
+Index(None, sessions.c.badge, sessions.c.started_at)
+Index(None, sessions.c.course_id, sessions.c.started_at)
+Index(None, sessions.c.started_at)
+Index(None, sessions.c.status)
+
+events = Table(
+    "events",
+    metadata,
+    Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("t_ms", BigInteger, nullable=False),
+    Column("utc", UTCDateTime, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("action", Text),
+    Column("data", Text, nullable=False),  # canonical JSON of Event.data
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    PrimaryKeyConstraint("session_id", "seq"),
+)
+
+# Instructor password hash and other small site settings.
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,596 @@
+"""The durable session store: the one API the CLI, the terminal app and the exports use to keep and read sessions.
+
+Everything goes through SQLAlchemy Core and is returned as the frozen records of records.py. Backend-specific behaviour
+(SQLite's WAL, fsync, locking, backup) is in dialect.py; the schema in schema.py and migrations.py; the hash chain in chain.py;
+the "is its owner still running?" rule in liveness.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType, TracebackType
+from typing import Any, Self
+from uuid import uuid4
+
+import platformdirs
+from sqlalchemy import Connection, Engine, Row, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from trainer.engine.events import TERMINAL_KINDS, Event, EventKind, canonical_json
+from trainer.store import chain, dialect, migrations, schema
+from trainer.store.errors import StoreError
+from trainer.store.liveness import Owner, owner_alive
+from trainer.store.records import ChainProblem, SessionRecord, SessionStatus, StoredEvent, Trainee
+
+ENV_VAR = "TRAINER_DB"
+DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another terminal's write before giving up
+
+_TERMINAL_STATUS = {
+    EventKind.COMPLETED: SessionStatus.COMPLETED,
+    EventKind.FAILED: SessionStatus.FAILED,
+    EventKind.ABORTED: SessionStatus.ABORTED,
+}
+_FINISHED = frozenset(_TERMINAL_STATUS.values())
+
+
+def default_url() -> str:
+    """The SQLite file in the user's data folder (e.g. ~/.local/share/trainer/trainer.db on Linux)."""
+    folder = Path(platformdirs.user_data_dir("trainer", appauthor=False))
+    return dialect.sqlite_url(folder / "trainer.db")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _resolve(url: str | os.PathLike[str] | None) -> tuple[str, bool]:
+    """The URL to open and whether it is the default one. A plain path (as --db or TRAINER_DB may give) means an SQLite file."""
+    chosen = os.fspath(url) if url is not None else (os.environ.get(ENV_VAR) or None)
+    if chosen is None:
+        return default_url(), True
+    if "://" in chosen:
+        return chosen, False
+    return dialect.sqlite_url(Path(chosen).expanduser().absolute()), False
+
+
+class Store:
+    """Trainees, sessions and their hash-chained events in one database. Open with Store.open(); use as a context manager.
+
+    Every write is one transaction that has committed (and, on SQLite, reached the disk) when the method returns. A failed
+    write raises StoreError and changes nothing, so the caller can retry the same call.
+    """
+
+    default_url = staticmethod(default_url)
+
+    def __init__(self, engine: Engine, where: str) -> None:
+        """Use Store.open(): it checks the file, configures the engine and migrates the schema first."""
+        self._engine = engine
+        self._where = where  # the file path, or the URL with its password hidden: how messages name the database
+
+    # --- opening and closing ------------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        url: str | os.PathLike[str] | None = None,
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        fsync_every_commit: bool = True,
+    ) -> Store:
+        """Open (creating or upgrading if needed) the database at `url`, else $TRAINER_DB, else default_url().
+
+        `url` is any SQLAlchemy URL or a plain file path (an SQLite file). `fsync_every_commit=False` trades the last commits
+        before a power loss for speed: only for benchmarks and throwaway databases.
+        """
+        text, is_default = _resolve(url)
+        try:
+            parsed = make_url(text)
+        except ArgumentError as exc:
+            shown = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)  # it did not parse: hide what may be a password
+            raise StoreError(
+                f"{shown}: not a database URL or file path; give a path such as ./trainer.db or a URL such as sqlite:///trainer.db"
+            ) from exc
+        path = dialect.sqlite_file(parsed)
+        where = str(path) if path is not None else parsed.render_as_string(hide_password=True)
+        if path is not None:
+            _prepare_folder(path, create=is_default)
+            _check_file(path)
+        try:
+            engine = dialect.create_engine(parsed, lock_timeout=lock_timeout, fsync_every_commit=fsync_every_commit)
+        except (SQLAlchemyError, ImportError) as exc:
+            raise StoreError(
+                f"{where}: cannot use this database URL ({exc}); check the URL and install its driver"
+            ) from exc
+        try:
+            migrations.ensure(engine)
+            _check_writable(engine)
+        except migrations.ForeignDatabase as exc:
+            engine.dispose()
+            raise StoreError(f"{where}: not a Trainer database ({exc}); the database was left untouched") from exc
+        except migrations.NewerDatabase as exc:
+            engine.dispose()
+            raise StoreError(f"{where}: {exc}; the database was left untouched") from exc
+        except (SQLAlchemyError, OSError) as exc:
+            engine.dispose()
+            raise StoreError(f"{where}: cannot open the database: {dialect.explain(exc)}") from exc
+        return cls(engine, where)
+
+    def describe(self) -> str:
+        """The database's URL with any password hidden (for `trainer db info` and logs)."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Close every connection (on SQLite the last one checkpoints the WAL into the main file)."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def diagnostics(self) -> dict[str, str]:
+        """The backend's durability settings in force (SQLite: journal_mode, synchronous, busy_timeout, foreign_keys)."""
+        with self._reading("read its settings") as conn:
+            return dialect.durability_settings(conn)
+
+    def backup(self, target: str | os.PathLike[str]) -> Path:
+        """Copy the live database to `target` (a consistent snapshot, safe while terminals write). SQLite only, for now."""
+        if not dialect.is_sqlite(self._engine.url):
+            raise StoreError(
+                f"{self._where}: built-in backup is for SQLite databases; use the database's own tools (pg_dump)"
+            )
+        dest = Path(target).expanduser().absolute()
+        if dialect.sqlite_file(self._engine.url) == dest:
+            raise StoreError(f"{dest}: a backup cannot overwrite the database itself; choose another file")
+        try:
+            dialect.backup(self._engine, dest)
+        except (SQLAlchemyError, OSError, dialect.DriverError) as exc:
+            raise StoreError(f"{dest}: could not write the backup of {self._where}: {dialect.explain(exc)}") from exc
+        return dest
+
+    # --- transactions ---------------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self, action: str, *, undone: str = "nothing was changed") -> Iterator[Connection]:
+        """A write transaction; database and OS errors become one-line StoreErrors (after the rollback)."""
+        try:
+            with dialect.write_transaction(self._engine) as conn:
+                yield conn
+        except StoreError:
+            raise
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"{self._where}: could not {action}: {dialect.explain(exc)} ({undone})") from exc
+
+    @contextmanager
+    def _reading(self, action: str) -> Iterator[Connection]:
+        try:
+            with dialect.read_transaction(self._engine) as conn:
+                yield conn
+        except StoreError:
+            raise
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"{self._where}: could not {action}: {dialect.explain(exc)}") from exc
+
+    # --- trainees -------------------------------------------------------------------------------------------------------
+
+    def upsert_trainee(self, badge: str, name: str, department: str) -> Trainee:
+        """Register a trainee or update their name and department (the badge id is the key and never changes)."""
+        badge = badge.strip()
+        if not badge:
+            raise StoreError(f"{self._where}: a badge id cannot be empty; scan or type the badge again")
+        t = schema.trainees
+        with self._writing(f"save trainee {badge}") as conn:
+            row = conn.execute(select(t).where(t.c.badge == badge)).one_or_none()
+            if row is None:
+                conn.execute(t.insert().values(badge=badge, name=name, department=department, created_at=_utcnow()))
+            else:
+                conn.execute(t.update().where(t.c.badge == badge).values(name=name, department=department))
+            saved = conn.execute(select(t).where(t.c.badge == badge)).one()
+        return _trainee(saved)
+
+    def get_trainee(self, badge: str) -> Trainee | None:
+        t = schema.trainees
+        with self._reading(f"read trainee {badge}") as conn:
+            row = conn.execute(select(t).where(t.c.badge == badge.strip())).one_or_none()
+        return None if row is None else _trainee(row)
+
+    # --- sessions -------------------------------------------------------------------------------------------------------
+
+    def create_session(
+        self, badge: str, course_id: str, course_version: str, content_hash: str, seed: int, lang: str
+    ) -> SessionRecord:
+        """Start a session for a registered trainee, owned by this process (only the owner may append)."""
+        s = schema.sessions
+        session_id = str(uuid4())
+        now = _utcnow()
+        owner = Owner.this_process()
+        with self._writing(f"start a session for badge {badge}") as conn:
+            if conn.execute(select(schema.trainees.c.badge).where(schema.trainees.c.badge == badge)).first() is None:
+                raise StoreError(f"{self._where}: no trainee with badge {badge}; register the trainee first")
+            conn.execute(
+                s.insert().values(
+                    id=session_id,
+                    badge=badge,
+                    course_id=course_id,
+                    course_version=course_version,
+                    content_hash=content_hash,
+                    seed=int(seed),
+                    lang=lang,
+                    status=SessionStatus.IN_PROGRESS.value,
+                    started_at=now,
+                    event_count=0,
+                    head_hash=chain.genesis(session_id),
+                    owner_host=owner.host,
+                    owner_pid=owner.pid,
+                    heartbeat_at=now,
+                )
+            )
+            row = conn.execute(select(s).where(s.c.id == session_id)).one()
+        return _session(row, now)
+
+    def append(self, session_id: str, events: Sequence[Event]) -> list[StoredEvent]:
+        """Store the next events of a session in one transaction and return them chained. Durable when this returns.
+
+        The events must continue the session's sequence (event_count + 1, + 2, ...). A terminal event (completed, failed,
+        aborted) may only come last; it finishes the session. On any failure nothing is stored and the same call can be
+        retried.
+        """
+        batch = list(events)
+        if not batch:
+            return []
+        short = session_id[:8]
+        terminal = [i for i, e in enumerate(batch) if e.kind in TERMINAL_KINDS]
+        if terminal and terminal != [len(batch) - 1]:
+            raise StoreError(
+                f"{self._where}: session {short}: a {batch[terminal[0]].kind} event must be the session's last event"
+            )
+        s, e = schema.sessions, schema.events
+        now = _utcnow()
+        with self._writing(
+            f"store {len(batch)} event(s) of session {short}", undone="nothing was stored; retry"
+        ) as conn:
+            row = conn.execute(select(s).where(s.c.id == session_id)).one_or_none()
+            if row is None:
+                raise StoreError(f"{self._where}: no session {session_id}; check the session id")
+            if row.status != SessionStatus.IN_PROGRESS:
+                raise StoreError(f"{self._where}: session {short} is {row.status} and takes no more events")
+            owner = Owner(row.owner_host, row.owner_pid)
+            if owner != Owner.this_process():
+                raise StoreError(
+                    f"{self._where}: session {short} belongs to process {owner.pid} on {owner.host}; claim it before adding events"
+                )
+            expected = list(range(row.event_count + 1, row.event_count + 1 + len(batch)))
+            got = [ev.seq for ev in batch]
+            if got != expected:
+                raise StoreError(
+                    f"{self._where}: session {short}: events must continue at seq {expected[0]} without gaps, got {_seqs(got)}"
+                )
+            stored = chain.link(session_id, row.head_hash, batch, now)
+            conn.execute(e.insert(), [_event_row(item) for item in stored])
+            values: dict[str, Any] = {"event_count": expected[-1], "head_hash": stored[-1].hash, "heartbeat_at": now}
+            if terminal:
+                last = batch[-1]
+                outcome = last.data.get("outcome")
+                values.update(
+                    status=_TERMINAL_STATUS[last.kind].value,
+                    outcome=None if outcome is None else str(outcome),
+                    ended_at=now,
+                )
+            conn.execute(s.update().where(s.c.id == session_id).values(**values))
+        return stored
+
+    def heartbeat(self, session_id: str) -> None:
+        """Tell other hosts this process still runs the session (appends do it too; call it while a trainee reads a long page)."""
+        s = schema.sessions
+        owner = Owner.this_process()
+        with self._writing(f"refresh session {session_id[:8]}") as conn:
+            done = conn.execute(
+                s.update()
+                .where(
+                    s.c.id == session_id,
+                    s.c.owner_host == owner.host,
+                    s.c.owner_pid == owner.pid,
+                    s.c.status == SessionStatus.IN_PROGRESS.value,
+                )
+                .values(heartbeat_at=_utcnow())
+            )
+            if done.rowcount != 1:
+                raise StoreError(
+                    f"{self._where}: session {session_id[:8]} is no longer run by this process (finished, voided or claimed elsewhere)"
+                )
+
+    def set_score(self, session_id: str, score: float, passed: bool) -> None:
+        s = schema.sessions
+        with self._writing(f"save the score of session {session_id[:8]}") as conn:
+            done = conn.execute(s.update().where(s.c.id == session_id).values(score=float(score), passed=bool(passed)))
+            if done.rowcount != 1:
+                raise StoreError(f"{self._where}: no session {session_id}; check the session id")
+
+    def events(self, session_id: str) -> list[StoredEvent]:
+        """A session's stored events in seq order (not verified: see verify())."""
+        with self._reading(f"read the events of session {session_id[:8]}") as conn:
+            if conn.execute(select(schema.sessions.c.id).where(schema.sessions.c.id == session_id)).first() is None:
+                raise StoreError(f"{self._where}: no session {session_id}; check the session id")
+            rows = conn.execute(_events_query(session_id)).all()
+        try:
+            return [_stored_event(row) for row in rows]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(
+                f"{self._where}: session {session_id[:8]} has an unreadable event ({exc}); run `trainer sessions verify`"
+            ) from exc
+
+    def session(self, session_id_or_prefix: str) -> SessionRecord:
+        """One session by id or by a unique prefix of it (as the CLI shows 8 characters)."""
+        with self._reading(f"read session {session_id_or_prefix}") as conn:
+            row = self._find(conn, session_id_or_prefix)
+        return _session(row, _utcnow())
+
+    def sessions(
+        self,
+        badge: str | None = None,
+        course_id: str | None = None,
+        since: datetime | None = None,
+        status: SessionStatus | None = None,
+    ) -> list[SessionRecord]:
+        """Sessions matching every filter given, newest first. `since` is timezone-aware and compared with started_at."""
+        s = schema.sessions
+        query = select(s).order_by(s.c.started_at.desc(), s.c.id)
+        if badge is not None:
+            query = query.where(s.c.badge == badge)
+        if course_id is not None:
+            query = query.where(s.c.course_id == course_id)
+        if since is not None:
+            if since.tzinfo is None:
+                raise ValueError("sessions(since=...) needs a timezone-aware datetime")
+            query = query.where(s.c.started_at >= since)
+        if status is not None:
+            # interrupted is in_progress with a dead owner: select in_progress, then tell them apart below
+            stored = SessionStatus.IN_PROGRESS if status is SessionStatus.INTERRUPTED else status
+            query = query.where(s.c.status == stored.value)
+        with self._reading("list sessions") as conn:
+            rows = conn.execute(query).all()
+        now = _utcnow()
+        records = [_session(row, now) for row in rows]
+        return records if status is None else [r for r in records if r.status is status]
+
+    def claim(self, session_id: str) -> SessionRecord:
+        """Take over an interrupted session so this process can resume it (append to it).
+
+        Refused for finished or voided sessions and for sessions whose owner is still running elsewhere. Claiming a session
+        this process already owns is a no-op.
+        """
+        s = schema.sessions
+        now = _utcnow()
+        me = Owner.this_process()
+        with self._writing(f"claim session {session_id[:8]}") as conn:
+            row = self._find(conn, session_id)
+            current = _session(row, now)
+            owner = Owner(row.owner_host, row.owner_pid)
+            if current.status in _FINISHED or current.status is SessionStatus.VOIDED:
+                raise StoreError(f"{self._where}: session {row.id[:8]} is {current.status} and cannot be resumed")
+            if current.status is SessionStatus.IN_PROGRESS and owner != me:
+                raise StoreError(
+                    f"{self._where}: session {row.id[:8]} is still in progress in process {owner.pid} on {owner.host}; close it there first"
+                )
+            conn.execute(
+                s.update().where(s.c.id == row.id).values(owner_host=me.host, owner_pid=me.pid, heartbeat_at=now)
+            )
+            row = conn.execute(select(s).where(s.c.id == row.id)).one()
+        return _session(row, now)
+
+    def void(self, session_id: str, reason: str, by: str) -> SessionRecord:
+        """Set an interrupted session aside (it will not be resumed or scored), recording why and by whom."""
+        s = schema.sessions
+        if not reason.strip():
+            raise StoreError(f"{self._where}: give a reason for voiding session {session_id[:8]}")
+        now = _utcnow()
+        with self._writing(f"void session {session_id[:8]}") as conn:
+            row = self._find(conn, session_id)
+            current = _session(row, now)
+            if current.status is SessionStatus.VOIDED:
+                raise StoreError(f"{self._where}: session {row.id[:8]} is already voided")
+            if current.status in _FINISHED:
+                raise StoreError(
+                    f"{self._where}: session {row.id[:8]} is {current.status}; finished sessions cannot be voided"
+                )
+            if current.status is SessionStatus.IN_PROGRESS:
+                raise StoreError(
+                    f"{self._where}: session {row.id[:8]} is still in progress in process {row.owner_pid} on {row.owner_host}; it can be voided once interrupted"
+                )
+            conn.execute(
+                s.update()
+                .where(s.c.id == row.id)
+                .values(status=SessionStatus.VOIDED.value, void_reason=reason.strip(), voided_by=by, voided_at=now)
+            )
+            row = conn.execute(select(s).where(s.c.id == row.id)).one()
+        return _session(row, now)
+
+    def verify(self, session_id: str | None = None) -> list[ChainProblem]:
+        """Check the hash chains of one session (id or unique prefix) or of all; one problem (the first) per bad session."""
+        s = schema.sessions
+        problems: list[ChainProblem] = []
+        with self._reading("verify sessions") as conn:
+            if session_id is None:
+                heads = conn.execute(
+                    select(s.c.id, s.c.event_count, s.c.head_hash).order_by(s.c.started_at, s.c.id)
+                ).all()
+            else:
+                heads = [self._find(conn, session_id)]
+            for head in heads:
+                problem = _verify_rows(
+                    head.id, conn.execute(_events_query(head.id)).all(), head.head_hash, head.event_count
+                )
+                if problem is not None:
+                    problems.append(problem)
+        return problems
+
+    # --- settings -------------------------------------------------------------------------------------------------------
+
+    def get_setting(self, key: str) -> str | None:
+        t = schema.settings
+        with self._reading(f"read setting {key}") as conn:
+            return conn.execute(select(t.c.value).where(t.c.key == key)).scalar_one_or_none()
+
+    def set_setting(self, key: str, value: str) -> None:
+        t = schema.settings
+        with self._writing(f"save setting {key}") as conn:
+            if conn.execute(select(t.c.key).where(t.c.key == key)).first() is None:
+                conn.execute(t.insert().values(key=key, value=value))
+            else:
+                conn.execute(t.update().where(t.c.key == key).values(value=value))
+
+    # --- helpers --------------------------------------------------------------------------------------------------------
+
+    def _find(self, conn: Connection, id_or_prefix: str) -> Row[Any]:
+        """The session row with this id, or the only one whose id starts with it."""
+        s = schema.sessions
+        key = id_or_prefix.strip().lower()  # uuid4 text is lower case; LIKE is case-insensitive on SQLite only
+        if not key:
+            raise StoreError(f"{self._where}: give a session id (or its first characters)")
+        row = conn.execute(select(s).where(s.c.id == key)).one_or_none()
+        if row is not None:
+            return row
+        rows = conn.execute(select(s).where(s.c.id.startswith(key, autoescape=True)).limit(2)).all()
+        if not rows:
+            raise StoreError(f"{self._where}: no session {key}; list sessions to find its id")
+        if len(rows) > 1:
+            count = conn.execute(
+                select(func.count()).select_from(s).where(s.c.id.startswith(key, autoescape=True))
+            ).scalar_one()
+            raise StoreError(f"{self._where}: {count} sessions start with {key}; give more characters of the id")
+        return rows[0]
+
+
+def _prepare_folder(path: Path, *, create: bool) -> None:
+    folder = path.parent
+    if create:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"{folder}: cannot create the data folder ({exc.strerror or exc}); set {ENV_VAR} or --db to a writable place"
+            ) from exc
+    elif not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise StoreError(
+            f"{path}: cannot open the database: {folder} {what}; create it or choose another --db/{ENV_VAR}"
+        )
+
+
+def _check_writable(engine: Engine) -> None:
+    """Fail at open, not at the trainee's first answer, if the database is read-only: write a row unchanged, roll back."""
+    m = schema.meta
+    with dialect.write_transaction(engine) as conn:
+        conn.execute(m.update().where(m.c.key == "schema_version").values(value=m.c.value))
+        conn.rollback()
+
+
+def _check_file(path: Path) -> None:
+    """Refuse, without writing a byte, a file that is not a Trainer database or is from a newer Trainer."""
+    untouched = "the file was left untouched"
+    try:
+        probe = dialect.probe_sqlite_file(path)
+        if probe.exists:
+            migrations.identify(probe.tables, probe.meta, latest=migrations.latest_version())
+    except (dialect.NotADatabase, migrations.ForeignDatabase) as exc:
+        raise StoreError(f"{path}: not a Trainer database ({exc}); {untouched}") from exc
+    except migrations.NewerDatabase as exc:
+        raise StoreError(f"{path}: {exc}; {untouched}") from exc
+    except dialect.CannotRead as exc:
+        raise StoreError(f"{path}: cannot read the database ({exc}); check the file's permissions") from exc
+
+
+def _seqs(seqs: Sequence[int]) -> str:
+    return ", ".join(map(str, seqs[:5])) + (", ..." if len(seqs) > 5 else "")
+
+
+def _trainee(row: Row[Any]) -> Trainee:
+    return Trainee(badge=row.badge, name=row.name, department=row.department, created_at=row.created_at)
+
+
+def _session(row: Row[Any], now: datetime) -> SessionRecord:
+    status = SessionStatus(row.status)
+    if status is SessionStatus.IN_PROGRESS and not owner_alive(
+        Owner(row.owner_host, row.owner_pid), row.heartbeat_at, now
+    ):
+        status = SessionStatus.INTERRUPTED
+    return SessionRecord(
+        id=row.id,
+        badge=row.badge,
+        course_id=row.course_id,
+        course_version=row.course_version,
+        content_hash=row.content_hash,
+        seed=row.seed,
+        lang=row.lang,
+        status=status,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        outcome=row.outcome,
+        score=row.score,
+        passed=row.passed,
+        event_count=row.event_count,
+        void_reason=row.void_reason,
+    )
+
+
+def _event_row(stored: StoredEvent) -> dict[str, Any]:
+    event = stored.event
+    return {
+        "session_id": stored.session_id,
+        "seq": event.seq,
+        "t_ms": event.t_ms,
+        "utc": stored.utc,
+        "kind": str(event.kind),
+        "state": event.state,
+        "action": event.action,
+        "data": canonical_json(event.data),
+        "prev_hash": stored.prev_hash,
+        "hash": stored.hash,
+    }
+
+
+def _events_query(session_id: str) -> Any:
+    e = schema.events
+    return select(e).where(e.c.session_id == session_id).order_by(e.c.seq)
+
+
+def _stored_event(row: Row[Any]) -> StoredEvent:
+    """Raises ValueError (bad kind, bad JSON) or TypeError for a damaged row."""
+    data = json.loads(row.data)
+    if not isinstance(data, dict):
+        raise ValueError(f"event {row.seq}: data is not a JSON object")
+    event = Event(
+        seq=row.seq,
+        t_ms=row.t_ms,
+        kind=EventKind(row.kind),
+        state=row.state,
+        action=row.action,
+        data=MappingProxyType(data),
+    )
+    return StoredEvent(session_id=row.session_id, event=event, utc=row.utc, prev_hash=row.prev_hash, hash=row.hash)
+
+
+def _verify_rows(session_id: str, rows: Sequence[Row[Any]], head_hash: str, event_count: int) -> ChainProblem | None:
+    stored: list[StoredEvent] = []
+    for row in rows:
+        try:
+            stored.append(_stored_event(row))
+        except (ValueError, KeyError, TypeError) as exc:
+            # an unreadable row cannot be hashed; report the chain up to it first (an earlier problem wins)
+            earlier = chain.verify(
+                session_id, stored, stored[-1].hash if stored else chain.genesis(session_id), len(stored)
+            )
+            return earlier or ChainProblem(
+                session_id=session_id, seq=row.seq, reason=f"event {row.seq} is unreadable: {exc}"
+            )
+    return chain.verify(session_id, stored, head_hash, event_count)
