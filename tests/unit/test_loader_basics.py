@@ -2,7 +2,7 @@ from pathlib import Path
 
 from trainer.course.loader import check_path, load_course
 
-MINI = Path(__file__).resolve().parent.parent / "mini_course.yaml"
+MINI = Path(__file__).resolve().parent.parent / "fixtures" / "mini_course.yaml"
 
 
 def test_mini_course_loads_without_warnings():

@@ -57,6 +57,7 @@ def _fmt_time(value: datetime | None) -> str:
 
 def list_sessions(args: argparse.Namespace) -> int:
     """List sessions, newest first, with trainee, course, status, outcome and score."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -70,16 +71,15 @@ def list_sessions(args: argparse.Namespace) -> int:
             since=args.since,
             status=SessionStatus(args.status) if args.status else None,
         )
-    table = Table(title_justify="left")
-    for col in ("id", "badge", "course", "version", "started", "status", "outcome", "score", "events"):
-        table.add_column(col, overflow="fold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("id", "badge", "course", "started", "status", "outcome", "score", "events"):
+        table.add_column(col, no_wrap=col != "course", overflow="fold")
     for r in rows:
         score = "" if r.score is None else f"{r.score:g}{' ✔' if r.passed else ' ✖'}"
         table.add_row(
             r.id[:8],
             r.badge,
-            r.course_id,
-            r.course_version,
+            f"{r.course_id} {r.course_version}",
             _fmt_time(r.started_at),
             str(r.status),
             r.outcome or "",

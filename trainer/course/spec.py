@@ -7,6 +7,7 @@ editors use is generated from the same declarations, so the two cannot drift apa
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 CODE_PATTERN = r"^[A-Z][A-Z0-9_]*$"
 _ID_RX = re.compile(ID_PATTERN)
 _CODE_RX = re.compile(CODE_PATTERN)
+MAX_INT = 10**15  # larger whole numbers are typos, and would not survive conversion to float
 
 
 class Checker:
@@ -53,7 +55,12 @@ class Checker:
 
 
 def _where(path: Path_) -> str:
-    return ".".join(str(p) for p in path) or "the course"
+    return ".".join(_part(p) for p in path) or "the course"
+
+
+def _part(key: str | int) -> str:
+    # A key holding a line break or a control character is quoted, so that every diagnostic stays on one line.
+    return str(key) if isinstance(key, int) or key.isprintable() else repr(key)
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,12 @@ class Num(Spec):
         kinds = (int,) if self.integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds):
             ck.error(path, f"{_where(path)} must be {'a whole number' if self.integer else 'a number'}")
+            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            ck.error(path, f"{_where(path)} must be a finite number, not {value!r}")
+            return False
+        if isinstance(value, int) and abs(value) > MAX_INT:
+            ck.error(path, f"{_where(path)} is too large (at most {MAX_INT:g})")
             return False
         if self.minimum is not None and value < self.minimum:
             ck.error(path, f"{_where(path)} must be at least {self.minimum:g}")
@@ -440,6 +453,15 @@ MAP = Obj(
     },
 )
 
+INVENTORY_ITEM = Obj(
+    name="inventory item",
+    doc="Something the trainee carries or wears, shown in the status bar while `when` holds.",
+    fields={
+        "when": F(Str(doc="Condition: the trainee has it now"), required=True),
+        "label": F(Text(doc="Short name, e.g. own lock, safety glasses"), required=True),
+    },
+)
+
 PASS_RULE = Obj(
     name="pass rule",
     fields={
@@ -460,7 +482,7 @@ COURSE = Obj(
         "standards": F(ListOf(item=Str(), min_items=1), required=True),
         "minutes": F(Num(integer=True, minimum=1, maximum=240, doc="Estimated minutes to play"), required=True),
         "pass": F(PASS_RULE, required=True),
-        "certification_days": F(Num(integer=True, minimum=1), required=True),
+        "certification_days": F(Num(integer=True, minimum=1, maximum=36500), required=True),
         "objectives": F(ListOf(item=Text())),
         "ppe": F(ListOf(item=Text(), doc="Protective equipment required")),
         "variables": F(MapOf(value=ScalarValue())),
@@ -468,6 +490,7 @@ COURSE = Obj(
         "states": F(MapOf(value=STATE, min_items=1), required=True),
         "procedure": F(ListOf(item=STEP)),
         "random_events": F(ListOf(item=RANDOM_EVENT)),
+        "inventory": F(ListOf(item=INVENTORY_ITEM, doc="What the status bar shows the trainee carrying or wearing")),
         "map": F(MAP),
     },
 )

@@ -27,22 +27,31 @@ def _type_name(value: Any) -> str:
     return "text"
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 class _Semantics:
     def __init__(self, data: dict[str, Any], ck: Checker):
+        # Parts of the wrong type were reported by the format checks; here they simply count as absent.
         self.data = data
         self.ck = ck
-        self.states: dict[str, Any] = data.get("states") or {}
-        self.variables: dict[str, Any] = data.get("variables") or {}
-        zones = (data.get("map") or {}).get("zones") or []
-        self.zones = {z.get("id") for z in zones if isinstance(z, dict)}
+        self.states = _dict(data.get("states"))
+        self.variables = _dict(data.get("variables"))
+        zones = _list(_dict(data.get("map")).get("zones"))
+        self.zones = {z["id"] for z in zones if isinstance(z, dict) and isinstance(z.get("id"), str)}
 
     def run(self, shape_ok: bool) -> None:
         checks = [self.check_start]
         checks += [lambda sid=sid, st=st: self.check_state(sid, st) for sid, st in self.states.items()]
         checks += [
-            lambda i=i, ev=ev: self.check_event(i, ev) for i, ev in enumerate(self.data.get("random_events") or [])
+            lambda i=i, ev=ev: self.check_event(i, ev) for i, ev in enumerate(_list(self.data.get("random_events")))
         ]
-        checks += [self.check_procedure, self.check_map, self.check_graph]
+        checks += [self.check_procedure, self.check_map, self.check_inventory, self.check_graph]
         for check in checks:
             try:
                 check()
@@ -72,7 +81,8 @@ class _Semantics:
             if name not in self.variables:
                 self.ck.error(
                     (*path, name),
-                    f"set: unknown variable {name!r}{_hint(name, self.variables)}; declare it under variables",
+                    f"set: unknown variable {name!r}; declare it under variables{_hint(name, self.variables)}",
+                    at_key=True,
                 )
             elif _type_name(value) != _type_name(self.variables[name]):
                 self.ck.error(
@@ -119,7 +129,9 @@ class _Semantics:
                     (*path, "timer"), f"state {sid!r} has an outcome, so it ends the session: it cannot have a timer"
                 )
         elif not actions and "timer" not in state:
-            self.ck.error(path, f"state {sid!r} has no actions, no timer and no outcome: the trainee would be stuck")
+            self.ck.error(
+                path, f"state {sid!r} has no actions, no timer and no outcome: the trainee would be stuck", at_key=True
+            )
         if "incident" in state and state.get("outcome") != "incident":
             self.ck.error((*path, "incident"), "incident text belongs only to a state with outcome: incident")
         self.check_actions(actions, (*path, "actions"))
@@ -207,6 +219,10 @@ class _Semantics:
                 if key in machine:
                     self.check_condition(machine[key], (*path, key))
 
+    def check_inventory(self) -> None:
+        for i, item in enumerate(self.data.get("inventory") or []):
+            self.check_condition(item["when"], ("inventory", i, "when"))
+
     # --- the state graph ---------------------------------------------------------------------------------------
     def edges(self) -> dict[str, set[str]]:
         events_in: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -231,10 +247,14 @@ class _Semantics:
         reached = _reach(graph, [start])
         for sid in self.states:
             if sid not in reached:
-                self.ck.error(("states", sid), f"state {sid!r} cannot be reached from the start state {start!r}")
+                self.ck.error(
+                    ("states", sid), f"state {sid!r} cannot be reached from the start state {start!r}", at_key=True
+                )
         terminals = [sid for sid, s in self.states.items() if "outcome" in s]
         if not any(self.states[t]["outcome"] == "completed" for t in terminals):
-            self.ck.error(("states",), "no state has outcome: completed, so no trainee could ever finish the course")
+            self.ck.error(
+                ("states",), "no state has outcome: completed, so no trainee could ever finish the course", at_key=True
+            )
         reverse: dict[str, set[str]] = defaultdict(set)
         for src, targets in graph.items():
             for t in targets:
@@ -245,6 +265,7 @@ class _Semantics:
                 self.ck.error(
                     ("states", sid),
                     f"from state {sid!r} no terminal state can be reached: the trainee would be trapped",
+                    at_key=True,
                 )
 
 

@@ -43,6 +43,8 @@ _Loader.add_implicit_resolver(
 
 Path_ = tuple[str | int, ...]
 
+_NOT_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE  # characters YAML refuses to read
+
 
 @dataclass
 class Document:
@@ -86,7 +88,9 @@ def _decode(file: str, raw: bytes) -> str:
 def _raise_at(file: str, raw: bytes, offset: int, message: str) -> str:
     before = raw[:offset]
     line = before.count(b"\n") + 1
-    col = offset - (before.rfind(b"\n") + 1) + 1
+    line_start = before.rfind(b"\n") + 1
+    # Columns count characters, as everywhere else: the UTF-8 text before the bad byte is decoded, not counted in bytes.
+    col = len(raw[line_start:offset].decode("utf-8-sig" if line_start == 0 else "utf-8", errors="replace")) + 1
     raise _fail(file, Pos(line, col), message)
 
 
@@ -164,6 +168,15 @@ class _Walker:
 
 def parse_text(text: str, file: str) -> Document:
     """Parse YAML text into a Document, or raise CourseInvalid with one file:line:col diagnostic."""
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:  # found here, the reader's error would give no line and column (and libyaml chokes on surrogates)
+        offset = bad.start()
+        line_start = text.rfind("\n", 0, offset) + 1
+        raise _fail(
+            file,
+            Pos(text.count("\n", 0, offset) + 1, offset - line_start + 1),
+            f"the character U+{ord(bad.group()):04X} (a control or invalid character) is not allowed in YAML; delete it",
+        )
     doc = Document(file=file, data=None, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
     loader = _Loader(text)
     try:
@@ -173,7 +186,7 @@ def parse_text(text: str, file: str) -> Document:
         problem = exc.problem or exc.context or "invalid YAML"
         raise _fail(file, _mark_pos(mark), f"YAML syntax: {problem}") from None
     except yaml.YAMLError as exc:
-        raise _fail(file, Pos(1, 1), f"YAML syntax: {exc}") from None
+        raise _fail(file, Pos(1, 1), f"YAML syntax: {str(exc).splitlines()[0]}") from None
     except RecursionError:
         raise _fail(file, Pos(1, 1), "the YAML is nested too deeply to read") from None
     finally:

@@ -1,0 +1,275 @@
+"""One test per kind of course error: the exact file:line:col and what the message tells the instructor.
+
+Every course here is the mini course with one small edit, so the line numbers below can be read off
+tests/fixtures/mini_course.yaml (41 lines; `states:` is line 13, `procedure:` line 36).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from trainer.course.diagnostics import Diagnostic, Severity
+from trainer.course.loader import CheckResult, check_path
+
+MINI = (Path(__file__).resolve().parent.parent / "fixtures" / "mini_course.yaml").read_text(encoding="utf-8")
+
+FORKLIFT = """\
+random_events:
+  - id: forklift
+    probability: 0.5
+    states: [begin, bgein]
+    text: {zh: 叉车, en: A forklift}
+    actions:
+      - id: wait
+        label: {zh: 等待, en: Wait}
+"""
+
+MAP = """\
+map:
+  width: 20
+  height: 5
+  zones:
+    - id: press
+      label: {zh: 压机, en: Press}
+      rect: [0, 0, 10, 5]
+    - id: aisle
+      label: {zh: 通道, en: Aisle}
+      rect: [15, 0, 10, 3]
+"""
+
+
+def edit(old: str, new: str, text: str = MINI) -> str:
+    assert text.count(old) == 1, f"{old!r} must occur exactly once"
+    return text.replace(old, new)
+
+
+def add_states(states: str) -> str:
+    """Insert states right before `procedure:`, so the first inserted line is line 36."""
+    return edit("procedure:\n", states + "procedure:\n")
+
+
+def check(write, text: str) -> tuple[Path, CheckResult]:
+    path = write(text)
+    return path, check_path(path)
+
+
+def at(result: CheckResult, line: int, col: int, severity: Severity = Severity.ERROR) -> Diagnostic:
+    """The one diagnostic of `severity` reported at line:col."""
+    found = [d for d in result.diagnostics if (d.pos.line, d.pos.col) == (line, col) and d.severity is severity]
+    assert len(found) == 1, f"expected one {severity} at {line}:{col}, got:\n" + "\n".join(map(str, result.diagnostics))
+    return found[0]
+
+
+def assert_line(path: Path, result: CheckResult, line: int, col: int, *fragments: str) -> str:
+    """An error at path:line:col whose printed line holds every fragment; the course must not load."""
+    assert result.course is None, "a course with errors must not load"
+    printed = str(at(result, line, col))
+    assert printed.startswith(f"{path}:{line}:{col}: error: "), printed
+    for fragment in fragments:
+        assert fragment in printed, printed
+    return printed
+
+
+def test_yaml_syntax_error_points_at_the_problem(write):
+    path, result = check(write, edit("area: stamping", "area: stamping: press"))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 4, 15, "YAML syntax", "mapping values are not allowed")
+
+
+def test_unknown_key_suggests_the_known_one(write):
+    path, result = check(write, edit("        mistake: {", "        mistak: {"))
+    assert len(result.diagnostics) == 1
+    # The position is the key itself, not its value.
+    assert_line(path, result, 29, 9, "unknown key 'mistak' in action", "did you mean 'mistake'?")
+
+
+def test_missing_required_field_points_at_its_mapping(write):
+    path, result = check(
+        write, edit("  - action: lock\n    rule: {zh: 先上锁, en: Lock first}\n", "  - action: lock\n")
+    )
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 37, 5, "procedure.0 is missing the required key 'rule'")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "col", "message"),
+    [
+        ("goto: done", "goto: dnoe", 25, 15, "goto 'dnoe': there is no such state; did you mean 'done'?"),
+        ("goto: begin}", "goto: nowhere}", 16, 32, "goto 'nowhere': there is no such state"),
+        ("start: begin", "start: bgin", 12, 8, "start 'bgin': there is no such state; did you mean 'begin'?"),
+    ],
+    ids=["action", "timer", "start"],
+)
+def test_goto_to_an_undefined_state(write, old, new, line, col, message):
+    path, result = check(write, edit(old, new))
+    assert_line(path, result, line, col, message)
+
+
+def test_duplicate_state_id_is_reported_not_silently_dropped(write):
+    path, result = check(write, add_states("  done:\n    text: {zh: 又完成, en: Done again}\n    outcome: completed\n"))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 36, 3, "duplicate key 'done'", "first written at line 30")
+
+
+def test_duplicate_action_id(write):
+    text = edit("  done:\n", "      - id: lock\n        label: {zh: 再锁, en: Lock again}\n  done:\n")
+    path, result = check(write, text)
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 30, 13, "duplicate action id 'lock'", "also item 1")
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ("locked and", "cannot parse the condition"),
+        ("__import__('os').system('echo hacked')", "Call is not allowed in a condition"),
+    ],
+    ids=["syntax", "code"],
+)
+def test_condition_that_does_not_parse(write, condition, message):
+    path, result = check(write, edit("when: locked\n", f"when: {condition}\n"))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 24, 15, f"condition {condition!r}", message)
+
+
+def test_condition_naming_an_unknown_variable(write):
+    path, result = check(write, edit("when: locked\n", "when: lockd\n"))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 24, 15, "unknown variable 'lockd'", "did you mean 'locked'?")
+
+
+def test_set_of_an_unknown_variable_points_at_its_name(write):
+    path, result = check(write, edit("set: {locked: true,", "set: {lockd: true,"))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 21, 15, "set: unknown variable 'lockd'", "declare it under variables", "'locked'")
+
+
+def test_set_of_a_wrong_type_points_at_the_value(write):
+    path, result = check(write, edit("set: {locked: true,", 'set: {locked: "yes",'))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 21, 23, "'locked' holds true/false but is set to text 'yes'")
+
+
+def test_unreachable_state_points_at_its_id(write):
+    path, result = check(write, add_states("  lonely:\n    text: {zh: 孤单, en: Alone}\n    outcome: aborted\n"))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 36, 3, "state 'lonely' cannot be reached from the start state 'begin'")
+
+
+def test_trap_state_from_which_no_terminal_can_be_reached(write):
+    text = edit(
+        "      - id: work\n",
+        "      - id: wander\n        label: {zh: 走开, en: Wander}\n        goto: trap\n      - id: work\n",
+    )
+    text = edit(
+        "procedure:\n",
+        "  trap:\n    text: {zh: 陷阱, en: Trap}\n    actions:\n      - id: wait\n        label: {zh: 等, en: Wait}\nprocedure:\n",
+        text,
+    )
+    path, result = check(write, text)
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 39, 3, "from state 'trap' no terminal state can be reached", "trapped")
+
+
+def test_procedure_step_naming_an_unknown_action(write):
+    path, result = check(write, edit("  - action: lock\n", "  - action: lokc\n"))
+    assert_line(path, result, 37, 13, "procedure step names the unknown action 'lokc'", "did you mean 'lock'?")
+
+
+def test_procedure_after_naming_a_non_step(write):
+    path, result = check(write, edit("after: [lock]", "after: [lock, reach]"))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 40, 19, "after 'reach': no procedure step has that action")
+
+
+def test_order_constraints_in_a_cycle(write):
+    path, result = check(write, edit("  - action: lock\n", "  - action: lock\n    after: [work]\n"))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 37, 5, "go round in a circle: lock -> work -> lock")
+
+
+def test_timer_without_goto(write):
+    path, result = check(write, edit("timer: {seconds: 30, goto: begin}", "timer: {seconds: 30}"))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 16, 12, "states.begin.timer is missing the required key 'goto'")
+
+
+def test_text_missing_a_language_is_a_warning_and_the_course_loads(write):
+    path, result = check(write, edit("text: {zh: 完成, en: Done}", "text: {zh: 完成}"))
+    assert result.errors == []
+    assert result.course is not None
+    warning = at(result, 31, 11, Severity.WARNING)
+    assert str(warning) == (
+        f"{path}:31:11: warning: states.done.text has no 'en' text; trainees will see the 'zh' text"
+    )
+    assert result.course.states["done"].text.get("en") == "完成"
+
+
+def test_no_completed_outcome(write):
+    path, result = check(write, edit("outcome: completed", "outcome: aborted"))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 13, 1, "no state has outcome: completed", "no trainee could ever finish")
+
+
+def test_terminal_state_with_actions(write):
+    text = edit(
+        "    outcome: completed\n",
+        "    outcome: completed\n    actions:\n      - id: again\n        label: {zh: 再来, en: Again}\n        goto: begin\n",
+    )
+    path, result = check(write, text)
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 34, 7, "state 'done' has an outcome", "cannot have actions")
+
+
+def test_random_event_naming_an_unknown_state(write):
+    path, result = check(write, MINI + FORKLIFT)
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 45, 21, "random event 'forklift': there is no state 'bgein'", "did you mean 'begin'?")
+
+
+def test_map_zone_outside_the_map(write):
+    path, result = check(write, MINI + MAP)
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 51, 13, "zone 'aisle' does not fit in the 20x5 map")
+
+
+def test_position_naming_an_unknown_zone(write):
+    text = edit("    outcome: completed\n", "    outcome: completed\n    position: exti\n")
+    text += MAP.replace("[15, 0, 10, 3]", "[10, 0, 10, 3]").replace("aisle", "exit")
+    path, result = check(write, text)
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 33, 15, "there is no map zone 'exti'", "did you mean 'exit'?")
+
+
+def test_on_off_yes_no_stay_text(write):
+    text = edit("  power: on\n", "  power: on\n  guard: off\n  ready: yes\n  spare: no\n")
+    text = edit("set: {locked: true, power: off}", "set: {locked: true, power: off, guard: on, ready: no}", text)
+    path, result = check(write, text)
+    assert result.diagnostics == ()
+    course = result.course
+    assert course is not None
+    assert dict(course.variables) == {"power": "on", "guard": "off", "ready": "yes", "spare": "no", "locked": False}
+    assert dict(course.states["begin"].action("lock").set) == {
+        "locked": True,
+        "power": "off",
+        "guard": "on",
+        "ready": "no",
+    }
+
+
+def test_several_problems_are_all_reported_sorted_by_position(write):
+    text = edit("start: begin", "start: bgin")  # found by the cross-reference checks
+    text = edit("        mistake: {", "        mistak: {", text)  # found by the format checks, earlier
+    text = edit("text: {zh: 完成, en: Done}", "text: {zh: 完成}", text)  # a warning in between
+    text = edit("after: [lock]", "after: [lock, reach]", text)
+    path, result = check(write, text)
+    assert result.course is None
+    printed = [str(d) for d in result.diagnostics]
+    assert printed == [
+        f"{path}:12:8: error: start 'bgin': there is no such state; did you mean 'begin'?",
+        f"{path}:29:9: error: unknown key 'mistak' in action; did you mean 'mistake'?",
+        f"{path}:31:11: warning: states.done.text has no 'en' text; trainees will see the 'zh' text",
+        f"{path}:40:19: error: after 'reach': no procedure step has that action",
+    ]
