@@ -90,6 +90,7 @@ def _mistake(value: dict[str, Any] | None) -> m.Mistake | None:
         rule=m.Text(**value["rule"]),
         hazard=value.get("hazard"),
         standard=value.get("standard"),
+        step=value.get("step"),
     )
 
 

@@ -50,6 +50,7 @@ class Mistake:
     rule: Text
     hazard: str | None = None
     standard: str | None = None
+    step: str | None = None  # the procedure step this mistake stands for
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ editors use is generated from the same declarations, so the two cannot drift apa
 from __future__ import annotations
 
 import difflib
+import keyword
 import math
 import re
 from collections.abc import Callable
@@ -33,6 +34,12 @@ AREAS = (
 )
 ZONE_KINDS = ("area", "hazard", "exit", "walkway", "assembly")
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+# Variables are read by conditions, so their names must be names there: no '-', no leading digit.
+VAR_PATTERN = r"^[a-z_][a-z0-9_]*$"
+_NAME_RULES = {
+    ID_PATTERN: "lower-case letters, digits, '-', '_'",
+    VAR_PATTERN: "lower-case letters, digits and '_', not starting with a digit",
+}
 CODE_PATTERN = r"^[A-Z][A-Z0-9_]*$"
 _ID_RX = re.compile(ID_PATTERN)
 _CODE_RX = re.compile(CODE_PATTERN)
@@ -226,6 +233,7 @@ class Text(Spec):
 class ListOf(Spec):
     item: Spec = field(default_factory=Spec)
     min_items: int = 0
+    max_items: int | None = None
 
     def check(self, value: Any, path: Path_, ck: Checker) -> bool:
         if not isinstance(value, list):
@@ -234,6 +242,9 @@ class ListOf(Spec):
         if len(value) < self.min_items:
             ck.error(path, f"{_where(path)} needs at least {self.min_items} item(s)")
             return False
+        if self.max_items is not None and len(value) > self.max_items:
+            ck.error(path, f"{_where(path)} has {len(value)} items; at most {self.max_items}")
+            return False
         results = [self.item.check(v, (*path, i), ck) for i, v in enumerate(value)]
         return all(results)
 
@@ -241,6 +252,8 @@ class ListOf(Spec):
         s: dict[str, Any] = {"type": "array", "items": self.item.schema()}
         if self.min_items:
             s["minItems"] = self.min_items
+        if self.max_items is not None:
+            s["maxItems"] = self.max_items
         return self._described(s)
 
 
@@ -262,9 +275,11 @@ class MapOf(Spec):
         ok = True
         for key, item in value.items():
             if not re.match(self.key_pattern, key):
-                ck.error(
-                    (*path, key), f"{key!r} is not a valid name (lower-case letters, digits, '-', '_')", at_key=True
-                )
+                rule = _NAME_RULES.get(self.key_pattern, "lower-case letters, digits, '-', '_'")
+                ck.error((*path, key), f"{key!r} is not a valid name ({rule})", at_key=True)
+                ok = False
+            elif self.key_pattern == VAR_PATTERN and keyword.iskeyword(key):
+                ck.error((*path, key), f"{key!r} is a word of the condition language; choose another name", at_key=True)
                 ok = False
             ok = self.value.check(item, (*path, key), ck) and ok
         return ok
@@ -347,6 +362,9 @@ MISTAKE = Obj(
         "hazard": F(Ident("Hazard category, e.g. crush, electrical, fall, fire, chemical")),
         "rule": F(Text(doc="The rule broken, as the debrief states it"), required=True),
         "standard": F(Str(doc="The clause of the standard the rule comes from")),
+        "step": F(
+            Ident("The procedure step (action id) this mistake stands for; skipping that step is not counted again")
+        ),
     },
 )
 
@@ -357,7 +375,7 @@ ACTION = Obj(
         "id": F(Ident("Action id, unique within the state"), required=True),
         "label": F(Text(doc="What the trainee sees in the list of actions"), required=True),
         "when": F(Str(doc="Condition over variables; the action is offered only while it holds")),
-        "set": F(MapOf(value=ScalarValue(), doc="Variables changed by the action")),
+        "set": F(MapOf(value=ScalarValue(), key_pattern=VAR_PATTERN, doc="Variables changed by the action")),
         "goto": F(Ident("Next state; without it the trainee stays in this state")),
         "feedback": F(Text(doc="Shown right after the action")),
         "mistake": F(MISTAKE),
@@ -413,7 +431,7 @@ RANDOM_EVENT = Obj(
         "probability": F(Num(minimum=0, maximum=1), required=True),
         "states": F(ListOf(item=Ident(), min_items=1), required=True),
         "text": F(Text(doc="What happens"), required=True),
-        "set": F(MapOf(value=ScalarValue())),
+        "set": F(MapOf(value=ScalarValue(), key_pattern=VAR_PATTERN)),
         "actions": F(
             ListOf(item=ACTION, min_items=1, doc="The answers offered while the event is active"), required=True
         ),
@@ -427,7 +445,10 @@ ZONE = Obj(
     fields={
         "id": F(Ident(), required=True),
         "label": F(Text(), required=True),
-        "rect": F(ListOf(item=Num(integer=True, minimum=0), min_items=4, doc="[x, y, width, height]"), required=True),
+        "rect": F(
+            ListOf(item=Num(integer=True, minimum=0), min_items=4, max_items=4, doc="[x, y, width, height]"),
+            required=True,
+        ),
         "kind": F(Enum(values=ZONE_KINDS)),
     },
 )
@@ -437,7 +458,7 @@ MACHINE = Obj(
     fields={
         "id": F(Ident(), required=True),
         "label": F(Text(), required=True),
-        "at": F(ListOf(item=Num(integer=True, minimum=0), min_items=2, doc="[x, y]"), required=True),
+        "at": F(ListOf(item=Num(integer=True, minimum=0), min_items=2, max_items=2, doc="[x, y]"), required=True),
         "running": F(Str(doc="Condition: the machine is running"), required=True),
         "locked": F(Str(doc="Condition: the machine is locked out")),
     },
@@ -485,7 +506,7 @@ COURSE = Obj(
         "certification_days": F(Num(integer=True, minimum=1, maximum=36500), required=True),
         "objectives": F(ListOf(item=Text())),
         "ppe": F(ListOf(item=Text(), doc="Protective equipment required")),
-        "variables": F(MapOf(value=ScalarValue())),
+        "variables": F(MapOf(value=ScalarValue(), key_pattern=VAR_PATTERN, doc="Variables and their initial values")),
         "start": F(Ident("The first state"), required=True),
         "states": F(MapOf(value=STATE, min_items=1), required=True),
         "procedure": F(ListOf(item=STEP)),

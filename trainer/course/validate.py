@@ -182,11 +182,35 @@ class _Semantics:
                         f"after {before!r}: no procedure step has that action{_hint(before, index)}",
                     )
             after[step["action"]] = [b for b in step.get("after") or [] if b in index]
+        for path, mistake in self.mistakes():
+            step = mistake.get("step")
+            if isinstance(step, str) and step not in index:
+                self.ck.error(
+                    (*path, "step"), f"mistake step {step!r}: no procedure step has that action{_hint(step, index)}"
+                )
         cycle = _find_cycle(after)
         if cycle:
             self.ck.error(
                 ("procedure", index[cycle[0]]), f"the order constraints go round in a circle: {' -> '.join(cycle)}"
             )
+
+    def mistakes(self) -> list[tuple[Path_, dict[str, Any]]]:
+        """Every declared mistake in the course, with its path."""
+        found: list[tuple[Path_, dict[str, Any]]] = []
+        for sid, state in self.states.items():
+            for i, action in enumerate(state.get("actions") or []):
+                if isinstance(action.get("mistake"), dict):
+                    found.append((("states", sid, "actions", i, "mistake"), action["mistake"]))
+            timer = state.get("timer")
+            if isinstance(timer, dict) and isinstance(timer.get("mistake"), dict):
+                found.append((("states", sid, "timer", "mistake"), timer["mistake"]))
+        for i, event in enumerate(self.data.get("random_events") or []):
+            for j, action in enumerate(event.get("actions") or []):
+                if isinstance(action.get("mistake"), dict):
+                    found.append((("random_events", i, "actions", j, "mistake"), action["mistake"]))
+            if isinstance(event.get("ignored"), dict):
+                found.append((("random_events", i, "ignored"), event["ignored"]))
+        return found
 
     def check_map(self) -> None:
         m = self.data.get("map")

@@ -306,16 +306,16 @@ class _Emitter:
         self.session._snap = replace(snap, seq=seq, last_ms=self.t_ms)
 
     def mistake(self, mistake: Mistake, source: str, ref: str) -> None:
-        self.emit(
-            EventKind.MISTAKE,
-            data={
-                "code": mistake.code,
-                "severity": str(mistake.severity),
-                "hazard": mistake.hazard,
-                "source": source,
-                "ref": ref,
-            },
-        )
+        data = {
+            "code": mistake.code,
+            "severity": str(mistake.severity),
+            "hazard": mistake.hazard,
+            "source": source,
+            "ref": ref,
+        }
+        if mistake.step:
+            data["step"] = mistake.step
+        self.emit(EventKind.MISTAKE, data=data)
 
     def finish(self) -> list[Event]:
         return self.events

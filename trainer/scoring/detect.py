@@ -72,7 +72,11 @@ def detect(course: Course, events: Sequence[Event]) -> list[DetectedMistake]:
     completed = any(e.kind is EventKind.COMPLETED for e in events)
     last = events[-1] if events else None
     dependants = {s.action: [t.action for t in course.procedure if s.action in t.after] for s in course.procedure}
+    # A declared mistake that stands for a step (its `step`) already counts that step's deviation.
+    covered = {e.data.get("step") for e in events if e.kind is EventKind.MISTAKE and e.data.get("step")}
     for step in course.procedure:
+        if step.action in covered:
+            continue
         done = chosen_at.get(step.action)
         if done is None:
             later_done = [chosen_at[d] for d in dependants[step.action] if d in chosen_at]
