@@ -1,0 +1,69 @@
+"""Play bundled courses through the real engine with a scripted clock, for golden tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from trainer.course.loader import load_course
+from trainer.course.model import Course
+from trainer.engine.events import Event, EventKind
+from trainer.engine.session import Session
+from trainer.scoring.detect import DetectedMistake, detect, outcome_of
+from trainer.scoring.rubric import SessionScore, score_session
+
+COURSES = Path(__file__).resolve().parent.parent.parent / "courses"
+
+
+class ScriptClock:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+@dataclass
+class Played:
+    course: Course
+    events: list[Event]
+    mistakes: list[DetectedMistake]
+    score: SessionScore
+    session: Session
+
+    @property
+    def outcome(self) -> str | None:
+        o = outcome_of(self.events)
+        return None if o is None else str(o)
+
+    def codes(self) -> list[tuple[str, str]]:
+        """(code, severity) of every mistake, in order."""
+        return [(m.code, str(m.severity)) for m in self.mistakes]
+
+    def random_events(self) -> list[str]:
+        return [str(e.data["event"]) for e in self.events if e.kind is EventKind.RANDOM_EVENT]
+
+
+def play(course_id: str, steps: list[str | float], *, seed: int = 0, event: bool | None = None) -> Played:
+    """Play `steps`: an action id is chosen after 2 s of thinking; a number waits that many seconds (timers may fire).
+
+    `event` forces every random event on (True) or off (False); None leaves them to the seed.
+    """
+    course = load_course(COURSES / f"{course_id}.yaml")
+    clock = ScriptClock()
+    session = Session(course, seed, clock=clock)
+    if event is not None:
+        session.roll = lambda ev: event
+    events = session.start()
+    for step in steps:
+        if session.ended:
+            raise AssertionError(f"the session ended before {step!r}")
+        if isinstance(step, int | float):
+            clock.seconds += step
+            events += session.tick()
+            continue
+        clock.seconds += 2
+        events += session.tick()
+        events += session.choose(step)
+    mistakes = detect(course, events)
+    return Played(course, events, mistakes, score_session(course, mistakes, outcome_of(events)), session)

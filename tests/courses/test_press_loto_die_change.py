@@ -1,0 +1,72 @@
+"""Golden paths of the die change under lockout/tagout."""
+
+from __future__ import annotations
+
+from golden import play
+
+COURSE = "press-loto-die-change"
+EXPERT = [
+    "review_energy", "notify_affected", "normal_stop",
+    "isolate_electrical", "isolate_hydraulic", "isolate_air",
+    "lock_electrical", "lock_hydraulic", "lock_air", "bleed_energy", "to_press",
+    "wait_flywheel", "insert_blocks", "to_controls",
+    "try_start", "test_voltage", "return_neutral", "start_die_change",
+    "free_slug_tool", "clamp_die",
+    "remove_tools", "remove_blocks", "refit_guards", "check_clear", "to_unlock",
+    "remove_own_locks", "notify_restart", "energize",
+    "stop_entry", "single_stroke",
+]  # fmt: skip
+
+
+def test_expert_path_passes_with_full_marks():
+    played = play(COURSE, EXPERT, event=False)
+    assert played.outcome == "completed"
+    assert played.mistakes == []
+    assert played.score.passed and played.score.score == 100
+
+
+def test_expert_answers_the_coworker_in_the_die_area():
+    steps = EXPERT[: EXPERT.index("free_slug_tool")] + ["stop_coworker"] + EXPERT[EXPERT.index("free_slug_tool") :]
+    played = play(COURSE, steps, event=True)
+    assert played.random_events() == ["coworker_walks_in"]
+    assert played.outcome == "completed" and played.mistakes == []
+
+
+def test_hurried_fitter_isolating_only_electrical_is_a_critical_incident():
+    played = play(
+        COURSE, ["notify_affected", "normal_stop", "isolate_electrical", "to_press_electrical_only"], event=False
+    )
+    assert played.outcome == "incident"
+    assert ("ELECTRICAL_ONLY_ISOLATED", "critical") in played.codes()
+    assert not played.score.passed
+
+
+def test_typical_shortcuts_are_each_deducted_once():
+    """Unproven tester, controls left on SINGLE and the wrench left in the die: three serious mistakes, no more."""
+    steps = list(EXPERT)
+    steps[steps.index("test_voltage")] = "test_voltage_unproven"
+    steps.remove("return_neutral")
+    steps[steps.index("start_die_change")] = "start_die_change_selector_on"
+    steps.remove("remove_tools")
+    steps[steps.index("to_unlock")] = "to_unlock_tools_in"
+    played = play(COURSE, steps, event=False)
+    assert played.outcome == "completed"
+    assert played.codes() == [
+        ("TESTER_NOT_PROVEN", "serious"),
+        ("CONTROLS_NOT_NEUTRAL", "serious"),
+        ("TOOLS_LEFT_IN_DIE", "serious"),
+    ]
+    assert played.score.score == 55 and not played.score.passed
+
+
+def test_skipping_the_notice_is_found_from_the_procedure_alone():
+    steps = [s for s in EXPERT if s != "notify_affected"]
+    played = play(COURSE, steps, event=False)
+    assert ("SKIPPED_NOTIFY_AFFECTED", "serious") in played.codes()
+
+
+def test_hesitating_when_the_handler_ducks_under_the_tape_costs_a_serious_mistake():
+    steps = EXPERT[: EXPERT.index("stop_entry")] + [11, "get_him_out", "single_stroke"]
+    played = play(COURSE, steps, event=False)
+    assert ("SLOW_TO_STOP_ENTRY", "serious") in played.codes()
+    assert played.outcome == "completed"
