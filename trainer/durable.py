@@ -95,5 +95,10 @@ class DurableSession:
     def tick(self) -> list[StoredEvent]:
         return self._commit(self.engine.tick)
 
+    def release(self) -> None:
+        """The trainee left mid-way: mark the session interrupted now, so it can be resumed anywhere."""
+        if not self.engine.ended:
+            self.store.release(self.record.id)
+
     def abort(self, reason: str = "trainee") -> list[StoredEvent]:
         return self._commit(lambda: self.engine.abort(reason))

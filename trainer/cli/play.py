@@ -129,6 +129,7 @@ def play(args: argparse.Namespace) -> int:
                 raise ScriptError(f"{args.script}:{line.number}: {exc}") from None
         engine = durable.engine
         if not engine.ended:
+            durable.release()
             print(f"outcome: unfinished in state {engine.state.id} (resume with --resume {durable.id})")
             return ExitCode.OK
         score = durable.score

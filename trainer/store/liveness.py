@@ -30,6 +30,8 @@ class Owner:
 
 
 def owner_alive(owner: Owner, heartbeat_at: datetime, now: datetime) -> bool:
+    if not owner.host:  # released on a clean quit: nobody runs it
+        return False
     here = Owner.this_process()
     if owner == here:
         return True

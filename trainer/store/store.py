@@ -309,6 +309,22 @@ class Store:
                     f"{self._where}: session {session_id[:8]} is no longer run by this process (finished, voided or claimed elsewhere)"
                 )
 
+    def release(self, session_id: str) -> None:
+        """Give up a session this process runs (the trainee quit mid-way): it is interrupted at once, ready to resume."""
+        s = schema.sessions
+        owner = Owner.this_process()
+        with self._writing(f"release session {session_id[:8]}") as conn:
+            conn.execute(
+                s.update()
+                .where(
+                    s.c.id == session_id,
+                    s.c.owner_host == owner.host,
+                    s.c.owner_pid == owner.pid,
+                    s.c.status == SessionStatus.IN_PROGRESS.value,
+                )
+                .values(owner_host="", owner_pid=0)
+            )
+
     def set_score(self, session_id: str, score: float, passed: bool) -> None:
         s = schema.sessions
         with self._writing(f"save the score of session {session_id[:8]}") as conn:

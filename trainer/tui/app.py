@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
 
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -16,7 +17,7 @@ from textual.screen import Screen
 from trainer.course.library import Library
 from trainer.store.records import Trainee
 from trainer.store.store import Store
-from trainer.tui.i18n import STRINGS, t
+from trainer.tui.i18n import KEY_OF_TEXT, STRINGS, t
 
 
 class TrainerApp(App[None]):
@@ -35,12 +36,14 @@ class TrainerApp(App[None]):
         lang: str = "zh",
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], date] = date.today,
+        seed: Callable[[], int] = lambda: secrets.randbelow(2**31),
     ):
         super().__init__()
         self.library = library
         self.store = store
         self.clock = clock
         self.today = today
+        self.seed = seed
         self.trainee: Trainee | None = None
         self.set_reactive(TrainerApp.lang, lang)
 
@@ -48,17 +51,21 @@ class TrainerApp(App[None]):
         return t(key, self.lang, **values)
 
     def localize_bindings(self, node: DOMNode) -> None:
-        """Binding descriptions are written as i18n keys ("key.pause"); show them in the current language.
+        """Show the key hints of `node` in the current language.
 
-        Textual keeps a copy of the bindings on each node (`_bindings`), which the footer reads; we rewrite the
-        descriptions of that copy, remembering the keys so that switching language again works.
+        Binding descriptions are written as i18n keys ("key.pause"). Textual's footer reads the node's bindings
+        (`_bindings`), which may share lists with other instances, so we give the node a fresh map with the
+        descriptions translated; a description already translated is recognised in either language.
         """
-        keys: dict[tuple[str, int], str] = node.__dict__.setdefault("_i18n_binding_keys", {})
+        fresh = BindingsMap()
         for key, bindings in node._bindings.key_to_bindings.items():
-            for i, binding in enumerate(bindings):
-                original = keys.setdefault((key, i), binding.description)
-                if original in STRINGS:
-                    bindings[i] = replace(binding, description=self.tr(original))
+            fresh.key_to_bindings[key] = [
+                replace(b, description=self.tr(KEY_OF_TEXT.get(b.description, b.description)))
+                if KEY_OF_TEXT.get(b.description, b.description) in STRINGS
+                else b
+                for b in bindings
+            ]
+        node._bindings = fresh
         self.refresh_bindings()
 
     def on_mount(self) -> None:

@@ -124,3 +124,7 @@ def t(key: str, lang: str, **values: object) -> str:
     zh, en = STRINGS[key]
     text = zh if lang == "zh" else en
     return text.format(**values) if values else text
+
+
+# Key hints may already show a translation; this finds the key again from either language.
+KEY_OF_TEXT: dict[str, str] = {text: key for key, pair in STRINGS.items() if key.startswith("key.") for text in pair}

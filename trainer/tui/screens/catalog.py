@@ -46,6 +46,10 @@ class CatalogScreen(TrainerScreen[None]):
         if self.needs_reload:
             await self.reload()
 
+    def on_resize(self) -> None:
+        if self.is_mounted and max(20, self.size.width - 60) != getattr(self, "title_width", None):
+            self.refresh_language()
+
     async def reload(self) -> None:
         app = self.app
         if app.trainee is not None:
@@ -65,7 +69,9 @@ class CatalogScreen(TrainerScreen[None]):
         self.query_one("#filter", Input).placeholder = tr("catalog.filter")
         table = self.query_one("#courses", DataTable)
         table.clear(columns=True)
-        table.add_column(tr("catalog.course"), key="course")
+        # The title column takes what the others leave, and long titles wrap, so nothing runs off an 80-column screen.
+        self.title_width = max(20, self.size.width - 60)
+        table.add_column(tr("catalog.course"), key="course", width=self.title_width)
         table.add_column(tr("catalog.area"), key="area")
         table.add_column(tr("catalog.minutes"), key="minutes")
         table.add_column(tr("catalog.last"), key="last")
@@ -111,12 +117,13 @@ class CatalogScreen(TrainerScreen[None]):
             date = cert.valid_until.isoformat() if cert.valid_until else ""
             label = tr(f"cert.{cert.status}", date=date)
             table.add_row(
-                course.title.get(app.lang),
+                Text(course.title.get(app.lang), overflow="fold"),
                 tr(f"area.{course.area}"),
                 str(course.minutes),
                 last_text,
                 Text(f"{symbol} {label}", style=colour),
                 key=course.id,
+                height=None,
             )
         self.query_one("#catalog-empty", Static).update("" if courses else tr("catalog.none"))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
+import contextlib
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -92,7 +92,7 @@ class PlayerScreen(TrainerScreen[None]):
                     app.store,
                     self.course,
                     app.trainee.badge,
-                    seed=secrets.randbelow(2**31),
+                    seed=app.seed(),
                     lang=app.lang,
                     clock=app.clock,
                 )
@@ -101,6 +101,12 @@ class PlayerScreen(TrainerScreen[None]):
             return
         self.show(self.durable.stored)
         self.set_interval(0.25, self.on_tick)
+
+    def on_unmount(self) -> None:
+        if self.durable is not None and not self.durable.engine.ended:
+            # If this fails, the session is still found interrupted once this process has gone.
+            with contextlib.suppress(TrainerError):
+                self.durable.release()
 
     # --- drawing -------------------------------------------------------------------------------------------------
     def refresh_language(self) -> None:

@@ -1,0 +1,541 @@
+"""Posting statements to a real LRS: Ralph (ralph-malph, file backend) on loopback, in its own virtual environment.
+
+Ralph pins its own dependencies (FastAPI, pydantic, uvicorn...), so it gets a venv of its own, built on first use and
+cached in ~/.cache/trainer-tests/ralph-venv (override with TRAINER_RALPH_VENV). The LRS tests are skipped only when
+TRAINER_SKIP_LRS is set. The retry and error tests at the end use a scripted HTTP server and always run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trainer.course.loader import load_course
+from trainer.course.model import Course
+from trainer.export import xapi
+from trainer.export.lrs import LRSClient, LRSError, MemoryLedger, ledger_key, send
+
+ROOT = Path(__file__).resolve().parents[2]
+MINI = ROOT / "tests" / "fixtures" / "mini_course.yaml"
+RALPH_SPEC = "ralph-malph[cli,lrs]==5.1.0"
+# ralph-malph 5.1.0's LRS imports `requests` (OIDC support) without declaring it for these extras.
+RALPH_EXTRA = ("requests",)
+USER, PASSWORD = "trainer-bot", "s3cret-for-tests"
+HOME = "https://factory.example.com"
+
+# Ralph's file backend (4.2 to 5.1 alike) writes the LRS file in "create" mode: the first POST that stores anything
+# creates fs_lrs.jsonl, and every later one fails with 500 "already exists and overwrite is not allowed". The server is
+# started with this sitecustomize (on PYTHONPATH, so the worker that `runserver` spawns loads it too), which makes the
+# backend append instead. Nothing else of Ralph is changed: the API, authentication, de-duplication and queries are its own.
+FS_APPEND_FIX = """\
+from ralph.backends.data.base import BaseOperationType
+from ralph.backends.data.fs import FSDataBackend
+
+FSDataBackend.default_operation_type = BaseOperationType.APPEND
+"""
+
+needs_lrs = pytest.mark.skipif(bool(os.environ.get("TRAINER_SKIP_LRS")), reason="TRAINER_SKIP_LRS is set")
+
+
+# --- Ralph in its own venv ------------------------------------------------------------------------------------------
+
+
+def _venv_dir() -> Path:
+    configured = os.environ.get("TRAINER_RALPH_VENV")
+    if configured:
+        return Path(configured).expanduser()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "trainer-tests" / "ralph-venv"
+
+
+def _venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_ralph() -> Path:
+    """The python of a venv with Ralph installed: reused when its marker names the same spec, else (re)built.
+
+    A lock file keeps two test runs from building it at once; the marker is written last, so an interrupted build is
+    thrown away and redone by the next run.
+    """
+    venv = _venv_dir()
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    marker = venv / "trainer-ralph.json"
+    wanted = {"spec": RALPH_SPEC, "extra": list(RALPH_EXTRA), "python": sys.version.split()[0]}
+    with open(venv.parent / (venv.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(marker.read_text()) == wanted and _venv_python(venv).exists():
+                return _venv_python(venv)
+        shutil.rmtree(venv, ignore_errors=True)
+        started = time.monotonic()
+        _run([sys.executable, "-m", "venv", str(venv)], timeout=300)
+        _run(
+            [
+                str(_venv_python(venv)),
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--no-input",
+                "--quiet",
+                RALPH_SPEC,
+                *RALPH_EXTRA,
+            ],
+            timeout=1200,
+        )
+        marker.write_text(json.dumps(wanted))
+        print(f"built {venv} with {RALPH_SPEC} in {time.monotonic() - started:.0f}s", file=sys.stderr)
+    return _venv_python(venv)
+
+
+def _run(cmd: list[str], *, timeout: float, env: dict[str, str] | None = None) -> str:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"timed out after {timeout:.0f}s: {' '.join(cmd)}")
+    if done.returncode != 0:
+        pytest.fail(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Ralph:
+    endpoint: str  # the xAPI endpoint: http://127.0.0.1:PORT/xAPI
+    data: Path  # the file backend's folder: every stored statement is one line of a .jsonl file there
+
+    def stored_lines(self) -> int:
+        return sum(len(p.read_text(encoding="utf-8").splitlines()) for p in self.data.glob("*.jsonl"))
+
+    def client(self, **kwargs: Any) -> LRSClient:
+        return LRSClient(self.endpoint, USER, PASSWORD, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def ralph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ralph]:
+    if os.environ.get("TRAINER_SKIP_LRS"):
+        pytest.skip("TRAINER_SKIP_LRS is set")
+    python = ensure_ralph()
+    root = tmp_path_factory.mktemp("ralph")
+    app, data, cwd = root / "app", root / "data", root / "cwd"
+    for d in (app, data, cwd):
+        d.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RALPH_")}
+    env.update(
+        RALPH_APP_DIR=str(app),
+        RALPH_AUTH_FILE=str(app / "auth.json"),
+        RALPH_RUNSERVER_BACKEND="fs",
+        RALPH_BACKENDS__LRS__FS__DEFAULT_DIRECTORY_PATH=str(data),
+    )
+    # `ralph auth` writes the user (bcrypt hash, scopes, the agent it stands for) into the auth file the server reads.
+    _run(
+        [str(python), "-m", "ralph", "auth", "-u", USER, "-p", PASSWORD, "-s", "all", "-A", USER, HOME, "-w"],
+        timeout=120,
+        env=env,
+    )
+    fix = root / "fix"
+    fix.mkdir()
+    (fix / "sitecustomize.py").write_text(FS_APPEND_FIX, encoding="utf-8")
+    server_env = {**env, "PYTHONPATH": str(fix)}  # the server and the worker it spawns both start with the fix
+    for _ in range(3):  # the free port may be taken between looking and binding: try another
+        port = _free_port()
+        log = (root / f"server-{port}.log").open("w")
+        server = subprocess.Popen(
+            [str(python), "-m", "ralph", "runserver", "-b", "fs", "-h", "127.0.0.1", "-p", str(port)]
+            + ["--fs-default-directory-path", str(data)],
+            cwd=cwd,  # runserver watches its working folder for code changes: give it an empty one
+            env=server_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the reloader and the worker are stopped together
+        )
+        try:
+            if _wait_ready(f"http://127.0.0.1:{port}/__heartbeat__", server, timeout=90):
+                break
+        except BaseException:
+            _stop(server)
+            raise
+        _stop(server)
+        log.close()
+    else:
+        pytest.fail("Ralph did not start:\n" + log_tail(root))
+    try:
+        yield Ralph(f"http://127.0.0.1:{port}/xAPI", data)
+    finally:
+        _stop(server)
+        log.close()
+
+
+def _wait_ready(url: str, server: subprocess.Popen[bytes], *, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            return False
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return True
+        time.sleep(0.25)
+    return False
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=wait)
+            # the worker may outlive the reloader for a moment: make sure the whole group is gone
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            return
+
+
+def log_tail(root: Path) -> str:
+    return "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(root.glob("server-*.log")))
+
+
+# --- sessions in a store --------------------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+@pytest.fixture(scope="module")
+def mini() -> Course:
+    return load_course(MINI)
+
+
+def play(store: Any, course: Course, badge: str, steps: list[tuple[float, str]]) -> Any:
+    from trainer.durable import DurableSession
+
+    clock = Clock()
+    durable = DurableSession.begin(store, course, badge, seed=11, lang="zh", clock=clock)
+    for at, action in steps:
+        clock.seconds = at
+        durable.choose(action)
+    return durable
+
+
+@pytest.fixture
+def store_with_sessions(tmp_path: Path, mini: Course) -> Iterator[tuple[Path, list[str]]]:
+    from trainer.store.store import Store
+
+    db = tmp_path / "trainer.db"
+    with Store.open(db) as store:
+        store.upsert_trainee("B-0042", "王芳", "冲压车间")
+        store.upsert_trainee("B-0077", "Li Lei", "Press shop")
+        store.set_setting("site.url", HOME)
+        a = play(store, mini, "B-0042", [(3.0, "lock"), (6.5, "work")])
+        b = play(store, mini, "B-0077", [(2.0, "reach")])
+        yield db, [a.id, b.id]
+
+
+def exported(db: Path) -> dict[str, list[dict[str, Any]]]:
+    """What `trainer export xapi` makes of the store, per registration (session)."""
+    from trainer.cli import main
+
+    out = db.parent / "export.json"
+    assert main(["export", "xapi", "--db", str(db), "--out", str(out)]) == 0
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for s in json.loads(out.read_text(encoding="utf-8")):
+        grouped.setdefault(s["context"]["registration"], []).append(s)
+    return grouped
+
+
+def export_to(ralph: Ralph, db: Path, *extra: str) -> int:
+    from trainer.cli import main
+
+    return main(["export", "xapi", "--db", str(db), "--lrs", ralph.endpoint, "--lrs-user", USER, *extra])
+
+
+def _same(statement: dict[str, Any], stored: dict[str, Any]) -> bool:
+    keys = ("id", "actor", "verb", "object", "result", "context")
+    return all(statement.get(k) == stored.get(k) for k in keys)
+
+
+# --- against Ralph --------------------------------------------------------------------------------------------------
+
+
+@needs_lrs
+def test_post_read_back_and_rerun_sends_nothing_twice(ralph, store_with_sessions, monkeypatch, capsys):
+    from trainer.store.store import Store
+
+    db, session_ids = store_with_sessions
+    monkeypatch.setenv("TRAINER_LRS_PASSWORD", PASSWORD)
+    expected = exported(db)
+    total = sum(len(v) for v in expected.values())
+    before = ralph.stored_lines()
+    capsys.readouterr()
+
+    assert export_to(ralph, db, "--batch-size", "4") == 0
+    summary = capsys.readouterr().err
+    assert f"posted {total} statement(s) of 2 session(s)" in summary
+    assert f"({total} new, 0 already there); 0 skipped" in summary
+    assert ralph.stored_lines() == before + total
+
+    client = ralph.client()
+    for sid in session_ids:
+        back = {s["id"]: s for s in client.query(registration=sid)}
+        assert set(back) == {s["id"] for s in expected[sid]}
+        for statement in expected[sid]:
+            assert _same(statement, back[statement["id"]]), statement["verb"]
+
+    with Store.open(db) as store:
+        ledger = json.loads(store.get_setting(ledger_key(ralph.endpoint)) or "{}")
+    assert ledger == {sid: len(expected[sid]) for sid in session_ids}
+
+    # Rerun: the ledger says everything was accepted, so nothing is posted at all.
+    assert export_to(ralph, db) == 0
+    assert f"posted 0 statement(s) of 0 session(s) in 0 batch(es) (0 new, 0 already there); {total} skipped" in (
+        capsys.readouterr().err
+    )
+    assert ralph.stored_lines() == before + total
+    for sid in session_ids:
+        assert len(client.query(registration=sid)) == len(expected[sid])
+
+
+@needs_lrs
+def test_the_lrs_drops_copies_when_the_ledger_is_lost(ralph, store_with_sessions):
+    """Another machine (or a lost database setting) posts the same sessions again: same ids, so nothing is stored twice."""
+    db, session_ids = store_with_sessions
+    expected = exported(db)
+    client = ralph.client()
+    first = send(client, expected.items(), MemoryLedger(), batch_size=3)
+    assert first.stored == first.posted == sum(len(v) for v in expected.values())
+    lines = ralph.stored_lines()
+
+    again = send(client, expected.items(), MemoryLedger(), batch_size=3)
+    assert again.posted == first.posted
+    assert again.stored == 0
+    assert again.already == again.posted
+    assert again.conflicts == 0
+    assert ralph.stored_lines() == lines
+    for sid in session_ids:
+        assert len(client.query(registration=sid)) == len(expected[sid])
+
+
+@needs_lrs
+def test_a_changed_statement_with_a_known_id_is_not_stored(ralph, store_with_sessions):
+    db, _ = store_with_sessions
+    expected = exported(db)
+    client = ralph.client()
+    send(client, expected.items(), MemoryLedger())
+    lines = ralph.stored_lines()
+    sid, statements = next(iter(expected.items()))
+    changed = [dict(statements[0], timestamp="2020-01-01T00:00:00.000Z"), *statements[1:]]
+    report = send(client, [(sid, changed)], MemoryLedger())
+    assert report.conflicts == 1
+    assert report.already == len(changed)
+    assert ralph.stored_lines() == lines
+
+
+@needs_lrs
+def test_a_session_that_grows_sends_only_its_new_statements(ralph, tmp_path, mini, monkeypatch, capsys):
+    from trainer.durable import DurableSession
+    from trainer.store.store import Store
+
+    monkeypatch.setenv("TRAINER_LRS_PASSWORD", PASSWORD)
+    db = tmp_path / "grow.db"
+    clock = Clock()
+    with Store.open(db) as store:
+        store.upsert_trainee("B-0100", "Zhao Min", "Press shop")
+        durable = DurableSession.begin(store, mini, "B-0100", seed=5, lang="en", clock=clock)
+        clock.seconds = 2.0
+        durable.choose("lock")
+        capsys.readouterr()
+        assert export_to(ralph, db) == 0
+        assert "posted 3 statement(s) of 1 session(s)" in capsys.readouterr().err
+
+        clock.seconds = 4.0
+        durable.choose("work")
+        assert export_to(ralph, db) == 0
+        assert "posted 4 statement(s) of 1 session(s) in 1 batch(es) (4 new, 0 already there); 3 skipped" in (
+            capsys.readouterr().err
+        )
+    verbs = [s["verb"]["display"]["en-US"] for s in ralph.client().query(registration=durable.id)]
+    assert sorted(verbs) == sorted(
+        ["initialized", "accessed", "selected", "selected", "accessed", "completed", "passed"]
+    )
+
+
+@needs_lrs
+def test_wrong_password_and_wrong_address_are_one_line_errors(ralph, store_with_sessions, monkeypatch, capsys):
+    db, _ = store_with_sessions
+    monkeypatch.setenv("TRAINER_LRS_PASSWORD", "wrong")
+    capsys.readouterr()
+    assert export_to(ralph, db) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "(401)" in err and "--lrs-password" in err and "wrong" not in err
+
+    monkeypatch.setenv("TRAINER_LRS_PASSWORD", PASSWORD)
+    from trainer.cli import main
+
+    root = ralph.endpoint.removesuffix("/xAPI")
+    assert main(["export", "xapi", "--db", str(db), "--lrs", root, "--lrs-user", USER]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "(404)" in err
+
+
+# --- retries and refusals, against a scripted server -----------------------------------------------------------------
+
+
+class Scripted(http.server.ThreadingHTTPServer):
+    """Answers each request with the next (status, body, headers) of `script`, and records what it was sent."""
+
+    def __init__(self, script: list[tuple[int, Any, dict[str, str]]]) -> None:
+        self.script = list(script)
+        self.seen: list[tuple[str, str, dict[str, str], Any]] = []
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/xAPI"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: Scripted
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length)) if length else None
+        self.server.seen.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        status, payload, headers = self.server.script.pop(0) if self.server.script else (500, {"detail": "done"}, {})
+        if callable(payload):
+            payload = payload(body)
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = _answer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def scripted(*script: tuple[int, Any, dict[str, str]]) -> Iterator[Scripted]:
+    server = Scripted(list(script))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def statements_for(n: int) -> list[dict[str, Any]]:
+    sid = "6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f"
+    return [{"id": xapi.statement_id(sid, i), "n": i} for i in range(1, n + 1)]
+
+
+def ids_of(body: list[dict[str, Any]]) -> list[str]:
+    return [s["id"] for s in body]
+
+
+def sleeper() -> tuple[list[float], Callable[[float], None]]:
+    slept: list[float] = []
+    return slept, slept.append
+
+
+def test_5xx_and_429_are_retried_with_backoff_then_the_batch_goes_through():
+    slept, sleep = sleeper()
+    with scripted(
+        (503, {"detail": "busy"}, {}), (429, None, {"Retry-After": "2"}), (500, "oops", {}), (200, ids_of, {})
+    ) as server:
+        client = LRSClient(server.endpoint, "u", "p", sleep=sleep, backoff=0.5)
+        report = send(client, [("s1", statements_for(3))], MemoryLedger())
+    assert report.stored == 3 and report.batches == 1
+    assert slept == [0.5, 2.0, 2.0]  # backoff 0.5, then the server's Retry-After, then backoff 2.0 (third attempt)
+    method, path, headers, body = server.seen[-1]
+    assert (method, path) == ("POST", "/xAPI/statements")
+    assert headers["x-experience-api-version"] == "1.0.3"
+    assert headers["content-type"].startswith("application/json")
+    assert headers["authorization"] == "Basic dTpw"  # base64("u:p")
+    assert ids_of(body) == ids_of(statements_for(3))
+
+
+def test_an_lrs_that_keeps_failing_stops_the_run_and_keeps_the_ledger():
+    slept, sleep = sleeper()
+    ledger = MemoryLedger()
+    with scripted((200, ids_of, {}), *[(502, {"detail": "bad gateway"}, {})] * 3) as server:
+        client = LRSClient(server.endpoint, "u", "p", sleep=sleep, attempts=3)
+        with pytest.raises(LRSError) as caught:
+            send(client, [("s1", statements_for(4))], ledger, batch_size=2)
+    message = str(caught.value)
+    assert "\n" not in message and "502" in message and "3 attempt(s)" in message
+    assert ledger.counts == {"s1": 2}  # the first batch was accepted and is remembered
+    assert len(slept) == 2
+
+
+def test_refusals_are_one_line_errors_without_retries():
+    for status, expect in ((401, "refused the credentials"), (403, "may not write"), (400, "rejected 1 statement(s)")):
+        with scripted((status, {"detail": "no\nway"}, {})) as server:
+            client = LRSClient(server.endpoint, "u", "secret-pw", sleep=lambda s: None)
+            with pytest.raises(LRSError) as caught:
+                send(client, [("s1", statements_for(1))], MemoryLedger())
+        assert expect in str(caught.value) and "\n" not in str(caught.value)
+        assert "secret-pw" not in str(caught.value)
+        assert len(server.seen) == 1
+
+
+def test_a_conflicting_batch_is_retried_one_by_one():
+    batch = statements_for(3)
+    with scripted(
+        (409, {"detail": "Differing statements already exist"}, {}),
+        (200, ids_of, {}),
+        (409, {"detail": "differs"}, {}),
+        (204, None, {}),
+    ) as server:
+        report = send(LRSClient(server.endpoint, "u", "p"), [("s1", batch)], MemoryLedger())
+    assert (report.posted, report.stored, report.already, report.conflicts) == (3, 1, 2, 1)
+    assert [ids_of(body) for _, _, _, body in server.seen[1:]] == [[s["id"]] for s in batch]
+
+
+def test_connection_refused_is_retried_then_reported():
+    slept, sleep = sleeper()
+    client = LRSClient(f"http://127.0.0.1:{_free_port()}/xAPI", "u", "p", sleep=sleep, attempts=2, timeout=2)
+    with pytest.raises(LRSError, match="cannot reach the LRS"):
+        send(client, [("s1", statements_for(1))], MemoryLedger())
+    assert slept == [0.5]
+
+
+def test_endpoint_is_normalised_and_credentials_stay_out_of_urls():
+    assert LRSClient("https://lrs.example.org/xAPI/statements/").endpoint == "https://lrs.example.org/xAPI"
+    with pytest.raises(LRSError, match="--lrs-user"):
+        LRSClient("https://bot:pw@lrs.example.org/xAPI")
+    with pytest.raises(LRSError, match="xAPI endpoint"):
+        LRSClient("lrs.example.org")

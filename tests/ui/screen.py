@@ -1,0 +1,90 @@
+"""Drive the trainee's app as a person does, and read the screen as text."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+from textual.pilot import Pilot
+from textual.widgets import OptionList
+
+from trainer.course.library import load_library
+from trainer.store.store import Store
+from trainer.tui.app import TrainerApp
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def screen_text(app: TrainerApp) -> str:
+    """Every character on the screen, as a terminal would show it (the same render as Textual's screenshots)."""
+    console = Console(
+        width=app.size.width, height=app.size.height, file=io.StringIO(), record=True, legacy_windows=False
+    )
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()
+
+
+class Clock:
+    """The app's monotonic clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def make_app(db: Path, *, lang: str = "zh", seed: int = 1, clock: Clock | None = None) -> TrainerApp:
+    store = Store.open(f"sqlite:///{db}")
+    return TrainerApp(load_library(), store, lang=lang, clock=clock or Clock(), seed=lambda: seed)
+
+
+async def sign_in(pilot: Pilot, badge: str, name: str = "", department: str = "") -> None:
+    await pilot.press(*badge, "enter")
+    await pilot.pause()
+    if name:
+        await pilot.press(*name, "enter")
+        await pilot.press(*department, "enter")
+        await pilot.pause()
+
+
+async def open_course(pilot: Pilot, filter_text: str) -> None:
+    """From the catalog: type to filter, Enter for the briefing, Enter to start."""
+    await pilot.press(*filter_text)
+    await pilot.press("enter")
+    await pilot.pause()
+    await pilot.press("enter")
+    await wait_for_actions(pilot)
+
+
+async def wait_for_actions(pilot: Pilot) -> None:
+    for _ in range(100):
+        await pilot.pause(0.02)
+        screen = pilot.app.screen
+        durable = getattr(screen, "durable", None)
+        if durable is not None and not getattr(screen, "busy", False):
+            return
+    raise AssertionError("the player did not get ready")
+
+
+def offered(pilot: Pilot) -> list[str]:
+    actions = pilot.app.screen.query_one("#actions", OptionList)
+    return [actions.get_option_at_index(i).id or "" for i in range(actions.option_count)]
+
+
+async def choose(pilot: Pilot, action_id: str) -> None:
+    """Choose an action the way a trainee does: its number key, or arrows and Enter past the ninth."""
+    ids = offered(pilot)
+    assert action_id in ids, f"{action_id!r} is not offered; the screen offers {ids}"
+    index = ids.index(action_id)
+    if index < 9:
+        await pilot.press(str(index + 1))
+    else:
+        await pilot.press("home", *["down"] * index, "enter")
+    await pilot.pause()
+    for _ in range(100):
+        if not getattr(pilot.app.screen, "busy", False):
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()

@@ -1,0 +1,173 @@
+"""The trainee's app at 80x24, driven through the keyboard, asserting on what the screen shows."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from screen import choose, make_app, offered, open_course, screen_text, sign_in, wait_for_actions
+
+PRESS = "press-loto"
+EXPERT = [
+    "review_energy", "notify_affected", "normal_stop",
+    "isolate_electrical", "isolate_hydraulic", "isolate_air",
+    "lock_electrical", "lock_hydraulic", "lock_air", "bleed_energy", "to_press",
+    "wait_flywheel", "insert_blocks", "to_controls",
+    "try_start", "test_voltage", "return_neutral", "start_die_change",
+    "free_slug_tool", "clamp_die",
+    "remove_tools", "remove_blocks", "refit_guards", "check_clear", "to_unlock",
+    "remove_own_locks", "notify_restart", "energize",
+    "stop_entry", "single_stroke",
+]  # fmt: skip
+
+
+async def play_expert(pilot, steps=EXPERT):
+    for step in steps:
+        if "stop_coworker" in offered(pilot):  # the seeded co-worker event: the expert answers it at once
+            await choose(pilot, "stop_coworker")
+        await choose(pilot, step)
+
+
+async def test_first_sign_in_asks_name_and_department_once(tmp_path):
+    db = tmp_path / "t.db"
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"E1001", "enter")
+        await pilot.pause()
+        assert "第一次使用" in screen_text(app)
+        await pilot.press(*"王芳", "enter", *"冲压车间", "enter")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "欢迎，王芳（冲压车间）" in text
+        assert "800吨冲压机换模" in text and "未取得" in text
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E1001")
+        assert "欢迎，王芳（冲压车间）" in screen_text(app)  # known badge: no questions the second time
+
+
+async def test_expert_path_to_a_pass_and_the_catalog_shows_the_certification(tmp_path):
+    app = make_app(tmp_path / "t.db", lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E2", "Li Lei", "Stamping")
+        await open_course(pilot, PRESS)
+        assert "What do you do now?" in screen_text(app)
+        await play_expert(pilot)
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "Score 100" in text and "PASSED" in text
+        assert "No deductions" in text
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        catalog = screen_text(app)
+        assert "100 passed" in catalog and "valid until" in catalog
+
+
+async def test_each_action_is_committed_before_the_screen_acknowledges_it(tmp_path):
+    db = tmp_path / "t.db"
+    app = make_app(db, lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E3", "Zhang", "Welding")
+        await open_course(pilot, PRESS)
+        await choose(pilot, "review_energy")
+        shown = screen_text(app)
+        with sqlite3.connect(db) as conn:
+            actions = [row[0] for row in conn.execute("SELECT action FROM events WHERE kind = 'chose'")]
+        assert actions == ["review_energy"]
+        assert "The card lists the main disconnect" in shown  # its feedback is on screen
+
+
+async def test_a_critical_mistake_shows_the_incident_and_fails(tmp_path):
+    app = make_app(tmp_path / "t.db", lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E4", "Wang", "Stamping")
+        await open_course(pilot, PRESS)
+        for step in ["notify_affected", "normal_stop", "isolate_electrical", "to_press_electrical_only"]:
+            await choose(pilot, step)
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "Incident" in text and "critical" in text
+        assert "The session ends as failed" in text
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        debrief = screen_text(app)
+        assert "FAILED" in debrief and "Isolate every energy source" in debrief
+
+
+async def test_pause_then_abandon_after_confirming(tmp_path):
+    app = make_app(tmp_path / "t.db", lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E5", "Zhao", "Paint")
+        await open_course(pilot, PRESS)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Paused" in screen_text(app)
+        await pilot.press("escape")  # Esc resumes
+        await pilot.pause()
+        assert "What do you do now?" in screen_text(app)
+        await pilot.press("escape", "down", "enter")  # Abandon this session
+        await pilot.pause()
+        assert "Abandon? The record is kept" in screen_text(app)
+        await pilot.press("up", "enter")  # Yes, abandon
+        await pilot.pause(0.3)
+        assert "FAILED" in screen_text(app)
+        assert app.store.sessions(badge="E5")[0].status == "aborted"
+
+
+async def test_quit_mid_session_then_resume_after_restarting(tmp_path):
+    db = tmp_path / "t.db"
+    app = make_app(db, lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E6", "Qian", "Stamping")
+        await open_course(pilot, PRESS)
+        for step in EXPERT[:5]:
+            await choose(pilot, step)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    app = make_app(db, lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E6")
+        await pilot.pause(0.2)
+        assert "You have an unfinished session" in screen_text(app)
+        await pilot.press("enter")
+        await wait_for_actions(pilot)
+        # Exactly where it stopped: electrical and hydraulic isolated, air not yet.
+        assert "isolate_air" in offered(pilot) and "isolate_electrical" not in offered(pilot)
+        await play_expert(pilot, EXPERT[5:])
+        await pilot.pause(0.2)
+        assert "PASSED" in screen_text(app)
+    records = app.store.sessions(badge="E6")
+    assert len(records) == 1 and records[0].status == "completed"
+    assert app.store.verify(records[0].id) == []
+
+
+async def test_switching_language_mid_course_keeps_the_place(tmp_path):
+    app = make_app(tmp_path / "t.db", lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E7", "孙", "冲压")
+        await open_course(pilot, PRESS)
+        await choose(pilot, "review_energy")
+        assert "你现在要做什么？" in screen_text(app)
+        before = offered(pilot)
+        await pilot.press("f2")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "What do you do now?" in text and "Pause" in text
+        assert offered(pilot) == before
+        assert len(app.store.events(app.screen.durable.id)) == len(app.screen.durable.stored)
+
+
+async def test_the_timer_counts_down_and_hesitation_costs(tmp_path):
+    from screen import Clock
+
+    clock = Clock()
+    app = make_app(tmp_path / "t.db", lang="en", clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E8", "Zhou", "Stamping")
+        await open_course(pilot, PRESS)
+        await play_expert(pilot, EXPERT[: EXPERT.index("stop_entry")])
+        await pilot.pause(0.3)
+        assert "s left" in screen_text(app)
+        clock.seconds += 11
+        await pilot.pause(0.6)
+        text = screen_text(app)
+        assert "Time is up" in text and "serious" in text

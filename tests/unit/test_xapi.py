@@ -1,0 +1,462 @@
+"""xAPI statements from stored sessions: valid against the xAPI 1.0.3 schema, verbs as documented, stable ids."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+
+from trainer.course.loader import load_course
+from trainer.course.model import Course
+from trainer.engine.events import Event, EventKind
+from trainer.engine.session import Session
+from trainer.export import xapi
+from trainer.scoring.detect import detect, outcome_of
+from trainer.scoring.rubric import score_session
+from trainer.store.chain import genesis, link
+from trainer.store.records import SessionRecord, SessionStatus, StoredEvent, Trainee
+
+ROOT = Path(__file__).resolve().parents[2]
+MINI = ROOT / "tests" / "fixtures" / "mini_course.yaml"
+HOME = "https://factory.example.com"
+BASE = "https://factory.example.com/courses/"
+T0 = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)
+TRAINEE = Trainee(badge="B-0042", name="王芳", department="冲压车间", created_at=T0)
+TITLES = {"mini": {"zh": "小课程", "en": "Mini course"}}
+
+# A course with every kind of event: a timer, a hazard, a random event that is answered.
+HAZARD_COURSE = """\
+id: hz
+version: "2.1"
+title: {zh: 危险区, en: Danger zone}
+area: stamping
+standards: ["internal"]
+minutes: 5
+pass: {min_score: 80}
+certification_days: 30
+variables: {guard: false}
+start: door
+states:
+  door:
+    text: {zh: 门口, en: At the door}
+    timer: {seconds: 10, goto: door}
+    actions:
+      - id: enter
+        label: {zh: 进入, en: Enter}
+        goto: cell
+  cell:
+    text: {zh: 单元内, en: In the cell}
+    hazard: {category: crush, text: {zh: 挤压, en: Crush zone}}
+    actions:
+      - id: leave
+        label: {zh: 离开, en: Leave}
+        goto: done
+  done:
+    text: {zh: 完成, en: Done}
+    outcome: completed
+random_events:
+  - id: visitor
+    probability: 1.0
+    states: [cell]
+    text: {zh: 有人来了, en: Someone comes}
+    actions:
+      - id: stop_visitor
+        label: {zh: 拦住, en: Stop them}
+    ignored: {code: VISITOR_IGNORED, severity: minor, rule: {zh: 拦住来人, en: Stop visitors}}
+"""
+
+
+# --- building sessions without a database ---------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def play(course: Course, steps: list[tuple[float, str]], *, session_id: str | None = None, lang: str = "zh"):
+    """Play `steps` ((seconds, action) with 'tick', 'abort' or 'resume:<gap_ms>' as special actions) through the engine,
+    then store the events as the store would (hash-chained, one wall-clock time per input) and score the session."""
+    sid = session_id or str(uuid.uuid4())
+    clock = Clock()
+    engine = Session(course, 7, clock=clock, lang=lang)
+    stored: list[StoredEvent] = []
+
+    def keep(events: list[Event], at: float) -> None:
+        prev = stored[-1].hash if stored else genesis(sid)
+        stored.extend(link(sid, prev, events, T0 + timedelta(seconds=at)))
+
+    keep(engine.start(), 0)
+    for at, step in steps:
+        clock.seconds = at
+        if step == "tick":
+            keep(engine.tick(), at)
+        elif step == "abort":
+            keep(engine.abort("trainee"), at)
+        elif step.startswith("resume:"):
+            keep(engine.resume(int(step.split(":")[1])), at)
+        else:
+            keep(engine.choose(step), at)
+    events = [s.event for s in stored]
+    ended = engine.ended
+    score = score_session(course, detect(course, events), outcome_of(events)) if ended else None
+    status = {"completed": SessionStatus.COMPLETED, "incident": SessionStatus.FAILED, "aborted": SessionStatus.ABORTED}
+    record = SessionRecord(
+        id=sid,
+        badge=TRAINEE.badge,
+        course_id=course.id,
+        course_version=course.version,
+        content_hash=course.content_hash,
+        seed=7,
+        lang=lang,
+        status=status[str(engine.outcome)] if ended else SessionStatus.IN_PROGRESS,
+        started_at=T0,
+        ended_at=stored[-1].utc if ended else None,
+        outcome=str(engine.outcome) if ended else None,
+        score=score.score if score else None,
+        passed=score.passed if score else None,
+        event_count=len(stored),
+    )
+    return record, stored
+
+
+def export(record: SessionRecord, stored: list[StoredEvent], trainee: Trainee | None = TRAINEE) -> list[dict[str, Any]]:
+    return xapi.statements(record, trainee, stored, home_page=HOME, activity_base=BASE, course_titles=TITLES)
+
+
+def verbs(statements: list[dict[str, Any]]) -> list[str]:
+    return [s["verb"]["display"]["en-US"] for s in statements]
+
+
+@pytest.fixture(scope="module")
+def mini() -> Course:
+    return load_course(MINI)
+
+
+@pytest.fixture(scope="module")
+def hazard_course(tmp_path_factory: pytest.TempPathFactory) -> Course:
+    path = tmp_path_factory.mktemp("courses") / "hz.yaml"
+    path.write_text(HAZARD_COURSE, encoding="utf-8")
+    return load_course(path)
+
+
+@pytest.fixture
+def passed(mini: Course):
+    return play(mini, [(3.2, "lock"), (7.5, "work")])
+
+
+@pytest.fixture
+def incident(mini: Course):
+    return play(mini, [(2.0, "reach")], lang="en")
+
+
+@pytest.fixture
+def everything(hazard_course: Course):
+    """Timer runs out, the session is resumed, a hazard state is entered, a random event is answered, then completed."""
+    return play(
+        hazard_course,
+        [(11.0, "tick"), (11.0, "resume:5000"), (12.0, "enter"), (13.0, "stop_visitor"), (13.0, "leave")],
+    )
+
+
+# --- the schema -----------------------------------------------------------------------------------------------------
+
+
+def _strict_format_checker() -> FormatChecker:
+    """jsonschema checks date-time and iri only with optional packages; make sure both are checked here regardless."""
+    checker = FormatChecker()
+    if checker.conforms("not a date", "date-time"):
+
+        @checker.checks("date-time", raises=ValueError)
+        def _date_time(value: object) -> bool:
+            if not isinstance(value, str):
+                return True
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", value):
+                return False
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return True
+
+    if checker.conforms("no scheme", "iri"):
+
+        @checker.checks("iri")
+        def _iri(value: object) -> bool:
+            return not isinstance(value, str) or bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:\S+", value))
+
+    return checker
+
+
+@pytest.fixture(scope="module")
+def validator() -> Draft202012Validator:
+    schema = xapi.statement_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=_strict_format_checker())
+
+
+def assert_valid(validator: Draft202012Validator, statements: list[dict[str, Any]]) -> None:
+    for s in statements:
+        problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(s)]
+        assert not problems, f"{s['verb']['display']} statement is not valid xAPI: {problems}"
+
+
+def test_every_statement_validates(validator, passed, incident, everything, mini):
+    aborted = play(mini, [(1.0, "lock"), (4.0, "abort")])
+    unfinished = play(mini, [(1.0, "lock")])
+    for record, stored in (passed, incident, everything, aborted, unfinished):
+        statements = export(record, stored)
+        assert statements
+        assert_valid(validator, statements)
+        assert_valid(validator, export(record, stored, trainee=None))
+
+
+def test_schema_rejects_what_the_spec_forbids(validator, passed):
+    good = export(*passed)[-1]
+    assert validator.is_valid(good)
+
+    def broken(**changes: Any) -> dict[str, Any]:
+        s = json.loads(json.dumps(good))
+        for path, value in changes.items():
+            *parents, last = path.split("__")
+            node = s
+            for p in parents:
+                node = node[p]
+            if value is None:
+                del node[last]
+            else:
+                node[last] = value
+        return s
+
+    for bad in (
+        broken(actor=None),
+        broken(verb=None),
+        broken(object=None),
+        broken(id="not-a-uuid"),
+        broken(timestamp="yesterday"),
+        broken(verb__id="initialized"),
+        broken(verb__display={"English please": "x"}),
+        broken(result__score__scaled=1.5),
+        broken(result__duration="7.5 seconds"),
+        broken(context__registration="session-1"),
+        broken(actor__account={"name": "B-0042"}),
+        broken(actor__mbox="mailto:a@example.com"),  # two identifiers for one agent
+        broken(unknown="property"),
+    ):
+        assert not validator.is_valid(bad), bad
+
+
+# --- what the statements say ----------------------------------------------------------------------------------------
+
+
+def test_passed_session_verbs_objects_and_result(passed):
+    record, stored = passed
+    statements = export(record, stored)
+    assert verbs(statements) == ["initialized", "accessed", "selected", "selected", "accessed", "completed", "passed"]
+    ids = {s["verb"]["display"]["en-US"]: s["verb"]["id"] for s in statements}
+    assert ids == {
+        "initialized": "http://adlnet.gov/expapi/verbs/initialized",
+        "accessed": "https://w3id.org/xapi/seriousgames/verbs/accessed",
+        "selected": "https://w3id.org/xapi/adb/verbs/selected",
+        "completed": "http://adlnet.gov/expapi/verbs/completed",
+        "passed": "http://adlnet.gov/expapi/verbs/passed",
+    }
+    course_iri = BASE + "mini"
+    assert statements[0]["object"]["id"] == course_iri
+    assert statements[0]["object"]["definition"]["name"] == {"zh-CN": "小课程", "en-US": "Mini course"}
+    assert statements[1]["object"]["id"] == course_iri + "/state/begin"
+    assert statements[2]["object"]["id"] == course_iri + "/state/begin/action/lock"
+    assert statements[2]["result"]["response"] == "lock"
+    for s in statements[1:5]:
+        assert s["context"]["contextActivities"]["parent"][0]["id"] == course_iri
+
+    completed, scored = statements[-2], statements[-1]
+    assert completed["result"]["completion"] is True
+    assert completed["result"]["duration"] == "PT7.5S"
+    assert "score" not in completed["result"]
+    assert scored["result"]["score"] == {"scaled": 1.0, "raw": 100.0, "min": 0, "max": 100}
+    assert scored["result"]["success"] is True
+    assert scored["result"]["completion"] is True
+    assert scored["result"]["duration"] == "PT7.5S"
+    assert scored["id"] != completed["id"]
+
+
+def test_incident_gives_a_mistake_and_a_failed_course(incident):
+    record, stored = incident
+    statements = export(record, stored)
+    assert verbs(statements) == ["initialized", "accessed", "selected", "failed", "accessed", "failed"]
+    mistake, course_failed = statements[3], statements[5]
+    assert mistake["object"]["id"] == BASE + "mini/mistake/HANDS_IN_DIE"
+    assert mistake["result"]["success"] is False
+    details = mistake["result"]["extensions"][xapi.EXTENSION + "mistake"]
+    assert details["code"] == "HANDS_IN_DIE"
+    assert details["severity"] == "critical"
+    assert course_failed["object"]["id"] == BASE + "mini"
+    assert course_failed["result"]["success"] is False
+    assert course_failed["result"]["completion"] is False
+    assert course_failed["result"]["score"]["raw"] == record.score
+    assert course_failed["result"]["duration"] == "PT2S"
+    assert course_failed["context"]["language"] == "en-US"
+
+
+def test_timer_resume_hazard_random_event_and_answer(everything):
+    record, stored = everything
+    statements = export(record, stored)
+    by_kind = {}
+    for s in statements:
+        seq = s["context"]["extensions"][xapi.EXTENSION + "seq"]
+        kind = next(st.event.kind for st in stored if st.event.seq == seq)
+        by_kind.setdefault(kind, s)
+    assert by_kind[EventKind.TIMED_OUT]["verb"]["id"] == "http://adlnet.gov/expapi/verbs/experienced"
+    assert by_kind[EventKind.TIMED_OUT]["object"]["id"] == BASE + "hz/state/door/timer"
+    assert by_kind[EventKind.RESUMED]["verb"]["id"] == "http://adlnet.gov/expapi/verbs/resumed"
+    assert by_kind[EventKind.RESUMED]["result"]["extensions"][xapi.EXTENSION + "gap-ms"] == 5000
+    assert by_kind[EventKind.HAZARD]["object"]["id"] == BASE + "hz/hazard/crush"
+    assert by_kind[EventKind.RANDOM_EVENT]["object"]["id"] == BASE + "hz/event/visitor"
+    answers = [s for s in statements if s["object"]["id"].endswith("/action/stop_visitor")]
+    assert [a["object"]["id"] for a in answers] == [BASE + "hz/event/visitor/action/stop_visitor"]
+
+
+def test_aborted_session_is_terminated(mini):
+    record, stored = play(mini, [(1.0, "lock"), (4.0, "abort")])
+    last = export(record, stored)[-1]
+    assert last["verb"]["id"] == "http://adlnet.gov/expapi/verbs/terminated"
+    assert last["result"]["completion"] is False
+    assert last["result"]["duration"] == "PT4S"
+
+
+def test_every_kind_has_a_verb():
+    assert set(xapi.KIND_VERB) == set(EventKind)
+    assert all(v in xapi.VERBS for v in xapi.KIND_VERB.values())
+
+
+def test_actor_context_and_timestamps(passed):
+    record, stored = passed
+    statements = export(record, stored)
+    by_seq = {s.event.seq: s for s in stored}
+    for s in statements:
+        assert s["actor"] == {
+            "objectType": "Agent",
+            "name": "王芳",
+            "account": {"homePage": HOME, "name": "B-0042"},
+        }
+        ctx = s["context"]
+        assert ctx["registration"] == record.id
+        assert ctx["revision"] == "1.0"
+        assert ctx["platform"] == "Trainer"
+        seq = ctx["extensions"][xapi.EXTENSION + "seq"]
+        assert ctx["extensions"][xapi.EXTENSION + "state"] == by_seq[seq].event.state
+        stamped = datetime.fromisoformat(s["timestamp"].replace("Z", "+00:00"))
+        assert abs(stamped - by_seq[seq].utc) < timedelta(milliseconds=1)
+    anonymous = export(record, stored, trainee=None)
+    assert "name" not in anonymous[0]["actor"]
+
+
+def test_ids_are_stable_unique_and_uuid(passed, mini):
+    record, stored = passed
+    first, again = export(record, stored), export(record, list(reversed(stored)))
+    assert first == again
+    ids = [s["id"] for s in first]
+    assert len(set(ids)) == len(ids)
+    assert all(uuid.UUID(i).version == 5 for i in ids)
+    other_record, other_stored = play(mini, [(3.2, "lock"), (7.5, "work")])
+    assert not set(ids) & {s["id"] for s in export(other_record, other_stored)}
+    assert ids[0] == xapi.statement_id(record.id, 1)
+
+
+def test_score_statement_follows_once_the_session_is_scored(passed):
+    record, stored = passed
+    unscored = export(replace(record, score=None, passed=None), stored)
+    scored = export(record, stored)
+    assert verbs(unscored)[-1] == "completed"
+    assert scored[: len(unscored)] == unscored  # the score statement is added at the end: earlier ones do not change
+
+
+def test_unfinished_session_exports_what_happened_so_far(mini):
+    record, stored = play(mini, [(1.0, "lock")])
+    assert verbs(export(record, stored)) == ["initialized", "accessed", "selected"]
+
+
+def test_duration_and_timestamp_formats():
+    assert xapi.duration(0) == "PT0S"
+    assert xapi.duration(7500) == "PT7.5S"
+    assert xapi.duration(61234) == "PT61.23S"
+    assert xapi.duration(5) == "PT0S"
+    assert xapi.timestamp(datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)) == "2026-01-02T03:04:05.678Z"
+    with pytest.raises(ValueError):
+        xapi.timestamp(datetime(2026, 1, 2))
+
+
+def test_events_of_another_session_are_refused(passed, incident):
+    record, _ = passed
+    _, other = incident
+    with pytest.raises(ValueError, match="belongs to session"):
+        export(record, other)
+
+
+def test_the_module_stays_pure():
+    code = "import sys, trainer.export.xapi; print(sorted(m for m in ('sqlalchemy', 'textual', 'urllib.request') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+# --- through a real store and the CLI -------------------------------------------------------------------------------
+
+
+def test_cli_exports_a_stored_session_the_same_way_twice(tmp_path, mini, validator, capsys):
+    from trainer.cli import main
+    from trainer.durable import DurableSession
+    from trainer.store.store import Store
+
+    db = tmp_path / "trainer.db"
+    clock = Clock()
+    with Store.open(db) as store:
+        store.upsert_trainee("B-0042", "王芳", "冲压车间")
+        store.set_setting("site.url", HOME)
+        durable = DurableSession.begin(store, mini, "B-0042", seed=3, lang="zh", clock=clock)
+        clock.seconds = 3.0
+        durable.choose("lock")
+        clock.seconds = 8.25
+        durable.choose("work")
+        session_id = durable.id
+
+    out1, out2 = tmp_path / "a.json", tmp_path / "b.jsonl"
+    assert main(["export", "xapi", "--db", str(db), "--out", str(out1)]) == 0
+    assert main(["export", "xapi", "--db", str(db), "--out", str(out2), "--since", "2000-01-01"]) == 0
+    array = json.loads(out1.read_text(encoding="utf-8"))
+    lines = [json.loads(line) for line in out2.read_text(encoding="utf-8").splitlines()]
+    assert array == lines
+    assert_valid(validator, array)
+    assert {s["context"]["registration"] for s in array} == {session_id}
+    assert array[0]["actor"]["account"] == {"homePage": HOME, "name": "B-0042"}
+    assert array[0]["object"]["id"] == HOME + "/courses/mini"
+    assert verbs(array)[-2:] == ["completed", "passed"]
+    assert array[-1]["result"]["duration"] == "PT8.25S"
+    assert "wrote 7 statement(s) of 1 session(s)" in capsys.readouterr().err
+
+    # The period filter: nothing started before 2000.
+    empty = tmp_path / "none.json"
+    assert main(["export", "xapi", "--db", str(db), "--out", str(empty), "--until", "2000-01-01"]) == 0
+    assert json.loads(empty.read_text(encoding="utf-8")) == []
+
+
+def test_cli_usage_errors_are_one_line(tmp_path, capsys):
+    from trainer.cli import main
+
+    db = str(tmp_path / "t.db")
+    assert main(["export", "xapi", "--db", db]) == 2
+    assert main(["export", "xapi", "--db", db, "--lrs", "http://127.0.0.1:9/xAPI"]) == 2
+    assert main(["export", "xapi", "--db", db, "--out", "-", "--home-page", "factory"]) == 2
+    assert main(["export", "xapi", "--db", db, "--out", "-", "--since", "2026-02-01", "--until", "2026-01-01"]) == 2
+    assert main(["export"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 5 and all(line.startswith("trainer: error: ") for line in err)

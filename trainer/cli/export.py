@@ -1,0 +1,221 @@
+"""`trainer export ...`: hand stored sessions to other systems (xAPI statements to a file or an LRS).
+
+Each export format is one subcommand registered in register() below; add the next one (e.g. `scores`) the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from trainer.cli import command
+from trainer.errors import ExitCode, TrainerError, UsageError
+
+DEFAULT_HOME_PAGE = "https://trainer.local"
+SITE_URL_SETTING = "site.url"
+PASSWORD_ENV = "TRAINER_LRS_PASSWORD"
+
+
+def register(sub: Any) -> None:
+    group = command(sub, "export", _group_help)
+    esub = group.add_subparsers(title="export commands", metavar="COMMAND")
+    _register_xapi(esub)
+
+
+def _group_help(args: argparse.Namespace) -> int:
+    """Export stored sessions for other systems (see trainer export --help)."""
+    raise UsageError("choose an export command, e.g. trainer export xapi (see trainer export --help)")
+
+
+def _add_store_options(p: argparse.ArgumentParser) -> None:
+    # SUPPRESS: `trainer --db X export ...` keeps working, the subcommand's own option only overrides it when given.
+    p.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="database URL or file (default: TRAINER_DB)")
+
+
+def _add_period_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--since",
+        type=_when,
+        metavar="DATE",
+        help="sessions started at or after DATE (2026-11-01 or 2026-11-01T08:00, UTC)",
+    )
+    p.add_argument(
+        "--until",
+        type=_when_until,
+        metavar="DATE",
+        help="sessions started before DATE; a date alone includes that whole day (UTC)",
+    )
+
+
+def _register_xapi(esub: Any) -> None:
+    p = command(esub, "xapi", xapi)
+    _add_period_options(p)
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the statements to FILE: a JSON array, or JSON Lines if FILE ends in .jsonl; - for stdout",
+    )
+    p.add_argument(
+        "--lrs",
+        metavar="URL",
+        help="post the statements to this LRS's xAPI endpoint, e.g. https://lrs.example.org/xAPI",
+    )
+    p.add_argument("--lrs-user", metavar="USER", help="the LRS user (HTTP Basic authentication)")
+    p.add_argument("--lrs-password", metavar="PASSWORD", help=f"the LRS password (better: set {PASSWORD_ENV})")
+    p.add_argument(
+        "--home-page",
+        metavar="URL",
+        help=f"the site's URL, homePage of the trainees' accounts (default: setting {SITE_URL_SETTING}, else {DEFAULT_HOME_PAGE})",
+    )
+    p.add_argument(
+        "--activity-base", metavar="IRI", help="IRI the course ids are appended to (default: HOME_PAGE/courses/)"
+    )
+    p.add_argument("--batch-size", type=_positive, default=50, metavar="N", help="statements per POST (default 50)")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per request (default 30)")
+    p.add_argument(
+        "--courses",
+        action="append",
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help="an extra course folder (for course titles)",
+    )
+    _add_store_options(p)
+
+
+def xapi(args: argparse.Namespace) -> int:
+    """Export stored sessions as xAPI 1.0.3 statements, to a file (--out) and/or a Learning Record Store (--lrs).
+
+    One statement per event, with ids fixed by the session and event, so exporting again gives the same statements.
+    Posting remembers, per LRS, what it has accepted (in the database's settings): a rerun sends only what is new.
+    Voided sessions are left out; sessions still in progress are exported as far as they go. See docs/xapi.md.
+    """
+    from trainer.export import lrs as lrs_mod
+    from trainer.export import xapi as xapi_mod
+    from trainer.store.records import SessionStatus
+    from trainer.store.store import Store
+
+    if not args.out and not args.lrs:
+        raise UsageError("say where the statements go: --out FILE, --lrs URL, or both")
+    if args.since and args.until and args.since >= args.until:
+        raise UsageError("--since must be before --until")
+    client = None
+    if args.lrs:
+        if not args.lrs_user:
+            raise UsageError("--lrs needs --lrs-user (and --lrs-password or TRAINER_LRS_PASSWORD)")
+        password = args.lrs_password if args.lrs_password is not None else os.environ.get(PASSWORD_ENV)
+        if password is None:
+            raise UsageError(f"--lrs needs a password: --lrs-password or the environment variable {PASSWORD_ENV}")
+        client = lrs_mod.LRSClient(args.lrs, args.lrs_user, password, timeout=args.timeout)
+
+    with Store.open(getattr(args, "db", None)) as store:
+        home_page = args.home_page or store.get_setting(SITE_URL_SETTING) or DEFAULT_HOME_PAGE
+        _check_url(home_page, "--home-page" if args.home_page else f"setting {SITE_URL_SETTING}")
+        activity_base = args.activity_base or home_page.rstrip("/") + "/courses/"
+        _check_url(activity_base, "--activity-base")
+        titles = _course_titles(getattr(args, "courses", []))
+        records = [
+            r
+            for r in store.sessions(since=args.since)
+            if r.status is not SessionStatus.VOIDED and (args.until is None or r.started_at < args.until)
+        ]
+        records.reverse()  # oldest first: the order an LRS should receive them in
+        trainees: dict[str, Any] = {}
+        per_session: list[tuple[str, list[dict[str, Any]]]] = []
+        for record in records:
+            if record.badge not in trainees:
+                trainees[record.badge] = store.get_trainee(record.badge)
+            made = xapi_mod.statements(
+                record,
+                trainees[record.badge],
+                store.events(record.id),
+                home_page=home_page,
+                activity_base=activity_base,
+                course_titles=titles,
+            )
+            per_session.append((record.id, made))
+        total = sum(len(s) for _, s in per_session)
+        if args.out:
+            _write(args.out, [s for _, made in per_session for s in made])
+            if args.out != "-":
+                print(f"wrote {total} statement(s) of {len(per_session)} session(s) to {args.out}", file=sys.stderr)
+        if client is not None:
+            ledger = lrs_mod.SettingsLedger(store, client.endpoint)
+            report = lrs_mod.send(client, per_session, ledger, batch_size=args.batch_size)
+            print(report.summary(client.endpoint), file=sys.stderr)
+    return ExitCode.OK
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------------
+
+
+def _when(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a date like 2026-11-01 or 2026-11-01T08:00") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _when_until(text: str) -> datetime:
+    value = _when(text)
+    if "T" not in text and " " not in text.strip():  # a date alone: up to the end of that day
+        value += timedelta(days=1)
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least 1")
+    return value
+
+
+def _check_url(value: str, what: str) -> None:
+    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+        raise UsageError(f"{what} {value!r}: give an http(s) URL such as {DEFAULT_HOME_PAGE}")
+
+
+def _course_titles(extra: Sequence[str]) -> dict[str, dict[str, str | None]]:
+    """Course id -> {'zh': ..., 'en': ...} from the course library; titles are a nicety, so unreadable courses are skipped."""
+    from trainer.course.library import load_library
+
+    try:
+        library = load_library(extra)
+    except (OSError, TrainerError):
+        return {}
+    return {cid: {"zh": c.title.zh, "en": c.title.en} for cid, c in library.courses.items()}
+
+
+def _write(out: str, statements: list[dict[str, Any]]) -> None:
+    """A JSON array (JSON Lines for *.jsonl), written to a temporary file and renamed, so a failed run leaves no half file."""
+    lines = out.endswith(".jsonl")
+    if lines:
+        text = "".join(json.dumps(s, ensure_ascii=False, separators=(",", ":")) + "\n" for s in statements)
+    else:
+        text = json.dumps(statements, ensure_ascii=False, indent=2) + "\n"
+    if out == "-":
+        sys.stdout.write(text)
+        return
+    path = Path(out).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise TrainerError(f"{path}: cannot write the statements: {exc.strerror or exc}") from None
