@@ -37,6 +37,7 @@ class TrainerApp(App[None]):
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], date] = date.today,
         seed: Callable[[], int] = lambda: secrets.randbelow(2**31),
+        instructor: bool = False,
     ):
         super().__init__()
         self.library = library
@@ -44,6 +45,7 @@ class TrainerApp(App[None]):
         self.clock = clock
         self.today = today
         self.seed = seed
+        self.instructor = instructor
         self.trainee: Trainee | None = None
         self.set_reactive(TrainerApp.lang, lang)
 
@@ -73,7 +75,12 @@ class TrainerApp(App[None]):
 
         self.title = self.tr("app.title")
         self.localize_bindings(self)
-        self.push_screen(SignInScreen())
+        if self.instructor:
+            from trainer.tui.screens.instructor import InstructorScreen
+
+            self.push_screen(InstructorScreen())
+        else:
+            self.push_screen(SignInScreen())
 
     def action_toggle_language(self) -> None:
         self.lang = "en" if self.lang == "zh" else "zh"

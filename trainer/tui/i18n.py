@@ -116,6 +116,27 @@ STRINGS: dict[str, tuple[str, str]] = {
     "key.later": ("稍后", "Later"),
     "key.start": ("开始", "Start"),
     "key.clear": ("清除筛选", "Clear filter"),
+    "key.switch_list": ("切换列表", "Other list"),
+    "key.jump": ("跳转状态", "Jump to state"),
+    "key.inspect": ("变量", "Variables"),
+    "instructor.preview": ("预览课程（Enter）", "Preview a course (Enter)"),
+    "instructor.sessions": ("学员记录（Enter 查看讲评）", "Trainees' sessions (Enter for the debrief)"),
+    "instructor.filter": ("按工号、课程或状态筛选…", "Filter by badge, course or status…"),
+    "instructor.badge": ("工号", "Badge"),
+    "instructor.when": ("时间", "When"),
+    "instructor.result": ("结果", "Result"),
+    "instructor.version_missing": (
+        "没有加载 {course} {version} 这个版本，无法讲评。",
+        "{course} {version} is not loaded, so this session cannot be explained.",
+    ),
+    "instructor.preview_ended": (
+        "预览结束：{outcome}。按 j 跳转状态，Esc 返回。",
+        "Preview ended: {outcome}. j to jump, Esc to go back.",
+    ),
+    "instructor.jump": ("跳转到状态", "Jump to a state"),
+    "instructor.variables": ("变量（Enter 切换真/假）", "Variables (Enter flips true/false)"),
+    "instructor.variable": ("变量", "Variable"),
+    "instructor.value": ("值", "Value"),
     "error.store": ("数据库错误：{error}", "Database error: {error}"),
 }
 

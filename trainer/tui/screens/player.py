@@ -78,29 +78,32 @@ class PlayerScreen(TrainerScreen[None]):
             self.toggle_class("show-map")
 
     async def on_mount(self) -> None:
-        app = self.app
         self.on_resize()
-        self.query_one("#scene", Static).update(app.tr("player.saving"))
+        self.query_one("#scene", Static).update(self.app.tr("player.saving"))
         try:
-            if self.resume_id:
-                self.durable = await asyncio.to_thread(
-                    DurableSession.resume, app.store, self.course, self.resume_id, clock=app.clock
-                )
-            else:
-                self.durable = await asyncio.to_thread(
-                    DurableSession.begin,
-                    app.store,
-                    self.course,
-                    app.trainee.badge,
-                    seed=app.seed(),
-                    lang=app.lang,
-                    clock=app.clock,
-                )
+            self.durable = await self.open_session()
         except (TrainerError, EngineError) as exc:
-            self.query_one("#scene", Static).update(Text(app.tr("error.store", error=str(exc)), style="bold red"))
+            self.query_one("#scene", Static).update(Text(self.app.tr("error.store", error=str(exc)), style="bold red"))
             return
         self.show(self.durable.stored)
         self.set_interval(0.25, self.on_tick)
+
+    async def open_session(self):
+        """Start (or resume) the session this screen plays; its first events are stored when this returns."""
+        app = self.app
+        if self.resume_id:
+            return await asyncio.to_thread(
+                DurableSession.resume, app.store, self.course, self.resume_id, clock=app.clock
+            )
+        return await asyncio.to_thread(
+            DurableSession.begin,
+            app.store,
+            self.course,
+            app.trainee.badge,
+            seed=app.seed(),
+            lang=app.lang,
+            clock=app.clock,
+        )
 
     def on_unmount(self) -> None:
         if self.durable is not None and not self.durable.engine.ended:

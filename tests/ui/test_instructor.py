@@ -1,0 +1,88 @@
+"""Instructor mode: preview with a state jumper and a variable inspector; any trainee's session in the debrief."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from screen import Clock, choose, make_app, offered, open_course, screen_text, sign_in
+from textual.widgets import DataTable
+
+from trainer.course.library import load_library
+from trainer.security import SETTING, check_password, hash_password
+from trainer.store.store import Store
+from trainer.tui.app import TrainerApp
+
+
+def instructor_app(db):
+    store = Store.open(f"sqlite:///{db}")
+    return TrainerApp(load_library(), store, lang="en", clock=Clock(), seed=lambda: 1, instructor=True)
+
+
+def test_password_is_stored_as_a_salted_scrypt_hash():
+    stored = hash_password("die-setter-2026")
+    assert stored.startswith("scrypt$") and "die-setter-2026" not in stored
+    assert check_password("die-setter-2026", stored)
+    assert not check_password("die-setter-2027", stored)
+    assert hash_password("die-setter-2026") != stored  # a fresh salt each time
+
+
+def test_cli_sets_the_password_and_refuses_a_wrong_one(tmp_path):
+    env = {**os.environ, "TRAINER_DB": f"sqlite:///{tmp_path / 't.db'}"}
+    run = lambda *a, stdin: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "trainer", "instructor", *a], input=stdin, capture_output=True, text=True, env=env
+    )
+    assert run(stdin="x\n").returncode == 1  # no password set yet
+    assert run("set-password", "--stdin", stdin="short\n").returncode == 1
+    assert run("set-password", "--stdin", stdin="correct horse\n").returncode == 0
+    wrong = run(stdin="wrong horse\n")
+    assert wrong.returncode == 1 and wrong.stderr.strip() == "trainer: error: wrong instructor password"
+    with Store.open(env["TRAINER_DB"]) as store:
+        assert check_password("correct horse", store.get_setting(SETTING))
+
+
+async def test_preview_jumps_to_a_state_and_flips_a_variable_storing_nothing(tmp_path):
+    db = tmp_path / "t.db"
+    app = instructor_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "Preview a course" in screen_text(app)
+        table = app.screen.query_one("#preview-courses", DataTable)
+        keys = [row.value for row in table.rows]
+        await pilot.press(*["down"] * keys.index("press-loto-die-change"), "enter")
+        await pilot.pause(0.3)
+        assert "review_energy" in offered(pilot)
+        await pilot.press("j")
+        await pilot.pause()
+        jumper = app.screen.query_one("#jumper")
+        target = [jumper.get_option_at_index(i).id for i in range(jumper.option_count)].index("at_press")
+        await pilot.press("home", *["down"] * target, "enter")
+        await pilot.pause(0.2)
+        assert "wait_flywheel" in offered(pilot)
+        await pilot.press("v")
+        await pilot.pause()
+        variables = app.screen.query_one("#variables", DataTable)
+        names = [row.value for row in variables.rows]
+        await pilot.press(*["down"] * names.index("flywheel_stopped"), "enter", "escape")
+        await pilot.pause(0.2)
+        assert "wait_flywheel" not in offered(pilot) and "insert_blocks" in offered(pilot)
+    assert Store.open(f"sqlite:///{db}").sessions() == []  # a preview stores nothing
+
+
+async def test_any_trainees_session_opens_in_the_debrief(tmp_path):
+    db = tmp_path / "t.db"
+    trainee = make_app(db, lang="en")
+    async with trainee.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E77", "Wu", "Stamping")
+        await open_course(pilot, "press-loto")
+        for step in ["notify_affected", "normal_stop", "isolate_electrical", "to_press_electrical_only"]:
+            await choose(pilot, step)
+    app = instructor_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "E77" in screen_text(app)
+        await pilot.press("tab", "tab", "enter")  # courses -> filter -> sessions, then open the first
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "FAILED" in text and "Isolate every energy source" in text

@@ -1,0 +1,66 @@
+"""`trainer instructor`: the password-guarded instructor mode of the terminal app, and its password."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from trainer.cli import add_common, command
+from trainer.errors import ExitCode, TrainerError
+
+
+def register(sub: Any) -> None:
+    p = command(sub, "instructor", instructor)
+    add_common(p)
+    isub = p.add_subparsers(title="instructor commands", metavar="COMMAND")
+    sp = command(isub, "set-password", set_password)
+    sp.add_argument("--db", metavar="URL")
+    sp.add_argument("--stdin", action="store_true", help="read the new password from standard input (for scripts)")
+
+
+def _read_password(prompt: str, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        raise TrainerError("no password given") from None
+
+
+def set_password(args: argparse.Namespace) -> int:
+    """Set the instructor password (stored as a salted scrypt hash in the database)."""
+    from trainer.security import SETTING, hash_password
+    from trainer.store.store import Store
+
+    first = _read_password("New instructor password: ", args.stdin)
+    if not args.stdin and getpass.getpass("Repeat it: ") != first:
+        raise TrainerError("the two passwords differ; nothing was changed")
+    stored = hash_password(first)
+    with Store.open(args.db) as store:
+        store.set_setting(SETTING, stored)
+    print("instructor password set")
+    return ExitCode.OK
+
+
+def instructor(args: argparse.Namespace) -> int:
+    """Start the terminal app in instructor mode: preview any course, open any trainee's session.
+
+    Asks for the instructor password first (set it with `trainer instructor set-password`).
+    """
+    from trainer.course.library import load_library
+    from trainer.security import SETTING, check_password
+    from trainer.store.store import Store
+
+    with Store.open(args.db) as store:
+        stored = store.get_setting(SETTING)
+        if stored is None:
+            raise TrainerError("no instructor password is set; run `trainer instructor set-password` first")
+        if not check_password(_read_password("Instructor password: ", not sys.stdin.isatty()), stored):
+            raise TrainerError("wrong instructor password")
+        library = load_library(args.courses)
+        from trainer.tui.app import TrainerApp
+
+        TrainerApp(library, store, lang=args.lang or "zh", instructor=True).run()
+    return ExitCode.OK

@@ -1,0 +1,39 @@
+"""The instructor password: stored only as a salted scrypt hash (hashlib), compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from trainer.errors import TrainerError
+
+SETTING = "instructor.password"
+# scrypt cost: about 50 ms and 16 MB here; slow enough to make guessing a stolen hash expensive, fast enough to sign in.
+N, R, P = 2**14, 8, 1
+MIN_LENGTH = 8
+
+
+class PasswordError(TrainerError):
+    pass
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_LENGTH:
+        raise PasswordError(f"the instructor password must have at least {MIN_LENGTH} characters")
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=N, r=R, p=P)
+    return f"scrypt${N}${R}${P}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str | None) -> bool:
+    if not stored:
+        return False
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        actual = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    except (ValueError, MemoryError):
+        return False
+    return hmac.compare_digest(actual, bytes.fromhex(digest))

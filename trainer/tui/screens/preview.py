@@ -1,0 +1,116 @@
+"""Preview a course as an instructor: the player, plus a state jumper (j) and a variable inspector (v). Nothing is stored."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, OptionList, Static
+from textual.widgets.option_list import Option
+
+from trainer.tui.preview import PreviewSession
+from trainer.tui.screens.base import TrainerModal
+from trainer.tui.screens.player import PlayerScreen
+
+
+class PreviewScreen(PlayerScreen):
+    BINDINGS = [
+        Binding("j", "jump", "key.jump"),
+        Binding("v", "inspect", "key.inspect"),
+        Binding("escape", "leave", "key.back"),
+    ]
+
+    async def open_session(self) -> PreviewSession:
+        return PreviewSession(self.course, seed=self.app.seed(), lang=self.app.lang, clock=self.app.clock)
+
+    def end_session(self) -> None:
+        outcome = self.durable.engine.outcome
+        self.feedback.append(f"\n■ {self.app.tr('instructor.preview_ended', outcome=str(outcome))}", style="bold")
+        self.query_one("#feedback", Static).update(self.feedback)
+        self.query_one("#feedback", Static).display = True
+
+    def action_leave(self) -> None:
+        self.app.pop_screen()
+
+    def action_jump(self) -> None:
+        def jumped(state_id: str | None) -> None:
+            if state_id:
+                self.durable.jump(state_id)
+                self.finished = False
+                self.feedback = Text(f"→ {state_id}", style="dim")
+                self.redraw()
+
+        self.app.push_screen(StateJumper(self.course, self.durable.engine.state.id), jumped)
+
+    def action_inspect(self) -> None:
+        self.app.push_screen(VariableInspector(self.durable), lambda _: self.redraw())
+
+
+class StateJumper(TrainerModal[str | None]):
+    BINDINGS = [Binding("escape", "close", "key.close")]
+
+    def __init__(self, course, current: str):
+        super().__init__()
+        self.course = course
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="jumper-box"):
+            yield OptionList(id="jumper")
+
+    def on_mount(self) -> None:
+        self.query_one("#jumper-box").border_title = self.app.tr("instructor.jump")
+        jumper = self.query_one("#jumper", OptionList)
+        for state in self.course.states.values():
+            mark = "▶ " if state.id == self.current else "  "
+            end = f" [{state.outcome}]" if state.outcome else ""
+            first = state.text.get(self.app.lang).splitlines()[0][:40]
+            jumper.add_option(Option(f"{mark}{state.id}{end}  {first}", id=state.id))
+        jumper.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class VariableInspector(TrainerModal[None]):
+    """The course's variables and their values now; Enter flips a true/false one."""
+
+    BINDINGS = [Binding("escape", "close", "key.close")]
+
+    def __init__(self, preview: PreviewSession):
+        super().__init__()
+        self.preview = preview
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="inspector-box"):
+            yield DataTable(id="variables", cursor_type="row")
+
+    def on_mount(self) -> None:
+        self.query_one("#inspector-box").border_title = self.app.tr("instructor.variables")
+        self.fill()
+        self.query_one("#variables", DataTable).focus()
+
+    def fill(self) -> None:
+        table = self.query_one("#variables", DataTable)
+        row = table.cursor_row
+        table.clear(columns=True)
+        table.add_column(self.app.tr("instructor.variable"))
+        table.add_column(self.app.tr("instructor.value"))
+        for name, value in self.preview.engine.variables.items():
+            shown = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            table.add_row(name, shown, key=name)
+        table.move_cursor(row=row)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        name = str(event.row_key.value)
+        value = self.preview.engine.variables[name]
+        if isinstance(value, bool):
+            self.preview.set_variable(name, not value)
+            self.fill()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
