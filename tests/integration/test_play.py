@@ -261,3 +261,26 @@ def test_sigkill_loses_no_acknowledged_event_and_the_session_resumes(tmp_path, t
     assert resumed.returncode == 0, resumed.stderr
     assert "outcome: completed" in resumed.stdout
     assert trainer("sessions", "verify", sid, db=db).returncode == 0
+
+
+def test_backup_is_a_complete_database_that_verifies(tmp_path):
+    db = tmp_path / "t.db"
+    played = trainer(
+        "play",
+        str(MINI),
+        "--badge",
+        "B1",
+        "--name",
+        "备份",
+        "--department",
+        "冲压",
+        "--script",
+        str(script(tmp_path, ["lock", "work"])),
+        db=db,
+    )
+    sid = session_id(played.stdout)
+    backup = tmp_path / "copy.db"
+    run = trainer("db", "backup", str(backup), db=db)
+    assert run.returncode == 0 and str(backup) in run.stdout
+    assert sid[:8] in trainer("sessions", "list", db=backup).stdout
+    assert trainer("sessions", "verify", db=backup).returncode == 0

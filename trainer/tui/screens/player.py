@@ -54,6 +54,7 @@ class PlayerScreen(TrainerScreen[None]):
         self.feedback = Text()
         self.position: str | None = None
         self.finished = False
+        self.last_heartbeat = 0.0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -276,9 +277,16 @@ class PlayerScreen(TrainerScreen[None]):
         if self.pending and not self.busy:
             await self.choose(self.pending)
 
+    HEARTBEAT_SECONDS = 60.0
+
     async def on_tick(self) -> None:
         if self.durable is None or self.busy or self.durable.engine.ended:
             return
+        if self.durable.id != "preview" and self.app.clock() - self.last_heartbeat >= self.HEARTBEAT_SECONDS:
+            # Tells terminals on other machines that this session is still being played while the trainee reads.
+            self.last_heartbeat = self.app.clock()
+            with contextlib.suppress(TrainerError):
+                await asyncio.to_thread(self.app.store.heartbeat, self.durable.id)
         left = self.durable.engine.time_left()
         if left is not None and left <= 0:
             await self._save(self.durable.tick, None)
