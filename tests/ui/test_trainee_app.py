@@ -171,3 +171,42 @@ async def test_the_timer_counts_down_and_hesitation_costs(tmp_path):
         await pilot.pause(0.6)
         text = screen_text(app)
         assert "Time is up" in text and "serious" in text
+
+
+async def test_a_failed_save_keeps_the_place_and_r_retries(tmp_path, monkeypatch):
+    from trainer.store.errors import StoreError
+
+    app = make_app(tmp_path / "t.db", lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E9", "Feng", "Stamping")
+        await open_course(pilot, PRESS)
+        real_append = app.store.append
+
+        def disk_full(session_id, events):
+            raise StoreError("t.db: cannot save: database or disk is full")
+
+        monkeypatch.setattr(app.store, "append", disk_full)
+        await choose(pilot, "review_energy")
+        text = screen_text(app)
+        assert "Could not save" in text and "disk is full" in text and "press R to retry" in text
+        assert "review_energy" in offered(pilot)  # not taken: the trainee is where they were
+        monkeypatch.setattr(app.store, "append", real_append)
+        await pilot.press("r")
+        await pilot.pause(0.3)
+        assert "review_energy" not in offered(pilot)
+        assert "The card lists the main disconnect" in screen_text(app)
+        stored = [s.event.action for s in app.store.events(app.screen.durable.id) if s.event.action]
+        assert stored == ["review_energy"]
+
+
+async def test_the_command_palette_switches_language(tmp_path):
+    app = make_app(tmp_path / "t.db", lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "请刷卡或输入工号" in screen_text(app)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"English")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert "Scan your badge" in screen_text(app)

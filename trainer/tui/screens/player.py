@@ -130,9 +130,7 @@ class PlayerScreen(TrainerScreen[None]):
         if state.hazard:
             scene.append(f"\n\n⚠ {state.hazard.text.get(lang)}", style="bold red")
         self.query_one("#scene", Static).update(scene)
-        feedback = self.query_one("#feedback", Static)
-        feedback.update(self.feedback)
-        feedback.display = bool(self.feedback.plain.strip())
+        self.set_feedback(self.feedback)
         if state.position:
             self.position = state.position
         if self.course.map is not None:
@@ -155,6 +153,12 @@ class PlayerScreen(TrainerScreen[None]):
             actions.highlighted = 0
         actions.focus()
         self.update_status()
+
+    def set_feedback(self, text: Text) -> None:
+        self.feedback = text
+        widget = self.query_one("#feedback", Static)
+        widget.update(text)
+        widget.display = bool(text.plain.strip())
 
     def update_status(self) -> None:
         if self.durable is None:
@@ -261,8 +265,7 @@ class PlayerScreen(TrainerScreen[None]):
         except TrainerError as exc:
             self.pending = action_id
             self.busy = False
-            self.feedback = Text(self.app.tr("player.save_failed", error=str(exc)), style="bold red")
-            self.query_one("#feedback", Static).update(self.feedback)
+            self.set_feedback(Text(self.app.tr("player.save_failed", error=str(exc)), style="bold red"))
             self.update_status()
             return
         except EngineError:

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, OptionList, Static
+from textual.widgets import DataTable, OptionList
 from textual.widgets.option_list import Option
 
 from trainer.tui.preview import PreviewSession
@@ -27,8 +27,7 @@ class PreviewScreen(PlayerScreen):
     def end_session(self) -> None:
         outcome = self.durable.engine.outcome
         self.feedback.append(f"\n■ {self.app.tr('instructor.preview_ended', outcome=str(outcome))}", style="bold")
-        self.query_one("#feedback", Static).update(self.feedback)
-        self.query_one("#feedback", Static).display = True
+        self.set_feedback(self.feedback)
 
     def action_leave(self) -> None:
         self.app.pop_screen()
