@@ -21,6 +21,15 @@ from trainer.tui.screens.base import TrainerScreen
 from trainer.tui.screens.player import SEVERITY_LOOK, _clock_text
 
 
+def _first_sentence(text: str, limit: int = 48) -> str:
+    """A state's scene, cut to its first sentence: enough to recognise the step in the time table."""
+    for end in ("。", ". ", "！", "? ", "？"):
+        if end in text:
+            text = text.split(end, 1)[0] + end.strip()
+            break
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class DebriefScreen(TrainerScreen[None]):
     BINDINGS = [
         Binding("left", "step(-1)", "key.prev"),
@@ -101,8 +110,7 @@ class DebriefScreen(TrainerScreen[None]):
         times.add_column("", justify="right")
         for state_id, ms in time_per_state(self.events):
             state = course.states.get(state_id)
-            first_line = state.text.get(lang).splitlines()[0] if state else state_id
-            times.add_row(first_line[:60], _clock_text(ms))
+            times.add_row(_first_sentence(state.text.get(lang)) if state else state_id, _clock_text(ms))
         self.query_one("#debrief-times", Static).update(times)
         self.query_one("#retry", Button).label = tr("debrief.retry")
         self.query_one("#back", Button).label = tr("debrief.back")
