@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer.cli import command
-from trainer.errors import ExitCode
+from trainer.errors import ExitCode, UsageError
 
 
 def register(sub: Any) -> None:
@@ -23,6 +23,10 @@ def register(sub: Any) -> None:
     p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
 
     command(csub, "schema", schema)
+
+    p = command(csub, "new", new)
+    p.add_argument("name", metavar="NAME", help="the course id, e.g. conveyor-jam (also the file name)")
+    p.add_argument("--dir", type=Path, default=Path("."), help="folder to write NAME.yaml in (default: here)")
 
     p = command(csub, "test", test)
     p.add_argument("courses_to_test", nargs="+", metavar="COURSE", help="course files, folders or course ids")
@@ -151,3 +155,24 @@ def test(args: argparse.Namespace) -> int:
             print(f"{path}: {level}: {finding.kind}: {finding.message}")
         failed = failed or report.failed
     return ExitCode.ERROR if failed else ExitCode.OK
+
+
+def new(args: argparse.Namespace) -> int:
+    """Write NAME.yaml: a small complete course that already passes `trainer course check`, to start from."""
+    from trainer.course.scaffold import scaffold
+    from trainer.errors import TrainerError
+
+    try:
+        text = scaffold(args.name)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    target = args.dir / f"{args.name}.yaml"
+    try:
+        with target.open("x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise TrainerError(f"{target}: already exists; choose another name or remove it") from None
+    except OSError as exc:
+        raise TrainerError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    print(f"wrote {target}; next: trainer course check {target}")
+    return ExitCode.OK
