@@ -264,3 +264,35 @@ def test_explorer_finds_a_trap_the_static_check_cannot_see(course):
     report = explore_course(result.course, random_runs=5)
     assert report.failed
     assert any(f.kind == "trap" and "'outside'" in f.message for f in report.findings)
+
+
+def test_a_timer_can_change_variables(course):
+    text = COURSE.replace(
+        "      goto: inside\n      mistake: {code: SLOW",
+        "      goto: inside\n      set: {helper_inside: true}\n      mistake: {code: SLOW",
+    )
+    result = check_text(text, "timer-set.yaml")
+    assert result.course is not None, [str(d) for d in result.diagnostics]
+    clock = Clock()
+    s = Session(result.course, seed_with(result.course, fired=False), clock=clock)
+    events = s.start() + s.choose("stop") + s.choose("lock") + s.choose("enter")
+    clock.now += 21
+    events += s.tick()
+    assert s.variables["helper_inside"] is True
+    assert replay(result.course, events).variables["helper_inside"] is True
+
+
+def test_ignoring_an_event_with_a_critical_mistake_ends_the_session(course):
+    text = COURSE.replace(
+        "ignored: {code: IGNORED_COLLEAGUE, severity: serious", "ignored: {code: IGNORED_COLLEAGUE, severity: critical"
+    )
+    result = check_text(text, "critical-ignored.yaml")
+    assert result.course is not None
+    s = Session(result.course, seed_with(result.course, fired=True), clock=Clock())
+    s.start()
+    for a in ("stop", "lock", "enter"):
+        s.choose(a)
+    events = s.choose("fix")
+    assert [str(e.kind) for e in events][-1] == "failed"
+    assert events[-1].data["code"] == "IGNORED_COLLEAGUE"
+    assert str(s.outcome) == "incident"

@@ -128,6 +128,7 @@ def _state(doc: Document, sid: str, value: dict[str, Any]) -> m.State:
         else m.Timer(
             seconds=float(timer["seconds"]),
             goto=timer["goto"],
+            set=_frozen(timer.get("set")),
             feedback=_text(timer.get("feedback")),
             mistake=_mistake(timer.get("mistake")),
             pos=doc.pos((*path, "timer")),

@@ -69,6 +69,7 @@ class Action:
 class Timer:
     seconds: float
     goto: str
+    set: Mapping[str, Value] = field(default_factory=lambda: MappingProxyType({}))
     feedback: Text | None = None
     mistake: Mistake | None = None
     pos: Pos = field(default=Pos(), compare=False)

@@ -388,6 +388,7 @@ TIMER = Obj(
     fields={
         "seconds": F(Num(minimum=1), required=True),
         "goto": F(Ident("State entered when the time is up"), required=True),
+        "set": F(MapOf(value=ScalarValue(), key_pattern=VAR_PATTERN, doc="Variables changed when the time is up")),
         "feedback": F(Text()),
         "mistake": F(MISTAKE),
     },

@@ -137,6 +137,8 @@ class _Semantics:
         self.check_actions(actions, (*path, "actions"))
         if "timer" in state:
             self.check_goto(state["timer"]["goto"], (*path, "timer", "goto"))
+            if "set" in state["timer"]:
+                self.check_set(state["timer"]["set"], (*path, "timer", "set"))
         if "position" in state:
             self.check_zone(state["position"], (*path, "position"))
 

@@ -183,7 +183,11 @@ class Session:
             timer = self.state.timer
             assert timer is not None
             out = _Emitter(self, deadline)
-            out.emit(EventKind.TIMED_OUT, data={"goto": timer.goto, "seconds": timer.seconds})
+            data: dict[str, Any] = {"goto": timer.goto, "seconds": timer.seconds}
+            if timer.set:
+                data["set"] = dict(timer.set)
+            out.emit(EventKind.TIMED_OUT, data=data)
+            self._set(timer.set)
             if timer.mistake:
                 out.mistake(timer.mistake, "timer", self._snap.state)
             self._enter(out, timer.goto, previous=self._snap.state)
@@ -213,15 +217,20 @@ class Session:
         if action.mistake:
             out.mistake(action.mistake, "action", action.id)
         active = list(self._snap.active_events)
+        ignored: list[Mistake] = []
         if answered:
             active.remove(answered.id)
         else:
             for ev in self.active_events():
                 if ev.ignored and ev.id not in self._snap.ignored_reported:
                     out.mistake(ev.ignored, "ignored", ev.id)
+                    ignored.append(ev.ignored)
                     self._snap = replace(self._snap, ignored_reported=self._snap.ignored_reported | {ev.id})
         self._snap = replace(self._snap, active_events=tuple(active))
-        if action.goto and action.goto != self._snap.state:
+        for mistake in ignored:
+            # Ignoring a critical event (the person walked into the danger zone) ends it here, wherever the action led.
+            self._fail_on_critical(out, mistake)
+        if action.goto and action.goto != self._snap.state and not self._snap.ended:
             self._enter(out, action.goto, previous=self._snap.state)
         self._fail_on_critical(out, action.mistake)
         return out.finish()

@@ -34,6 +34,8 @@ def frames(course: Course, events: Sequence[Event]) -> list[Frame]:
             answered = e.data.get("event")
             if answered in active:
                 active.remove(answered)
+        elif e.kind is EventKind.TIMED_OUT:
+            variables.update(e.data.get("set") or {})
         elif e.kind is EventKind.RANDOM_EVENT:
             variables.update(e.data.get("set") or {})
             active.append(str(e.data.get("event")))
