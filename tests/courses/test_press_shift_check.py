@@ -1,0 +1,119 @@
+"""Golden paths of the shift-start press check: the curtain gap found at bolster height, tagged out and re-tested."""
+
+from __future__ import annotations
+
+from golden import play
+
+COURSE = "press-shift-check"
+EXPERT = [
+    "read_log", "start_check",
+    "check_guards", "check_air", "to_station",
+    "refit_console", "test_estop", "test_each_hand", "test_release", "test_tiedown", "test_single",
+    "to_curtain",
+    "fetch_rod", "test_top", "test_mid", "test_low",
+    "stop_press", "main_off", "tag_out", "record_fault", "go_report",
+    "report_details", "back_to_press",
+    "retest", "restart",
+]  # fmt: skip
+
+
+def before(step: str) -> list[str]:
+    return EXPERT[: EXPERT.index(step)]
+
+
+def test_expert_path_passes_with_full_marks():
+    played = play(COURSE, EXPERT, event=False)
+    assert played.outcome == "completed"
+    assert played.mistakes == []
+    assert played.score.passed and played.score.score == 100
+
+
+def test_expert_refuses_the_team_leader_who_wants_it_run_on_the_buttons():
+    steps = before("report_details") + ["refuse_push"] + EXPERT[EXPERT.index("report_details") :]
+    played = play(COURSE, steps, event=True)
+    assert played.random_events() == ["leader_pushes"]
+    assert played.outcome == "completed" and played.mistakes == []
+
+
+def test_giving_in_to_the_team_leader_is_a_critical_incident():
+    played = play(COURSE, before("report_details") + ["obey_push"], event=True)
+    assert played.outcome == "incident"
+    assert played.codes() == [("RAN_WITH_FAILED_SAFEGUARD", "critical")]
+    assert not played.score.passed
+
+
+def test_walking_away_from_the_team_leader_without_a_no_is_deducted():
+    played = play(COURSE, [s for s in EXPERT if s != "report_details"], event=True)
+    assert played.codes() == [("PRESSURE_NOT_REFUSED", "serious"), ("SKIPPED_REPORT_DETAILS", "minor")]
+    assert played.outcome == "completed" and played.score.score == 80
+
+
+def test_typical_shortcuts_are_each_deducted_once():
+    """Curtain nudged back by the operator, tag hung on a live press, no re-test: three serious mistakes, no more."""
+    steps = before("stop_press") + ["adjust_curtain", "stop_press", "tag_out", "record_fault", "go_report_live"]
+    steps += ["report_details", "back_to_press", "restart_unverified"]
+    played = play(COURSE, steps, event=False)
+    assert played.outcome == "completed"
+    assert played.codes() == [
+        ("UNAUTHORISED_SAFEGUARD_ADJUSTMENT", "serious"),
+        ("PRESS_LEFT_LIVE", "serious"),
+        ("NO_RETEST_AFTER_REPAIR", "serious"),
+    ]
+    assert played.score.score == 55 and not played.score.passed
+
+
+def test_testing_the_curtain_with_a_hand_is_a_critical_incident():
+    played = play(COURSE, before("fetch_rod") + ["hand_test"], event=False)
+    assert played.outcome == "incident"
+    assert played.codes() == [("CURTAIN_TESTED_BY_HAND", "critical")]
+    assert not played.score.passed
+
+
+def test_testing_only_top_and_middle_misses_the_gap_and_fails_even_without_an_injury():
+    steps = before("test_low") + ["sign_partial", "fix_with_tool"]
+    played = play(COURSE, steps, event=False)
+    assert played.outcome == "completed"
+    assert played.codes()[0] == ("CURTAIN_NOT_FULLY_TESTED", "serious")
+    assert ("SKIPPED_TAG_OUT", "serious") in played.codes()
+    assert not played.score.passed
+
+
+def test_trusting_the_untested_curtain_in_production_ends_in_an_amputation():
+    steps = before("fetch_rod") + ["skip_curtain", "fix_by_hand"]
+    played = play(COURSE, steps, event=False)
+    assert played.outcome == "incident"
+    assert played.codes() == [("CURTAIN_TEST_SKIPPED", "serious"), ("HAND_IN_DIE_FOOT_ON_PEDAL", "critical")]
+
+
+def test_hesitating_after_the_failure_lets_the_second_operator_reach_the_pedal():
+    steps = before("stop_press") + [21] + EXPERT[EXPERT.index("stop_press") :]
+    played = play(COURSE, steps, event=False)
+    assert played.codes() == [("SLOW_TO_STOP_DEFECTIVE_PRESS", "serious")]
+    assert played.outcome == "completed" and played.score.score == 85 and played.score.passed
+
+
+def test_hesitating_twice_is_a_critical_incident():
+    played = play(COURSE, before("stop_press") + [21, 9], event=False)
+    assert played.outcome == "incident"
+    assert played.codes() == [("SLOW_TO_STOP_DEFECTIVE_PRESS", "serious"), ("SLOW_TO_STOP_OPERATOR", "critical")]
+
+
+def test_skipping_the_anti_tie_down_test_is_found_from_the_procedure_alone():
+    played = play(COURSE, [s for s in EXPERT if s != "test_tiedown"], event=False)
+    assert played.codes() == [("SKIPPED_TEST_TIEDOWN", "serious")]
+
+
+def test_tagging_before_switching_off_is_out_of_order():
+    steps = list(EXPERT)
+    i, j = steps.index("main_off"), steps.index("tag_out")
+    steps[i], steps[j] = steps[j], steps[i]
+    played = play(COURSE, steps, event=False)
+    assert played.codes() == [("ORDER_TAG_OUT", "serious")]
+
+
+def test_leaving_the_button_box_by_the_die_defeats_the_two_hand_control():
+    steps = list(EXPERT)
+    steps[steps.index("refit_console")] = "leave_console"
+    played = play(COURSE, steps, event=False)
+    assert played.codes() == [("TWO_HAND_CONTROL_DEFEATED", "serious")]
+    assert played.outcome == "completed" and played.score.score == 85

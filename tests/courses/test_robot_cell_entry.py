@@ -1,0 +1,128 @@
+"""Golden paths of the robot cell entry: lockout for the fixture, T1 teach with the pendant, everyone out before AUTO."""
+
+from __future__ import annotations
+
+from golden import play
+
+COURSE = "robot-cell-entry"
+EXPERT = [
+    "notify", "to_panel",
+    "stop_cell", "isolate_power", "lock_power", "isolate_air", "try_start", "enter_gate",
+    "replace_pin", "collect_tools", "exit_cell",
+    "unlock", "select_t1", "take_pendant", "enter_teach",
+    "plan_escape", "jog", "release_enable",
+    "record_point", "exit_teach",
+    "check_clear", "notify_restart", "auto_start", "watch_cycle",
+]  # fmt: skip
+
+
+def before(step: str) -> list[str]:
+    return EXPERT[: EXPERT.index(step)]
+
+
+def after(step: str) -> list[str]:
+    return EXPERT[EXPERT.index(step) :]
+
+
+def test_expert_path_passes_with_full_marks():
+    played = play(COURSE, EXPERT, event=False)
+    assert played.outcome == "completed"
+    assert played.mistakes == []
+    assert played.score.passed and played.score.score == 100
+
+
+def test_expert_sends_out_the_loader_and_takes_the_inspector_out():
+    steps = before("record_point") + ["send_out"] + ["record_point", "take_inspector_out"] + after("exit_teach")
+    played = play(COURSE, steps, event=True)
+    assert played.random_events() == ["chen_walks_in", "inspector_stays"]
+    assert played.outcome == "completed" and played.mistakes == []
+
+
+def test_climbing_the_fence_is_a_critical_incident():
+    played = play(COURSE, ["climb_fence"], event=False)
+    assert played.outcome == "incident"
+    assert played.codes() == [("FENCE_CLIMBED", "critical")]
+    assert not played.score.passed
+
+
+def test_going_in_by_the_gate_without_a_lock_is_a_critical_incident():
+    played = play(COURSE, ["notify", "to_panel", "stop_cell", "enter_gate_unlocked"], event=False)
+    assert played.outcome == "incident"
+    assert played.codes() == [("ENTERED_WITHOUT_LOCKOUT", "critical")]
+
+
+def test_typical_shortcuts_are_each_deducted_once():
+    """Air not bled, pendant left on its hook, no escape path: three serious mistakes, no more."""
+    steps = [s for s in EXPERT if s not in ("isolate_air", "take_pendant", "plan_escape")]
+    steps[steps.index("replace_pin")] = "replace_pin_air"
+    steps[steps.index("enter_teach")] = "enter_no_pendant"
+    steps.insert(steps.index("jog"), "fetch_pendant")
+    steps[steps.index("release_enable")] = "step_back_trapped"
+    played = play(COURSE, steps, event=False)
+    assert played.outcome == "completed"
+    assert played.codes() == [
+        ("AIR_NOT_ISOLATED", "serious"),
+        ("PENDANT_NOT_CARRIED", "serious"),
+        ("NO_ESCAPE_PATH", "serious"),
+    ]
+    assert played.score.score == 55 and not played.score.passed
+
+
+def test_letting_the_loader_jog_from_outside_is_a_critical_incident():
+    steps = before("take_pendant") + ["enter_no_pendant", "let_chen_jog"]
+    played = play(COURSE, steps, event=False)
+    assert played.outcome == "incident"
+    assert played.codes() == [("PENDANT_NOT_CARRIED", "serious"), ("NO_SOLE_CONTROL", "critical")]
+
+
+def test_pushing_the_gun_away_is_a_critical_incident():
+    played = play(COURSE, before("release_enable") + ["push_gun"], event=False)
+    assert played.outcome == "incident"
+    assert played.codes() == [("BODY_USED_TO_STOP_ROBOT", "critical")]
+
+
+def test_teaching_with_the_loader_inside_is_a_critical_incident():
+    played = play(COURSE, before("record_point") + ["record_point_visitor"], event=True)
+    assert played.outcome == "incident"
+    assert played.codes() == [("SECOND_PERSON_IN_CELL", "critical")]
+
+
+def test_auto_with_the_inspector_left_inside_is_a_critical_incident():
+    steps = before("record_point") + ["send_out", "record_point", "leave_inspector", "exit_teach"]
+    steps += ["notify_restart", "auto_start_visitor"]
+    played = play(COURSE, steps, event=True)
+    assert played.outcome == "incident"
+    assert played.codes() == [("PERSON_LEFT_BEHIND", "serious"), ("PERSON_LEFT_IN_CELL", "critical")]
+
+
+def test_the_walk_round_finds_the_inspector_left_inside():
+    steps = before("record_point") + ["send_out", "record_point", "leave_inspector"] + after("exit_teach")
+    played = play(COURSE, steps, event=True)
+    assert played.outcome == "completed"
+    assert played.codes() == [("PERSON_LEFT_BEHIND", "serious")]
+
+
+def test_auto_with_the_wrench_on_the_fixture_is_a_critical_incident():
+    steps = [s for s in EXPERT if s != "collect_tools"]
+    steps = steps[: steps.index("auto_start")] + ["auto_start_tools"]
+    played = play(COURSE, steps, event=False)
+    assert played.outcome == "incident"
+    assert played.codes() == [("TOOLS_LEFT_IN_CELL", "critical")]
+
+
+def test_freezing_when_the_wrist_flips_costs_a_serious_mistake():
+    steps = before("release_enable") + [9, "release_enable"] + after("record_point")
+    played = play(COURSE, steps, event=False)
+    assert played.codes() == [("SLOW_TO_RELEASE_ENABLE", "serious")]
+    assert played.outcome == "completed" and played.score.score == 85 and played.score.passed
+
+
+def test_skipping_the_try_start_is_found_from_the_procedure_alone():
+    played = play(COURSE, [s for s in EXPERT if s != "try_start"], event=False)
+    assert played.codes() == [("SKIPPED_TRY_START", "serious")]
+
+
+def test_entering_in_auto_is_a_critical_incident():
+    played = play(COURSE, before("select_t1") + ["enter_auto"], event=False)
+    assert played.outcome == "incident"
+    assert played.codes() == [("ENTERED_IN_AUTO", "critical")]
