@@ -107,6 +107,7 @@ def _action(value: dict[str, Any], pos: Pos) -> m.Action:
         goto=value.get("goto"),
         feedback=_text(value.get("feedback")),
         mistake=_mistake(value.get("mistake")),
+        step=value.get("step"),
         pos=pos,
     )
 
@@ -183,6 +184,7 @@ def _build(doc: Document) -> m.Course:
                 after=tuple(s.get("after") or ()),
                 severity=m.MistakeSeverity(s.get("severity", "serious")),
                 standard=s.get("standard"),
+                when=parse_condition(s["when"]) if "when" in s else None,
                 pos=doc.pos(("procedure", i)),
             )
             for i, s in enumerate(d.get("procedure") or [])

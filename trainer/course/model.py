@@ -62,6 +62,7 @@ class Action:
     goto: str | None = None
     feedback: Text | None = None
     mistake: Mistake | None = None
+    step: str | None = None  # the procedure step this action also performs (a variant with another id)
     pos: Pos = field(default=Pos(), compare=False)
 
 
@@ -108,6 +109,7 @@ class ProcedureStep:
     after: tuple[str, ...] = ()
     severity: MistakeSeverity = MistakeSeverity.SERIOUS
     standard: str | None = None
+    when: Condition | None = None  # required only if this holds at the end of the session
     pos: Pos = field(default=Pos(), compare=False)
 
 

@@ -379,6 +379,7 @@ ACTION = Obj(
         "goto": F(Ident("Next state; without it the trainee stays in this state")),
         "feedback": F(Text(doc="Shown right after the action")),
         "mistake": F(MISTAKE),
+        "step": F(Ident("The procedure step (action id) this action also performs, e.g. a variant with another id")),
     },
 )
 
@@ -419,6 +420,7 @@ STEP = Obj(
         "action": F(Ident("The action id that performs this step"), required=True),
         "after": F(ListOf(item=Ident(), doc="Steps (action ids) that must be done before this one")),
         "severity": F(Enum(values=SEVERITIES, doc="Severity when skipped or done out of order (default serious)")),
+        "when": F(Str(doc="Condition at the end of the session: the step is required only if it holds")),
         "rule": F(Text(doc="Why the step matters"), required=True),
         "standard": F(Str()),
     },

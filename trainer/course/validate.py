@@ -184,17 +184,31 @@ class _Semantics:
                         f"after {before!r}: no procedure step has that action{_hint(before, index)}",
                     )
             after[step["action"]] = [b for b in step.get("after") or [] if b in index]
-        for path, mistake in self.mistakes():
-            step = mistake.get("step")
+        for path, entry in [*self.mistakes(), *self.actions()]:
+            step = entry.get("step")
             if isinstance(step, str) and step not in index:
-                self.ck.error(
-                    (*path, "step"), f"mistake step {step!r}: no procedure step has that action{_hint(step, index)}"
-                )
+                self.ck.error((*path, "step"), f"step {step!r}: no procedure step has that action{_hint(step, index)}")
+        for i, step in enumerate(steps):
+            if "when" in step:
+                self.check_condition(step["when"], ("procedure", i, "when"))
         cycle = _find_cycle(after)
         if cycle:
             self.ck.error(
                 ("procedure", index[cycle[0]]), f"the order constraints go round in a circle: {' -> '.join(cycle)}"
             )
+
+    def actions(self) -> list[tuple[Path_, dict[str, Any]]]:
+        """Every action in the course (states' and random events' answers), with its path."""
+        found: list[tuple[Path_, dict[str, Any]]] = []
+        for sid, state in self.states.items():
+            for i, action in enumerate(state.get("actions") or []):
+                if isinstance(action, dict):
+                    found.append((("states", sid, "actions", i), action))
+        for i, event in enumerate(self.data.get("random_events") or []):
+            for j, action in enumerate(event.get("actions") or []):
+                if isinstance(action, dict):
+                    found.append((("random_events", i, "actions", j), action))
+        return found
 
     def mistakes(self) -> list[tuple[Path_, dict[str, Any]]]:
         """Every declared mistake in the course, with its path."""

@@ -211,6 +211,8 @@ class Session:
         data: dict[str, Any] = {"goto": action.goto or self._snap.state, "set": dict(action.set)}
         if answered:
             data["event"] = answered.id
+        if action.step:
+            data["step"] = action.step
         out.emit(EventKind.CHOSE, action=action.id, data=data)
         self._set(action.set)
         self._snap = replace(self._snap, history=(*self._snap.history, action.id))
