@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,8 @@ import pytest
 
 from trainer.course.loader import check_path, load_course
 from trainer.course.model import Course, Mistake, MistakeSeverity, Outcome
+from trainer.engine.explore import explore_course
+from trainer.engine.session import Session
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "course-format.md"
@@ -34,49 +35,17 @@ def offered(course: Course, state: str, env: Mapping[str, Any]) -> list:
 
 
 def play(course: Course, path: list[str]) -> tuple[str, dict[str, Any], list[str], list[Mistake]]:
-    """Take the actions in `path` from the start, as the trainee would; each must be on offer when taken."""
-    state, env, taken, mistakes = course.start, dict(course.variables), [], []
+    """Take the actions in `path` through the real engine, random events off; each must be on offer when taken."""
+    session = Session(course, seed=0, clock=lambda: 0.0)
+    session.roll = lambda event: False
+    session.start()
+    mistakes: list[Mistake] = []
     for action_id in path:
-        choices = {a.id: a for a in offered(course, state, env)}
-        assert action_id in choices, f"{action_id!r} is not offered in {state!r}; offered: {sorted(choices)}"
-        action = choices[action_id]
-        env.update(action.set)
-        taken.append(action_id)
-        if action.mistake:
+        action = session.state.action(action_id)
+        session.choose(action_id)  # raises if it is not on offer
+        if action is not None and action.mistake:
             mistakes.append(action.mistake)
-        state = action.goto or state
-    return state, env, taken, mistakes
-
-
-def explore(course: Course) -> tuple[set, list[str]]:
-    """Every (state, variables) the trainee can reach, taking every action, timer and random-event answer."""
-    start = (course.start, tuple(sorted(course.variables.items())))
-    seen, todo, problems = {start}, deque([start]), []
-    while todo:
-        sid, frozen = todo.popleft()
-        env, state = dict(frozen), course.state(sid)
-        if state.terminal:
-            continue
-        actions = offered(course, sid, env)
-        if not actions and state.timer is None:
-            problems.append(f"{sid}: nothing is offered with {env}")
-        for lang in ("zh", "en"):
-            labels = [a.label.get(lang) for a in actions]
-            twice = sorted({label for label in labels if labels.count(label) > 1})
-            if twice:
-                problems.append(f"{sid}: the same {lang} label offered twice: {twice}")
-        moves = [(a.goto or sid, {**env, **a.set}) for a in actions]
-        if state.timer:
-            moves.append((state.timer.goto, env))
-        for event in course.random_events:
-            if sid in event.states:
-                moves += [(a.goto or sid, {**env, **event.set, **a.set}) for a in event.actions]
-        for nsid, nenv in moves:
-            key = (nsid, tuple(sorted(nenv.items())))
-            if key not in seen:
-                seen.add(key)
-                todo.append(key)
-    return seen, problems
+    return session.state.id, dict(session.variables), list(session.history), mistakes
 
 
 # The expert's way through the press course, state by state.
@@ -151,12 +120,15 @@ def test_bundled_course_checks_without_any_diagnostic(path: Path):
 
 
 @pytest.mark.parametrize("path", COURSE_FILES, ids=lambda p: p.name)
-def test_bundled_course_never_strands_the_trainee(path: Path):
-    """Beyond the checker's graph test: whatever the variables, something is offered and labels are unambiguous."""
-    course = load_course(path)
-    seen, problems = explore(course)
-    assert problems == []
-    assert {sid for sid, _ in seen} == set(course.states), "some state is only reachable on paper"
+def test_bundled_course_is_fully_covered_by_course_test(path: Path):
+    """What `trainer course test` checks, for every bundled course: no trap, no engine error, no ambiguous labels,
+    every state and every action reached."""
+    report = explore_course(load_course(path), random_runs=30, seed=1)
+    assert [f.message for f in report.findings] == []
+    done, total = report.state_coverage()
+    assert done == total
+    done, total = report.action_coverage()
+    assert done == total
 
 
 # --- (c) the press course as a trainee and an instructor see it --------------------------------------------------------

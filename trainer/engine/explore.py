@@ -102,7 +102,19 @@ def _explore(course: Course, force: bool, report: Report) -> None:
         if snap.ended:
             ended.add(idx)
             continue
-        moves: list[str | None] = [o.action.id for o in session.available()]
+        offers = session.available()
+        for lang in ("zh", "en"):
+            labels = [o.action.label.get(lang) for o in offers]
+            twice = sorted({label for label in labels if labels.count(label) > 1})
+            if twice:
+                report.findings.append(
+                    Finding(
+                        "ambiguous",
+                        f"state {snap.state!r}: the {lang} label {twice[0]!r} is offered twice at once",
+                        True,
+                    )
+                )
+        moves: list[str | None] = [o.action.id for o in offers]
         if session.state.timer is not None:
             moves.append(None)  # wait for the timer
         if not moves:
@@ -209,6 +221,7 @@ def explore_course(course: Course, *, random_runs: int = 100, seed: int = 0) -> 
     seeds = random.Random(seed)
     for _ in range(random_runs):
         _playthrough(course, seeds.randrange(2**31), report)
+    report.findings = list(dict.fromkeys(report.findings))  # one line per problem, however many situations show it
     for state in course.states.values():
         if state.timer and state.id not in report.coverage.timers:
             report.findings.append(
