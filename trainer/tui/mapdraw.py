@@ -30,6 +30,8 @@ STYLE = {
     Energy.STOPPED: Style(color="black", bgcolor="yellow"),
     Energy.LOCKED: Style(color="black", bgcolor="green", bold=True),
 }
+HAZARD_FILL = "░"
+_BACKGROUND = (" ", HAZARD_FILL)  # cells a label or a person may be drawn over
 TRAINEE = "@"
 PERSON = "!"
 _ZONE_STYLE = {
@@ -67,6 +69,14 @@ class _Grid:
                 self.cells[y][x + 1] = ("", style)
             x += w
 
+    def free(self, x: int, y: int, width: int) -> bool:
+        return (
+            0 <= y < self.height
+            and x >= 0
+            and x + width <= self.width
+            and all(self.cells[y][i][0] in _BACKGROUND for i in range(x, x + width))
+        )
+
     def text(self) -> Text:
         out = Text()
         for i, row in enumerate(self.cells):
@@ -89,7 +99,7 @@ def _box(grid: _Grid, zone: Zone, label: str, style: Style, highlight: bool) -> 
         grid.put(x, row, "│", line)
         grid.put(x + w - 1, row, "│", line)
         if zone.kind == "hazard":
-            grid.put(x + 1, row, "░" * (w - 2), Style(color="red", dim=True))
+            grid.put(x + 1, row, HAZARD_FILL * (w - 2), Style(color="red", dim=True))
     grid.put(x, y + h - 1, "└" + "─" * (w - 2) + "┘", line)
     grid.put(x + 1, y, label, line, limit=w - 2)
 
@@ -110,14 +120,24 @@ def draw_map(
     for machine in workshop.machines:
         energy = energy_of(machine, variables)
         grid.put(machine.x, machine.y, SYMBOL[energy], STYLE[energy])
+    for machine in workshop.machines:
+        # The machine's name beside its symbol where the space is free, so two trucks can be told apart.
+        name = machine.label.get(lang)
+        x = machine.x + len(SYMBOL[Energy.RUNNING]) + 1
+        if grid.free(x - 1, machine.y, cell_len(name) + 2):
+            grid.put(x, machine.y, name, Style(dim=True))
     for zone_id, symbol, style in [(position, TRAINEE, Style(color="bright_cyan", bold=True, reverse=True))] + [
         (p, PERSON, Style(color="bright_magenta", bold=True, reverse=True)) for p in people
     ]:
         zone = workshop.zone(zone_id) if zone_id else None
-        if zone is not None:
-            cx = zone.x + max(zone.width // 2, 1) - (1 if symbol == PERSON else 0)
-            cy = zone.y + max(zone.height // 2, 0)
-            grid.put(min(cx, workshop.width - 1), min(cy, workshop.height - 1), symbol, style)
+        if zone is None:
+            continue
+        cx = min(zone.x + max(zone.width // 2, 1) - (1 if symbol == PERSON else 0), workshop.width - 1)
+        cy = min(zone.y + max(zone.height // 2, 0), workshop.height - 1)
+        # Never hide a machine's symbol or another person: step right to the next free cell inside the zone.
+        while not grid.free(cx, cy, 1) and cx + 1 < min(zone.x + zone.width - 1, workshop.width):
+            cx += 1
+        grid.put(cx, cy, symbol, style)
     return grid.text()
 
 

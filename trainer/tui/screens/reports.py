@@ -1,0 +1,252 @@
+"""Instructor mode's reports: one course's report (mistakes, heat map by state, time per state) and the retraining list.
+
+The numbers are those of `trainer report course` and `trainer report due` (trainer/export/course_report.py and due.py);
+this screen only shows them as DataTables. Reached from instructor mode (push ReportsScreen()); `c` moves to the next
+course, escape goes back. Texts live here rather than in i18n.py: they are the screen's own, in both languages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingsMap
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Header, Static
+
+from trainer.export import display
+from trainer.export.attempts import SEVERITIES
+from trainer.export.course_report import CourseReport
+from trainer.export.due import Due
+from trainer.tui.screens.base import TrainerScreen
+
+TEXT = {
+    "en": {
+        "summary": "{title} ({course} {version}): {attempts} attempts, {passed} passed ({rate}), "
+        "mean {mean}, median {median}",
+        "not_loaded": "not in the library",
+        "mistakes": "Most common mistakes",
+        "states": "Where mistakes happen, and median time per state",
+        "due": "Certifications ending within {days} days, or expired (today {today})",
+        "loading": "Reading the sessions…",
+        "none": "No attempts yet.",
+        "mistake": "mistake",
+        "severity": "severity",
+        "times": "times",
+        "share": "of attempts",
+        "state": "state",
+        "time": "median time",
+        "badge": "badge",
+        "name": "name",
+        "course": "course",
+        "until": "valid until",
+        "days": "days",
+        "status": "status",
+        "next": "next course",
+        "back": "back",
+        "minor": "minor",
+        "serious": "serious",
+        "critical": "critical",
+        "valid": "valid",
+        "expiring": "expiring",
+        "expired": "expired",
+    },
+    "zh": {
+        "summary": "{title}（{course} {version}）：考核 {attempts} 次，通过 {passed} 次（{rate}），平均 {mean}，中位数 {median}",
+        "not_loaded": "课程未加载",
+        "mistakes": "最常见的错误",
+        "states": "错误发生的场景及各场景用时中位数",
+        "due": "{days} 天内到期或已过期的证书（今天 {today}）",
+        "loading": "正在读取考核记录…",
+        "none": "尚无考核。",
+        "mistake": "错误",
+        "severity": "严重程度",
+        "times": "次数",
+        "share": "占考核",
+        "state": "场景",
+        "time": "用时中位数",
+        "badge": "工号",
+        "name": "姓名",
+        "course": "课程",
+        "until": "有效期至",
+        "days": "剩余天数",
+        "status": "状态",
+        "next": "下一门课程",
+        "back": "返回",
+        "minor": "轻微",
+        "serious": "严重",
+        "critical": "致命",
+        "valid": "有效",
+        "expiring": "即将到期",
+        "expired": "已过期",
+    },
+}
+SEVERITY_STYLE = {"minor": "yellow", "serious": "dark_orange", "critical": "bold red"}
+HEAT = {
+    "minor": ("#5c4a00", "#b38f00", "#ffd23f"),
+    "serious": ("#5c2a00", "#a34a00", "#ff7b00"),
+    "critical": ("#4d0000", "#990000", "#ff1f1f"),
+}
+STATUS_STYLE = {"valid": "green", "expiring": "yellow", "expired": "red"}
+
+
+class ReportsScreen(TrainerScreen[None]):
+    BINDINGS = [
+        Binding("c", "next_course", "next course"),
+        Binding("escape", "back", "back"),
+    ]
+
+    def __init__(self, course_id: str | None = None, *, within: int = 30) -> None:
+        super().__init__()
+        self.course_id = course_id
+        self.within = within
+        self.report: CourseReport | None = None
+        self.due: list[Due] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="reports-summary")
+        with Horizontal(id="reports-body"):
+            with Vertical(id="reports-course"):
+                yield Static(id="reports-mistakes-title", classes="list-title")
+                yield DataTable(id="report-mistakes", cursor_type="row", zebra_stripes=True)
+                yield Static(id="reports-states-title", classes="list-title")
+                yield DataTable(id="report-states", cursor_type="row")
+            with Vertical(id="reports-due"):
+                yield Static(id="reports-due-title", classes="list-title")
+                yield DataTable(id="report-due", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def _t(self, key: str, **values: Any) -> str:
+        text = TEXT.get(self.app.lang, TEXT["en"])[key]
+        return text.format(**values) if values else text
+
+    async def on_mount(self) -> None:
+        if self.course_id is None and self.app.library.courses:
+            self.course_id = next(iter(self.app.library.courses))
+        self.query_one("#reports-summary", Static).update(self._t("loading"))
+        await self.reload()
+        self.query_one("#report-mistakes", DataTable).focus()
+
+    async def reload(self) -> None:
+        self.report, self.due = await asyncio.to_thread(self._read)
+        self.refresh_language()
+
+    def _read(self) -> tuple[CourseReport | None, list[Due]]:
+        """Runs in a thread: the store and the detection are slow enough to freeze the screen."""
+        from trainer.export import course_report, due
+
+        app = self.app
+        report = None
+        if self.course_id is not None:
+            report = course_report.load(app.store, self.course_id, app.library.get(self.course_id))
+        return report, due.load(app.store, app.library, today=app.today(), within=self.within)
+
+    def refresh_language(self) -> None:
+        self._bind_texts()
+        self._fill_course()
+        self._fill_due()
+
+    def _bind_texts(self) -> None:
+        """Key hints in the current language (as app.localize_bindings does for the keys i18n.py knows)."""
+        words = {"next_course": self._t("next"), "back": self._t("back")}
+        fresh = BindingsMap()
+        for key, bindings in self._bindings.key_to_bindings.items():
+            fresh.key_to_bindings[key] = [
+                replace(b, description=words[b.action]) if b.action in words else b for b in bindings
+            ]
+        self._bindings = fresh
+        self.app.refresh_bindings()
+
+    def _fill_course(self) -> None:
+        lang = self.app.lang
+        summary = self.query_one("#reports-summary", Static)
+        mistakes = self.query_one("#report-mistakes", DataTable)
+        states = self.query_one("#report-states", DataTable)
+        self.query_one("#reports-mistakes-title", Static).update(self._t("mistakes"))
+        self.query_one("#reports-states-title", Static).update(self._t("states"))
+        mistakes.clear(columns=True)
+        states.clear(columns=True)
+        r = self.report
+        if r is None:
+            summary.update(self._t("none"))
+            return
+        summary.update(
+            Text(
+                self._t(
+                    "summary",
+                    title=r.title.get(lang),
+                    course=r.course_id,
+                    version=r.version or self._t("not_loaded"),
+                    attempts=r.attempts,
+                    passed=r.passed,
+                    rate=display.percent(r.pass_rate),
+                    mean=display.score(r.mean_score),
+                    median=display.score(r.median_score),
+                )
+            )
+        )
+        mistakes.add_column(self._t("mistake"), key="code")
+        mistakes.add_column(self._t("severity"), key="severity")
+        mistakes.add_column(self._t("times"), key="times")
+        mistakes.add_column(self._t("share"), key="share")
+        for m in r.mistakes:
+            sev = str(m.severity)
+            share = m.attempts / r.analysed if r.analysed else None
+            mistakes.add_row(
+                Text(m.code, style=SEVERITY_STYLE[sev]),
+                Text(self._t(sev), style=SEVERITY_STYLE[sev]),
+                Text(str(m.count), justify="right"),
+                Text(display.percent(share), justify="right"),
+                key=f"{m.code}/{sev}",
+            )
+        states.add_column(self._t("state"), key="state")
+        for sev in SEVERITIES:
+            states.add_column(self._t(str(sev)), key=str(sev))
+        states.add_column(self._t("time"), key="time")
+        peak = max((n for s in r.states for n in s.mistakes), default=0)
+        for s in r.states:
+            cells = [_heat(n, peak, str(sev)) for n, sev in zip(s.mistakes, SEVERITIES, strict=True)]
+            states.add_row(Text(s.state), *cells, Text(display.duration_ms(s.median_ms), justify="right"), key=s.state)
+
+    def _fill_due(self) -> None:
+        table = self.query_one("#report-due", DataTable)
+        self.query_one("#reports-due-title", Static).update(
+            Text(self._t("due", days=self.within, today=self.app.today()))
+        )
+        table.clear(columns=True)
+        for key in ("badge", "name", "course", "until", "days", "status"):
+            table.add_column(self._t(key), key=key)
+        for d in self.due:
+            status = str(d.status)
+            table.add_row(
+                Text(d.trainee.badge),
+                Text(d.trainee.name),
+                Text(d.course_id),
+                str(d.valid_until),
+                Text(str(d.days_left), justify="right"),
+                Text(self._t(status), style=STATUS_STYLE.get(status, "")),
+                key=f"{d.trainee.badge}/{d.course_id}",
+            )
+
+    async def action_next_course(self) -> None:
+        ids = list(self.app.library.courses)
+        if not ids:
+            return
+        at = ids.index(self.course_id) if self.course_id in ids else -1
+        self.course_id = ids[(at + 1) % len(ids)]
+        await self.reload()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+def _heat(n: int, peak: int, severity: str) -> Text:
+    """A count on a background that darkens with it, so the table reads as a heat map."""
+    if not n:
+        return Text("·", style="bright_black", justify="right")
+    level = min(2, int(3 * n / (peak + 1)))
+    return Text(f" {n} ", style=f"bold white on {HEAT[severity][level]}", justify="right")
