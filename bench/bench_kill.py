@@ -54,7 +54,10 @@ def trial(n: int, folder: Path) -> str | None:
         return f"trial {n}: acknowledged but lost: {sorted(acknowledged - stored)}"
     if run(["sessions", "verify", sid], db).returncode != 0:
         return f"trial {n}: the chain does not verify"
-    if "outcome:" not in out:
+    with sqlite3.connect(db) as conn:
+        (status,) = conn.execute("SELECT status FROM sessions WHERE id = ?", (sid,)).fetchone()
+    # The kill may land after the last commit but before "outcome:" is printed: the database says whether it ended.
+    if status != "completed":
         resumed = run(["play", str(DRILL), "--badge", "K", "--script", str(script), "--resume", sid], db)
         if resumed.returncode != 0 or "outcome: completed" not in resumed.stdout:
             return f"trial {n}: resume failed: {resumed.stderr.strip() or resumed.stdout[-200:]}"

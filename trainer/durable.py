@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from trainer.course.model import Course
@@ -15,6 +16,7 @@ from trainer.engine.events import Event, EventKind
 from trainer.engine.session import Clock, Session, replay
 from trainer.errors import TrainerError
 from trainer.scoring.detect import detect, outcome_of
+from trainer.scoring.grade import Grader, score_row
 from trainer.scoring.rubric import SessionScore, score_session
 from trainer.store.records import SessionRecord, StoredEvent
 from trainer.store.store import Store
@@ -84,10 +86,15 @@ class DurableSession:
         return saved
 
     def _finish(self) -> None:
+        """Score the finished session with the installed model (the rubric if there is none) and keep the score."""
         events = [s.event for s in self.stored]
         course = self.engine.course
-        self.score = score_session(course, detect(course, events), outcome_of(events))
-        self.store.set_score(self.record.id, self.score.score, self.score.passed)
+        try:
+            self.score = Grader.current().score(course, events)
+        except Exception as exc:  # a broken model must never lose a finished session: the rubric scores it
+            rubric = score_session(course, detect(course, events), outcome_of(events))
+            self.score = replace(rubric, note=f"model not used: {exc}")
+        self.store.add_scores([score_row(self.record.id, self.score)])
 
     def choose(self, action_id: str) -> list[StoredEvent]:
         return self._commit(lambda: self.engine.choose(action_id))

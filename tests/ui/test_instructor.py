@@ -86,3 +86,13 @@ async def test_any_trainees_session_opens_in_the_debrief(tmp_path):
         await pilot.pause(0.3)
         text = screen_text(app)
         assert "FAILED" in text and "Isolate every energy source" in text
+
+
+async def test_reports_open_from_instructor_mode(tmp_path):
+    app = instructor_app(tmp_path / "t.db")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert "Reports" in screen_text(app)  # the key hint
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        assert type(app.screen).__name__ == "ReportsScreen"

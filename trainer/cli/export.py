@@ -1,6 +1,6 @@
 """`trainer export ...`: hand stored sessions to other systems (xAPI statements to a file or an LRS).
 
-Each export format is one subcommand registered in register() below; add the next one (e.g. `scores`) the same way.
+Each export format is one subcommand registered in register() below: `xapi`, and `scores` (the HR score sheet).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def register(sub: Any) -> None:
     group = command(sub, "export", _group_help)
     esub = group.add_subparsers(title="export commands", metavar="COMMAND")
     _register_xapi(esub)
+    _register_scores(esub)
 
 
 def _group_help(args: argparse.Namespace) -> int:
@@ -150,6 +151,132 @@ def xapi(args: argparse.Namespace) -> int:
             report = lrs_mod.send(client, per_session, ledger, batch_size=args.batch_size)
             print(report.summary(client.endpoint), file=sys.stderr)
     return ExitCode.OK
+
+
+# --- scores ---------------------------------------------------------------------------------------------------------------
+
+SCORE_FORMATS = ("xlsx", "csv")
+PROGRESS_THRESHOLD = 2000  # sessions or rows; smaller exports finish before a bar would help
+
+
+def _day(text: str) -> Any:
+    from trainer.export.period import parse_day
+
+    try:
+        return parse_day(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _register_scores(esub: Any) -> None:
+    p = command(esub, "scores", scores)
+    p.add_argument(
+        "--format", choices=SCORE_FORMATS, help="xlsx (three sheets) or csv (the first sheet); default: from --out"
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="the file to write (replaced if it exists)")
+    p.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="attempts started on or after this local day")
+    p.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="attempts started on or before this local day")
+    p.add_argument("--department", metavar="NAME", help="only trainees of this department (as registered)")
+    p.add_argument("--course", metavar="COURSE_ID", help="only this course")
+    p.add_argument(
+        "--lang", choices=("en", "zh"), default=argparse.SUPPRESS, help="language of headers and words (default: en)"
+    )
+    p.add_argument(
+        "--courses",
+        action="append",
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help="an extra course folder (the courses' certification periods and mistakes come from the library)",
+    )
+    _add_store_options(p)
+
+
+def scores(args: argparse.Namespace) -> int:
+    """Write the score sheet for HR: one row per trainee and course, with the certification status.
+
+    XLSX has three sheets: trainees (one row per trainee and course), attempts (every attempt with its mistakes) and
+    departments (trained, passed, valid, expiring, expired). CSV holds the first sheet, UTF-8 with a BOM for Excel.
+    Certification status is as of today, from every pass on record; --since/--until pick the attempts counted.
+    See docs/reports.md for every column.
+    """
+    from trainer.course.library import load_library
+    from trainer.export import scores as scores_mod
+    from trainer.export.files import check_writable
+    from trainer.export.period import Period, today
+    from trainer.store.store import Store
+
+    fmt = args.format or Path(args.out).suffix.lower().lstrip(".")
+    if fmt not in SCORE_FORMATS:
+        raise UsageError(f"--out {args.out}: say --format xlsx or --format csv (or end the file name in .xlsx or .csv)")
+    lang = getattr(args, "lang", None) or "en"
+    period = Period(args.since, args.until)
+    target = check_writable(args.out, "score sheet")
+    library = load_library(getattr(args, "courses", []))
+    bar = _ProgressBar()
+    try:
+        with Store.open(getattr(args, "db", None)) as store:
+            sheet = scores_mod.build(
+                store,
+                library,
+                today=today(),
+                period=period,
+                department=args.department,
+                course_id=args.course,
+                with_attempts=fmt == "xlsx",
+                progress=bar.stage("reading sessions"),
+            )
+        if fmt == "xlsx":
+            from trainer.export.xlsx import write_xlsx
+
+            write_xlsx(sheet, target, lang=lang, progress=bar.stage("writing rows"))
+        else:
+            from trainer.export.csvsheet import write_csv
+
+            write_csv(sheet, target, lang=lang)
+    finally:
+        bar.close()
+    attempts = sum(len(p.attempts) for p in sheet.pairs)
+    print(
+        f"wrote {len(sheet.pairs)} trainee-course row(s) from {attempts} attempt(s) ({period.describe()}) to {target}",
+        file=sys.stderr,
+    )
+    return ExitCode.OK
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr for long exports: only when stderr is a terminal and the work is large."""
+
+    def __init__(self) -> None:
+        self._enabled = sys.stderr.isatty()
+        self._progress: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def stage(self, label: str) -> Any:
+        def update(done: int, total: int) -> None:
+            if not self._enabled or total < PROGRESS_THRESHOLD:
+                return
+            if self._progress is None:
+                from rich.console import Console
+                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+                self._progress = Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeRemainingColumn(),
+                    console=Console(stderr=True),
+                    transient=True,
+                )
+                self._progress.start()
+            if label not in self._tasks:
+                self._tasks[label] = self._progress.add_task(label, total=total)
+            self._progress.update(self._tasks[label], completed=done, total=total)
+
+        return update
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------------

@@ -97,14 +97,14 @@ def show(args: argparse.Namespace) -> int:
 
     from trainer.course.library import load_library
     from trainer.engine.events import EventKind
-    from trainer.scoring.detect import detect, outcome_of
-    from trainer.scoring.rubric import score_session
+    from trainer.scoring.detect import detect
     from trainer.store.store import Store
 
     with Store.open(args.db) as store:
         record = store.session(args.session)
         stored = store.events(record.id)
         trainee = store.get_trainee(record.badge)
+        history = store.scores(record.id)
     console = Console()
     who = f"{trainee.name} ({trainee.badge}, {trainee.department})" if trainee else record.badge
     console.print(f"[bold]Session {record.id}[/bold]  {who}")
@@ -140,16 +140,55 @@ def show(args: argparse.Namespace) -> int:
         )
         return ExitCode.OK
     events = [s.event for s in stored]
-    result = score_session(course, detect(course, events), outcome_of(events))
-    verdict = "[green]passed ✔[/green]" if result.passed else "[red]failed ✖[/red]"
-    console.print(f"Score {result.score:g}  {verdict}  ({result.reason})")
-    for d in result.deductions:
-        m = d.mistake
-        std = f" [{m.standard}]" if m.standard else ""
-        console.print(
-            f"  -{d.points:g}  {m.code} ({d.severity}) at event {m.seq}: {m.rule.get(args.lang)}{std}", highlight=False
-        )
+    print_score(console, course, detect(course, events), history, events, args.lang)
     return ExitCode.OK
+
+
+def print_score(
+    console: Any, course: Any, mistakes: list[Any], history: list[Any], events: list[Any], lang: str
+) -> None:
+    """The session's current score (the last one stored, else graded now) and every deduction: mistake, rule,
+    severity, the model's confidence, and whether it is flagged for an instructor's review."""
+    import json
+
+    if history:
+        last = history[-1]
+        graded = {d["mistake"]: d for d in json.loads(last.details)}
+        score, passed, reason, scorer, note = last.score, last.passed, last.reason, last.scorer, ""
+        when = f", {_fmt_time(last.scored_at)}" + (
+            f"; {len(history) - 1} earlier scoring(s)" if len(history) > 1 else ""
+        )
+    else:
+        from trainer.scoring.grade import Grader, details
+
+        result = Grader.current().score(course, events)
+        graded = {d["mistake"]: d for d in details(result)}
+        score, passed, reason, scorer, note = result.score, result.passed, result.reason, result.scorer, result.note
+        when = ", not stored"
+    verdict = "[green]passed ✔[/green]" if passed else "[red]failed ✖[/red]"
+    console.print(f"Score {score:g}  {verdict}  ({reason})  [dim]graded by {scorer}{when}[/dim]")
+    if note:
+        console.print(f"[dim]{note}[/dim]", highlight=False)
+    flagged = 0
+    for m in mistakes:
+        d = graded.get(m.id)
+        if d is None:
+            continue
+        std = f" [{m.standard}]" if m.standard else ""
+        confidence = f"  {100 * d['confidence']:.0f}%" if scorer != "rubric" else ""
+        review = "  REVIEW" if d["review"] else ""
+        flagged += bool(d["review"])
+        console.print(
+            f"  -{d['points']:g}  {m.code} ({d['severity']}){confidence}{review} at event {m.seq}: "
+            f"{m.rule.get(lang)}{std}",
+            highlight=False,
+            markup=False,
+        )
+    if flagged:
+        console.print(
+            f"[yellow]{flagged} grade(s) flagged for review[/yellow] (the model's confidence is below its threshold): "
+            "an instructor can grade them with `trainer label --session ID`"
+        )
 
 
 def verify(args: argparse.Namespace) -> int:

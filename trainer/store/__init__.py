@@ -1,4 +1,4 @@
-"""Durable storage of trainees, sessions and their hash-chained events (SQLAlchemy Core; SQLite now, PostgreSQL later).
+"""Durable storage of trainees, sessions and their hash-chained events (SQLAlchemy Core; SQLite or PostgreSQL).
 
 `from trainer.store import Store` works, but SQLAlchemy is only imported when Store is first used: importing the records
 (`trainer.store.records`) or StoreError stays cheap and free of SQLAlchemy.

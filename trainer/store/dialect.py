@@ -1,6 +1,6 @@
-"""Everything specific to one database engine. Today only SQLite; everything SQLite-only lives here and nowhere else.
+"""Everything specific to one database engine (SQLite, PostgreSQL) lives here and nowhere else.
 
-Why these SQLite settings:
+SQLite (the default: one file on one machine):
 - WAL journal: readers never block the writer and the writer never blocks readers, so the instructor's listing does not
   stall a trainee's session; a commit appends to the -wal file instead of rewriting pages.
 - synchronous=FULL: in WAL mode, NORMAL may lose the last commits on power loss. A commit that returned must survive a
@@ -12,32 +12,67 @@ Why these SQLite settings:
   between. Reads stay deferred (plain BEGIN) and never take the write lock. This follows SQLAlchemy's documented pysqlite
   recipe: sqlite3's own transaction handling is switched off (isolation_level None) and we emit BEGIN on the "begin" event.
 
-Other backends get none of this and run with their defaults (PostgreSQL: read committed, synchronous_commit on).
+PostgreSQL (`postgresql+psycopg://...`: many machines, one server):
+- Writes run at READ COMMITTED and lock what they change first: an append locks its session's row (SELECT ... FOR UPDATE,
+  see write_transaction's `prepare`), so two appends to the same session never interleave while appends to different
+  sessions run side by side. The chain's head is read after the lock is granted, so it is always the committed one.
+- Reads run at REPEATABLE READ, READ ONLY: one snapshot for the whole read, so `sessions verify` never sees a session row
+  and events from two different moments (PostgreSQL never aborts a read-only transaction for serialization).
+- lock_timeout plays busy_timeout's part; synchronous_commit=on (the server's default) means a commit that returned is in
+  the server's WAL on disk. Inserting or updating a row by key is one INSERT ... ON CONFLICT statement (upsert()), so two
+  terminals registering the same badge at once cannot collide.
+- Creating and upgrading the schema takes a transaction-scoped advisory lock (lock_schema()), so terminals starting
+  together on an empty database create it once; PostgreSQL's DDL is transactional, so a failed step leaves nothing behind.
+- Backups use pg_dump (backup_postgresql()).
+
+Both: a write that fails while it starts (busy, lock timeout, deadlock, a dropped connection) is started again a few times
+(write_transaction) before the store reports it in one line.
 """
 
 from __future__ import annotations
 
 import os
+import random
+import shutil
 import sqlite3
 import struct
-from collections.abc import Iterator, Mapping
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, Table, event, select, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 _WRITE = "trainer_write"  # execution option set by write_transaction(); the "begin" hook reads it
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DriverError = sqlite3.Error  # what the raw driver raises where SQLAlchemy does not wrap it (backup)
+WRITE_ATTEMPTS = 3  # how often a write is started before a busy/lock/deadlock error reaches the caller
+POSTGRES_EXTRA = "pip install 'trainer[postgres]'"
+# PostgreSQL SQLSTATEs worth starting a write again for: serialization failure, deadlock, lock timeout, server shutting
+# down or starting up (a restart while terminals play).
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03"})
 
 
 def is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
+
+
+def is_postgresql(url: URL) -> bool:
+    return url.get_backend_name() == "postgresql"
+
+
+def normalize(url: URL) -> URL:
+    """`postgresql://` (no driver named) means psycopg 3, the driver the `postgres` extra installs."""
+    if url.drivername == "postgresql":
+        return url.set(drivername="postgresql+psycopg")
+    return url
 
 
 def sqlite_file(url: URL) -> Path | None:
@@ -57,7 +92,10 @@ def sqlite_url(path: Path) -> str:
 
 
 def create_engine(url: URL, *, lock_timeout: float, fsync_every_commit: bool) -> Engine:
-    """An engine with the durability settings above (for SQLite), or the backend's defaults otherwise."""
+    """An engine with the settings above for SQLite or PostgreSQL, or the backend's defaults otherwise."""
+    url = normalize(url)
+    if is_postgresql(url):
+        return _postgresql_engine(url, lock_timeout=lock_timeout, fsync_every_commit=fsync_every_commit)
     if not is_sqlite(url):
         return sqlalchemy.create_engine(url, pool_pre_ping=True)
     if sqlite_file(url) is None:  # in memory: one shared connection, or each thread would see its own empty database
@@ -87,24 +125,132 @@ def create_engine(url: URL, *, lock_timeout: float, fsync_every_commit: bool) ->
     return engine
 
 
+def _postgresql_engine(url: URL, *, lock_timeout: float, fsync_every_commit: bool) -> Engine:
+    """psycopg 3 at READ COMMITTED, with lock_timeout and synchronous_commit set per connection.
+
+    Settings go in libpq's `options`, after any the URL already has (e.g. `?options=-csearch_path%3Dplant2`).
+    """
+    settings = {
+        "lock_timeout": f"{max(1, int(lock_timeout * 1000))}ms",
+        "synchronous_commit": "on" if fsync_every_commit else "off",
+    }
+    given = url.query.get("options", "")
+    options = " ".join(
+        part
+        for part in (
+            given if isinstance(given, str) else " ".join(given),
+            *(f"-c {k}={v}" for k, v in settings.items()),
+        )
+        if part
+    )
+    url = url.difference_update_query(["options"])
+    connect_args: dict[str, Any] = {"options": options}
+    if "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = 10
+    if "application_name" not in url.query:
+        connect_args["application_name"] = "trainer"
+    try:
+        return sqlalchemy.create_engine(
+            url, connect_args=connect_args, isolation_level="READ COMMITTED", pool_pre_ping=True
+        )
+    except ImportError as exc:
+        raise ImportError(f"the PostgreSQL driver psycopg is not installed: {POSTGRES_EXTRA}") from exc
+
+
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that will write: on SQLite it holds the write lock from its start. Commits on success, else rolls back."""
-    with engine.connect() as conn:
-        conn.execution_options(**{_WRITE: True})
-        with conn.begin():
-            yield conn
+def write_transaction(
+    engine: Engine, *, prepare: Callable[[Connection], object] | None = None, attempts: int = WRITE_ATTEMPTS
+) -> Iterator[Connection]:
+    """A transaction that will write. Commits on success, else rolls back.
+
+    Its locks are taken while it starts: SQLite's BEGIN IMMEDIATE takes the write lock, and `prepare` (run right after
+    BEGIN) takes row locks on PostgreSQL, e.g. SELECT ... FOR UPDATE of a session row. If starting fails because the
+    database is busy, a lock wait timed out, a deadlock was detected or the connection dropped, the transaction is started
+    again, up to `attempts` times in all, with a short random pause; other errors, and every error after the start, go
+    to the caller at once (nothing has been written then, so the caller may retry the whole call).
+    """
+    for attempt in range(1, attempts + 1):
+        conn = engine.connect()
+        try:
+            conn.execution_options(**{_WRITE: True})
+            transaction = conn.begin()
+            if prepare is not None:
+                prepare(conn)
+        except BaseException as exc:
+            conn.close()  # rolls back
+            if attempt < attempts and isinstance(exc, SQLAlchemyError) and is_transient(exc):
+                time.sleep(random.uniform(0.05, 0.2) * attempt)
+                continue
+            raise
+        break
+    with conn, transaction:
+        yield conn
 
 
 @contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
     """A read-only transaction: one consistent snapshot, no write lock."""
-    with engine.connect() as conn, conn.begin():
-        yield conn
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with conn.begin():
+            yield conn
+
+
+def lock_schema(conn: Connection) -> None:
+    """Serialize creating and upgrading the schema (write_transaction's `prepare` for migrations).
+
+    SQLite's BEGIN IMMEDIATE already does; PostgreSQL takes an advisory lock on the schema's name until the transaction ends.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('trainer schema ' || current_schema()))"))
+
+
+def upsert(conn: Connection, table: Table, values: Mapping[str, Any], *, update: Sequence[str]) -> None:
+    """Insert a row, or set the columns `update` of the row with the same primary key: one statement, so no race."""
+    keys = [column.name for column in table.primary_key.columns]
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        if conn.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        statement = insert(table).values(**values)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=keys, set_={name: statement.excluded[name] for name in update}
+            )
+        )
+        return
+    where = [table.c[key] == values[key] for key in keys]
+    if conn.execute(select(*[table.c[key] for key in keys]).where(*where)).first() is None:
+        conn.execute(table.insert().values(**values))
+    else:
+        conn.execute(table.update().where(*where).values(**{name: values[name] for name in update}))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A busy database, a lock wait that timed out, a deadlock or a dropped connection: worth starting again."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = getattr(exc, "orig", None) or exc
+    if getattr(orig, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+        return True
+    if isinstance(orig, sqlite3.OperationalError):
+        lowered = str(orig).lower()
+        return "locked" in lowered or "busy" in lowered
+    return False
 
 
 def durability_settings(conn: Connection) -> dict[str, str]:
     """The settings in force on this connection, for `trainer db info` and the tests. Empty for other backends."""
+    if conn.dialect.name == "postgresql":
+        shown = {
+            name: str(conn.exec_driver_sql(f"SHOW {name}").scalar())
+            for name in ("server_version", "synchronous_commit", "lock_timeout")
+        }
+        shown["schema"] = str(conn.execute(text("SELECT current_schema()")).scalar())
+        shown["write_isolation"] = "read committed, session row locked per append"
+        return shown
     if conn.dialect.name != "sqlite":
         return {}
     names = ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
@@ -116,11 +262,11 @@ def explain(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's exception
     if isinstance(orig, OSError):
         return f"{orig.strerror or orig}; check the disk and the file's permissions"
-    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    lowered = text.lower()
-    if "locked" in lowered or "busy" in lowered:
+    text_ = str(orig).strip().splitlines()[0].strip() if str(orig).strip() else type(orig).__name__
+    lowered = text_.lower()
+    if "locked" in lowered or "busy" in lowered or "lock timeout" in lowered or "deadlock" in lowered:
         return "another program kept the database locked for too long; try again"
-    if "disk is full" in lowered:
+    if "disk is full" in lowered or "no space left" in lowered:
         return "the disk is full; free some space and try again"
     if "readonly" in lowered or "read-only" in lowered:
         return "the database is read-only; check the permissions of the file and its folder"
@@ -128,7 +274,17 @@ def explain(exc: BaseException) -> str:
         return "cannot open the file; check that its folder exists and is writable"
     if "disk i/o" in lowered:
         return "disk I/O error; check the disk"
-    return text
+    if "password authentication failed" in lowered or "no password supplied" in lowered:
+        return f"the server refused the user name or password ({text_}); check the URL's user and password"
+    if "does not exist" in lowered and "database" in lowered:
+        return f"{text_}; create the database first (see docs/operations.md)"
+    if "permission denied" in lowered:
+        return f"{text_}; the database user needs rights on Trainer's tables (see docs/operations.md)"
+    if lowered.startswith("connection failed") or "could not connect" in lowered or "connection refused" in lowered:
+        return f"cannot reach the database server ({text_}); check that it is running and the URL's host and port"
+    if "server closed the connection" in lowered or "terminating connection" in lowered:
+        return f"the database server closed the connection ({text_}); try again"
+    return text_
 
 
 # --- looking at a file before touching it ---------------------------------------------------------------------------------
@@ -221,6 +377,9 @@ def _check_size(header: bytes, size: int) -> None:
         raise NotADatabase(f"truncated: the header promises {page_count * page_size} bytes, the file has {size}")
 
 
+# --- backups --------------------------------------------------------------------------------------------------------------
+
+
 def backup(engine: Engine, target: Path) -> None:
     """A consistent copy of a live SQLite database with the sqlite3 backup API (safe while others write).
 
@@ -238,4 +397,54 @@ def backup(engine: Engine, target: Path) -> None:
             dest.close()
     finally:
         raw.close()
+    os.replace(partial, target)
+
+
+class BackupFailed(Exception):
+    """pg_dump is missing or failed (the message says which, in one line)."""
+
+
+def libpq_url(url: URL) -> tuple[str, dict[str, str]]:
+    """The URL as libpq (psql, pg_dump) takes it, without the password, and the environment that carries the password."""
+    plain = URL.create(
+        "postgresql", username=url.username, host=url.host, port=url.port, database=url.database, query=url.query
+    )
+    env = {"PGPASSWORD": url.password} if url.password else {}
+    return plain.render_as_string(hide_password=False), env
+
+
+def backup_postgresql(engine: Engine, target: Path) -> None:
+    """A consistent dump of Trainer's schema with pg_dump (custom format, for pg_restore), safe while terminals write.
+
+    pg_dump reads one snapshot. The dump carries no owner and no privileges, so it restores under any user. Written next
+    to `target` first and renamed into place. Raises BackupFailed.
+    """
+    executable = shutil.which("pg_dump")
+    if executable is None:
+        raise BackupFailed(
+            "pg_dump is needed to back up a PostgreSQL database and was not found; install the PostgreSQL client tools "
+            "(Debian: apt-get install postgresql-client) or put pg_dump on the PATH"
+        )
+    with read_transaction(engine) as conn:
+        schema_name = str(conn.execute(text("SELECT current_schema()")).scalar())
+    address, password_env = libpq_url(engine.url)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    command = [
+        executable,
+        "--format=custom",
+        "--no-owner",
+        "--no-privileges",
+        f"--schema={schema_name}",
+        f"--file={partial}",
+        f"--dbname={address}",
+    ]
+    try:
+        done = subprocess.run(command, env={**os.environ, **password_env}, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise BackupFailed(f"cannot run {executable}: {exc.strerror or exc}") from exc
+    if done.returncode != 0:
+        partial.unlink(missing_ok=True)
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        raise BackupFailed(f"pg_dump failed: {lines[0] if lines else f'exit code {done.returncode}'}")
     os.replace(partial, target)

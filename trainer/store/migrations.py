@@ -17,7 +17,24 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    inspect,
+    select,
+)
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from trainer.store import dialect, schema
 
@@ -33,9 +50,42 @@ class Step:
     apply: Callable[[Connection], None]
 
 
-# Example of a future step:
-#   Step(2, "labels: instructor severities per mistake", lambda conn: conn.execute(CreateTable(labels_v2)))
-STEPS: tuple[Step, ...] = ()
+def _labels_and_scores(conn: Connection) -> None:
+    """Version 2: the labels and scores tables, spelled out as they were at version 2."""
+    md = MetaData(naming_convention=schema.metadata.naming_convention)
+    Table("sessions", md, Column("id", String(36), primary_key=True))  # only for the foreign keys
+    labels = Table(
+        "labels",
+        md,
+        Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False),
+        Column("mistake_id", String(128), nullable=False),
+        Column("labeller", String(64), nullable=False),
+        Column("severity", String(16), nullable=False),
+        Column("labelled_at", schema.UTCDateTime, nullable=False),
+        PrimaryKeyConstraint("session_id", "mistake_id", "labeller"),
+    )
+    scores = Table(
+        "scores",
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False),
+        Column("scored_at", schema.UTCDateTime, nullable=False),
+        Column("scorer", String(64), nullable=False),
+        Column("score", Float, nullable=False),
+        Column("passed", Boolean, nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("review", Boolean, nullable=False),
+        Column("details", Text, nullable=False),
+    )
+    index = Index(None, scores.c.session_id, scores.c.scored_at)
+    conn.execute(CreateTable(labels))
+    conn.execute(CreateTable(scores))
+    conn.execute(CreateIndex(index))
+
+
+STEPS: tuple[Step, ...] = (
+    Step(2, "labels and scores: instructor severities per mistake, score history", _labels_and_scores),
+)
 
 
 def latest_version(steps: Sequence[Step] = STEPS) -> int:
@@ -103,8 +153,9 @@ def _read_state(conn: Connection) -> tuple[frozenset[str], dict[str, str]]:
 def ensure(engine: Engine, steps: Sequence[Step] = STEPS) -> int:
     """Create or upgrade the schema to the latest version; return the version the database was at (0 if it was empty).
 
-    The common case (already current) only reads. Creating and upgrading happen in a write transaction that checks the
-    version again, so several terminals starting at once on a new database create it exactly once.
+    The common case (already current) only reads. Creating and upgrading happen in a write transaction that holds the
+    schema lock (dialect.lock_schema) and checks the version again, so several terminals starting at once on a new
+    database create it exactly once. Steps must be portable DDL: they run on SQLite and PostgreSQL alike.
     """
     _check_steps(steps)
     latest = latest_version(steps)
@@ -112,7 +163,7 @@ def ensure(engine: Engine, steps: Sequence[Step] = STEPS) -> int:
         version = identify(*_read_state(conn), latest=latest)
     if version == latest:
         return version
-    with dialect.write_transaction(engine) as conn:
+    with dialect.write_transaction(engine, prepare=dialect.lock_schema) as conn:
         version = identify(*_read_state(conn), latest=latest)
         if version is None:
             schema.metadata.create_all(conn)

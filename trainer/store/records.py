@@ -63,3 +63,29 @@ class ChainProblem:
     session_id: str
     seq: int
     reason: str
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    """An instructor's severity (none, minor, serious, critical) for one detected mistake of a session."""
+
+    session_id: str
+    mistake_id: str
+    labeller: str
+    severity: str
+    labelled_at: datetime
+
+
+@dataclass(frozen=True)
+class ScoreRecord:
+    """One scoring of a session (at its end, or a later rescoring): the scores table keeps them all."""
+
+    id: int
+    session_id: str
+    scored_at: datetime
+    scorer: str  # "rubric" or "model <sha256 prefix>"
+    score: float
+    passed: bool
+    reason: str
+    review: bool
+    details: str  # canonical JSON list of the deductions

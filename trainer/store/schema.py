@@ -1,9 +1,9 @@
-"""The tables, in SQLAlchemy Core. Portable types only: SQLite today, PostgreSQL later (see dialect.py for the rest).
+"""The tables, in SQLAlchemy Core. Portable types only, the same on SQLite and PostgreSQL (see dialect.py for the rest).
 
 This module describes the *latest* schema, which a fresh database is created with. Older databases are brought here by the
 steps in migrations.py, which must spell out their own DDL instead of reusing these objects (they change over time).
-Planned for later migrations: labels (instructor severities per mistake), scores (per-session score details) and models
-(trained scoring models and their provenance).
+Version 2 added labels (instructor severities per detected mistake) and scores (every scoring of a session, kept as
+history). Planned: models (trained scoring models and their provenance).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 1  # the version this code creates; migrations.py upgrades older ones to it
+SCHEMA_VERSION = 2  # the version this code creates; migrations.py upgrades older ones to it
 APPLICATION = "trainer"  # meta['application']: how open() tells our database from another program's
 
 
@@ -136,3 +136,31 @@ settings = Table(
     Column("key", String(128), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# An instructor's severity for one detected mistake of a session (mistake ids come from trainer.scoring.detect).
+labels = Table(
+    "labels",
+    metadata,
+    Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False),
+    Column("mistake_id", String(128), nullable=False),
+    Column("labeller", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),  # none | minor | serious | critical
+    Column("labelled_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("session_id", "mistake_id", "labeller"),
+)
+
+# Every time a session was scored (at its end, and by `trainer score`): the latest is also copied to sessions.score.
+scores = Table(
+    "scores",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False),
+    Column("scored_at", UTCDateTime, nullable=False),
+    Column("scorer", String(64), nullable=False),  # "rubric" or "model <sha256 prefix>"
+    Column("score", Float, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("review", Boolean, nullable=False),  # some grade is flagged for an instructor's review
+    Column("details", Text, nullable=False),  # canonical JSON: the deductions with severity, points, confidence, review
+)
+Index(None, scores.c.session_id, scores.c.scored_at)

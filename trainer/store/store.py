@@ -1,7 +1,8 @@
 """The durable session store: the one API the CLI, the terminal app and the exports use to keep and read sessions.
 
-Everything goes through SQLAlchemy Core and is returned as the frozen records of records.py. Backend-specific behaviour
-(SQLite's WAL, fsync, locking, backup) is in dialect.py; the schema in schema.py and migrations.py; the hash chain in chain.py;
+Everything goes through SQLAlchemy Core and is returned as the frozen records of records.py, on SQLite or PostgreSQL.
+Backend-specific behaviour (SQLite's WAL, fsync and locking; PostgreSQL's isolation and row locks; retries; backups) is
+in dialect.py; the schema in schema.py and migrations.py; the hash chain in chain.py;
 the "is its owner still running?" rule in liveness.py.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,15 @@ from trainer.engine.events import TERMINAL_KINDS, Event, EventKind, canonical_js
 from trainer.store import chain, dialect, migrations, schema
 from trainer.store.errors import StoreError
 from trainer.store.liveness import Owner, owner_alive
-from trainer.store.records import ChainProblem, SessionRecord, SessionStatus, StoredEvent, Trainee
+from trainer.store.records import (
+    ChainProblem,
+    LabelRecord,
+    ScoreRecord,
+    SessionRecord,
+    SessionStatus,
+    StoredEvent,
+    Trainee,
+)
 
 ENV_VAR = "TRAINER_DB"
 DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a writer waits for another terminal's write before giving up
@@ -38,6 +47,7 @@ _TERMINAL_STATUS = {
     EventKind.ABORTED: SessionStatus.ABORTED,
 }
 _FINISHED = frozenset(_TERMINAL_STATUS.values())
+_GRADES = ("none", "minor", "serious", "critical")  # an instructor's severities (trainer.scoring.features.GRADES)
 
 
 def default_url() -> str:
@@ -69,10 +79,12 @@ class Store:
 
     default_url = staticmethod(default_url)
 
-    def __init__(self, engine: Engine, where: str) -> None:
+    def __init__(self, engine: Engine, where: str, *, upgraded_from: int | None = None) -> None:
         """Use Store.open(): it checks the file, configures the engine and migrates the schema first."""
         self._engine = engine
         self._where = where  # the file path, or the URL with its password hidden: how messages name the database
+        # What open() found: None if the schema was current, 0 if the database was empty (created), else the old version.
+        self.upgraded_from = upgraded_from
 
     # --- opening and closing ------------------------------------------------------------------------------------------
 
@@ -109,7 +121,7 @@ class Store:
                 f"{where}: cannot use this database URL ({exc}); check the URL and install its driver"
             ) from exc
         try:
-            migrations.ensure(engine)
+            found = migrations.ensure(engine)
             _check_writable(engine)
         except migrations.ForeignDatabase as exc:
             engine.dispose()
@@ -120,7 +132,7 @@ class Store:
         except (SQLAlchemyError, OSError) as exc:
             engine.dispose()
             raise StoreError(f"{where}: cannot open the database: {dialect.explain(exc)}") from exc
-        return cls(engine, where)
+        return cls(engine, where, upgraded_from=None if found == migrations.latest_version() else found)
 
     def describe(self) -> str:
         """The database's URL with any password hidden (for `trainer db info` and logs)."""
@@ -144,12 +156,24 @@ class Store:
             return dialect.durability_settings(conn)
 
     def backup(self, target: str | os.PathLike[str]) -> Path:
-        """Copy the live database to `target` (a consistent snapshot, safe while terminals write). SQLite only, for now."""
+        """Copy the live database to `target` (a consistent snapshot, safe while terminals write).
+
+        SQLite: a complete database file (sqlite3 backup API). PostgreSQL: a pg_dump archive of Trainer's schema in the
+        custom format, for pg_restore (pg_dump must be installed).
+        """
+        dest = Path(target).expanduser().absolute()
+        if dialect.is_postgresql(self._engine.url):
+            try:
+                dialect.backup_postgresql(self._engine, dest)
+            except dialect.BackupFailed as exc:
+                raise StoreError(f"{dest}: could not back up {self._where}: {exc}") from exc
+            except (SQLAlchemyError, OSError) as exc:
+                raise StoreError(f"{dest}: could not back up {self._where}: {dialect.explain(exc)}") from exc
+            return dest
         if not dialect.is_sqlite(self._engine.url):
             raise StoreError(
-                f"{self._where}: built-in backup is for SQLite databases; use the database's own tools (pg_dump)"
+                f"{self._where}: built-in backup is for SQLite and PostgreSQL databases; use the database's own tools"
             )
-        dest = Path(target).expanduser().absolute()
         if dialect.sqlite_file(self._engine.url) == dest:
             raise StoreError(f"{dest}: a backup cannot overwrite the database itself; choose another file")
         try:
@@ -161,10 +185,21 @@ class Store:
     # --- transactions ---------------------------------------------------------------------------------------------------
 
     @contextmanager
-    def _writing(self, action: str, *, undone: str = "nothing was changed") -> Iterator[Connection]:
-        """A write transaction; database and OS errors become one-line StoreErrors (after the rollback)."""
+    def _writing(
+        self, action: str, *, undone: str = "nothing was changed", session: str | None = None
+    ) -> Iterator[Connection]:
+        """A write transaction; database and OS errors become one-line StoreErrors (after the rollback).
+
+        `session`: the id of the session this write changes. Its row is locked as the transaction starts, so writes to
+        one session never interleave (PostgreSQL; SQLite's write lock covers the whole file) and a busy or locked start
+        is retried (dialect.write_transaction).
+        """
+
+        def lock(conn: Connection) -> None:
+            conn.execute(select(schema.sessions.c.id).where(schema.sessions.c.id == session).with_for_update())
+
         try:
-            with dialect.write_transaction(self._engine) as conn:
+            with dialect.write_transaction(self._engine, prepare=None if session is None else lock) as conn:
                 yield conn
         except StoreError:
             raise
@@ -190,11 +225,8 @@ class Store:
             raise StoreError(f"{self._where}: a badge id cannot be empty; scan or type the badge again")
         t = schema.trainees
         with self._writing(f"save trainee {badge}") as conn:
-            row = conn.execute(select(t).where(t.c.badge == badge)).one_or_none()
-            if row is None:
-                conn.execute(t.insert().values(badge=badge, name=name, department=department, created_at=_utcnow()))
-            else:
-                conn.execute(t.update().where(t.c.badge == badge).values(name=name, department=department))
+            values = {"badge": badge, "name": name, "department": department, "created_at": _utcnow()}
+            dialect.upsert(conn, t, values, update=("name", "department"))
             saved = conn.execute(select(t).where(t.c.badge == badge)).one()
         return _trainee(saved)
 
@@ -203,6 +235,13 @@ class Store:
         with self._reading(f"read trainee {badge}") as conn:
             row = conn.execute(select(t).where(t.c.badge == badge.strip())).one_or_none()
         return None if row is None else _trainee(row)
+
+    def trainees(self) -> list[Trainee]:
+        """Every registered trainee, by badge id (for reports and exports)."""
+        t = schema.trainees
+        with self._reading("list trainees") as conn:
+            rows = conn.execute(select(t).order_by(t.c.badge)).all()
+        return [_trainee(row) for row in rows]
 
     # --- sessions -------------------------------------------------------------------------------------------------------
 
@@ -257,7 +296,7 @@ class Store:
         s, e = schema.sessions, schema.events
         now = _utcnow()
         with self._writing(
-            f"store {len(batch)} event(s) of session {short}", undone="nothing was stored; retry"
+            f"store {len(batch)} event(s) of session {short}", undone="nothing was stored; retry", session=session_id
         ) as conn:
             row = conn.execute(select(s).where(s.c.id == session_id)).one_or_none()
             if row is None:
@@ -293,7 +332,7 @@ class Store:
         """Tell other hosts this process still runs the session (appends do it too; call it while a trainee reads a long page)."""
         s = schema.sessions
         owner = Owner.this_process()
-        with self._writing(f"refresh session {session_id[:8]}") as conn:
+        with self._writing(f"refresh session {session_id[:8]}", session=session_id) as conn:
             done = conn.execute(
                 s.update()
                 .where(
@@ -313,7 +352,7 @@ class Store:
         """Give up a session this process runs (the trainee quit mid-way): it is interrupted at once, ready to resume."""
         s = schema.sessions
         owner = Owner.this_process()
-        with self._writing(f"release session {session_id[:8]}") as conn:
+        with self._writing(f"release session {session_id[:8]}", session=session_id) as conn:
             conn.execute(
                 s.update()
                 .where(
@@ -344,6 +383,36 @@ class Store:
             raise StoreError(
                 f"{self._where}: session {session_id[:8]} has an unreadable event ({exc}); run `trainer sessions verify`"
             ) from exc
+
+    def events_of(self, session_ids: Sequence[str], *, chunk: int = 500) -> Iterator[tuple[str, list[Event]]]:
+        """The events of many sessions, for reports and exports: (session id, its events in seq order) for each id, in
+        the order given; a session without events (or unknown) gets an empty list.
+
+        One query per `chunk` sessions instead of one per session, and only what the engine's Event holds (no hashes):
+        reading 100 000 sessions this way takes seconds. Not verified: see verify().
+        """
+        e = schema.events
+        ids = list(dict.fromkeys(session_ids))
+        query = select(e.c.session_id, e.c.seq, e.c.t_ms, e.c.kind, e.c.state, e.c.action, e.c.data)
+        kinds = {k.value: k for k in EventKind}
+        for first in range(0, len(ids), chunk):
+            part = ids[first : first + chunk]
+            with self._reading(f"read the events of {len(part)} session(s)") as conn:
+                rows = conn.execute(query.where(e.c.session_id.in_(part)).order_by(e.c.session_id, e.c.seq)).all()
+            grouped: dict[str, list[Event]] = {sid: [] for sid in part}
+            parsed: dict[str, MappingProxyType[str, Any]] = {}  # most events repeat a few data texts; read-only, so shared
+            for sid, seq, t_ms, kind, state, action, data in rows:
+                try:
+                    mapping = parsed.get(data)
+                    if mapping is None:
+                        mapping = parsed[data] = MappingProxyType(json.loads(data))
+                    event = Event(seq, t_ms, kinds[kind], state, action, mapping)
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise StoreError(
+                        f"{self._where}: session {sid[:8]} has an unreadable event {seq} ({exc}); run `trainer sessions verify`"
+                    ) from exc
+                grouped[sid].append(event)
+            yield from grouped.items()
 
     def session(self, session_id_or_prefix: str) -> SessionRecord:
         """One session by id or by a unique prefix of it (as the CLI shows 8 characters)."""
@@ -389,7 +458,7 @@ class Store:
         now = _utcnow()
         me = Owner.this_process()
         with self._writing(f"claim session {session_id[:8]}") as conn:
-            row = self._find(conn, session_id)
+            row = self._find(conn, session_id, lock=True)
             current = _session(row, now)
             owner = Owner(row.owner_host, row.owner_pid)
             if current.status in _FINISHED or current.status is SessionStatus.VOIDED:
@@ -411,7 +480,7 @@ class Store:
             raise StoreError(f"{self._where}: give a reason for voiding session {session_id[:8]}")
         now = _utcnow()
         with self._writing(f"void session {session_id[:8]}") as conn:
-            row = self._find(conn, session_id)
+            row = self._find(conn, session_id, lock=True)
             current = _session(row, now)
             if current.status is SessionStatus.VOIDED:
                 raise StoreError(f"{self._where}: session {row.id[:8]} is already voided")
@@ -460,31 +529,120 @@ class Store:
     def set_setting(self, key: str, value: str) -> None:
         t = schema.settings
         with self._writing(f"save setting {key}") as conn:
-            if conn.execute(select(t.c.key).where(t.c.key == key)).first() is None:
-                conn.execute(t.insert().values(key=key, value=value))
-            else:
-                conn.execute(t.update().where(t.c.key == key).values(value=value))
+            dialect.upsert(conn, t, {"key": key, "value": value}, update=("value",))
+
+    # --- labels and scores (schema version 2) ---------------------------------------------------------------------------
+
+    def set_labels(self, session_id: str, labeller: str, severities: Mapping[str, str]) -> int:
+        """Save one labeller's severities for mistakes of a session (mistake id -> none|minor|serious|critical).
+
+        A mistake this labeller had already labelled gets the new severity. Returns how many labels were written.
+        """
+        t = schema.labels
+        labeller = labeller.strip()
+        if not labeller:
+            raise StoreError(f"{self._where}: a label needs the labeller's id")
+        bad = sorted({v for v in severities.values() if v not in _GRADES})
+        if bad:
+            raise StoreError(f"{self._where}: severity {bad[0]!r} is not one of {', '.join(_GRADES)}")
+        now = _utcnow()
+        with self._writing(f"save labels of session {session_id[:8]}") as conn:
+            row = self._find(conn, session_id)
+            for mistake_id, severity in severities.items():
+                key = (t.c.session_id == row.id, t.c.mistake_id == mistake_id, t.c.labeller == labeller)
+                if conn.execute(select(t.c.severity).where(*key)).first() is None:
+                    conn.execute(
+                        t.insert().values(
+                            session_id=row.id,
+                            mistake_id=mistake_id,
+                            labeller=labeller,
+                            severity=severity,
+                            labelled_at=now,
+                        )
+                    )
+                else:
+                    conn.execute(t.update().where(*key).values(severity=severity, labelled_at=now))
+        return len(severities)
+
+    def labels(self, session_id: str | None = None) -> list[LabelRecord]:
+        """Labels of one session (id or unique prefix) or of all sessions, by session, mistake and labeller."""
+        t = schema.labels
+        query = select(t).order_by(t.c.session_id, t.c.mistake_id, t.c.labeller)
+        with self._reading("read labels") as conn:
+            if session_id is not None:
+                query = query.where(t.c.session_id == self._find(conn, session_id).id)
+            rows = conn.execute(query).all()
+        return [LabelRecord(r.session_id, r.mistake_id, r.labeller, r.severity, r.labelled_at) for r in rows]
+
+    def add_scores(self, scores: Sequence[Mapping[str, Any]]) -> None:
+        """Record scorings of sessions in one transaction, each becoming its session's current score.
+
+        Each mapping holds session_id, scorer, score, passed, reason, review and details (a JSON-able list). Earlier
+        scorings stay in the history (scores()). All or nothing: an unknown session id stores none of them.
+        """
+        if not scores:
+            return
+        s, h = schema.sessions, schema.scores
+        now = _utcnow()
+        rows = [
+            {
+                "session_id": x["session_id"],
+                "scored_at": now,
+                "scorer": str(x["scorer"])[:64],
+                "score": float(x["score"]),
+                "passed": bool(x["passed"]),
+                "reason": str(x["reason"]),
+                "review": bool(x["review"]),
+                "details": canonical_json(x.get("details") or []),
+            }
+            for x in scores
+        ]
+        with self._writing(f"save {len(rows)} score(s)") as conn:
+            for r in rows:
+                done = conn.execute(
+                    s.update().where(s.c.id == r["session_id"]).values(score=r["score"], passed=r["passed"])
+                )
+                if done.rowcount != 1:
+                    raise StoreError(f"{self._where}: no session {r['session_id']}; check the session id")
+            conn.execute(h.insert(), rows)
+
+    def scores(self, session_id: str) -> list[ScoreRecord]:
+        """Every scoring of a session (id or unique prefix), oldest first; the last one is the current score."""
+        h = schema.scores
+        with self._reading(f"read the scores of session {session_id}") as conn:
+            sid = self._find(conn, session_id).id
+            rows = conn.execute(select(h).where(h.c.session_id == sid).order_by(h.c.scored_at, h.c.id)).all()
+        return [
+            ScoreRecord(r.id, r.session_id, r.scored_at, r.scorer, r.score, r.passed, r.reason, r.review, r.details)
+            for r in rows
+        ]
 
     # --- helpers --------------------------------------------------------------------------------------------------------
 
-    def _find(self, conn: Connection, id_or_prefix: str) -> Row[Any]:
-        """The session row with this id, or the only one whose id starts with it."""
+    def _find(self, conn: Connection, id_or_prefix: str, *, lock: bool = False) -> Row[Any]:
+        """The session row with this id, or the only one whose id starts with it.
+
+        `lock` (in a write): lock the row until the transaction ends and return it as committed after any write that held
+        it, so a claim or void decides on the session's latest state (PostgreSQL: SELECT ... FOR UPDATE).
+        """
         s = schema.sessions
         key = id_or_prefix.strip().lower()  # uuid4 text is lower case; LIKE is case-insensitive on SQLite only
         if not key:
             raise StoreError(f"{self._where}: give a session id (or its first characters)")
         row = conn.execute(select(s).where(s.c.id == key)).one_or_none()
-        if row is not None:
-            return row
-        rows = conn.execute(select(s).where(s.c.id.startswith(key, autoescape=True)).limit(2)).all()
-        if not rows:
-            raise StoreError(f"{self._where}: no session {key}; list sessions to find its id")
-        if len(rows) > 1:
-            count = conn.execute(
-                select(func.count()).select_from(s).where(s.c.id.startswith(key, autoescape=True))
-            ).scalar_one()
-            raise StoreError(f"{self._where}: {count} sessions start with {key}; give more characters of the id")
-        return rows[0]
+        if row is None:
+            rows = conn.execute(select(s).where(s.c.id.startswith(key, autoescape=True)).limit(2)).all()
+            if not rows:
+                raise StoreError(f"{self._where}: no session {key}; list sessions to find its id")
+            if len(rows) > 1:
+                count = conn.execute(
+                    select(func.count()).select_from(s).where(s.c.id.startswith(key, autoescape=True))
+                ).scalar_one()
+                raise StoreError(f"{self._where}: {count} sessions start with {key}; give more characters of the id")
+            row = rows[0]
+        if lock:
+            row = conn.execute(select(s).where(s.c.id == row.id).with_for_update()).one()
+        return row
 
 
 def _prepare_folder(path: Path, *, create: bool) -> None:

@@ -13,8 +13,9 @@ from textual.widgets import Button, Footer, Header, Static
 
 from trainer.course.model import Course, MistakeSeverity
 from trainer.engine.events import Event, EventKind
-from trainer.scoring.detect import action_label, detect, expected_step, outcome_of
-from trainer.scoring.rubric import SessionScore, score_session
+from trainer.scoring.detect import action_label, expected_step
+from trainer.scoring.grade import Grader
+from trainer.scoring.rubric import SessionScore
 from trainer.tui.mapdraw import draw_map
 from trainer.tui.replay import Frame, frames, time_per_state
 from trainer.tui.screens.base import TrainerScreen
@@ -38,11 +39,12 @@ class DebriefScreen(TrainerScreen[None]):
         Binding("escape", "back", "key.back"),
     ]
 
-    def __init__(self, course: Course, session_id: str, *, instructor: bool = False):
+    def __init__(self, course: Course, session_id: str, *, instructor: bool = False, score: SessionScore | None = None):
         super().__init__()
         self.course = course
         self.session_id = session_id
         self.instructor = instructor
+        self.given_score = score  # the score the session was saved with, when the player hands it over
         self.events: list[Event] = []
         self.frames: list[Frame] = []
         self.result: SessionScore | None = None
@@ -64,7 +66,8 @@ class DebriefScreen(TrainerScreen[None]):
         stored = await asyncio.to_thread(self.app.store.events, self.session_id)
         self.events = [s.event for s in stored]
         self.frames = frames(self.course, self.events)
-        self.result = score_session(self.course, detect(self.course, self.events), outcome_of(self.events))
+        # The same grader that scored the session when it ended (the installed model, or the rubric), loaded once.
+        self.result = self.given_score or await asyncio.to_thread(Grader.current().score, self.course, self.events)
         self.index = len(self.frames) - 1
         self.refresh_language()
         self.query_one("#back" if self.instructor else "#retry", Button).focus()
@@ -97,6 +100,10 @@ class DebriefScreen(TrainerScreen[None]):
             deductions.append(f"[{_clock_text(m.t_ms)}] {m.rule.get(lang)}")
             if m.standard:
                 deductions.append(f" [{m.standard}]", style="dim")
+            if self.instructor and result.scorer != "rubric":
+                deductions.append(
+                    f" ({d.confidence:.0%}{', ' + tr('debrief.review') if d.review else ''})", style="italic"
+                )
             deductions.append("\n")
             right = expected_step(course, self.events, m.seq) if m.source not in ("skipped", "order") else None
             if right is not None:

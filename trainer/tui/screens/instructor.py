@@ -19,7 +19,10 @@ from trainer.tui.screens.base import TrainerScreen
 
 
 class InstructorScreen(TrainerScreen[None]):
-    BINDINGS = [Binding("tab", "app.focus_next", "key.switch_list", show=True)]
+    BINDINGS = [
+        Binding("tab", "app.focus_next", "key.switch_list", show=True),
+        Binding("ctrl+r", "reports", "key.reports"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,6 +70,11 @@ class InstructorScreen(TrainerScreen[None]):
                 continue
             result = f"{r.score:g} {'✔' if r.passed else '✖'}" if r.score is not None else str(r.status)
             table.add_row(r.badge, r.course_id, r.started_at.astimezone().strftime("%m-%d %H:%M"), result, key=r.id)
+
+    def action_reports(self) -> None:
+        from trainer.tui.screens.reports import ReportsScreen
+
+        self.app.push_screen(ReportsScreen())
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.fill_sessions()

@@ -232,7 +232,7 @@ class PlayerScreen(TrainerScreen[None]):
 
         engine = self.durable.engine
         self.query_one("#actions", OptionList).clear_options()
-        debrief = DebriefScreen(self.course, self.durable.id)
+        debrief = DebriefScreen(self.course, self.durable.id, score=self.durable.score)
         if engine.outcome is Outcome.INCIDENT:
             self.app.push_screen(
                 IncidentScreen(self.course, engine.state, self.feedback), lambda _: self.app.switch_screen(debrief)

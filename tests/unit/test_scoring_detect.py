@@ -1,0 +1,135 @@
+"""Detection: every deviation with its context (correction, repetition, what followed, timers, procedure progress)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trainer.course.loader import load_course
+from trainer.course.model import MistakeSeverity
+from trainer.engine.events import Event
+from trainer.engine.session import Session
+from trainer.scoring.detect import DetectedMistake, detect
+from trainer.scoring.features import FEATURES, context, matrix
+from trainer.scoring.rubric import score_graded, score_session
+
+ROOT = Path(__file__).resolve().parents[2]
+PRESS = load_course(ROOT / "courses" / "press-loto-die-change.yaml")
+MINI = load_course(ROOT / "tests" / "fixtures" / "mini_course.yaml")
+EXPERT = [
+    "review_energy", "notify_affected", "normal_stop",
+    "isolate_electrical", "isolate_hydraulic", "isolate_air",
+    "lock_electrical", "lock_hydraulic", "lock_air", "bleed_energy", "to_press",
+    "wait_flywheel", "insert_blocks", "to_controls",
+    "try_start", "test_voltage", "return_neutral", "start_die_change",
+    "free_slug_tool", "clamp_die",
+    "remove_tools", "remove_blocks", "refit_guards", "check_clear", "to_unlock",
+    "remove_own_locks", "notify_restart", "energize",
+    "stop_entry", "single_stroke",
+]  # fmt: skip
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def play(course, steps: list[str | float], *, event: bool = False) -> list[Event]:
+    """An action id is chosen after 2 s; a number waits that long (timers may run out)."""
+    clock = Clock()
+    session = Session(course, 0, clock=clock)
+    session.roll = lambda ev: event
+    events = session.start()
+    for step in steps:
+        clock.seconds += step if isinstance(step, int | float) else 2
+        events += session.tick()
+        if not isinstance(step, int | float):
+            events += session.choose(step)
+    return events
+
+
+def by_code(mistakes: list[DetectedMistake], code: str) -> DetectedMistake:
+    return next(m for m in mistakes if m.code == code)
+
+
+def test_the_expert_path_has_no_mistakes():
+    assert detect(PRESS, play(PRESS, EXPERT)) == []
+
+
+def test_a_late_notice_is_an_order_mistake_corrected_seconds_later():
+    steps = list(EXPERT)
+    steps.remove("notify_affected")
+    steps.insert(steps.index("normal_stop") + 1, "notify_affected")  # told them only after stopping
+    m = by_code(detect(PRESS, play(PRESS, steps)), "ORDER_NORMAL_STOP")
+    assert m.source == "order" and m.corrected and m.correction_s == 2.0
+    assert m.step_index == 2 and 0 < m.progress < 0.2
+    assert m.course == PRESS.id and m.outcome == "completed"
+
+
+def test_a_skipped_step_is_never_corrected_and_the_die_area_followed():
+    steps = [s for s in EXPERT if s != "review_energy"]
+    m = by_code(detect(PRESS, play(PRESS, steps)), "SKIPPED_REVIEW_ENERGY")
+    assert m.source == "skipped" and not m.corrected and m.correction_s is None
+    assert m.hazard_followed  # the trainee went on to the press and into the die area
+    assert m.step_index == 0
+
+
+def test_variables_and_time_in_state_are_recorded():
+    steps = list(EXPERT)
+    steps[steps.index("test_voltage")] = "test_voltage_unproven"
+    m = by_code(detect(PRESS, play(PRESS, steps)), "TESTER_NOT_PROVEN")
+    assert dict(m.variables)["voltage_tested"] is True and dict(m.variables)["tried_start"] is True
+    assert m.seconds_in_state == 4.0  # entered verify, try_start (2 s), then this (2 s)
+    assert context(PRESS, m)["vars_changed"] > 5
+
+
+def test_hesitating_at_a_timer_is_a_declared_timer_mistake_with_the_timer_running():
+    steps = EXPERT[: EXPERT.index("stop_entry")] + [11, "get_him_out", "single_stroke"]
+    mistakes = detect(PRESS, play(PRESS, steps))
+    assert [m.code for m in mistakes] == ["SLOW_TO_STOP_ENTRY"]  # the timeout is not counted a second time
+    m = mistakes[0]
+    assert m.source == "timer" and m.timer_running and m.corrected and m.correction_s == 3.0  # timer 10 s, acted at 13
+
+
+def test_an_undeclared_timeout_is_a_minor_hesitation_and_repeats_are_counted():
+    mistakes = detect(MINI, play(MINI, [31, 30, "lock", "work"]))
+    assert [(m.code, m.source, m.severity) for m in mistakes] == [
+        ("TIMEOUT_BEGIN", "timeout", MistakeSeverity.MINOR),
+        ("TIMEOUT_BEGIN", "timeout", MistakeSeverity.MINOR),
+    ]
+    first, second = mistakes
+    assert (first.repeat, second.repeat) == (1, 2) and second.mistakes_before == 1
+    assert not first.corrected  # the next thing that happened was another timeout
+    assert second.corrected and second.correction_s == 3.0  # waited 2 s after the second timeout, then locked
+    assert first.id != second.id and first.id.startswith("t")
+
+
+def test_an_ignored_event_answered_later_counts_as_corrected():
+    at = EXPERT.index("free_slug_tool")
+    steps = [*EXPERT[:at], "free_slug_tool", "stop_coworker", *EXPERT[at + 1 :]]
+    m = by_code(detect(PRESS, play(PRESS, steps, event=True)), "UNPROTECTED_PERSON_ENTERED")
+    assert m.source == "ignored" and m.corrected and m.correction_s == 2.0
+
+
+def test_features_are_one_flat_row_per_mistake():
+    steps = [s for s in EXPERT if s not in ("review_energy", "check_clear")]
+    mistakes = detect(PRESS, play(PRESS, steps))
+    rows = matrix([context(PRESS, m) for m in mistakes])
+    assert rows.shape == (len(mistakes), len(FEATURES))
+    assert set(context(PRESS, mistakes[0])) == set(FEATURES)
+
+
+def test_a_model_grade_of_none_clears_the_mistake_and_critical_still_fails():
+    steps = [s for s in EXPERT if s != "review_energy"]
+    events = play(PRESS, steps)
+    mistakes = detect(PRESS, events)
+    from trainer.scoring.detect import outcome_of
+
+    rubric = score_session(PRESS, mistakes, outcome_of(events))
+    assert rubric.score == 85 and rubric.scorer == "rubric" and not rubric.review
+    cleared = score_graded(PRESS, [(mistakes[0], "none", 0.55, True)], outcome_of(events), scorer="model x")
+    assert cleared.score == 100 and cleared.passed and cleared.review and cleared.cleared[0].points == 0
+    critical = score_graded(PRESS, [(mistakes[0], "critical", 0.9, False)], outcome_of(events), scorer="model x")
+    assert not critical.passed and critical.reason.startswith("critical mistake")

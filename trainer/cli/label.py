@@ -1,0 +1,214 @@
+"""`trainer label`: an instructor grades a session's mistakes in the terminal; export and import the labels."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from trainer.cli import command
+from trainer.errors import ExitCode, TrainerError, UsageError
+
+KEYS = {"0": "none", "1": "minor", "2": "serious", "3": "critical"}
+
+
+def register(sub: Any) -> None:
+    group = command(sub, "label", walkthrough)
+    group.add_argument(
+        "--session", metavar="ID", help="the session (default: the latest finished one you have not labelled)"
+    )
+    group.add_argument("--labeller", default="instructor", metavar="ID", help="your id, kept with each label")
+    group.add_argument("--lang", choices=("zh", "en"), default="en")
+    group.add_argument("--db", metavar="URL")
+    group.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
+    lsub = group.add_subparsers(title="label commands", metavar="COMMAND", required=False)
+
+    p = command(lsub, "export", export)
+    p.add_argument("--out", type=Path, required=True, metavar="FILE", help="JSON Lines file (.gz compresses)")
+    p.add_argument("--all", action="store_true", help="also sessions without labels (for labelling with other tools)")
+    p.add_argument("--since", metavar="DATE", help="only sessions started on or after DATE")
+    p.add_argument("--db", metavar="URL")
+    p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
+
+    p = command(lsub, "import", import_labels)
+    p.add_argument("file", type=Path, metavar="FILE", help="labelled-session JSON Lines (as export writes them)")
+    p.add_argument("--db", metavar="URL")
+    p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
+
+
+class LabelError(TrainerError):
+    pass
+
+
+def _course_for(library: Any, record: Any) -> Any:
+    course = library.get(record.course_id)
+    if course is None or course.content_hash != record.content_hash:
+        raise LabelError(
+            f"session {record.id[:8]} was played on {record.course_id} {record.course_version}, which is not loaded at "
+            "that exact version; add its course folder with --courses"
+        )
+    return course
+
+
+def walkthrough(args: argparse.Namespace) -> int:
+    """Walk through a session's mistakes and grade each (none, minor, serious, critical); the labels are stored.
+
+    Each mistake is shown as in the debrief: when it happened, the rule, the declared severity, what followed, whether
+    it was corrected and how fast, and the current model's grade with its confidence. Enter keeps the suggestion.
+    """
+    from rich.console import Console
+    from rich.panel import Panel
+    from rich.prompt import Prompt
+
+    from trainer.course.library import load_library
+    from trainer.scoring.detect import action_label, detect, expected_step
+    from trainer.scoring.grade import Grader
+    from trainer.store.store import Store
+
+    console = Console()
+    library = load_library(args.courses)
+    with Store.open(args.db) as store:
+        if args.session:
+            record = store.session(args.session)
+        else:
+            mine = {lb.session_id for lb in store.labels() if lb.labeller == args.labeller}
+            finished = [r for r in store.sessions() if str(r.status) in ("completed", "failed", "aborted")]
+            todo = [r for r in finished if r.id not in mine]
+            if not todo:
+                console.print(f"no finished session left to label for {args.labeller}")
+                return ExitCode.OK
+            record = todo[0]
+        if str(record.status) not in ("completed", "failed", "aborted"):
+            raise UsageError(f"session {record.id[:8]} is {record.status}; label finished sessions only")
+        course = _course_for(library, record)
+        events = [s.event for s in store.events(record.id)]
+        existing = {lb.mistake_id: lb.severity for lb in store.labels(record.id) if lb.labeller == args.labeller}
+        mistakes = detect(course, events)
+        score = Grader.current().score(course, events)
+        graded = {d.mistake.id: (str(d.severity), d.confidence) for d in score.deductions}
+        graded.update({d.mistake.id: ("none", d.confidence) for d in score.cleared})
+        console.print(
+            f"[bold]Session {record.id}[/bold]  badge {record.badge}  {course.id} {course.version}  "
+            f"outcome {record.outcome}  score {score.score:g} ({score.scorer})",
+            highlight=False,
+        )
+        if not mistakes:
+            console.print("no mistakes were detected in this session: nothing to label")
+            return ExitCode.OK
+        answers: dict[str, str] = {}
+        for i, m in enumerate(mistakes, start=1):
+            mm, ss = divmod(m.t_ms // 1000, 60)
+            grade, confidence = graded.get(m.id, (str(m.severity), 1.0))
+            suggestion = existing.get(m.id, grade)
+            lines = [
+                f"[{mm:02d}:{ss:02d}] {m.code} in {m.state} ({m.source}), declared {m.severity}",
+                f"rule: {m.rule.get(args.lang)}" + (f" [{m.standard}]" if m.standard else ""),
+                f"corrected after {m.correction_s:g} s" if m.corrected else "not corrected",
+                f"time {m.repeat} of this mistake; {'a hazard or incident followed' if m.hazard_followed else 'no hazard followed'}"
+                + ("; a timer was running" if m.timer_running else ""),
+                f"{score.scorer}: {grade}" + (f" ({100 * confidence:.0f}% sure)" if score.scorer != "rubric" else ""),
+            ]
+            right = expected_step(course, events, m.seq) if m.source not in ("skipped", "order") else None
+            if right is not None:
+                lines.append(f"right step: {action_label(course, right.action).get(args.lang)}")
+            if m.id in existing:
+                lines.append(f"your earlier label: {existing[m.id]}")
+            console.print(
+                Panel("\n".join(lines), title=f"mistake {i}/{len(mistakes)}", title_align="left"), markup=False
+            )
+            default = next(k for k, v in KEYS.items() if v == suggestion)
+            try:
+                key = Prompt.ask(
+                    "severity: 0 none, 1 minor, 2 serious, 3 critical, s skip, q save and quit",
+                    choices=[*KEYS, "s", "q"],
+                    default=default,
+                    console=console,
+                )
+            except EOFError:
+                key = "q"
+            if key == "q":
+                break
+            if key != "s":
+                answers[m.id] = KEYS[key]
+        if answers:
+            store.set_labels(record.id, args.labeller, answers)
+    console.print(f"{len(answers)} label(s) by {args.labeller} saved for session {record.id[:8]}")
+    return ExitCode.OK
+
+
+def export(args: argparse.Namespace) -> int:
+    """Write labelled sessions as JSON Lines (docs/scoring.md): events, detected mistakes with their context, labels."""
+    from trainer.cli.sessions import _since
+    from trainer.course.library import load_library
+    from trainer.scoring import labelled
+    from trainer.store.store import Store
+
+    library = load_library(args.courses)
+    skipped: dict[str, int] = defaultdict(int)
+    with Store.open(args.db) as store:
+        by_session: dict[str, dict[str, list[labelled.Label]]] = defaultdict(lambda: defaultdict(list))
+        for lb in store.labels():
+            by_session[lb.session_id][lb.mistake_id].append(labelled.Label(lb.severity, lb.labeller))
+        records = [
+            r
+            for r in store.sessions(since=_since(args.since) if args.since else None)
+            if str(r.status) in ("completed", "failed", "aborted") and (args.all or r.id in by_session)
+        ]
+        records.reverse()  # oldest first
+        events = dict(store.events_of([r.id for r in records]))
+
+    def lines() -> Any:
+        for r in records:
+            course = library.get(r.course_id)
+            if course is None or course.content_hash != r.content_hash:
+                skipped[f"{r.course_id} {r.course_version}"] += 1
+                continue
+            yield labelled.record(
+                course, events[r.id], session=r.id, trainee=r.badge, seed=r.seed, labels=by_session.get(r.id, {})
+            )
+
+    n = labelled.write(args.out, lines())
+    print(f"{n} session(s) written to {args.out}")
+    for key, count in sorted(skipped.items()):
+        print(f"{count} session(s) of {key} left out: that course version is not loaded", file=sys.stderr)
+    return ExitCode.OK
+
+
+def import_labels(args: argparse.Namespace) -> int:
+    """Store the labels of a labelled-session file for the sessions of this database (matched by session id).
+
+    Labels of mistakes that detection does not find in the stored session are refused (the file is for another
+    session or course version); sessions not in this database are counted and left out (train on the file instead).
+    """
+    from trainer.course.library import load_library
+    from trainer.scoring import labelled
+    from trainer.scoring.detect import detect
+    from trainer.store.errors import StoreError
+    from trainer.store.store import Store
+
+    library = load_library(args.courses)
+    stored = absent = 0
+    with Store.open(args.db) as store:
+        for s in labelled.read(args.file):
+            try:
+                record = store.session(s.session)
+            except StoreError:
+                absent += 1
+                continue
+            course = _course_for(library, record)
+            ids = {m.id for m in detect(course, [e.event for e in store.events(record.id)])}
+            per_labeller: dict[str, dict[str, str]] = defaultdict(dict)
+            for m in s.mistakes:
+                if m.labels and m.id not in ids:
+                    raise LabelError(
+                        f"{args.file}: session {s.session[:8]} has no mistake {m.id!r} in this database; "
+                        "the labels were made for another session or course version"
+                    )
+                for lb in m.labels:
+                    per_labeller[lb.labeller][m.id] = lb.severity
+            for labeller, severities in per_labeller.items():
+                stored += store.set_labels(record.id, labeller, severities)
+    print(f"{stored} label(s) stored" + (f"; {absent} session(s) not in this database left out" if absent else ""))
+    return ExitCode.OK

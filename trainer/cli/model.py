@@ -1,0 +1,225 @@
+"""`trainer model ...`: train, evaluate and inspect the model that grades mistakes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from trainer.cli import command
+from trainer.errors import ExitCode, UsageError
+
+
+def register(sub: Any) -> None:
+    group = command(sub, "model", _group_help)
+    msub = group.add_subparsers(title="model commands", metavar="COMMAND")
+
+    p = command(msub, "train", train)
+    p.add_argument("--data", nargs="+", required=True, type=Path, metavar="FILE", help="labelled-session files")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="PATH",
+        help="model file (.skops; default: install it for this user, see model info)",
+    )
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the folds and the models (default 0)")
+    p.add_argument("--splits", type=int, default=5, metavar="K", help="cross-validation folds (default 5)")
+
+    p = command(msub, "evaluate", evaluate)
+    p.add_argument("--data", nargs="+", required=True, type=Path, metavar="FILE", help="labelled sessions to test on")
+    p.add_argument(
+        "--train", nargs="+", type=Path, metavar="FILE", help="training data, for the learning curve and the dummy"
+    )
+    p.add_argument("--model", metavar="PATH", help="the model to evaluate (default: the current one)")
+    p.add_argument("--report", type=Path, metavar="DIR", help="also write report.json and the plots here")
+    p.add_argument("--curve", type=int, default=6, metavar="K", help="learning-curve points (0: none; default 6)")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+
+    p = command(msub, "info", info)
+    p.add_argument("--model", metavar="PATH", help="a model file (default: the current one)")
+    p.add_argument("--json", action="store_true", help="print the metadata as JSON")
+
+
+def _group_help(args: argparse.Namespace) -> int:
+    """Train, evaluate and inspect the model that grades mistakes (see trainer model --help)."""
+    raise UsageError("choose a model command: train, evaluate, info (see trainer model --help)")
+
+
+def _progress(console: Any) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+
+
+def train(args: argparse.Namespace) -> int:
+    """Train a grading model on labelled sessions and install it (or write it to --out).
+
+    Candidates (logistic regression, histogram gradient boosting) are cross-validated with each trainee's sessions
+    kept in one fold (StratifiedGroupKFold) and compared by quadratic weighted kappa; the best is refitted on all the
+    data and saved with skops, with its metadata (versions, features, data hashes, courses, CV scores) beside it.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from trainer.scoring import model as M
+    from trainer.scoring.grade import installed_model_path
+
+    if args.splits < 2:
+        raise UsageError("--splits must be at least 2")
+    out = args.out or installed_model_path()
+    if out.suffix != ".skops":
+        raise UsageError(f"--out {out}: a model file name must end in .skops")
+    console = Console(stderr=True)
+    data = M.load_data(args.data)
+    console.print(
+        f"{len(data)} labels on {len(set(zip(data.sessions, data.mistakes, strict=True)))} mistakes of "
+        f"{sum(f.sessions for f in data.files)} sessions, {len(set(data.trainees))} trainees"
+        + (f" ({data.unlabelled} unlabelled mistakes left out)" if data.unlabelled else ""),
+        highlight=False,
+    )
+    with _progress(console) as bar:
+        task = bar.add_task("cross-validating", total=M.train_steps(data, args.splits))
+
+        def step(what: str, done: int) -> None:
+            bar.update(task, description=what, advance=done)
+
+        trained = M.train(data, seed=args.seed, n_splits=args.splits, progress=step)
+    path = M.save(trained, out)
+    table = Table(title="cross-validation (trainees kept apart)", title_justify="left")
+    for col in ("candidate", "quadratic kappa", "macro F1", "per fold (kappa)"):
+        table.add_column(col)
+    cv = trained.metadata["cv"]
+    for name in M.candidates(0):
+        r = cv[name]
+        mark = " ✔" if name == trained.metadata["chosen"] else ""
+        table.add_row(
+            name + mark,
+            f"{r['kappa_mean']:.3f}",
+            f"{r['f1_macro_mean']:.3f}",
+            " ".join(f"{k:.3f}" for k in r["kappa"]),
+        )
+    Console().print(table)
+    print(f"model {trained.short_id} ({trained.metadata['chosen']}) saved to {path}")
+    return ExitCode.OK
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Measure the model against labelled sessions: quadratic kappa and macro F1 beside the rubric, a dummy and the
+    raters' agreement with each other; per course; confusion matrix; learning curve. --report DIR writes the plots."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from trainer.scoring import model as M
+    from trainer.scoring.evaluate import evaluate as run
+    from trainer.scoring.evaluate import write_plots
+    from trainer.scoring.features import GRADES
+    from trainer.scoring.grade import Grader
+
+    grader = Grader.current(args.model, strict=True)
+    if grader.model is None:
+        raise UsageError("no model is installed (scoring uses the rubric); train one with `trainer model train`")
+    data = M.load_data(args.data)
+    train_data = M.load_data(args.train) if args.train else None
+    err = Console(stderr=True)
+    with err.status("evaluating") as status:
+        ev = run(
+            grader.model,
+            data,
+            train_data=train_data,
+            seed=args.seed,
+            curve_points=args.curve,
+            progress=lambda what: status.update(what),
+        )
+    console = Console()
+    console.print(
+        f"model {grader.model.short_id} ({grader.model.metadata.get('chosen')}) on "
+        f"{ev.sessions} sessions with mistakes, "
+        f"{ev.mistakes} mistakes, {ev.labels} labels",
+        highlight=False,
+    )
+    table = Table(title="agreement with the labels (quadratic weighted kappa)", title_justify="left")
+    for col in ("", "kappa", "macro F1", "pairs"):
+        table.add_column(col, justify="left" if not col else "right")
+    for r in ev.overall:
+        table.add_row(r.name, f"{r.kappa:.3f}", f"{r.f1:.3f}", str(r.n))
+    console.print(table)
+    per = Table(title="per course (kappa)", title_justify="left")
+    names = [r.name for r in ev.overall]
+    per.add_column("course")
+    for n in names:
+        per.add_column(n.split(" ")[0], justify="right")
+    per.add_column("labels", justify="right")
+    for course, rows in ev.per_course.items():
+        got = {r.name: r for r in rows}
+        per.add_row(course, *[f"{got[n].kappa:.3f}" if n in got else "" for n in names], str(rows[0].n))
+    console.print(per)
+    cm = Table(title="confusion matrix (rows: label, columns: model)", title_justify="left")
+    cm.add_column("")
+    for g in GRADES:
+        cm.add_column(g, justify="right")
+    for g, row in zip(GRADES, ev.confusion, strict=True):
+        cm.add_row(g, *map(str, row))
+    console.print(cm)
+    if ev.curve:
+        lc = Table(title=f"learning curve ({ev.curve_note})", title_justify="left")
+        lc.add_column("labelled sessions", justify="right")
+        lc.add_column("kappa", justify="right")
+        for n, k in ev.curve:
+            lc.add_row(str(n), f"{k:.3f}")
+        console.print(lc)
+    if ev.uncovered:
+        console.print(f"[yellow]the model was not trained on: {', '.join(ev.uncovered)}[/yellow]")
+    if args.report:
+        args.report.mkdir(parents=True, exist_ok=True)
+        report = {"model": grader.model.metadata.get("model_sha256"), **ev.as_dict()}
+        (args.report / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        files, note = write_plots(ev, args.report)
+        print(f"report written to {args.report}: report.json, {', '.join(f.name for f in files)} ({note})")
+    return ExitCode.OK
+
+
+def info(args: argparse.Namespace) -> int:
+    """Show which model grades sessions now (or the rubric), where it comes from, and what it was trained on."""
+    from rich.console import Console
+
+    from trainer.scoring import model as M
+    from trainer.scoring.grade import ENV_VAR, choose, installed_model_path
+
+    choice = choose(args.model)
+    if choice.path is None:
+        print(f"no model in use ({choice.origin}): sessions are scored by the rubric")
+        print(f"train one with `trainer model train --data FILE...` (installs to {installed_model_path()})")
+        return ExitCode.OK
+    loaded = M.load(choice.path)  # every check: a model that would be refused is reported as an error here
+    meta = loaded.metadata
+    if args.json:
+        print(json.dumps(meta, indent=2, ensure_ascii=False))
+        return ExitCode.OK
+    console = Console()
+    origin = {"default": "shipped with Trainer", "installed": "installed by `trainer model train`"}.get(
+        choice.origin, f"chosen by {choice.origin}"
+    )
+    cv = meta.get("cv", {}).get(meta.get("chosen"), {})
+    lines = [
+        f"model      {choice.path} ({origin}; {ENV_VAR}=rubric switches models off)",
+        f"sha256     {meta.get('model_sha256')} (checked)",
+        f"kind       {meta.get('chosen')}, review below {meta.get('review_below')} confidence",
+        f"trained    {meta.get('trained_at')} with scikit-learn {meta.get('sklearn')}, skops {meta.get('skops')}, "
+        f"seed {meta.get('seed')}",
+        f"data       {meta.get('rows')} labels, {meta.get('sessions')} sessions, {meta.get('trainees')} trainees; "
+        + ", ".join(f"{d['file']} ({d['sha256'][:12]})" for d in meta.get("data", [])),
+        f"labellers  {', '.join(f'{k} ({v})' for k, v in meta.get('labellers', {}).items())}",
+        f"cv         kappa {cv.get('kappa_mean', 0):.3f}, macro F1 {cv.get('f1_macro_mean', 0):.3f} "
+        f"({meta.get('cv', {}).get('n_splits')} folds, trainees kept apart)",
+        "courses    " + ", ".join(f"{c} {'/'.join(sorted(v))}" for c, v in sorted(meta.get("courses", {}).items())),
+        "features   " + ", ".join(meta["features"]["categorical"] + meta["features"]["numeric"]),
+    ]
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
+    for warning in M.problems(loaded):
+        print(f"warning: {warning}", file=sys.stderr)
+    return ExitCode.OK

@@ -1,0 +1,81 @@
+"""An attempt: one finished session as the score sheets and reports count it. Pure: records and events in.
+
+- Only finished sessions are attempts (completed, failed or aborted). Voided sessions are set aside by an instructor and
+  sessions still in progress or interrupted may yet go on, so neither is counted.
+- An attempt's score is the stored score, except for aborted sessions: the trainee walked away, so there is no score.
+- Its mistakes are those scoring/detect.py finds, read against the course version it was played on. When that exact
+  version (same content hash) is no longer in the library the mistakes are unknown (None), never guessed from another
+  version.
+- Its duration is the active time: the last event's time since the start, interruptions not counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from trainer.course.model import Course, MistakeSeverity
+from trainer.engine.events import Event
+from trainer.scoring.detect import DetectedMistake, detect
+from trainer.store.records import SessionRecord, SessionStatus
+
+FINISHED = frozenset({SessionStatus.COMPLETED, SessionStatus.FAILED, SessionStatus.ABORTED})
+SEVERITIES = (MistakeSeverity.MINOR, MistakeSeverity.SERIOUS, MistakeSeverity.CRITICAL)
+
+
+def is_attempt(record: SessionRecord) -> bool:
+    return record.status in FINISHED
+
+
+@dataclass(frozen=True)
+class Attempt:
+    record: SessionRecord
+    duration: timedelta | None  # None when the events were not read
+    mistakes: tuple[DetectedMistake, ...] | None  # None: the course version it was played on is not loaded
+
+    @property
+    def started_at(self) -> datetime:
+        return self.record.started_at
+
+    @property
+    def outcome(self) -> str:
+        return self.record.outcome or str(self.record.status)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.record.passed)
+
+    @property
+    def score(self) -> float | None:
+        if self.record.status is SessionStatus.ABORTED:
+            return None
+        return self.record.score
+
+    def count(self, severity: MistakeSeverity) -> int | None:
+        if self.mistakes is None:
+            return None
+        return sum(1 for m in self.mistakes if m.severity is severity)
+
+    def codes(self, severity: MistakeSeverity) -> str | None:
+        """The codes of the mistakes of one severity, in the order made, comma-separated ('' for none)."""
+        if self.mistakes is None:
+            return None
+        return ", ".join(m.code for m in self.mistakes if m.severity is severity)
+
+
+def played_on(course: Course | None, record: SessionRecord) -> Course | None:
+    """The course as loaded, if it is the exact version (content) the session was played on."""
+    if course is None or course.content_hash != record.content_hash:
+        return None
+    return course
+
+
+def attempt(record: SessionRecord, events: Sequence[Event] | None, course: Course | None) -> Attempt:
+    """Summarise a finished session; `events` None skips what needs them (duration, mistakes)."""
+    if events is None:
+        return Attempt(record, None, None)
+    duration = timedelta(milliseconds=events[-1].t_ms) if events else timedelta(0)
+    exact = played_on(course, record)
+    mistakes = tuple(detect(exact, events)) if exact is not None else None
+    return Attempt(record, duration, mistakes)

@@ -1,0 +1,82 @@
+"""Who must retrain soon: certifications that end within a number of days, or have already ended, for HR to schedule.
+
+Pure: `build()` takes session records, trainees and the course library; `load()` reads the store. Status and dates come
+from trainer.certification (the one rule); a course no longer in the library has no known validity and is left out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from trainer.certification import CertStatus, certification
+from trainer.course.library import Library
+from trainer.course.model import Text
+from trainer.store.records import SessionRecord, Trainee
+from trainer.store.store import Store
+
+DEFAULT_WITHIN = 30
+
+
+@dataclass(frozen=True)
+class Due:
+    trainee: Trainee
+    course_id: str
+    title: Text
+    status: CertStatus  # expiring or expired (or valid, when --within reaches past the 30-day warning)
+    passed_on: date
+    valid_until: date  # the last valid day
+    days_left: int  # from today to valid_until; negative once expired
+
+
+def build(
+    records: Iterable[SessionRecord],
+    trainees: Mapping[str, Trainee],
+    library: Library,
+    *,
+    today: date,
+    within: int = DEFAULT_WITHIN,
+    department: str | None = None,
+    course_id: str | None = None,
+) -> list[Due]:
+    """Every trainee and course whose certification ends within `within` days of today or has ended; soonest first."""
+    history: dict[tuple[str, str], list[SessionRecord]] = defaultdict(list)
+    for r in records:
+        if course_id is None or r.course_id == course_id:
+            history[(r.badge, r.course_id)].append(r)
+    out = []
+    for (badge, cid), sessions in history.items():
+        trainee, course = trainees.get(badge), library.get(cid)
+        if trainee is None or course is None or (department is not None and trainee.department != department):
+            continue
+        cert = certification(sessions, course.certification_days, today)
+        if cert.valid_until is None or cert.passed_on is None:
+            continue
+        days_left = (cert.valid_until - today).days
+        if days_left <= within:
+            out.append(Due(trainee, cid, course.title, cert.status, cert.passed_on, cert.valid_until, days_left))
+    out.sort(key=lambda d: (d.valid_until, d.trainee.department, d.trainee.badge, d.course_id))
+    return out
+
+
+def load(
+    store: Store,
+    library: Library,
+    *,
+    today: date,
+    within: int = DEFAULT_WITHIN,
+    department: str | None = None,
+    course_id: str | None = None,
+) -> list[Due]:
+    trainees = {t.badge: t for t in store.trainees()}
+    return build(
+        store.sessions(course_id=course_id),
+        trainees,
+        library,
+        today=today,
+        within=within,
+        department=department,
+        course_id=course_id,
+    )

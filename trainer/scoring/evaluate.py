@@ -1,0 +1,294 @@
+"""How well a model grades, measured against instructors' labels, beside the baselines it must beat.
+
+Every figure is a quadratic-weighted Cohen's kappa (and macro F1) over (mistake, label) pairs: a mistake labelled by two
+instructors counts twice, once against each. Beside the model: the rubric (each mistake at its declared severity), a
+DummyClassifier (always the most frequent grade) and the instructors' agreement with each other (pairs of labels on
+the same mistake). Per course, a confusion matrix, and a learning curve: kappa against the number of labelled sessions
+the same kind of model was trained on.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from trainer.scoring.features import GRADES
+from trainer.scoring.model import TrainedModel, TrainingData, candidates, macro_f1, one_thread, qwk
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    kappa: float
+    f1: float
+    n: int  # pairs compared
+
+
+@dataclass
+class Evaluation:
+    overall: list[Row]  # model, rubric, dummy, raters
+    per_course: dict[str, list[Row]]
+    confusion: list[list[int]]  # [label][model prediction], GRADES order
+    curve: list[tuple[int, float]]  # (labelled sessions trained on, kappa on the held-out rows)
+    curve_note: str
+    sessions: int
+    mistakes: int
+    labels: int
+    uncovered: list[str] = field(default_factory=list)  # course versions in the data the model was not trained on
+
+    def row(self, name: str) -> Row:
+        return next(r for r in self.overall if r.name == name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sessions": self.sessions,
+            "mistakes": self.mistakes,
+            "labels": self.labels,
+            "overall": [vars(r) for r in self.overall],
+            "per_course": {c: [vars(r) for r in rows] for c, rows in self.per_course.items()},
+            "confusion": {"labels_rows_predictions_columns": list(GRADES), "matrix": self.confusion},
+            "learning_curve": [{"sessions": n, "kappa": k} for n, k in self.curve],
+            "learning_curve_note": self.curve_note,
+            "uncovered": self.uncovered,
+        }
+
+
+def rater_pairs(data: TrainingData, keep: set[int] | None = None) -> tuple[list[int], list[int]]:
+    """Two lists of grades: every pair of labels two different labellers gave the same mistake."""
+    by_mistake: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
+    for i in range(len(data)):
+        if keep is None or i in keep:
+            by_mistake[(data.sessions[i], data.mistakes[i])].append((data.labellers[i], data.grades[i]))
+    a, b = [], []
+    for labels in by_mistake.values():
+        for (la, ga), (lb, gb) in combinations(sorted(labels), 2):
+            if la != lb:
+                a.append(ga)
+                b.append(gb)
+    return a, b
+
+
+def _rows(data: TrainingData, idx: list[int], predicted: list[int], dummy: int) -> list[Row]:
+    truth = [data.grades[i] for i in idx]
+    model = [predicted[i] for i in idx]
+    rubric = [int(data.contexts[i]["declared_rank"]) for i in idx]
+    a, b = rater_pairs(data, set(idx))
+    rows = [
+        Row("model", qwk(truth, model), macro_f1(truth, model), len(idx)),
+        Row("rubric", qwk(truth, rubric), macro_f1(truth, rubric), len(idx)),
+        Row("dummy (most frequent)", qwk(truth, [dummy] * len(idx)), macro_f1(truth, [dummy] * len(idx)), len(idx)),
+    ]
+    if a:
+        rows.append(Row("raters (with each other)", qwk(a, b), macro_f1(a, b), len(a)))
+    return rows
+
+
+def evaluate(
+    model: TrainedModel,
+    data: TrainingData,
+    *,
+    train_data: TrainingData | None = None,
+    seed: int = 0,
+    curve_points: int = 6,
+    progress: Callable[[str], None] | None = None,
+) -> Evaluation:
+    from sklearn.dummy import DummyClassifier
+
+    if len(data) == 0:
+        from trainer.scoring.model import ModelError
+
+        raise ModelError("the data holds no labelled mistakes to evaluate against")
+    predicted = model.predict_ranks(data.contexts)
+    base = train_data if train_data is not None and len(train_data) else data
+    dummy = int(DummyClassifier(strategy="most_frequent").fit([[0]] * len(base), base.grades).predict([[0]])[0])
+    everything = list(range(len(data)))
+    overall = _rows(data, everything, predicted, dummy)
+    per_course: dict[str, list[Row]] = {}
+    by_course: dict[str, list[int]] = defaultdict(list)
+    for i, ctx in enumerate(data.contexts):
+        by_course[str(ctx["course"])].append(i)
+    for course, idx in sorted(by_course.items()):
+        per_course[course] = _rows(data, idx, predicted, dummy)
+    confusion = [[0] * len(GRADES) for _ in GRADES]
+    for truth, guess in zip(data.grades, predicted, strict=True):
+        confusion[truth][guess] += 1
+    uncovered = sorted(
+        f"{course} {version}"
+        for course, versions in data.courses.items()
+        for version in versions
+        if not model.covers(course, version)
+    )
+    curve, note = learning_curve(model, data, train_data, seed=seed, points=curve_points, progress=progress)
+    return Evaluation(
+        overall=overall,
+        per_course=per_course,
+        confusion=confusion,
+        curve=curve,
+        curve_note=note,
+        sessions=len(set(data.sessions)),
+        mistakes=len(set(zip(data.sessions, data.mistakes, strict=True))),
+        labels=len(data),
+        uncovered=uncovered,
+    )
+
+
+def learning_curve(
+    model: TrainedModel,
+    data: TrainingData,
+    train_data: TrainingData | None,
+    *,
+    seed: int,
+    points: int,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[tuple[int, float]], str]:
+    """Kappa of the model's kind of pipeline trained on growing numbers of labelled sessions.
+
+    With `train_data`, it trains on sessions drawn from it and tests on `data`; without, it splits `data` by trainee
+    (70% of the trainees to draw from, 30% to test on).
+    """
+    from sklearn.base import clone
+
+    from trainer.scoring.features import matrix
+
+    if points <= 0:
+        return [], "not computed"
+    chosen = str(model.metadata.get("chosen", "hist-gradient-boosting"))
+    template = candidates(int(model.metadata.get("seed", seed))).get(chosen)
+    if template is None:
+        return [], f"unknown model kind {chosen!r}"
+    if train_data is not None and len(train_data):
+        pool, test = train_data, data
+        note = "trained on sessions of the training data, tested on the evaluated data"
+    else:
+        trainees = sorted(set(data.trainees))
+        random.Random(seed).shuffle(trainees)
+        held = set(trainees[: max(1, int(len(trainees) * 0.3))])
+        pool = data.subset(i for i in range(len(data)) if data.trainees[i] not in held)
+        test = data.subset(i for i in range(len(data)) if data.trainees[i] in held)
+        note = "split of the evaluated data by trainee: 70% to train on, 30% to test on"
+    sessions = pool.session_ids()
+    random.Random(seed).shuffle(sessions)
+    if len(sessions) < 4 or not len(test):
+        return [], "too few sessions for a learning curve"
+    sizes = sorted({max(2, round(len(sessions) * (2**-k))) for k in range(points)})
+    X_test = matrix(test.contexts)
+    curve = []
+    for n in sizes:
+        keep = set(sessions[:n])
+        part = pool.subset(i for i in range(len(pool)) if pool.sessions[i] in keep)
+        if len(set(part.grades)) < 2:
+            continue
+        if progress:
+            progress(f"learning curve: {n} sessions")
+        with one_thread():
+            fitted = clone(template).fit(matrix(part.contexts), part.grades)
+            predicted = [int(p) for p in fitted.predict(X_test)]
+        curve.append((n, round(qwk(test.grades, predicted), 4)))
+    return curve, note
+
+
+# --- plots: PNG with matplotlib when it is installed, else SVG written by hand --------------------------------------
+
+
+def write_plots(ev: Evaluation, folder: Any) -> tuple[list[Any], str]:
+    """Write the confusion matrix and the learning curve into `folder`; returns (files, a note on the format)."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        files = [folder / "confusion.svg", folder / "learning_curve.svg"]
+        files[0].write_text(_confusion_svg(ev.confusion), encoding="utf-8")
+        files[1].write_text(_curve_svg(ev.curve), encoding="utf-8")
+        return files, "matplotlib is not installed: plots written as SVG (pip install matplotlib for PNG)"
+    files = [folder / "confusion.png", folder / "learning_curve.png"]
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.imshow(ev.confusion, cmap="Blues")
+    ax.set_xticks(range(len(GRADES)), GRADES)
+    ax.set_yticks(range(len(GRADES)), GRADES)
+    ax.set_xlabel("model")
+    ax.set_ylabel("label")
+    for r, row in enumerate(ev.confusion):
+        for c, v in enumerate(row):
+            ax.text(c, r, str(v), ha="center", va="center")
+    fig.tight_layout()
+    fig.savefig(files[0], dpi=120)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    if ev.curve:
+        ax.plot([n for n, _ in ev.curve], [k for _, k in ev.curve], marker="o")
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled sessions")
+    ax.set_ylabel("quadratic kappa")
+    fig.tight_layout()
+    fig.savefig(files[1], dpi=120)
+    plt.close(fig)
+    return files, "plots written as PNG"
+
+
+def _confusion_svg(matrix: list[list[int]]) -> str:
+    cell, left, top = 70, 90, 40
+    size = len(GRADES)
+    peak = max(max(row) for row in matrix) or 1
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + cell * size + 20}" height="{top + cell * size + 50}" '
+        'font-family="sans-serif" font-size="12">',
+        f'<text x="{left + cell * size / 2}" y="20" text-anchor="middle">model prediction</text>',
+    ]
+    for c, g in enumerate(GRADES):
+        parts.append(f'<text x="{left + cell * c + cell / 2}" y="{top - 5}" text-anchor="middle">{g}</text>')
+    for r, g in enumerate(GRADES):
+        parts.append(f'<text x="{left - 8}" y="{top + cell * r + cell / 2 + 4}" text-anchor="end">{g}</text>')
+        for c, v in enumerate(matrix[r]):
+            shade = int(255 - 200 * v / peak)
+            ink = "white" if v / peak > 0.6 else "black"
+            x, y = left + cell * c, top + cell * r
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="rgb({shade},{shade},255)" stroke="#888"/>'
+            )
+            parts.append(
+                f'<text x="{x + cell / 2}" y="{y + cell / 2 + 4}" text-anchor="middle" fill="{ink}">{v}</text>'
+            )
+    parts.append(
+        f'<text x="{left + cell * size / 2}" y="{top + cell * size + 30}" text-anchor="middle">rows: label</text>'
+    )
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def _curve_svg(curve: list[tuple[int, float]]) -> str:
+    import math
+
+    width, height, pad = 480, 300, 50
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - 10}" y2="{height - pad}" stroke="black"/>',
+        f'<line x1="{pad}" y1="10" x2="{pad}" y2="{height - pad}" stroke="black"/>',
+        f'<text x="{(width + pad) / 2}" y="{height - 10}" text-anchor="middle">labelled sessions (log scale)</text>',
+        f'<text x="14" y="{height / 2}" transform="rotate(-90 14 {height / 2})" text-anchor="middle">quadratic kappa</text>',
+    ]
+    for k in (0.0, 0.25, 0.5, 0.75, 1.0):
+        y = height - pad - k * (height - pad - 10)
+        parts.append(f'<text x="{pad - 5}" y="{y + 4}" text-anchor="end">{k:.2f}</text>')
+    if curve:
+        lo, hi = math.log(curve[0][0]), math.log(max(curve[-1][0], curve[0][0] + 1))
+        points = []
+        for n, kappa in curve:
+            x = pad + (math.log(n) - lo) / (hi - lo or 1) * (width - pad - 30)
+            y = height - pad - max(0.0, kappa) * (height - pad - 10)
+            points.append((x, y))
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3"/>')
+            parts.append(f'<text x="{x:.1f}" y="{height - pad + 15}" text-anchor="middle">{n}</text>')
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="steelblue" stroke-width="2"/>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,184 @@
+"""Scoring a session: the installed model grades each mistake if there is one, else the rubric does.
+
+Which model: `TRAINER_MODEL` (a .skops path, or "rubric" to switch models off), else the model `trainer model train`
+installed in the user's data folder, else the default model shipped in the package, else none (the rubric). A model
+that fails its checks is not used: the session is scored by the rubric and the score's note says why. A model not
+trained on the session's course version is not used for it either (the rubric grades it, and the note says so); one
+trained on the same course version but other content (the file was edited without a new version) is used, and every
+grade it gives is flagged for review.
+
+Each graded mistake gets the model's severity and its probability; a probability under the model's `review_below`
+flags it for an instructor's review. Score and pass/fail follow the course's rule, as with the rubric.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trainer.course.model import Course
+from trainer.engine.events import Event
+from trainer.scoring.detect import DetectedMistake, detect, outcome_of
+from trainer.scoring.model import ModelError, TrainedModel
+from trainer.scoring.rubric import SessionScore, score_graded, score_session
+
+ENV_VAR = "TRAINER_MODEL"
+OFF = ("rubric", "none", "off")
+DEFAULT_MODEL = Path(__file__).resolve().parent / "default_model" / "model.skops"
+
+
+def installed_model_path() -> Path:
+    """Where `trainer model train` installs a model by default (the user's data folder)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("trainer", appauthor=False)) / "model" / "model.skops"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    path: Path | None  # None: the rubric
+    origin: str  # "--model", "TRAINER_MODEL", "installed", "default", "rubric"
+
+
+def choose(explicit: str | Path | None = None) -> ModelChoice:
+    """Which model file scoring would use now (without loading it)."""
+    if explicit is not None:
+        return ModelChoice(None, "--model") if str(explicit).lower() in OFF else ModelChoice(Path(explicit), "--model")
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        return ModelChoice(None, ENV_VAR) if env.lower() in OFF else ModelChoice(Path(env).expanduser(), ENV_VAR)
+    installed = installed_model_path()
+    if installed.is_file():
+        return ModelChoice(installed, "installed")
+    if DEFAULT_MODEL.is_file():
+        return ModelChoice(DEFAULT_MODEL, "default")
+    return ModelChoice(None, "rubric")
+
+
+_loaded: dict[tuple[str, int, int], TrainedModel] = {}
+
+
+def load_cached(path: Path) -> TrainedModel:
+    """model.load, once per file content (path, size, modification time) in this process."""
+    from trainer.scoring.model import load
+
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise ModelError(f"{path}: no model file here ({exc.strerror or exc})") from None
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _loaded:
+        _loaded.clear()
+        _loaded[key] = load(path)
+    return _loaded[key]
+
+
+class Grader:
+    """Scores sessions with one model (or the rubric). Build it with Grader.current() or Grader(model)."""
+
+    def __init__(self, model: TrainedModel | None, note: str = ""):
+        self.model = model
+        self.note = note  # why there is no model, when there is none although one was chosen
+
+    @classmethod
+    def current(cls, explicit: str | Path | None = None, *, strict: bool = False) -> Grader:
+        """The grader for the chosen model; a model that fails its checks gives the rubric (or raises, if strict)."""
+        choice = choose(explicit)
+        if choice.path is None:
+            return cls(None)
+        try:
+            return cls(load_cached(choice.path))
+        except ModelError as exc:
+            if strict:
+                raise
+            return cls(None, f"model not used: {exc}")
+
+    @property
+    def name(self) -> str:
+        return "rubric" if self.model is None else f"model {self.model.short_id}"
+
+    def score(self, course: Course, events: Sequence[Event]) -> SessionScore:
+        return self.score_many([(course, events)])[0]
+
+    def score_many(self, sessions: Sequence[tuple[Course, Sequence[Event]]]) -> list[SessionScore]:
+        """Score many sessions with one call to the model (much faster than one call per session)."""
+        from trainer.scoring.features import context
+
+        detected: list[tuple[Course, list[DetectedMistake], Any, bool, str]] = []
+        contexts: list[dict[str, Any]] = []
+        model = self.model
+        for course, events in sessions:
+            mistakes = detect(course, events)
+            use, note = model is not None, self.note
+            if model is not None and not model.covers(course.id, course.version):
+                use, note = (
+                    False,
+                    f"model {model.short_id} was not trained on {course.id} {course.version}: graded by the rubric",
+                )
+            elif model is not None and not model.knows_content(course.id, course.version, course.content_hash):
+                note = (
+                    f"model {model.short_id} was trained on other content of {course.id} {course.version} "
+                    f"(this file: {course.content_hash[:12]}): every grade is flagged for review"
+                )
+            if use:
+                contexts += [context(course, m) for m in mistakes]
+            detected.append((course, mistakes, outcome_of(events), use, note))
+        predictions = iter(model.predict(contexts) if model is not None and contexts else ())
+        out = []
+        for course, mistakes, outcome, use, note in detected:
+            if model is None or not use:
+                out.append(_with_note(score_session(course, mistakes, outcome), note))
+                continue
+            threshold = model.review_below
+            graded = []
+            for m in mistakes:
+                grade, confidence = next(predictions)
+                graded.append((m, grade, confidence, bool(note) or confidence < threshold))
+            out.append(score_graded(course, graded, outcome, scorer=self.name, note=note))
+        return out
+
+
+def _with_note(score: SessionScore, note: str) -> SessionScore:
+    if not note:
+        return score
+    from dataclasses import replace
+
+    return replace(score, note=note)
+
+
+def grade_session(course: Course, events: Sequence[Event], *, model: str | Path | None = None) -> SessionScore:
+    """Score one session with the current model (or `model`), falling back to the rubric."""
+    return Grader.current(model).score(course, events)
+
+
+def details(score: SessionScore) -> list[dict[str, Any]]:
+    """The deductions (and the mistakes cleared) as plain data, for the scores history."""
+    rows = [(d, str(d.severity)) for d in score.deductions] + [(d, "none") for d in score.cleared]
+    return [
+        {
+            "mistake": d.mistake.id,
+            "code": d.mistake.code,
+            "declared": str(d.mistake.severity),
+            "severity": severity,
+            "points": d.points,
+            "confidence": round(d.confidence, 4),
+            "review": d.review,
+        }
+        for d, severity in sorted(rows, key=lambda r: (r[0].mistake.seq, r[0].mistake.id))
+    ]
+
+
+def score_row(session_id: str, score: SessionScore) -> dict[str, Any]:
+    """A scoring as the store's add_scores takes it (the scores history and the session's current score)."""
+    return {
+        "session_id": session_id,
+        "scorer": score.scorer,
+        "score": score.score,
+        "passed": score.passed,
+        "reason": score.reason,
+        "review": score.review,
+        "details": details(score),
+    }
