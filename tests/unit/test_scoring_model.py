@@ -204,3 +204,23 @@ def test_a_course_edited_without_a_new_version_is_graded_but_every_grade_flagged
     result = Grader(M.load(trained)).score(edited, sim.events)
     assert result.scorer.startswith("model ") and "trained on other content" in result.note
     assert all(d.review for d in result.deductions + result.cleared)
+
+
+class _Payload:
+    """A pickle that would create a file when unpickled: the classic attack on model files."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_pickle_payload_in_the_model_file_is_refused_and_never_runs(trained: Path, tmp_path: Path):
+    marker = tmp_path / "pwned"
+    path = copy_model(trained, tmp_path / "m")
+    path.write_bytes(pickle.dumps(_Payload(marker)))
+    rewrite_metadata(path, model_sha256=M.sha256_of(path))  # even with a matching hash
+    with pytest.raises(M.ModelError):
+        M.load(path)
+    assert not marker.exists()
