@@ -133,3 +133,47 @@ def test_a_model_grade_of_none_clears_the_mistake_and_critical_still_fails():
     assert cleared.score == 100 and cleared.passed and cleared.review and cleared.cleared[0].points == 0
     critical = score_graded(PRESS, [(mistakes[0], "critical", 0.9, False)], outcome_of(events), scorer="model x")
     assert not critical.passed and critical.reason.startswith("critical mistake")
+
+
+def test_a_variant_action_performs_its_step_and_a_step_can_depend_on_the_situation():
+    from trainer.course.loader import check_text
+    from trainer.engine.session import Session
+
+    text = """
+id: v
+version: "1"
+title: {zh: 变体, en: Variant}
+area: fire
+standards: [x]
+minutes: 5
+pass: {min_score: 80}
+certification_days: 30
+variables: {grown: false}
+start: a
+states:
+  a:
+    text: {zh: 甲, en: A}
+    actions:
+      - {id: alarm, label: {zh: 报警, en: Raise the alarm}}
+      - {id: alarm_by_phone, label: {zh: 打电话报警, en: Phone the alarm in}, step: alarm}
+      - {id: grows, label: {zh: 等待, en: Wait}, set: {grown: true}}
+      - {id: fight, label: {zh: 灭火, en: Fight it}, goto: z}
+      - {id: leave, label: {zh: 撤离, en: Evacuate}, goto: z}
+  z: {text: {zh: 完, en: Done}, outcome: completed}
+procedure:
+  - {action: alarm, rule: {zh: 先报警, en: Alarm first}}
+  - {action: fight, after: [alarm], when: not grown, rule: {zh: 小火扑救, en: Fight a small fire}}
+"""
+    course = check_text(text).course
+    assert course is not None
+
+    def codes(steps):
+        s = Session(course, 0, clock=lambda: 0.0)
+        events = s.start()
+        for a in steps:
+            events += s.choose(a)
+        return [m.code for m in detect(course, events)]
+
+    assert codes(["alarm_by_phone", "fight"]) == []  # the variant did the alarm step
+    assert codes(["alarm", "leave"]) == ["SKIPPED_FIGHT"]  # a small fire should have been fought
+    assert codes(["alarm", "grows", "leave"]) == []  # the fire grew: evacuating was right, nothing skipped

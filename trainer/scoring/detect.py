@@ -108,10 +108,11 @@ def detect(course: Course, events: Sequence[Event]) -> list[DetectedMistake]:
             pending_timeout = None
         if kind is EventKind.CHOSE:
             before = moment(e)  # the moment of the decision, before its effects
-            if e.action:
-                chosen_at.setdefault(e.action, e.seq)
-                if e.action in step_pos:
-                    done_steps.add(e.action)
+            # An action counts for its own id and for the procedure step it performs under another id (`step:`).
+            for performed in {e.action, e.data.get("step")} - {None}:
+                chosen_at.setdefault(str(performed), e.seq)
+                if performed in step_pos:
+                    done_steps.add(str(performed))
             variables.update(e.data.get("set") or {})
             moments[e.seq] = before
         elif kind is EventKind.VIEWED:
@@ -123,6 +124,7 @@ def detect(course: Course, events: Sequence[Event]) -> list[DetectedMistake]:
         elif kind is EventKind.TIMED_OUT:
             pending_timeout = (e, moment(e))
             moments[e.seq] = pending_timeout[1]
+            variables.update(e.data.get("set") or {})
         elif kind is EventKind.MISTAKE:
             at = moment(e)
             if pending_timeout is not None:  # a declared timer mistake: the timeout itself is not counted again
@@ -183,6 +185,8 @@ def detect(course: Course, events: Sequence[Event]) -> list[DetectedMistake]:
     for step in steps:
         if step.action in covered:
             continue
+        if step.when is not None and not step.when(variables):
+            continue  # not required in the situation the session ended in (e.g. the fire outgrew the extinguisher)
         done = chosen_at.get(step.action)
         if done is None:
             later_done = [chosen_at[d] for d in dependants[step.action] if d in chosen_at]
