@@ -102,6 +102,9 @@ class DurableSession:
     def tick(self) -> list[StoredEvent]:
         return self._commit(self.engine.tick)
 
+    def hint(self) -> list[StoredEvent]:
+        return self._commit(self.engine.hint)
+
     def release(self) -> None:
         """The trainee left mid-way: mark the session interrupted now, so it can be resumed anywhere."""
         if not self.engine.ended:

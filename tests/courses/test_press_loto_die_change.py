@@ -70,3 +70,21 @@ def test_hesitating_when_the_handler_ducks_under_the_tape_costs_a_serious_mistak
     played = play(COURSE, steps, event=False)
     assert ("SLOW_TO_STOP_ENTRY", "serious") in played.codes()
     assert played.outcome == "completed"
+
+
+def test_asking_for_a_hint_is_recorded_and_costs_a_minor_deduction():
+    from golden import COURSES, ScriptClock
+
+    from trainer.course.loader import load_course
+    from trainer.engine.session import Session, replay
+    from trainer.scoring.detect import detect
+
+    course = load_course(COURSES / f"{COURSE}.yaml")
+    s = Session(course, 0, clock=ScriptClock())
+    s.roll = lambda ev: False
+    events = s.start() + s.hint()
+    assert [str(e.kind) for e in events][-1] == "hint"
+    for step in EXPERT:
+        events += s.choose(step)
+    assert [(m.code, str(m.severity)) for m in detect(course, events)] == [("HINT_USED", "minor")]
+    assert replay(course, events).outcome == s.outcome  # a hint is an input like any other

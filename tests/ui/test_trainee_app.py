@@ -210,3 +210,16 @@ async def test_the_command_palette_switches_language(tmp_path):
         await pilot.press("enter")
         await pilot.pause(0.3)
         assert "Scan your badge" in screen_text(app)
+
+
+async def test_h_shows_the_hint_after_saving_that_it_was_asked(tmp_path):
+    app = make_app(tmp_path / "t.db", lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E10", "Ma", "Stamping")
+        await open_course(pilot, PRESS)
+        await pilot.press("h")
+        await pilot.pause(0.3)
+        assert "Know every energy source first" in screen_text(app)
+        kinds = [s.event.kind for s in app.store.events(app.screen.durable.id)]
+        assert kinds[-1] == "hint"
+        assert "review_energy" in offered(pilot)  # nothing else changed

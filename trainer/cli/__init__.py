@@ -70,7 +70,19 @@ def _register_optional(sub: Any) -> None:
     """Command groups that later modules add; each registers itself if present."""
     import importlib
 
-    for name in ("play", "sessions", "export", "instructor", "db", "report", "simulate", "model", "label", "score", "serve"):
+    for name in (
+        "play",
+        "sessions",
+        "export",
+        "instructor",
+        "db",
+        "report",
+        "simulate",
+        "model",
+        "label",
+        "score",
+        "serve",
+    ):
         try:
             module = importlib.import_module(f"trainer.cli.{name}")
         except ModuleNotFoundError as exc:

@@ -137,6 +137,7 @@ def _state(doc: Document, sid: str, value: dict[str, Any]) -> m.State:
         outcome=m.Outcome(value["outcome"]) if "outcome" in value else None,
         incident=_text(value.get("incident")),
         position=value.get("position"),
+        hint=_text(value.get("hint")),
         hazard=None if hazard is None else m.Hazard(hazard["category"], m.Text(**hazard["text"])),
         pos=doc.key_pos(path),
     )

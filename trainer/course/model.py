@@ -92,6 +92,7 @@ class State:
     incident: Text | None = None
     position: str | None = None
     hazard: Hazard | None = None
+    hint: Text | None = None
     pos: Pos = field(default=Pos(), compare=False)
 
     @property

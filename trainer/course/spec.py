@@ -410,6 +410,9 @@ STATE = Obj(
         "outcome": F(Enum(values=OUTCOMES, doc="Makes this a terminal state: completed, incident or aborted")),
         "incident": F(Text(doc="For an incident: what would have happened on the real line")),
         "position": F(Ident("Map zone where the trainee stands")),
+        "hint": F(
+            Text(doc="A hint the trainee may ask for (key h); asking is recorded and counted as a minor deviation")
+        ),
         "hazard": F(HAZARD),
     },
 )

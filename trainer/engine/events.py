@@ -19,6 +19,7 @@ class EventKind(StrEnum):
     MISTAKE = "mistake"  # data: code, severity, hazard, source ("action", "timer", "ignored"), ref (action/event id)
     HAZARD = "hazard"  # entered a state with a hazard; data: category
     RESUMED = "resumed"  # data: gap_ms (time the session was interrupted, not counted)
+    HINT = "hint"  # the trainee asked for the hint of `state`
     COMPLETED = "completed"  # terminal: the course was completed; data: outcome
     FAILED = "failed"  # terminal: incident or critical mistake; data: outcome, reason
     ABORTED = "aborted"  # terminal: abandoned; data: outcome, reason
@@ -26,7 +27,7 @@ class EventKind(StrEnum):
 
 TERMINAL_KINDS = frozenset({EventKind.COMPLETED, EventKind.FAILED, EventKind.ABORTED})
 # The trainee's (or the clock's) inputs: replaying these through the engine rebuilds everything else.
-INPUT_KINDS = frozenset({EventKind.CHOSE, EventKind.TIMED_OUT, EventKind.RESUMED, EventKind.ABORTED})
+INPUT_KINDS = frozenset({EventKind.CHOSE, EventKind.TIMED_OUT, EventKind.RESUMED, EventKind.ABORTED, EventKind.HINT})
 
 
 @dataclass(frozen=True)

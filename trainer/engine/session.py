@@ -245,6 +245,19 @@ class Session:
         self._snap = replace(self._snap, ended=True, outcome=Outcome.ABORTED)
         return out.finish()
 
+    def hint(self) -> list[Event]:
+        """The trainee asks for the current state's hint (shown by the caller); the request is recorded."""
+        if self._snap.ended:
+            raise SessionOver()
+        timed_out = self.tick()
+        if timed_out:
+            return timed_out
+        if self.state.hint is None:
+            raise EngineError(f"state {self._snap.state!r} has no hint")
+        out = _Emitter(self, self.now_ms())
+        out.emit(EventKind.HINT)
+        return out.finish()
+
     def resume(self, gap_ms: int = 0) -> list[Event]:
         """Mark the session as resumed; the current state's timer starts again in full."""
         if self._snap.ended:
@@ -381,6 +394,8 @@ def _apply_input(session: Session, stored: Event) -> list[Event]:
             return session.tick()
         if stored.kind is EventKind.RESUMED:
             return session.tick() or session.resume(int(stored.data.get("gap_ms", 0)))
+        if stored.kind is EventKind.HINT:
+            return session.hint()
         return session.tick() or session.abort(str(stored.data.get("reason", "trainee")))
     except EngineError as exc:
         raise ReplayMismatch(stored.seq, str(exc)) from exc

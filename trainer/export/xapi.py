@@ -39,6 +39,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "completed": (ADL + "completed", "completed"),
     "passed": (ADL + "passed", "passed"),
     "terminated": (ADL + "terminated", "terminated"),
+    "asked": (ADL + "asked", "asked"),
 }
 # Which verb each event kind becomes. A completed event also yields `passed` or `failed` (the score statement).
 KIND_VERB: dict[EventKind, str] = {
@@ -53,6 +54,7 @@ KIND_VERB: dict[EventKind, str] = {
     EventKind.COMPLETED: "completed",
     EventKind.FAILED: "failed",
     EventKind.ABORTED: "terminated",
+    EventKind.HINT: "asked",
 }
 
 ACTIVITY_TYPES = {
@@ -63,6 +65,7 @@ ACTIVITY_TYPES = {
     "event": "http://adlnet.gov/expapi/activities/simulation",
     "hazard": "http://adlnet.gov/expapi/activities/objective",
     "mistake": "http://adlnet.gov/expapi/activities/objective",
+    "hint": "http://adlnet.gov/expapi/activities/interaction",
 }
 
 # Course texts are keyed zh/en; xAPI language maps want RFC 5646 tags.
@@ -244,6 +247,10 @@ class _Builder:
         if e.kind is EventKind.MISTAKE:
             result = {"success": False, "extensions": {EXTENSION + "mistake": _plain(data)}}
             return [self.statement(stored, verb, self.activity("mistake", "mistake", str(data.get("code"))), result)]
+        if e.kind is EventKind.HINT:
+            return [
+                self.statement(stored, verb, self.activity("hint", "state", e.state, "hint", name=f"{e.state} hint"))
+            ]
         if e.kind is EventKind.RESUMED:
             result = {"extensions": {EXTENSION + "gap-ms": int(data.get("gap_ms", 0))}}
             return [self.statement(stored, verb, self.course, result)]

@@ -23,6 +23,7 @@ from trainer.engine.events import Event, EventKind
 
 # Declared severity of a timeout the course did not declare a mistake (documented in docs/scoring.md).
 TIMEOUT_SEVERITY = MistakeSeverity.MINOR
+HINT_SEVERITY = MistakeSeverity.MINOR  # asking for a hint is a lapse, not a danger; the model may grade it otherwise
 _INPUTS = (EventKind.CHOSE, EventKind.TIMED_OUT, EventKind.RESUMED, EventKind.ABORTED)
 
 
@@ -95,6 +96,7 @@ def detect(course: Course, events: Sequence[Event]) -> list[DetectedMistake]:
     declared: list[tuple[Event, _Moment]] = []  # mistake events and undeclared timeouts, with their moment
     timeouts: list[tuple[Event, _Moment]] = []
     hazards: list[int] = []  # seqs of hazard states entered and of an incident
+    hints: list[tuple[Event, _Moment]] = []
 
     def moment(e: Event) -> _Moment:
         return _Moment(e.seq, e.t_ms, e.state, entered_ms, len(done_steps), tuple(variables.items()))
@@ -125,6 +127,9 @@ def detect(course: Course, events: Sequence[Event]) -> list[DetectedMistake]:
             pending_timeout = (e, moment(e))
             moments[e.seq] = pending_timeout[1]
             variables.update(e.data.get("set") or {})
+        elif kind is EventKind.HINT:
+            hints.append((e, moment(e)))
+            moments[e.seq] = hints[-1][1]
         elif kind is EventKind.MISTAKE:
             at = moment(e)
             if pending_timeout is not None:  # a declared timer mistake: the timeout itself is not counted again
@@ -157,6 +162,21 @@ def detect(course: Course, events: Sequence[Event]) -> list[DetectedMistake]:
             ref=ref,
         )
         drafts.append((m, at, step, _declared_correction(events, e, source, ref, step, chosen_at)))
+    for e, at in hints:
+        m = DetectedMistake(
+            id=f"h{e.seq}",
+            code="HINT_USED",
+            severity=HINT_SEVERITY,
+            source="hint",
+            state=e.state,
+            seq=e.seq,
+            t_ms=e.t_ms,
+            rule=Text(zh="按作业程序独立完成，不依赖提示", en="Work through the procedure without needing a hint"),
+            standard=None,
+            hazard=None,
+            ref=e.state,
+        )
+        drafts.append((m, at, None, None))
     for e, at in timeouts:
         state = course.states.get(e.state)
         seconds = e.data.get("seconds", state.timer.seconds if state and state.timer else 0)

@@ -400,7 +400,9 @@ class Store:
             with self._reading(f"read the events of {len(part)} session(s)") as conn:
                 rows = conn.execute(query.where(e.c.session_id.in_(part)).order_by(e.c.session_id, e.c.seq)).all()
             grouped: dict[str, list[Event]] = {sid: [] for sid in part}
-            parsed: dict[str, MappingProxyType[str, Any]] = {}  # most events repeat a few data texts; read-only, so shared
+            parsed: dict[
+                str, MappingProxyType[str, Any]
+            ] = {}  # most events repeat a few data texts; read-only, so shared
             for sid, seq, t_ms, kind, state, action, data in rows:
                 try:
                     mapping = parsed.get(data)

@@ -41,6 +41,9 @@ class PreviewSession:
     def abort(self, reason: str = "instructor") -> list[StoredEvent]:
         return self._keep(lambda: self.engine.abort(reason))
 
+    def hint(self) -> list[StoredEvent]:
+        return self._keep(self.engine.hint)
+
     def release(self) -> None:
         pass
 

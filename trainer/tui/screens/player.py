@@ -40,6 +40,7 @@ class PlayerScreen(TrainerScreen[None]):
         Binding("escape", "pause", "key.pause"),
         Binding("question_mark", "help", "key.help"),
         Binding("m", "toggle_map", "key.map"),
+        Binding("h", "hint", "key.hint"),
         Binding("r", "retry", "key.retry_save", show=False),
         *[Binding(str(n), f"pick({n - 1})", show=False) for n in range(1, 10)],
     ]
@@ -257,7 +258,8 @@ class PlayerScreen(TrainerScreen[None]):
             return
         await self._save(lambda: self.durable.choose(action_id), action_id)
 
-    async def _save(self, step, action_id: str | None) -> None:
+    async def _save(self, step, action_id: str | None) -> bool:
+        """Run an input in a worker thread and show what it caused once it is stored; False if nothing was."""
         self.busy = True
         self.update_status()
         try:
@@ -267,14 +269,26 @@ class PlayerScreen(TrainerScreen[None]):
             self.busy = False
             self.set_feedback(Text(self.app.tr("player.save_failed", error=str(exc)), style="bold red"))
             self.update_status()
-            return
+            return False
         except EngineError:
             self.busy = False
             self.redraw()  # the action is no longer offered (a timer ran out at the same moment)
-            return
+            return False
         self.pending = None
         self.busy = False
         self.show(stored)
+        return all(s.event.kind is not EventKind.TIMED_OUT for s in stored)
+
+    async def action_hint(self) -> None:
+        """Show the state's hint; asking is saved first (it counts as a minor deviation in the debrief)."""
+        if self.busy or self.durable is None or self.durable.engine.ended:
+            return
+        hint = self.durable.engine.state.hint
+        if hint is None:
+            self.set_feedback(Text(self.app.tr("player.no_hint"), style="dim"))
+            return
+        if await self._save(self.durable.hint, None):  # saved, and no timer ran out first
+            self.set_feedback(Text("? ", style="bold cyan") + Text(hint.get(self.app.lang)))
 
     async def action_retry(self) -> None:
         if self.pending and not self.busy:
