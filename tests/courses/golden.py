@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from trainer.cli.play import parse_script
 from trainer.course.loader import load_course
 from trainer.course.model import Course
 from trainer.engine.events import Event, EventKind
@@ -13,6 +14,12 @@ from trainer.scoring.detect import DetectedMistake, detect, outcome_of
 from trainer.scoring.rubric import SessionScore, score_session
 
 COURSES = Path(__file__).resolve().parent.parent.parent / "courses"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def script_actions(path: Path) -> list[str]:
+    """The action ids of a `trainer play` script, read by the same parser `trainer play` uses."""
+    return [line.action for line in parse_script(path) if line.action]
 
 
 class ScriptClock:
@@ -67,3 +74,12 @@ def play(course_id: str, steps: list[str | float], *, seed: int = 0, event: bool
         events += session.choose(step)
     mistakes = detect(course, events)
     return Played(course, events, mistakes, score_session(course, mistakes, outcome_of(events)), session)
+
+
+def expert_passes(course_id: str, expert: list[str | float]) -> Played:
+    """The expert path, random events off: completed, no mistake at all, full marks."""
+    played = play(course_id, expert, event=False)
+    assert played.outcome == "completed"
+    assert played.mistakes == []
+    assert played.score.passed and played.score.score == 100
+    return played

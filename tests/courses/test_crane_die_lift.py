@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from golden import play
+from golden import expert_passes, play
 
 COURSE = "crane-die-lift"
 EXPERT = [
@@ -26,10 +26,7 @@ def _from(step: str) -> list[str]:
 
 
 def test_expert_path_passes_with_full_marks():
-    played = play(COURSE, EXPERT, event=False)
-    assert played.outcome == "completed"
-    assert played.mistakes == []
-    assert played.score.passed and played.score.score == 100
+    expert_passes(COURSE, EXPERT)
 
 
 def test_expert_stops_the_fitter_and_stops_the_crane_when_the_radio_drops():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from golden import play
+from golden import expert_passes, play
 
 COURSE = "fire-response"
 EXPERT = [
@@ -21,10 +21,7 @@ EXPERT_EVENTS = [
 
 
 def test_expert_path_passes_with_full_marks():
-    played = play(COURSE, EXPERT, event=False)
-    assert played.outcome == "completed"
-    assert played.mistakes == []
-    assert played.score.passed and played.score.score == 100
+    expert_passes(COURSE, EXPERT)
 
 
 def test_expert_backs_off_from_the_cable_tray_and_reports_the_missing_colleague():

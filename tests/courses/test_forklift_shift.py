@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from golden import play
+from golden import expert_passes, play
 
 COURSE = "forklift-shift"
 EXPERT = [
@@ -24,10 +24,7 @@ def _replace(steps: list[str], old: str, new: str) -> list[str]:
 
 
 def test_expert_path_passes_with_full_marks():
-    played = play(COURSE, EXPERT, event=False)
-    assert played.outcome == "completed"
-    assert played.mistakes == []
-    assert played.score.passed and played.score.score == 100
+    expert_passes(COURSE, EXPERT)
 
 
 def test_expert_brakes_for_the_welder_stepping_out_at_the_crossing():

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from golden import play
+from golden import FIXTURES, expert_passes, play, script_actions
 
 COURSE = "press-loto-die-change"
-EXPERT = [
-    "review_energy", "notify_affected", "normal_stop",
-    "isolate_electrical", "isolate_hydraulic", "isolate_air",
-    "lock_electrical", "lock_hydraulic", "lock_air", "bleed_energy", "to_press",
-    "wait_flywheel", "insert_blocks", "to_controls",
-    "try_start", "test_voltage", "return_neutral", "start_die_change",
-    "free_slug_tool", "clamp_die",
-    "remove_tools", "remove_blocks", "refit_guards", "check_clear", "to_unlock",
-    "remove_own_locks", "notify_restart", "energize",
-    "stop_entry", "single_stroke",
-]  # fmt: skip
+EXPERT = script_actions(FIXTURES / "press-loto-die-change.expert.txt")
 
 
 def test_expert_path_passes_with_full_marks():
-    played = play(COURSE, EXPERT, event=False)
-    assert played.outcome == "completed"
-    assert played.mistakes == []
-    assert played.score.passed and played.score.score == 100
+    expert_passes(COURSE, EXPERT)
 
 
 def test_expert_answers_the_coworker_in_the_die_area():

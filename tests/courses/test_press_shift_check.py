@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from golden import play
+from golden import expert_passes, play
 
 COURSE = "press-shift-check"
 EXPERT = [
@@ -22,10 +22,7 @@ def before(step: str) -> list[str]:
 
 
 def test_expert_path_passes_with_full_marks():
-    played = play(COURSE, EXPERT, event=False)
-    assert played.outcome == "completed"
-    assert played.mistakes == []
-    assert played.score.passed and played.score.score == 100
+    expert_passes(COURSE, EXPERT)
 
 
 def test_expert_refuses_the_team_leader_who_wants_it_run_on_the_buttons():

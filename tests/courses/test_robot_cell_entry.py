@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from golden import play
+from golden import expert_passes, play
 
 COURSE = "robot-cell-entry"
 EXPERT = [
@@ -25,10 +25,7 @@ def after(step: str) -> list[str]:
 
 
 def test_expert_path_passes_with_full_marks():
-    played = play(COURSE, EXPERT, event=False)
-    assert played.outcome == "completed"
-    assert played.mistakes == []
-    assert played.score.passed and played.score.score == 100
+    expert_passes(COURSE, EXPERT)
 
 
 def test_expert_sends_out_the_loader_and_takes_the_inspector_out():

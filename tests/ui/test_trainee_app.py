@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from screen import choose, make_app, offered, open_course, screen_text, sign_in, wait_for_actions
+from screen import ROOT, choose, make_app, offered, open_course, screen_text, sign_in, wait_for_actions
+
+from trainer.cli.play import parse_script
 
 PRESS = "press-loto"
-EXPERT = [
-    "review_energy", "notify_affected", "normal_stop",
-    "isolate_electrical", "isolate_hydraulic", "isolate_air",
-    "lock_electrical", "lock_hydraulic", "lock_air", "bleed_energy", "to_press",
-    "wait_flywheel", "insert_blocks", "to_controls",
-    "try_start", "test_voltage", "return_neutral", "start_die_change",
-    "free_slug_tool", "clamp_die",
-    "remove_tools", "remove_blocks", "refit_guards", "check_clear", "to_unlock",
-    "remove_own_locks", "notify_restart", "energize",
-    "stop_entry", "single_stroke",
-]  # fmt: skip
+EXPERT = [line.action for line in parse_script(ROOT / "tests" / "fixtures" / "press-loto-die-change.expert.txt")]
 
 
 async def play_expert(pilot, steps=EXPERT):

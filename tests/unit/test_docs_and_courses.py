@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from trainer.cli.play import parse_script
 from trainer.course.loader import check_path, load_course
 from trainer.course.model import Course, Mistake, MistakeSeverity, Outcome
 from trainer.engine.explore import explore_course
@@ -49,17 +50,7 @@ def play(course: Course, path: list[str]) -> tuple[str, dict[str, Any], list[str
 
 
 # The expert's way through the press course, state by state.
-PRESS_EXPERT = [
-    "review_energy", "notify_affected", "normal_stop",
-    "isolate_electrical", "isolate_hydraulic", "isolate_air",
-    "lock_electrical", "lock_hydraulic", "lock_air", "bleed_energy", "to_press",
-    "wait_flywheel", "insert_blocks", "to_controls",
-    "try_start", "test_voltage", "return_neutral", "start_die_change",
-    "free_slug_tool", "clamp_die",
-    "remove_tools", "remove_blocks", "refit_guards", "check_clear", "to_unlock",
-    "remove_own_locks", "notify_restart", "energize",
-    "stop_entry", "single_stroke",
-]  # fmt: skip
+PRESS_EXPERT = [line.action for line in parse_script(ROOT / "tests" / "fixtures" / "press-loto-die-change.expert.txt")]
 
 
 @pytest.fixture(scope="module")
