@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -60,11 +60,13 @@ class PlayerScreen(TrainerScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="scene-title")
-        if self.course.map is not None:
-            yield Static(id="map")
-        with VerticalScroll(id="scene-box"):
-            yield Static(id="feedback")
-            yield Static(id="scene")
+        # Map and scene share one container, so toggling the map restyles these two panels, not the whole screen.
+        with Vertical(id="stage"):
+            if self.course.map is not None:
+                yield Static(id="map")
+            with VerticalScroll(id="scene-box"):
+                yield Static(id="feedback")
+                yield Static(id="scene")
         yield OptionList(id="actions")
         yield Static(id="status")
         yield Footer()
@@ -77,7 +79,7 @@ class PlayerScreen(TrainerScreen[None]):
 
     def action_toggle_map(self) -> None:
         if self.course.map is not None:
-            self.toggle_class("show-map")
+            self.query_one("#stage").toggle_class("show-map")
 
     async def on_mount(self) -> None:
         self.on_resize()
