@@ -29,11 +29,12 @@ from uuid import UUID
 
 import openpyxl
 from openpyxl import Workbook
+from rows import event_row
 from sqlalchemy import create_engine
 
 from trainer.course.library import Library
 from trainer.course.loader import load_course
-from trainer.engine.events import Event, canonical_json
+from trainer.engine.events import Event
 from trainer.engine.session import Session
 from trainer.export import scores
 from trainer.export.period import Period
@@ -139,21 +140,7 @@ def fill(db: Path, n_attempts: int, n_trainees: int, seed: int = 7) -> None:
                 "heartbeat_at": began,
             }
         )
-        for e in evs:
-            events.append(
-                {
-                    "session_id": sid,
-                    "seq": e.seq,
-                    "t_ms": e.t_ms,
-                    "utc": began + timedelta(milliseconds=e.t_ms),
-                    "kind": str(e.kind),
-                    "state": e.state,
-                    "action": e.action,
-                    "data": canonical_json(e.data),
-                    "prev_hash": "0" * 64,
-                    "hash": "0" * 64,
-                }
-            )
+        events.extend(event_row(sid, e, began) for e in evs)
     engine = create_engine(f"sqlite:///{db}")
     with engine.begin() as conn:
         conn.execute(schema.trainees.insert(), trainees)

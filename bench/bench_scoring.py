@@ -27,11 +27,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+from rows import event_row
 from sqlalchemy import create_engine
 
 from trainer.cli.score import FINISHED, rescore
 from trainer.course.library import Library, load_library
-from trainer.engine.events import canonical_json
 from trainer.scoring.detect import detect
 from trainer.scoring.features import context, matrix
 from trainer.scoring.grade import Grader
@@ -81,21 +81,7 @@ def fill(db: Path, library: Library, n_sessions: int, n_distinct: int, seed: int
                     "heartbeat_at": began,
                 }
             )
-            for e in s.events:
-                events.append(
-                    {
-                        "session_id": sid,
-                        "seq": e.seq,
-                        "t_ms": e.t_ms,
-                        "utc": began + timedelta(milliseconds=e.t_ms),
-                        "kind": str(e.kind),
-                        "state": e.state,
-                        "action": e.action,
-                        "data": canonical_json(e.data),
-                        "prev_hash": "0" * 64,
-                        "hash": "0" * 64,
-                    }
-                )
+            events.extend(event_row(sid, e, began) for e in s.events)
         with engine.begin() as conn:
             conn.execute(schema.sessions.insert(), sessions)
             conn.execute(schema.events.insert(), events)
