@@ -3,11 +3,12 @@
 The setup fills a fresh store with bulk inserts (not through Store.append: that is one durable transaction per event and
 would take an hour): trainees in a few departments, and sessions of tests/fixtures/mini_course.yaml whose events were
 played through the real engine (an expert run, a critical mistake, a timer that ran out, an abandoned run), copied with
-new ids, times and hashes that are not a real chain (the export does not verify chains).
+new ids, times and hashes that are not a real chain (the export does not verify chains), each with the scoring the app
+stores when a session ends (the rubric's), but for one session in a hundred, as if never scored.
 
 Then, in the same process:
-- export: the whole export as the CLI does it: read the store (sessions, trainees, every event), detect mistakes, build
-  the three tables, write the workbook in write-only mode with types, formats, frozen headers and autofilters;
+- export: the whole export as the CLI does it: read the store (sessions, trainees, each attempt's last event time and the
+  mistakes its latest scoring kept; the events of the 1% never scored, and detect their mistakes), build the three tables, write the workbook in write-only mode with types, formats, frozen headers and autofilters;
 - bare: openpyxl write-only, appending exactly the same rows as plain values (no formats, widths or filters) to three
   sheets and saving: the floor any XLSX export with openpyxl pays.
 
@@ -34,13 +35,14 @@ from sqlalchemy import create_engine
 
 from trainer.course.library import Library
 from trainer.course.loader import load_course
-from trainer.engine.events import Event
+from trainer.engine.events import Event, canonical_json
 from trainer.engine.session import Session
 from trainer.export import scores
 from trainer.export.period import Period
 from trainer.export.xlsx import write_tables
 from trainer.scoring.detect import detect, outcome_of
-from trainer.scoring.rubric import score_session
+from trainer.scoring.grade import score_row
+from trainer.scoring.rubric import SessionScore, score_session
 from trainer.store import schema
 from trainer.store.store import Store
 
@@ -71,8 +73,8 @@ class _Clock:
         return self.seconds
 
 
-def played_variants(course) -> list[tuple[list[Event], str, str, float, bool]]:
-    """(events, status, outcome, score, passed) of a few ways through the mini course, played by the engine."""
+def played_variants(course) -> list[tuple[list[Event], str, str, SessionScore]]:
+    """(events, status, outcome, score) of a few ways through the mini course, played by the engine."""
     ways: list[list[str | float]] = [["lock", "work"], [12, "lock", 40, "work"], ["reach"], [35, "lock", "work"], []]
     out = []
     for way in ways:
@@ -92,7 +94,7 @@ def played_variants(course) -> list[tuple[list[Event], str, str, float, bool]]:
             events += session.abort("trainee")
         result = score_session(course, detect(course, events), outcome_of(events))
         kind = str(events[-1].kind)
-        out.append((events, kind, str(outcome_of(events)), result.score, result.passed))
+        out.append((events, kind, str(outcome_of(events)), result))
     return out
 
 
@@ -113,10 +115,11 @@ def fill(db: Path, n_attempts: int, n_trainees: int, seed: int = 7) -> None:
         }
         for i in range(n_trainees)
     ]
-    sessions, events = [], []
+    sessions, events, scorings = [], [], []
     for i in range(n_attempts):
         sid = str(UUID(int=rng.getrandbits(128), version=4))
-        evs, status, outcome, score, passed = rng.choices(variants, weights)[0]
+        evs, status, outcome, result = rng.choices(variants, weights)[0]
+        score, passed = result.score, result.passed
         began = start + timedelta(minutes=rng.randrange(700 * 24 * 60))
         sessions.append(
             {
@@ -141,13 +144,19 @@ def fill(db: Path, n_attempts: int, n_trainees: int, seed: int = 7) -> None:
             }
         )
         events.extend(event_row(sid, e, began) for e in evs)
+        if i % 100:  # as DurableSession does at the end; one in a hundred was never scored (e.g. an older database)
+            row = score_row(sid, result)
+            scorings.append(row | {"scored_at": sessions[-1]["ended_at"], "details": canonical_json(row["details"])})
     engine = create_engine(f"sqlite:///{db}")
     with engine.begin() as conn:
         conn.execute(schema.trainees.insert(), trainees)
         conn.execute(schema.sessions.insert(), sessions)
         conn.execute(schema.events.insert(), events)
+        conn.execute(schema.scores.insert(), scorings)
     engine.dispose()
-    print(f"  filled {db.name}: {n_trainees} trainees, {n_attempts} sessions, {len(events)} events")
+    print(
+        f"  filled {db.name}: {n_trainees} trainees, {n_attempts} sessions, {len(events)} events, {len(scorings)} scorings"
+    )
 
 
 class Timer:

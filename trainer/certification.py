@@ -32,13 +32,11 @@ class Certification:
 
 def certification(sessions: Iterable[SessionRecord], validity_days: int, today: date) -> Certification:
     passes = [
-        s.ended_at.astimezone().date()
-        for s in sessions
-        if s.passed and s.ended_at is not None and s.status is not SessionStatus.VOIDED
+        s.ended_at for s in sessions if s.passed and s.ended_at is not None and s.status is not SessionStatus.VOIDED
     ]
     if not passes:
         return Certification(CertStatus.NEVER, None, None)
-    passed_on = max(passes)
+    passed_on = max(passes).astimezone().date()  # the latest moment falls on the latest local day
     valid_until = passed_on + timedelta(days=validity_days)
     if today > valid_until:
         status = CertStatus.EXPIRED

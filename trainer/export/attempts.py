@@ -3,9 +3,10 @@
 - Only finished sessions are attempts (completed, failed or aborted). Voided sessions are set aside by an instructor and
   sessions still in progress or interrupted may yet go on, so neither is counted.
 - An attempt's score is the stored score, except for aborted sessions: the trainee walked away, so there is no score.
-- Its mistakes are those scoring/detect.py finds, read against the course version it was played on. When that exact
-  version (same content hash) is no longer in the library the mistakes are unknown (None), never guessed from another
-  version.
+- Its mistakes are those scoring/detect.py finds, read against the course version it was played on. The score sheet takes
+  them from the session's latest scoring, which kept them (detected against that version) with the score; otherwise they
+  are detected again from the events. When that exact version (same content hash) is no longer in the library and no
+  scoring kept them, the mistakes are unknown (None), never guessed from another version.
 - Its duration is the active time: the last event's time since the start, interruptions not counted.
 """
 
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from trainer.course.model import Course, MistakeSeverity
 from trainer.engine.events import Event
 from trainer.scoring.detect import DetectedMistake, detect
-from trainer.store.records import SessionRecord, SessionStatus
+from trainer.store.records import AttemptFacts, MistakeMade, SessionRecord, SessionStatus
 
 FINISHED = frozenset({SessionStatus.COMPLETED, SessionStatus.FAILED, SessionStatus.ABORTED})
 SEVERITIES = (MistakeSeverity.MINOR, MistakeSeverity.SERIOUS, MistakeSeverity.CRITICAL)
@@ -32,7 +33,9 @@ def is_attempt(record: SessionRecord) -> bool:
 class Attempt:
     record: SessionRecord
     duration: timedelta | None  # None when the events were not read
-    mistakes: tuple[DetectedMistake, ...] | None  # None: the course version it was played on is not loaded
+    # DetectedMistake when read from the events (reports need their state and rule), MistakeMade from a stored scoring;
+    # None: unknown (the course version it was played on is not loaded, and no scoring kept them)
+    mistakes: tuple[DetectedMistake, ...] | tuple[MistakeMade, ...] | None
 
     @property
     def started_at(self) -> datetime:
@@ -57,6 +60,18 @@ class Attempt:
             return None
         return sum(1 for m in self.mistakes if m.severity is severity)
 
+    def tally(self) -> tuple[str | None, int | None, int | None, int | None]:
+        """(critical codes, minor, serious, critical counts) in one pass, for the score sheet's attempt rows."""
+        if self.mistakes is None:
+            return None, None, None, None
+        counts = dict.fromkeys(SEVERITIES, 0)
+        critical = []
+        for m in self.mistakes:
+            counts[m.severity] += 1
+            if m.severity is MistakeSeverity.CRITICAL:
+                critical.append(m.code)
+        return ", ".join(critical), *counts.values()
+
     def codes(self, severity: MistakeSeverity) -> str | None:
         """The codes of the mistakes of one severity, in the order made, comma-separated ('' for none)."""
         if self.mistakes is None:
@@ -79,3 +94,11 @@ def attempt(record: SessionRecord, events: Sequence[Event] | None, course: Cours
     exact = played_on(course, record)
     mistakes = tuple(detect(exact, events)) if exact is not None else None
     return Attempt(record, duration, mistakes)
+
+
+def attempt_from_facts(record: SessionRecord, facts: AttemptFacts) -> Attempt | None:
+    """Summarise a finished session from what its latest scoring kept; None when it was never scored (read its events)."""
+    if facts.mistakes is None:
+        return None
+    duration = timedelta(milliseconds=facts.last_t_ms or 0)
+    return Attempt(record, duration, facts.mistakes)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from trainer.course.model import MistakeSeverity
 from trainer.engine.events import Event
 
 
@@ -89,3 +90,20 @@ class ScoreRecord:
     reason: str
     review: bool
     details: str  # canonical JSON list of the deductions
+
+
+@dataclass(frozen=True)
+class MistakeMade:
+    """One mistake as a scoring kept it: its code and the severity the course declares for it."""
+
+    code: str
+    severity: MistakeSeverity
+
+
+@dataclass(frozen=True)
+class AttemptFacts:
+    """What a score sheet needs of a session without reading its events (Store.attempt_facts)."""
+
+    session_id: str
+    last_t_ms: int | None  # the last event's time since the start; None when there is no event
+    mistakes: tuple[MistakeMade, ...] | None  # of the latest scoring, in the order made; None: never scored

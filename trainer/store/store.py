@@ -24,13 +24,16 @@ from sqlalchemy import Connection, Engine, Row, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from trainer.course.model import MistakeSeverity
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind, canonical_json
 from trainer.store import chain, dialect, migrations, schema
 from trainer.store.errors import StoreError
 from trainer.store.liveness import Owner, owner_alive
 from trainer.store.records import (
+    AttemptFacts,
     ChainProblem,
     LabelRecord,
+    MistakeMade,
     ScoreRecord,
     SessionRecord,
     SessionStatus,
@@ -428,10 +431,18 @@ class Store:
         course_id: str | None = None,
         since: datetime | None = None,
         status: SessionStatus | None = None,
+        *,
+        newest_first: bool = True,
     ) -> list[SessionRecord]:
-        """Sessions matching every filter given, newest first. `since` is timezone-aware and compared with started_at."""
+        """Sessions matching every filter given, newest first. `since` is timezone-aware and compared with started_at.
+
+        `newest_first=False` leaves them in no particular order, for callers that sort them their own way: ordering
+        100 000 sessions costs the database as much again as reading them.
+        """
         s = schema.sessions
-        query = select(s).order_by(s.c.started_at.desc(), s.c.id)
+        query = select(*_RECORD_COLUMNS)
+        if newest_first:
+            query = query.order_by(s.c.started_at.desc(), s.c.id)
         if badge is not None:
             query = query.where(s.c.badge == badge)
         if course_id is not None:
@@ -619,6 +630,39 @@ class Store:
             for r in rows
         ]
 
+    def attempt_facts(self, session_ids: Sequence[str], *, chunk: int = 900) -> Iterator[AttemptFacts]:
+        """What a score sheet needs of many sessions without reading their events: for each id, in id order, the last
+        event's time and the mistakes of the latest scoring (unknown ids are left out).
+
+        One indexed query per `chunk` sessions: the last event is found by the session's event_count (seq counts from
+        1), the latest scoring by scored_at then id, as scores() orders them. Asking in id order keeps each chunk's
+        lookups on neighbouring index pages: twice as fast as random order on 100 000 sessions.
+        """
+        s, e, h = schema.sessions, schema.events, schema.scores
+        query = (
+            select(s.c.id, e.c.t_ms, h.c.details)
+            .outerjoin(e, (e.c.session_id == s.c.id) & (e.c.seq == s.c.event_count))
+            .outerjoin(h, h.c.session_id == s.c.id)
+            .order_by(s.c.id, h.c.scored_at, h.c.id)
+        )
+        ids = sorted(set(session_ids))
+        for first in range(0, len(ids), chunk):
+            part = ids[first : first + chunk]
+            with self._reading(f"read the scores of {len(part)} session(s)") as conn:
+                rows = conn.execute(query.where(s.c.id.in_(part))).all()
+            latest = {sid: (t_ms, details) for sid, t_ms, details in rows}  # the last scoring wins
+            known: dict[str, tuple[MistakeMade, ...]] = {}  # sessions that made the same mistakes share a text
+            for sid, (t_ms, details) in latest.items():
+                try:
+                    mistakes = None if details is None else known.get(details)
+                    if mistakes is None and details is not None:
+                        mistakes = known[details] = tuple(_made(d) for d in json.loads(details))
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise StoreError(
+                        f"{self._where}: session {sid[:8]} has an unreadable score ({exc}); rescore it with `trainer score`"
+                    ) from exc
+                yield AttemptFacts(sid, t_ms, mistakes)
+
     # --- helpers --------------------------------------------------------------------------------------------------------
 
     def _find(self, conn: Connection, id_or_prefix: str, *, lock: bool = False) -> Row[Any]:
@@ -690,33 +734,38 @@ def _seqs(seqs: Sequence[int]) -> str:
     return ", ".join(map(str, seqs[:5])) + (", ..." if len(seqs) > 5 else "")
 
 
+_SEVERITIES = {s.value: s for s in MistakeSeverity}
+
+
+def _made(deduction: Mapping[str, Any]) -> MistakeMade:
+    """A mistake of a stored scoring's details (see trainer.scoring.grade.details) at its declared severity."""
+    return MistakeMade(str(deduction["code"]), _SEVERITIES[deduction["declared"]])
+
+
 def _trainee(row: Row[Any]) -> Trainee:
     return Trainee(badge=row.badge, name=row.name, department=row.department, created_at=row.created_at)
 
 
+_SESSION_STATUS = {s.value: s for s in SessionStatus}
+
+
+# What a SessionRecord is made of: the sessions table's columns in order, up to void_reason (voided_by and voided_at,
+# the last two, are not part of it), so that a `select(schema.sessions)` row starts with these too.
+_RECORD_COLUMNS = tuple(schema.sessions.c)[:-2]
+
+
 def _session(row: Row[Any], now: datetime) -> SessionRecord:
-    status = SessionStatus(row.status)
-    if status is SessionStatus.IN_PROGRESS and not owner_alive(
-        Owner(row.owner_host, row.owner_pid), row.heartbeat_at, now
-    ):
+    """A record from a row that starts with _RECORD_COLUMNS. Unpacked by position: listing 100 000 sessions by column
+    name costs twice as much."""
+    (id_, badge, course_id, course_version, content_hash, seed, lang, status_text, outcome, score, passed, started_at,
+     ended_at, event_count, _head, owner_host, owner_pid, heartbeat_at, void_reason) = row[:19]  # fmt: skip
+    status = _SESSION_STATUS[status_text]
+    if status is SessionStatus.IN_PROGRESS and not owner_alive(Owner(owner_host, owner_pid), heartbeat_at, now):
         status = SessionStatus.INTERRUPTED
     return SessionRecord(
-        id=row.id,
-        badge=row.badge,
-        course_id=row.course_id,
-        course_version=row.course_version,
-        content_hash=row.content_hash,
-        seed=row.seed,
-        lang=row.lang,
-        status=status,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        outcome=row.outcome,
-        score=row.score,
-        passed=row.passed,
-        event_count=row.event_count,
-        void_reason=row.void_reason,
-    )
+        id_, badge, course_id, course_version, content_hash, seed, lang, status, started_at, ended_at, outcome, score,
+        passed, event_count, void_reason,
+    )  # fmt: skip
 
 
 def _event_row(stored: StoredEvent) -> dict[str, Any]:
