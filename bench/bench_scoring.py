@@ -13,7 +13,10 @@ Then, in the same process:
 
 Reports sessions per second for both and the ratio end to end / bare. Usage:
 
-    python bench/bench_scoring.py [--sessions 100000] [--distinct 3000] [--model PATH] [--dir /tmp]
+    python bench/bench_scoring.py [--sessions 100000] [--distinct 3000] [--model PATH] [--dir /tmp] [--db FILE]
+
+--db FILE keeps the filled database in FILE and reuses it on later runs with the same --sessions and --distinct (the
+fill takes minutes); the scores a run adds are deleted before the next run measures, so every run starts alike.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 from uuid import UUID
 
 from rows import event_row
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 
 from trainer.cli.score import FINISHED, rescore
 from trainer.course.library import Library, load_library
@@ -86,8 +89,28 @@ def fill(db: Path, library: Library, n_sessions: int, n_distinct: int, seed: int
             conn.execute(schema.sessions.insert(), sessions)
             conn.execute(schema.events.insert(), events)
         total_events += len(events)
+    with engine.begin() as conn:
+        conn.execute(schema.meta.insert(), [{"key": "bench_fill", "value": f"{n_sessions} {n_distinct} {seed}"}])
     engine.dispose()
     print(f"  filled {db.name}: {n_sessions} sessions ({n_distinct} distinct), {total_events} events")
+
+
+def reuse(db: Path, n_sessions: int, n_distinct: int, seed: int = 5) -> bool:
+    """Whether `db` was filled by fill() with these arguments; if so, forget the scores earlier runs stored."""
+    if not db.exists():
+        return False
+    engine = create_engine(f"sqlite:///{db}")
+    try:
+        with engine.begin() as conn:
+            m = schema.meta
+            got = conn.execute(select(m.c.value).where(m.c.key == "bench_fill")).scalar_one_or_none()
+            if got != f"{n_sessions} {n_distinct} {seed}":
+                return False
+            conn.execute(schema.scores.delete())
+            conn.execute(schema.sessions.update().values(score=None, passed=None))
+    finally:
+        engine.dispose()
+    return True
 
 
 def end_to_end(db: Path, library: Library, grader: Grader) -> tuple[float, int, int]:
@@ -119,6 +142,7 @@ def main() -> None:
     parser.add_argument("--distinct", type=int, default=3000, help="distinct simulated sessions copied (default 3000)")
     parser.add_argument("--model", default=None, help="model file (default: the current model)")
     parser.add_argument("--dir", type=Path, default=None, help="folder for the database (default: temp)")
+    parser.add_argument("--db", type=Path, default=None, help="keep the filled database in this file and reuse it")
     args = parser.parse_args()
     grader = Grader.current(args.model, strict=True)
     if grader.model is None:
@@ -133,10 +157,14 @@ def main() -> None:
         f"courses {', '.join(library.courses)} (model knows {len(seen)}), {os.cpu_count()} CPUs"
     )
     with tempfile.TemporaryDirectory(prefix="trainer-bench-", dir=args.dir) as tmp:
-        db = Path(tmp) / "bench.db"
-        t = time.perf_counter()
-        fill(db, library, args.sessions, args.distinct)
-        print(f"  setup {time.perf_counter() - t:.0f} s")
+        db = args.db.absolute() if args.db else Path(tmp) / "bench.db"
+        if reuse(db, args.sessions, args.distinct):
+            print(f"  reusing {db} (its earlier scores deleted)")
+        else:
+            db.unlink(missing_ok=True)
+            t = time.perf_counter()
+            fill(db, library, args.sessions, args.distinct)
+            print(f"  setup {time.perf_counter() - t:.0f} s")
         seconds, n, flagged = end_to_end(db, library, grader)
         predict_s, _, mistakes = bare(db, library, grader)
     print(f"  end to end: {n} sessions in {seconds:.1f} s = {n / seconds:,.0f} sessions/s ({flagged} grades flagged)")

@@ -177,3 +177,50 @@ procedure:
     assert codes(["alarm_by_phone", "fight"]) == []  # the variant did the alarm step
     assert codes(["alarm", "leave"]) == ["SKIPPED_FIGHT"]  # a small fire should have been fought
     assert codes(["alarm", "grows", "leave"]) == []  # the fire grew: evacuating was right, nothing skipped
+
+
+def test_detection_gives_the_contexts_stored_with_the_starter_data():
+    """The starter data keeps each mistake's id and context as detection gave them when it was built: detection (and
+    its bulk form on event tuples) must give them again, for every session of every course."""
+    from trainer.course.library import load_library
+    from trainer.scoring.detect import detect_rows, rows_of
+    from trainer.scoring.labelled import read
+
+    library = load_library()
+    sessions = list(read(ROOT / "data" / "starter" / "holdout.jsonl.gz"))
+    assert {s.course for s in sessions} == set(library.courses)
+    for s in sessions:
+        course = library.courses[s.course]
+        events = [Event.from_canonical(e) for e in s.events]
+        found = detect(course, events)
+        assert detect_rows(course, rows_of(events)) == found
+        assert [(m.id, context(course, m)) for m in found] == [(m.id, dict(m.context)) for m in s.mistakes]
+
+
+def simulated_mistakes() -> list[DetectedMistake]:
+    from trainer.scoring.simulate import simulate
+
+    found = [m for s in simulate([PRESS], 30, 3) for m in detect(PRESS, s.events)]
+    assert len({m.source for m in found}) >= 4  # declared, skipped, order, timeout...
+    return found
+
+
+def test_a_detected_mistake_is_the_dataclass_its_fields_make():
+    """detect builds its records without DetectedMistake's __init__ (for speed): they must be the same objects."""
+    from dataclasses import fields
+
+    found = simulated_mistakes()
+    for m in found:
+        made = DetectedMistake(**{f.name: getattr(m, f.name) for f in fields(DetectedMistake)})
+        assert made == m and repr(made) == repr(m) and hash(made) == hash(m)
+
+
+def test_the_model_input_built_from_values_is_the_one_built_from_contexts():
+    from trainer.scoring.features import matrix_of, values
+
+    found = simulated_mistakes()
+    by_context, by_values = matrix([context(PRESS, m) for m in found]), matrix_of([values(PRESS, m) for m in found])
+    assert by_context.shape == by_values.shape == (len(found), len(FEATURES))
+    assert [[(type(x), x) for x in row] for row in by_context.tolist()] == [
+        [(type(x), x) for x in row] for row in by_values.tolist()
+    ]

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator, Sequence
+import gc
+import os
+import sys
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trainer.cli import command
-from trainer.errors import ExitCode, UsageError
+from trainer.errors import ExitCode, TrainerError, UsageError
 
 if TYPE_CHECKING:
     from trainer.scoring.rubric import SessionScore
 
-BATCH = 1000  # sessions graded per model call and saved per transaction
+BATCH = 5000  # sessions graded per model call and saved per transaction (the model's own cost per call: ~8 ms)
 FINISHED = ("completed", "failed", "aborted")
+PARALLEL_FROM = 2000  # sessions: fewer are scored in this process (starting workers would cost more than it saves)
 
 
 def register(sub: Any) -> None:
@@ -25,13 +30,11 @@ def register(sub: Any) -> None:
     p.add_argument("--since", metavar="DATE", help="with --all: only sessions started on or after DATE")
     p.add_argument("--model", metavar="PATH", help="a model file, or 'rubric' (default: the current model)")
     p.add_argument("--dry-run", action="store_true", help="show what would change, store nothing")
+    p.add_argument(
+        "--jobs", type=int, metavar="N", help="worker processes for --all (default: one per CPU; 1: no workers)"
+    )
     p.add_argument("--db", metavar="URL")
     p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
-
-
-def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for first in range(0, len(items), size):
-        yield items[first : first + size]
 
 
 @dataclass
@@ -44,6 +47,18 @@ class Rescored:
     results: list[tuple[Any, SessionScore]] = field(default_factory=list)  # kept only when asked (one session)
 
 
+# One session's new scoring, as a worker process sends it back: score, passed, grades flagged, the row for add_scores.
+Graded = tuple[float, bool, int, dict[str, Any]]
+
+
+def default_jobs() -> int:
+    """One worker process per CPU this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
 def rescore(
     store: Any,
     library: Any,
@@ -53,11 +68,17 @@ def rescore(
     dry_run: bool = False,
     keep: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    jobs: int | None = None,
 ) -> Rescored:
     """Score `records` (finished sessions) with `grader` in batches: one bulk read, one model call and one transaction
-    per BATCH sessions. Each new score is added to the history and becomes the session's score (unless dry_run)."""
-    from trainer.scoring.grade import score_row
+    per batch (at most BATCH sessions). Each new score is added to the history and becomes the session's score (unless
+    dry_run).
 
+    With many sessions, `jobs` worker processes (default: one per CPU) read, detect and grade the batches while this
+    process stores their scores: the same functions on the same batches, so the same scores as with jobs=1. Workers are
+    forked (Linux), so they share the loaded courses and model; elsewhere, or with `keep` (the SessionScores are kept
+    for the caller), everything runs in this process.
+    """
     out = Rescored()
     playable = []
     for r in records:
@@ -67,23 +88,119 @@ def rescore(
             out.missing[key] = out.missing.get(key, 0) + 1
         else:
             playable.append((r, course))
-    for batch in _batches(playable, BATCH):
-        events = dict(store.events_of([r.id for r, _ in batch]))
-        results = grader.score_many([(course, events[r.id]) for r, course in batch])
-        rows = []
-        for (r, _), result in zip(batch, results, strict=True):
-            out.changed += r.score is None or abs(r.score - result.score) > 1e-9
-            out.flipped += r.passed is not None and r.passed != result.passed
-            out.flagged += sum(d.review for d in result.deductions + result.cleared)
-            rows.append(score_row(r.id, result))
-            if keep:
-                out.results.append((r, result))
-        if not dry_run:
-            store.add_scores(rows)
-        out.done += len(batch)
-        if progress:
-            progress(out.done, len(playable))
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    parallel = (
+        jobs > 1
+        and not keep
+        and len(playable) >= PARALLEL_FROM
+        and sys.platform == "linux"
+        and not getattr(store, "in_memory", False)
+    )
+    if parallel:
+        rounds = -(-len(playable) // (jobs * BATCH))  # every worker gets as many batches of about the same size
+        size = -(-len(playable) // (jobs * rounds))
+        batches = [playable[first : first + size] for first in range(0, len(playable), size)]
+        graded: Generator[list[Graded], None, None] = _in_workers(store, grader, batches, jobs)
+    else:
+        batches = [playable[first : first + BATCH] for first in range(0, len(playable), BATCH)]
+        graded = (_grade_batch(store, grader, batch, out.results if keep else None) for batch in batches)
+    with closing(graded):  # on an error here, the workers stop at once
+        for batch, results in zip(batches, graded, strict=True):
+            rows = []
+            for (r, _), (score, passed, flagged, row) in zip(batch, results, strict=True):
+                out.changed += r.score is None or abs(r.score - score) > 1e-9
+                out.flipped += r.passed is not None and r.passed != passed
+                out.flagged += flagged
+                rows.append(row)
+            if not dry_run:
+                with _paused_gc():
+                    store.add_scores(rows)
+            out.done += len(batch)
+            if progress:
+                progress(out.done, len(playable))
     return out
+
+
+def _grade_batch(
+    store: Any, grader: Any, batch: Sequence[tuple[Any, Any]], keep: list[tuple[Any, SessionScore]] | None = None
+) -> list[Graded]:
+    """Read, detect and grade one batch: what a worker process does (or this process, without workers)."""
+    with _paused_gc():
+        return _graded(store, grader, batch, keep)  # its events and mistakes are freed before the collector is back
+
+
+def _graded(
+    store: Any, grader: Any, batch: Sequence[tuple[Any, Any]], keep: list[tuple[Any, SessionScore]] | None
+) -> list[Graded]:
+    from trainer.scoring.grade import score_row
+
+    events = dict(store.event_rows_of([r.id for r, _ in batch]))
+    results = grader.score_rows([(course, events[r.id]) for r, course in batch])
+    if keep is not None:
+        keep += [(r, result) for (r, _), result in zip(batch, results, strict=True)]
+    return [
+        (
+            result.score,
+            result.passed,
+            sum(d.review for d in result.deductions + result.cleared),
+            score_row(r.id, result, as_json=True),
+        )
+        for (r, _), result in zip(batch, results, strict=True)
+    ]
+
+
+@contextmanager
+def _paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a batch is read and graded: its hundreds of thousands of events, mistakes and
+    rows hold no cycles, and the collector's passes over them (and over everything loaded) cost a third of the time.
+    Whatever is cyclic is collected once it runs again; free the batch's objects before leaving, or that first pass
+    walks them all."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+# What the workers work on, set before they are forked (so they inherit it instead of receiving it pickled).
+_work: tuple[Any, Any, Sequence[Sequence[tuple[Any, Any]]]] | None = None
+
+
+def _in_workers(
+    store: Any, grader: Any, batches: Sequence[Sequence[tuple[Any, Any]]], jobs: int
+) -> Generator[list[Graded], None, None]:
+    """Each batch graded in one of `jobs` forked worker processes, in the order of the batches."""
+    global _work
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    store.forget_connections()  # the workers open their own
+    _work = (store, grader, batches)
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(batches)), mp_context=multiprocessing.get_context("fork"), initializer=_worker_start
+    )
+    try:
+        yield from pool.map(_work_on, range(len(batches)))
+    except BrokenProcessPool as exc:
+        raise TrainerError(f"a scoring worker process stopped unexpectedly ({exc}); try again with --jobs 1") from exc
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        _work = None
+
+
+def _worker_start() -> None:
+    assert _work is not None
+    gc.freeze()  # what the worker inherited stays put: the collector never walks it (nor copies its pages)
+    _work[0].forget_connections(close=False)  # never use or close the parent's connections
+
+
+def _work_on(index: int) -> list[Graded]:
+    assert _work is not None
+    store, grader, batches = _work
+    return _grade_batch(store, grader, batches[index])
 
 
 def score(args: argparse.Namespace) -> int:
@@ -94,6 +211,7 @@ def score(args: argparse.Namespace) -> int:
     flagged for an instructor's review.
     """
     from rich.console import Console
+    from rich.live import Live
 
     from trainer.cli.sessions import _since
     from trainer.course.library import load_library
@@ -102,6 +220,8 @@ def score(args: argparse.Namespace) -> int:
 
     if args.since and not args.all:
         raise UsageError("--since goes with --all")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs takes a number of worker processes, 1 or more")
     grader = Grader.current(args.model, strict=True)
     library = load_library(args.courses)
     console = Console()
@@ -115,7 +235,10 @@ def score(args: argparse.Namespace) -> int:
         else:
             since = _since(args.since) if args.since else None
             records = [r for r in store.sessions(since=since) if str(r.status) in FINISHED]
-        with console.status(f"scoring {len(records)} session(s) with {grader.name}") as status:
+        # Refreshed by hand after each batch: no refresh thread, which the worker processes must not be forked with.
+        with Live(
+            f"scoring {len(records)} session(s) with {grader.name}", console=console, auto_refresh=False, transient=True
+        ) as live:
             done = rescore(
                 store,
                 library,
@@ -123,7 +246,8 @@ def score(args: argparse.Namespace) -> int:
                 records,
                 dry_run=args.dry_run,
                 keep=bool(args.session),
-                progress=lambda n, total: status.update(f"scoring with {grader.name}: {n}/{total}"),
+                progress=lambda n, total: live.update(f"scoring with {grader.name}: {n}/{total}", refresh=True),
+                jobs=args.jobs,
             )
     for r, result in done.results:
         note = f"; {result.note}" if result.note else ""

@@ -14,10 +14,12 @@ them as context, with the rest of what an instructor looks at when grading it (s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from trainer.course.conditions import Value
+from trainer.course.conditions import Condition, Value
 from trainer.course.model import Course, MistakeSeverity, Outcome, ProcedureStep, Text
 from trainer.engine.events import Event, EventKind
 
@@ -58,6 +60,15 @@ class DetectedMistake:
 
 
 def declared_rule(course: Course, source: str, ref: str, state: str, code: str) -> tuple[Text, str | None]:
+    rules = _plan(course).rules
+    key = (source, ref, code)
+    found = rules.get(key)
+    if found is None:
+        found = rules[key] = _declared_rule(course, source, ref, code)
+    return found
+
+
+def _declared_rule(course: Course, source: str, ref: str, code: str) -> tuple[Text, str | None]:
     if source == "ignored":
         ev = next((e for e in course.random_events if e.id == ref), None)
         mistake = ev.ignored if ev else None
@@ -72,184 +83,292 @@ def declared_rule(course: Course, source: str, ref: str, state: str, code: str) 
     return mistake.rule, mistake.standard
 
 
-@dataclass
-class _Moment:
-    """What was true at one event: enough to give a mistake attached there its context."""
+@dataclass(frozen=True)
+class _Plan:
+    """What detection needs from a course, worked out once per course object (detect runs for every stored session)."""
 
-    seq: int
-    t_ms: int
-    state: str
-    entered_ms: int
-    done: int  # procedure steps done so far
-    variables: tuple[tuple[str, Value], ...]
+    step_pos: Mapping[str, int]  # procedure step action -> its index
+    # each procedure step with its action, condition, prerequisites and the steps that must follow it
+    steps: tuple[tuple[ProcedureStep, str, Condition | None, tuple[str, ...], tuple[str, ...]], ...]
+    timers: frozenset[str]  # states with a timer
+    rules: dict[tuple[str, str, str], tuple[Text, str | None]]  # declared_rule's answers so far
+
+
+_plans: dict[int, tuple[Course, _Plan]] = {}
+
+
+def _plan(course: Course) -> _Plan:
+    got = _plans.get(id(course))
+    if got is not None and got[0] is course:
+        return got[1]
+    steps = course.procedure
+    followers = {s.action: tuple(t.action for t in steps if s.action in t.after) for s in steps}
+    plan = _Plan(
+        step_pos={s.action: i for i, s in enumerate(steps)},
+        steps=tuple((s, s.action, s.when, s.after, followers[s.action]) for s in steps),
+        timers=frozenset(sid for sid, s in course.states.items() if s.timer is not None),
+        rules={},
+    )
+    if len(_plans) >= 256:  # courses live as long as their library: a handful per process
+        _plans.clear()
+    _plans[id(course)] = (course, plan)
+    return plan
+
+
+# An event as a plain tuple (seq, t_ms, kind, state, action, data): what detection reads. Bulk readers (trainer score
+# --all reads millions of events) hand these over without building an Event for each; rows_of makes them from Events.
+EventRow = tuple[int, int, EventKind, str, str | None, Mapping[str, Any]]
+
+
+def rows_of(events: Iterable[Event]) -> list[EventRow]:
+    return [(e.seq, e.t_ms, e.kind, e.state, e.action, e.data) for e in events]
+
+
+# What was true at one event, enough to give a mistake attached there its context: a plain tuple, as detect makes one
+# for every procedure step taken. Fields by index:
+_SEQ, _T_MS, _STATE, _ENTERED_MS, _DONE, _VARIABLES = range(6)
+_Moment = tuple[int, int, str, int, int, tuple[tuple[str, Value], ...]]
+
+_CHOSE, _VIEWED, _RANDOM, _TIMED_OUT, _HINT, _MISTAKE = (
+    EventKind.CHOSE,
+    EventKind.VIEWED,
+    EventKind.RANDOM_EVENT,
+    EventKind.TIMED_OUT,
+    EventKind.HINT,
+    EventKind.MISTAKE,
+)
+_HAZARDS = (EventKind.HAZARD, EventKind.FAILED)
+_ENDINGS = (EventKind.COMPLETED, EventKind.FAILED, EventKind.ABORTED)
 
 
 def detect(course: Course, events: Sequence[Event]) -> list[DetectedMistake]:
+    """Every mistake in a session's events, in the order made (see the module's docstring and docs/scoring.md)."""
+    return detect_rows(course, rows_of(events))
+
+
+def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMistake]:
+    """detect() on events as EventRow tuples."""
+    plan = _plan(course)
     steps = course.procedure
-    step_pos = {s.action: i for i, s in enumerate(steps)}
+    step_pos = plan.step_pos
     variables: dict[str, Value] = dict(course.variables)
+    snapshot: tuple[tuple[str, Value], ...] | None = tuple(variables.items())  # None: variables changed since
     entered_ms = 0
     done_steps: set[str] = set()
     chosen_at: dict[str, int] = {}  # action id -> seq of its first choice
-    t_of: dict[int, int] = {}
-    moments: dict[int, _Moment] = {}
-    declared: list[tuple[Event, _Moment]] = []  # mistake events and undeclared timeouts, with their moment
-    timeouts: list[tuple[Event, _Moment]] = []
+    moments: dict[int, _Moment] = {}  # at choices that perform a procedure step, and at the other inputs
+    declared: list[tuple[EventRow, _Moment]] = []  # mistake events and undeclared timeouts, with their moment
+    timeouts: list[tuple[EventRow, _Moment]] = []
     hazards: list[int] = []  # seqs of hazard states entered and of an incident
-    hints: list[tuple[Event, _Moment]] = []
+    hints: list[tuple[EventRow, _Moment]] = []
+    last = events[-1] if events else None
 
-    def moment(e: Event) -> _Moment:
-        return _Moment(e.seq, e.t_ms, e.state, entered_ms, len(done_steps), tuple(variables.items()))
-
-    pending_timeout: tuple[Event, _Moment] | None = None
+    pending_timeout: tuple[EventRow, _Moment] | None = None
     for e in events:
-        t_of[e.seq] = e.t_ms
-        kind = e.kind
-        if pending_timeout is not None and kind is not EventKind.MISTAKE:
+        seq, t_ms, kind, state, action, data = e
+        if pending_timeout is not None and kind is not _MISTAKE:
             timeouts.append(pending_timeout)  # a timeout with no declared mistake right after it
             pending_timeout = None
-        if kind is EventKind.CHOSE:
-            before = moment(e)  # the moment of the decision, before its effects
+        if kind is _CHOSE:
             # An action counts for its own id and for the procedure step it performs under another id (`step:`).
-            for performed in {e.action, e.data.get("step")} - {None}:
-                chosen_at.setdefault(str(performed), e.seq)
-                if performed in step_pos:
-                    done_steps.add(str(performed))
-            variables.update(e.data.get("set") or {})
-            moments[e.seq] = before
-        elif kind is EventKind.VIEWED:
-            entered_ms = e.t_ms
-        elif kind is EventKind.RANDOM_EVENT:
-            variables.update(e.data.get("set") or {})
-        elif kind in (EventKind.HAZARD, EventKind.FAILED):
-            hazards.append(e.seq)
-        elif kind is EventKind.TIMED_OUT:
-            pending_timeout = (e, moment(e))
-            moments[e.seq] = pending_timeout[1]
-            variables.update(e.data.get("set") or {})
-        elif kind is EventKind.HINT:
-            hints.append((e, moment(e)))
-            moments[e.seq] = hints[-1][1]
-        elif kind is EventKind.MISTAKE:
-            at = moment(e)
-            if pending_timeout is not None:  # a declared timer mistake: the timeout itself is not counted again
-                at = _Moment(**{**vars(pending_timeout[1]), "seq": e.seq, "variables": at.variables})
-                pending_timeout = None
-            declared.append((e, at))
+            step = data.get("step")
+            performs = action in step_pos or step in step_pos
+            if performs or e is last:  # the moment of the decision, before its effects
+                if snapshot is None:
+                    snapshot = tuple(variables.items())
+                moments[seq] = (seq, t_ms, state, entered_ms, len(done_steps), snapshot)
+            if action is not None:
+                chosen_at.setdefault(str(action), seq)
+            if step is not None and step != action:
+                chosen_at.setdefault(str(step), seq)
+            if performs:
+                if action in step_pos:
+                    done_steps.add(str(action))
+                if step in step_pos:
+                    done_steps.add(str(step))
+            changes = data.get("set")
+            if changes:
+                variables.update(changes)
+                snapshot = None
+        elif kind is _VIEWED:
+            entered_ms = t_ms
+        elif kind is _RANDOM:
+            changes = data.get("set")
+            if changes:
+                variables.update(changes)
+                snapshot = None
+        elif kind is _TIMED_OUT or kind is _HINT or kind is _MISTAKE:
+            if snapshot is None:
+                snapshot = tuple(variables.items())
+            at = (seq, t_ms, state, entered_ms, len(done_steps), snapshot)
+            if kind is _MISTAKE:
+                if pending_timeout is not None:  # a declared timer mistake: the timeout itself is not counted again
+                    at = (seq, *pending_timeout[1][_T_MS:_VARIABLES], snapshot)
+                    pending_timeout = None
+                declared.append((e, at))
+            elif kind is _HINT:
+                hints.append((e, at))
+                moments[seq] = at
+            else:
+                pending_timeout = (e, at)
+                moments[seq] = at
+                changes = data.get("set")
+                if changes:
+                    variables.update(changes)
+                    snapshot = None
+        elif kind in _HAZARDS:
+            hazards.append(seq)
     if pending_timeout is not None:
         timeouts.append(pending_timeout)
-    last = events[-1] if events else None
-    if last is not None and last.seq not in moments:
-        moments[last.seq] = moment(last)
-    outcome = outcome_of(events)
+    if last is not None and last[0] not in moments:
+        if snapshot is None:
+            snapshot = tuple(variables.items())
+        moments[last[0]] = (last[0], last[1], last[3], entered_ms, len(done_steps), snapshot)
+    outcome = outcome_of_rows(events)
 
-    drafts: list[tuple[DetectedMistake, _Moment, str | None, int | None]] = []  # record, moment, step, correction seq
+    # (seq, id, fields of the record, its moment, the step it stands for, the seq of its correction)
+    drafts: list[tuple[int, str, dict[str, Any], _Moment, str | None, int | None]] = []
     for e, at in declared:
-        source, ref, code = str(e.data.get("source")), str(e.data.get("ref")), str(e.data.get("code"))
-        rule, standard = declared_rule(course, source, ref, e.state, code)
-        step = e.data.get("step")
-        m = DetectedMistake(
-            id=f"m{e.seq}",
-            code=code,
-            severity=MistakeSeverity(str(e.data.get("severity"))),
-            source=source,
-            state=e.state,
-            seq=e.seq,
-            t_ms=e.t_ms,
-            rule=rule,
-            standard=standard,
-            hazard=e.data.get("hazard"),
-            ref=ref,
-        )
-        drafts.append((m, at, step, _declared_correction(events, e, source, ref, step, chosen_at)))
+        seq, t_ms, _, state, _, data = e
+        source, ref, code = str(data.get("source")), str(data.get("ref")), str(data.get("code"))
+        rule, standard = declared_rule(course, source, ref, state, code)
+        step = data.get("step")
+        fields = {
+            "code": code,
+            "severity": MistakeSeverity(str(data.get("severity"))),
+            "source": source,
+            "state": state,
+            "t_ms": t_ms,
+            "rule": rule,
+            "standard": standard,
+            "hazard": data.get("hazard"),
+            "ref": ref,
+        }
+        drafts.append((seq, f"m{seq}", fields, at, step, _declared_correction(events, seq, source, ref, step)))
     for e, at in hints:
-        m = DetectedMistake(
-            id=f"h{e.seq}",
-            code="HINT_USED",
-            severity=HINT_SEVERITY,
-            source="hint",
-            state=e.state,
-            seq=e.seq,
-            t_ms=e.t_ms,
-            rule=Text(zh="按作业程序独立完成，不依赖提示", en="Work through the procedure without needing a hint"),
-            standard=None,
-            hazard=None,
-            ref=e.state,
-        )
-        drafts.append((m, at, None, None))
+        seq, t_ms, _, state, _, _ = e
+        fields = {
+            "code": "HINT_USED",
+            "severity": HINT_SEVERITY,
+            "source": "hint",
+            "state": state,
+            "t_ms": t_ms,
+            "rule": _HINT_RULE,
+            "standard": None,
+            "hazard": None,
+            "ref": state,
+        }
+        drafts.append((seq, f"h{seq}", fields, at, None, None))
     for e, at in timeouts:
-        state = course.states.get(e.state)
-        seconds = e.data.get("seconds", state.timer.seconds if state and state.timer else 0)
-        m = DetectedMistake(
-            id=f"t{e.seq}",
-            code=f"TIMEOUT_{_upper(e.state)}",
-            severity=TIMEOUT_SEVERITY,
-            source="timeout",
-            state=e.state,
-            seq=e.seq,
-            t_ms=e.t_ms,
-            rule=Text(
+        seq, t_ms, _, state_id, _, data = e
+        state = course.states.get(state_id)
+        seconds = data.get("seconds", state.timer.seconds if state and state.timer else 0)
+        fields = {
+            "code": f"TIMEOUT_{_upper(state_id)}",
+            "severity": TIMEOUT_SEVERITY,
+            "source": "timeout",
+            "state": state_id,
+            "t_ms": t_ms,
+            "rule": Text(
                 zh=f"在规定时间（{seconds:g}秒）内作出反应，不要犹豫",
                 en=f"Act within the time the situation allows ({seconds:g} s)",
             ),
-            standard=None,
-            hazard=state.hazard.category if state and state.hazard else None,
-            ref=e.state,
-        )
-        drafts.append((m, at, None, _next_clean_choice(events, e.seq)))
+            "standard": None,
+            "hazard": state.hazard.category if state and state.hazard else None,
+            "ref": state_id,
+        }
+        drafts.append((seq, f"t{seq}", fields, at, None, _next_clean_choice(events, seq)))
 
-    by_seq = {e.seq: e for e in events}
-    completed = outcome is Outcome.COMPLETED
-    dependants = {s.action: [t.action for t in steps if s.action in t.after] for s in steps}
-    covered = {e.data.get("step") for e, _ in declared if e.data.get("step")}
-    for step in steps:
-        if step.action in covered:
-            continue
-        if step.when is not None and not step.when(variables):
-            continue  # not required in the situation the session ended in (e.g. the fire outgrew the extinguisher)
-        done = chosen_at.get(step.action)
-        if done is None:
-            later_done = [chosen_at[d] for d in dependants[step.action] if d in chosen_at]
-            if (completed or later_done) and last is not None:
-                at = by_seq[min(later_done)] if later_done else last
-                m = _procedure_mistake(step, "skipped", f"SKIPPED_{_upper(step.action)}", at)
-                drafts.append((m, moments[at.seq], step.action, None))
-            continue
-        # A prerequisite whose deviation a declared mistake already counts is not held against this step too.
-        late = [chosen_at[b] for b in step.after if b in chosen_at and chosen_at[b] > done and b not in covered]
-        if late:
-            m = _procedure_mistake(step, "order", f"ORDER_{_upper(step.action)}", by_seq[done])
-            drafts.append((m, moments[done], step.action, max(late)))
+    if steps and last is not None:
+        by_seq: dict[int, EventRow] | None = None  # made when first needed: most sessions need it for no step
+        completed = outcome is Outcome.COMPLETED
+        covered = {e[5].get("step") for e, _ in declared if e[5].get("step")} if declared else set()
+        for step, action, when, after, dependants in plan.steps:
+            if action in covered:
+                continue
+            if when is not None and not when(variables):
+                continue  # not required in the situation the session ended in (e.g. the fire outgrew the extinguisher)
+            done = chosen_at.get(action)
+            if done is None:
+                later_done = [chosen_at[d] for d in dependants if d in chosen_at] if dependants else None
+                if completed or later_done:
+                    if later_done:
+                        by_seq = by_seq or {e[0]: e for e in events}
+                        at_event = by_seq[min(later_done)]
+                    else:
+                        at_event = last
+                    fields = _procedure_fields(step, "skipped", f"SKIPPED_{_upper(action)}", at_event)
+                    drafts.append((at_event[0], f"skipped:{action}", fields, moments[at_event[0]], action, None))
+                continue
+            # A prerequisite whose deviation a declared mistake already counts is not held against this step too.
+            latest = None
+            for b in after:
+                at_b = chosen_at.get(b)
+                if at_b is not None and at_b > done and b not in covered and (latest is None or at_b > latest):
+                    latest = at_b
+            if latest is not None:
+                by_seq = by_seq or {e[0]: e for e in events}
+                fields = _procedure_fields(step, "order", f"ORDER_{_upper(action)}", by_seq[done])
+                drafts.append((done, f"order:{action}", fields, moments[done], action, latest))
+    if not drafts:
+        return []
 
-    drafts.sort(key=lambda d: (d[0].seq, d[0].id))
+    drafts.sort(key=lambda d: (d[0], d[1]))
+    t_of: dict[int, int] | None = None  # made when first needed
     counts: dict[str, int] = {}
     found: list[DetectedMistake] = []
-    timers = {sid for sid, s in course.states.items() if s.timer is not None}
-    for i, (m, at, step, fixed_seq) in enumerate(drafts):
-        counts[m.code] = counts.get(m.code, 0) + 1
-        until = fixed_seq if fixed_seq is not None else (last.seq + 1 if last else 0)
-        followed = any(m.seq < seq <= until for seq in hazards)
-        step_index = step_pos.get(step, -1) if step else _expected_index(course, at.done, chosen_at, at.seq)
-        found.append(
-            DetectedMistake(
-                **{
-                    **vars(m),
-                    "course": course.id,
-                    "step_index": step_index,
-                    "progress": at.done / len(steps) if steps else 0.0,
-                    "seconds_in_state": max(0, at.t_ms - at.entered_ms) / 1000,
-                    "corrected": fixed_seq is not None,
-                    "correction_s": None if fixed_seq is None else max(0, t_of[fixed_seq] - m.t_ms) / 1000,
-                    "repeat": counts[m.code],
-                    "mistakes_before": i,
-                    "hazard_followed": followed,
-                    "timer_running": at.state in timers,
-                    "variables": at.variables,
-                    "outcome": None if outcome is None else str(outcome),
-                }
-            )
+    timers = plan.timers
+    n_steps = len(steps)
+    end = last[0] + 1 if last else 0
+    outcome_text = None if outcome is None else str(outcome)
+    for i, (seq, mistake_id, fields, at, step_id, fixed_seq) in enumerate(drafts):
+        code = fields["code"]
+        counts[code] = repeat = counts.get(code, 0) + 1
+        if fixed_seq is None:
+            until, correction_s = end, None
+        else:
+            t_of = t_of or {e[0]: e[1] for e in events}
+            until, correction_s = fixed_seq, max(0, t_of[fixed_seq] - fields["t_ms"]) / 1000
+        followed = False
+        for h in hazards:
+            if seq < h <= until:
+                followed = True
+                break
+        fields.update(
+            id=mistake_id,
+            seq=seq,
+            course=course.id,
+            step_index=step_pos.get(step_id, -1)
+            if step_id
+            else _expected_index(course, at[_DONE], chosen_at, at[_SEQ]),
+            progress=at[_DONE] / n_steps if n_steps else 0.0,
+            seconds_in_state=max(0, at[_T_MS] - at[_ENTERED_MS]) / 1000,
+            corrected=fixed_seq is not None,
+            correction_s=correction_s,
+            repeat=repeat,
+            mistakes_before=i,
+            hazard_followed=followed,
+            timer_running=at[_STATE] in timers,
+            variables=at[_VARIABLES],
+            outcome=outcome_text,
         )
+        found.append(_new_mistake(fields))
     return found
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(DetectedMistake))
+
+
+def _new_mistake(fields: dict[str, Any]) -> DetectedMistake:
+    """DetectedMistake(**fields), `fields` naming every field, without the frozen dataclass's __init__: that sets each
+    of the 24 fields through object.__setattr__, a tenth of detection's time. The object is the same (pickle and copy
+    rebuild dataclasses this way too), and still frozen."""
+    m = object.__new__(DetectedMistake)
+    m.__dict__.update(fields)
+    return m
+
+
+_HINT_RULE = Text(zh="按作业程序独立完成，不依赖提示", en="Work through the procedure without needing a hint")
 
 
 def _upper(name: str) -> str:
@@ -265,64 +384,70 @@ def _expected_index(course: Course, done_count: int, chosen_at: Mapping[str, int
 
 
 def _declared_correction(
-    events: Sequence[Event], mistake: Event, source: str, ref: str, step: str | None, chosen_at: Mapping[str, int]
+    events: Sequence[EventRow], after_seq: int, source: str, ref: str, step: str | None
 ) -> int | None:
-    """The seq of the event that put a declared mistake right, or None.
+    """The seq of the event that put a declared mistake (at `after_seq`) right, or None.
 
     A mistake standing for a procedure step is put right when that step is taken afterwards; an ignored random event when
     it is answered afterwards; a timer mistake (hesitation) by the next choice that is not itself a mistake.
     """
     if step:
-        for e in events:
-            if e.seq > mistake.seq and e.kind is EventKind.CHOSE and e.action == step:
-                return e.seq
+        for seq, _, kind, _, action, _ in events:
+            if seq > after_seq and kind is _CHOSE and action == step:
+                return seq
         return None
     if source == "ignored":
-        for e in events:
-            if e.seq > mistake.seq and e.kind is EventKind.CHOSE and e.data.get("event") == ref:
-                return e.seq
+        for seq, _, kind, _, _, data in events:
+            if seq > after_seq and kind is _CHOSE and data.get("event") == ref:
+                return seq
         return None
     if source == "timer":
-        return _next_clean_choice(events, mistake.seq)
+        return _next_clean_choice(events, after_seq)
     return None
 
 
-def _next_clean_choice(events: Sequence[Event], after_seq: int) -> int | None:
+def _next_clean_choice(events: Sequence[EventRow], after_seq: int) -> int | None:
     """The next choice after `after_seq`, if that input caused no mistake and did not end in an incident."""
-    it = (e for e in events if e.seq > after_seq)
+    it = (e for e in events if e[0] > after_seq)
     for e in it:
-        if e.kind is EventKind.CHOSE:
+        if e[2] is _CHOSE:
             for f in it:
-                if f.kind in _INPUTS:
+                if f[2] in _INPUTS:
                     break
-                if f.kind in (EventKind.MISTAKE, EventKind.FAILED):
+                if f[2] is _MISTAKE or f[2] is EventKind.FAILED:
                     return None
-            return e.seq
-        if e.kind in _INPUTS:
+            return e[0]
+        if e[2] in _INPUTS:
             return None
     return None
 
 
-def _procedure_mistake(step: ProcedureStep, source: str, code: str, at: Event) -> DetectedMistake:
-    return DetectedMistake(
-        id=f"{source}:{step.action}",
-        code=code,
-        severity=step.severity,
-        source=source,
-        state=at.state,
-        seq=at.seq,
-        t_ms=at.t_ms,
-        rule=step.rule,
-        standard=step.standard,
-        hazard=None,
-        ref=step.action,
-    )
+def _procedure_fields(step: ProcedureStep, source: str, code: str, at: EventRow) -> dict[str, Any]:
+    return {
+        "code": code,
+        "severity": step.severity,
+        "source": source,
+        "state": at[3],
+        "t_ms": at[1],
+        "rule": step.rule,
+        "standard": step.standard,
+        "hazard": None,
+        "ref": step.action,
+    }
 
 
 def outcome_of(events: Sequence[Event]) -> Outcome | None:
     for e in reversed(events):
-        if e.kind in (EventKind.COMPLETED, EventKind.FAILED, EventKind.ABORTED):
+        if e.kind in _ENDINGS:
             return Outcome(str(e.data.get("outcome", "aborted")))
+    return None
+
+
+def outcome_of_rows(events: Sequence[EventRow]) -> Outcome | None:
+    """outcome_of() on EventRow tuples."""
+    for e in reversed(events):
+        if e[2] in _ENDINGS:
+            return Outcome(str(e[5].get("outcome", "aborted")))
     return None
 
 

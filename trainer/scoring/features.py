@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from trainer.course.model import Course
+from trainer.course.model import Course, MistakeSeverity
 from trainer.scoring.detect import DetectedMistake
 
 # The instructor's grades, in order of gravity: a label is one of these; its index is its rank.
 GRADES: tuple[str, ...] = ("none", "minor", "serious", "critical")
 RANK = {g: i for i, g in enumerate(GRADES)}
+_DECLARED = {severity: str(severity) for severity in MistakeSeverity}  # str() of an enum costs a call each time
+_RANKS = {severity: RANK[str(severity)] for severity in MistakeSeverity}
 
 CATEGORICAL: tuple[str, ...] = ("course", "source", "code", "state", "declared", "hazard", "outcome")
 NUMERIC: tuple[str, ...] = (
@@ -37,38 +39,54 @@ NOT_CORRECTED_S = 9999.0  # correction_s of a mistake never corrected: "later th
 
 def context(course: Course, m: DetectedMistake) -> dict[str, Any]:
     """The mistake's context as plain JSON values, keyed by feature name (what the labelled-session format stores)."""
+    return dict(zip(FEATURES, values(course, m), strict=True))
+
+
+def values(course: Course, m: DetectedMistake) -> tuple[Any, ...]:
+    """The mistake's context as plain JSON values in FEATURES order: context() without the names (scoring many
+    sessions builds the model's input from these directly)."""
     initial = course.variables
-    return {
-        "course": m.course or course.id,
-        "source": m.source,
-        "code": m.code,
-        "state": m.state,
-        "declared": str(m.severity),
-        "hazard": m.hazard or "none",
-        "outcome": m.outcome or "none",
-        "declared_rank": RANK[str(m.severity)],
-        "step_index": m.step_index,
-        "progress": round(m.progress, 4),
-        "t_s": m.t_ms / 1000,
-        "seconds_in_state": m.seconds_in_state,
-        "corrected": int(m.corrected),
-        "correction_s": NOT_CORRECTED_S if m.correction_s is None else m.correction_s,
-        "repeat": m.repeat,
-        "mistakes_before": m.mistakes_before,
-        "hazard_followed": int(m.hazard_followed),
-        "timer_running": int(m.timer_running),
-        "vars_changed": sum(1 for k, v in m.variables if k in initial and initial[k] != v),
-    }
+    changed = 0
+    for k, v in m.variables:
+        if k in initial and initial[k] != v:
+            changed += 1
+    severity = m.severity
+    return (
+        m.course or course.id,
+        m.source,
+        m.code,
+        m.state,
+        _DECLARED[severity],
+        m.hazard or "none",
+        m.outcome or "none",
+        _RANKS[severity],
+        m.step_index,
+        round(m.progress, 4),
+        m.t_ms / 1000,
+        m.seconds_in_state,
+        int(m.corrected),
+        NOT_CORRECTED_S if m.correction_s is None else m.correction_s,
+        m.repeat,
+        m.mistakes_before,
+        int(m.hazard_followed),
+        int(m.timer_running),
+        changed,
+    )
 
 
 def matrix(contexts: Sequence[Mapping[str, Any]]) -> Any:
     """The model's input: a 2-D object array, one row per context, columns in FEATURES order."""
+    return matrix_of([[c[f] for f in FEATURES] for c in contexts])
+
+
+def matrix_of(rows: Sequence[Sequence[Any]]) -> Any:
+    """matrix() of rows of values() (feature values in FEATURES order): numeric features as floats."""
     import numpy as np
 
-    rows = [[c[f] for f in CATEGORICAL] + [float(c[f]) for f in NUMERIC] for c in contexts]
+    n_categorical = len(CATEGORICAL)
     out = np.empty((len(rows), len(FEATURES)), dtype=object)
     if rows:
-        out[:] = rows
+        out[:] = [[*row[:n_categorical], *map(float, row[n_categorical:])] for row in rows]
     return out
 
 

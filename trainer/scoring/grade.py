@@ -13,6 +13,7 @@ flags it for an instructor's review. Score and pass/fail follow the course's rul
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any
 
 from trainer.course.model import Course
 from trainer.engine.events import Event
-from trainer.scoring.detect import DetectedMistake, detect, outcome_of
+from trainer.scoring.detect import DetectedMistake, EventRow, detect_rows, outcome_of_rows, rows_of
 from trainer.scoring.model import ModelError, TrainedModel
 from trainer.scoring.rubric import SessionScore, score_graded, score_session
 
@@ -105,13 +106,17 @@ class Grader:
 
     def score_many(self, sessions: Sequence[tuple[Course, Sequence[Event]]]) -> list[SessionScore]:
         """Score many sessions with one call to the model (much faster than one call per session)."""
-        from trainer.scoring.features import context
+        return self.score_rows([(course, rows_of(events)) for course, events in sessions])
+
+    def score_rows(self, sessions: Sequence[tuple[Course, Sequence[EventRow]]]) -> list[SessionScore]:
+        """score_many() on events as EventRow tuples (as Store.event_rows_of reads them)."""
+        from trainer.scoring.features import matrix_of, values
 
         detected: list[tuple[Course, list[DetectedMistake], Any, bool, str]] = []
-        contexts: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         model = self.model
         for course, events in sessions:
-            mistakes = detect(course, events)
+            mistakes = detect_rows(course, events)
             use, note = model is not None, self.note
             if model is not None and not model.covers(course.id, course.version):
                 use, note = (
@@ -124,9 +129,9 @@ class Grader:
                     f"(this file: {course.content_hash[:12]}): every grade is flagged for review"
                 )
             if use:
-                contexts += [context(course, m) for m in mistakes]
-            detected.append((course, mistakes, outcome_of(events), use, note))
-        predictions = iter(model.predict(contexts) if model is not None and contexts else ())
+                rows += [values(course, m) for m in mistakes]
+            detected.append((course, mistakes, outcome_of_rows(events), use, note))
+        predictions = iter(model.predict_matrix(matrix_of(rows)) if model is not None and rows else ())
         out = []
         for course, mistakes, outcome, use, note in detected:
             if model is None or not use:
@@ -171,8 +176,15 @@ def details(score: SessionScore) -> list[dict[str, Any]]:
     ]
 
 
-def score_row(session_id: str, score: SessionScore) -> dict[str, Any]:
-    """A scoring as the store's add_scores takes it (the scores history and the session's current score)."""
+def details_json(score: SessionScore) -> str:
+    """details() as the canonical JSON text the store keeps (trainer.engine.events.canonical_json's settings): the
+    same text, without canonical_json's walk over values that are plain JSON already."""
+    return json.dumps(details(score), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def score_row(session_id: str, score: SessionScore, *, as_json: bool = False) -> dict[str, Any]:
+    """A scoring as the store's add_scores takes it (the scores history and the session's current score); `as_json`:
+    the details as their JSON text (details_json), e.g. to send them from a worker process."""
     return {
         "session_id": session_id,
         "scorer": score.scorer,
@@ -180,5 +192,5 @@ def score_row(session_id: str, score: SessionScore) -> dict[str, Any]:
         "passed": score.passed,
         "reason": score.reason,
         "review": score.review,
-        "details": details(score),
+        "details": details_json(score) if as_json else details(score),
     }

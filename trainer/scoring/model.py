@@ -251,11 +251,19 @@ class TrainedModel:
             return []
         from trainer.scoring.features import matrix
 
+        return self.predict_matrix(matrix(contexts))
+
+    def predict_matrix(self, X: Any) -> list[tuple[str, float]]:
+        """predict() on the model's input as features.matrix or features.matrix_of build it."""
+        if len(X) == 0:
+            return []
+        import numpy as np
+
         with one_thread():
-            proba = self.pipeline.predict_proba(matrix(contexts))
-        classes = [int(c) for c in self.pipeline.classes_]
+            proba = self.pipeline.predict_proba(X)
+        grades = [GRADES[int(c)] for c in self.pipeline.classes_]
         best = proba.argmax(axis=1)
-        return [(GRADES[classes[b]], float(proba[i, b])) for i, b in enumerate(best)]
+        return list(zip([grades[b] for b in best.tolist()], proba[np.arange(len(best)), best].tolist(), strict=True))
 
     def predict_ranks(self, contexts: Sequence[Mapping[str, Any]]) -> list[int]:
         return [RANK[g] for g, _ in self.predict(contexts)]

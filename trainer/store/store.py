@@ -20,9 +20,9 @@ from typing import Any, Self
 from uuid import uuid4
 
 import platformdirs
-from sqlalchemy import Connection, Engine, Row, func, select
+from sqlalchemy import Connection, Engine, Row, bindparam, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from trainer.course.model import MistakeSeverity
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind, canonical_json
@@ -144,6 +144,17 @@ class Store:
     def close(self) -> None:
         """Close every connection (on SQLite the last one checkpoints the WAL into the main file)."""
         self._engine.dispose()
+
+    def forget_connections(self, *, close: bool = True) -> None:
+        """Drop the idle pooled connections; the store opens new ones when next used. For worker processes made by
+        fork(): the parent calls it before forking (close=True: no connection is shared), each child first thing
+        (close=False: whatever it inherited is left alone, never used or closed by two processes)."""
+        self._engine.dispose(close=close)
+
+    @property
+    def in_memory(self) -> bool:
+        """An SQLite database in memory: it lives in this process only, no other process can read it."""
+        return dialect.is_sqlite(self._engine.url) and dialect.sqlite_file(self._engine.url) is None
 
     def __enter__(self) -> Self:
         return self
@@ -387,36 +398,46 @@ class Store:
                 f"{self._where}: session {session_id[:8]} has an unreadable event ({exc}); run `trainer sessions verify`"
             ) from exc
 
-    def events_of(self, session_ids: Sequence[str], *, chunk: int = 500) -> Iterator[tuple[str, list[Event]]]:
+    def events_of(self, session_ids: Sequence[str], *, chunk: int = 1000) -> Iterator[tuple[str, list[Event]]]:
         """The events of many sessions, for reports and exports: (session id, its events in seq order) for each id, in
         the order given; a session without events (or unknown) gets an empty list.
 
         One query per `chunk` sessions instead of one per session, and only what the engine's Event holds (no hashes):
         reading 100 000 sessions this way takes seconds. Not verified: see verify().
         """
+        for sid, rows in self.event_rows_of(session_ids, chunk=chunk):
+            yield sid, [Event(*row) for row in rows]
+
+    def event_rows_of(self, session_ids: Sequence[str], *, chunk: int = 1000) -> Iterator[tuple[str, list[EventTuple]]]:
+        """events_of() with each event as a plain tuple (seq, t_ms, kind, state, action, data) in Event's field order:
+        for bulk readers (`trainer score --all` reads millions of events; trainer.scoring.detect.detect_rows takes these).
+
+        The rows come straight from the driver (no SQLAlchemy Row per event), and events with the same data share one
+        read-only mapping. Not verified: see verify().
+        """
         e = schema.events
         ids = list(dict.fromkeys(session_ids))
         query = select(e.c.session_id, e.c.seq, e.c.t_ms, e.c.kind, e.c.state, e.c.action, e.c.data)
         kinds = {k.value: k for k in EventKind}
+        parsed: dict[str, Mapping[str, Any]] = {}  # most events repeat a few data texts
         for first in range(0, len(ids), chunk):
             part = ids[first : first + chunk]
             with self._reading(f"read the events of {len(part)} session(s)") as conn:
-                rows = conn.execute(query.where(e.c.session_id.in_(part)).order_by(e.c.session_id, e.c.seq)).all()
-            grouped: dict[str, list[Event]] = {sid: [] for sid in part}
-            parsed: dict[
-                str, MappingProxyType[str, Any]
-            ] = {}  # most events repeat a few data texts; read-only, so shared
-            for sid, seq, t_ms, kind, state, action, data in rows:
-                try:
+                rows = _driver_rows(conn, query.where(e.c.session_id.in_(part)).order_by(e.c.session_id, e.c.seq))
+            if len(parsed) > 100_000:
+                parsed.clear()
+            grouped: dict[str, list[EventTuple]] = {sid: [] for sid in part}
+            sid, seq = "", 0
+            try:
+                for sid, seq, t_ms, kind, state, action, data in rows:
                     mapping = parsed.get(data)
                     if mapping is None:
                         mapping = parsed[data] = MappingProxyType(json.loads(data))
-                    event = Event(seq, t_ms, kinds[kind], state, action, mapping)
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise StoreError(
-                        f"{self._where}: session {sid[:8]} has an unreadable event {seq} ({exc}); run `trainer sessions verify`"
-                    ) from exc
-                grouped[sid].append(event)
+                    grouped[sid].append((seq, t_ms, kinds[kind], state, action, mapping))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise StoreError(
+                    f"{self._where}: session {sid[:8]} has an unreadable event {seq} ({exc}); run `trainer sessions verify`"
+                ) from exc
             yield from grouped.items()
 
     def session(self, session_id_or_prefix: str) -> SessionRecord:
@@ -590,33 +611,45 @@ class Store:
     def add_scores(self, scores: Sequence[Mapping[str, Any]]) -> None:
         """Record scorings of sessions in one transaction, each becoming its session's current score.
 
-        Each mapping holds session_id, scorer, score, passed, reason, review and details (a JSON-able list). Earlier
-        scorings stay in the history (scores()). All or nothing: an unknown session id stores none of them.
+        Each mapping holds session_id, scorer, score, passed, reason, review and details (a JSON-able list, or its
+        canonical JSON text). Earlier scorings stay in the history (scores()). All or nothing: an unknown session id
+        stores none of them. Two statements for the lot (executemany), however many there are.
         """
         if not scores:
             return
         s, h = schema.sessions, schema.scores
         now = _utcnow()
-        rows = [
-            {
-                "session_id": x["session_id"],
-                "scored_at": now,
-                "scorer": str(x["scorer"])[:64],
-                "score": float(x["score"]),
-                "passed": bool(x["passed"]),
-                "reason": str(x["reason"]),
-                "review": bool(x["review"]),
-                "details": canonical_json(x.get("details") or []),
-            }
-            for x in scores
-        ]
+        rows = []
+        for x in scores:
+            details = x.get("details") or []
+            rows.append(
+                {
+                    "session_id": x["session_id"],
+                    "scored_at": now,
+                    "scorer": str(x["scorer"])[:64],
+                    "score": float(x["score"]),
+                    "passed": bool(x["passed"]),
+                    "reason": str(x["reason"]),
+                    "review": bool(x["review"]),
+                    "details": details if isinstance(details, str) else canonical_json(details),
+                }
+            )
+        ids = list(dict.fromkeys(r["session_id"] for r in rows))
+        update = (
+            s.update()
+            .where(s.c.id == bindparam("b_id"))
+            .values(score=bindparam("b_score"), passed=bindparam("b_passed"))
+        )
         with self._writing(f"save {len(rows)} score(s)") as conn:
-            for r in rows:
-                done = conn.execute(
-                    s.update().where(s.c.id == r["session_id"]).values(score=r["score"], passed=r["passed"])
-                )
-                if done.rowcount != 1:
-                    raise StoreError(f"{self._where}: no session {r['session_id']}; check the session id")
+            known: set[str] = set()
+            for first in range(0, len(ids), 900):
+                known.update(conn.execute(select(s.c.id).where(s.c.id.in_(ids[first : first + 900]))).scalars())
+            unknown = next((i for i in ids if i not in known), None)
+            if unknown is not None:
+                raise StoreError(f"{self._where}: no session {unknown}; check the session id")
+            conn.execute(
+                update, [{"b_id": r["session_id"], "b_score": r["score"], "b_passed": r["passed"]} for r in rows]
+            )
             conn.execute(h.insert(), rows)
 
     def scores(self, session_id: str) -> list[ScoreRecord]:
@@ -782,6 +815,29 @@ def _event_row(stored: StoredEvent) -> dict[str, Any]:
         "prev_hash": stored.prev_hash,
         "hash": stored.hash,
     }
+
+
+# An event as events_of() reads it, without building an Event: (seq, t_ms, kind, state, action, data).
+EventTuple = tuple[int, int, EventKind, str, str | None, Mapping[str, Any]]
+
+
+def _driver_rows(conn: Connection, statement: Any) -> list[tuple[Any, ...]]:
+    """The rows of a SELECT as the driver returns them (plain tuples, no SQLAlchemy Row or type processing: only for
+    columns the driver already returns as wanted). For bulk reads, where building a Row per row would cost more than
+    the query. SQLAlchemy still compiles the statement for the backend; errors are raised as SQLAlchemy's."""
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params: Any = compiled.params
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup or ())
+    sql = str(compiled)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
 
 
 def _events_query(session_id: str) -> Any:
