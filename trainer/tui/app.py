@@ -1,4 +1,5 @@
-"""The trainee's terminal app. Screens live in screens/, one per file; styles in app.tcss."""
+"""The trainee's terminal app. Screens live in screens/, one per file, each with its own stylesheet (screens/NAME.tcss,
+the screen's CSS_PATH, read when the screen is first shown); what they all share is in app.tcss."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from trainer.tui.screens.base import TrainerScreen
 
 
 class BriefingScreen(TrainerScreen[None]):
+    CSS_PATH = "briefing.tcss"
     BINDINGS = [Binding("escape", "back", "key.back"), Binding("enter", "start", "key.start", show=False)]
 
     def __init__(self, course: Course):

@@ -23,6 +23,7 @@ _CERT_STYLE = {
 
 
 class CatalogScreen(TrainerScreen[None]):
+    CSS_PATH = "catalog.tcss"
     BINDINGS = [Binding("escape", "clear_filter", "key.clear", show=False)]
 
     def __init__(self) -> None:

@@ -32,6 +32,7 @@ def _first_sentence(text: str, limit: int = 48) -> str:
 
 
 class DebriefScreen(TrainerScreen[None]):
+    CSS_PATH = "debrief.tcss"
     BINDINGS = [
         Binding("left", "step(-1)", "key.prev"),
         Binding("right", "step(1)", "key.next"),

@@ -11,6 +11,7 @@ from trainer.tui.screens.base import TrainerModal
 
 
 class HelpScreen(TrainerModal[None]):
+    CSS_PATH = "help.tcss"
     BINDINGS = [
         Binding("escape", "close", "key.close"),
         Binding("question_mark", "close", "key.close", show=False),

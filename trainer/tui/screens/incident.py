@@ -13,6 +13,7 @@ from trainer.tui.screens.base import TrainerModal
 
 
 class IncidentScreen(TrainerModal[None]):
+    CSS_PATH = "incident.tcss"
     BINDINGS = [Binding("enter", "close", "key.debrief"), Binding("escape", "close", "key.debrief", show=False)]
 
     def __init__(self, course: Course, state: State, feedback: Text):

@@ -19,6 +19,7 @@ from trainer.tui.screens.base import TrainerScreen
 
 
 class InstructorScreen(TrainerScreen[None]):
+    CSS_PATH = "instructor.tcss"
     BINDINGS = [
         Binding("tab", "app.focus_next", "key.switch_list", show=True),
         Binding("ctrl+r", "reports", "key.reports"),

@@ -11,6 +11,7 @@ from trainer.tui.screens.base import TrainerModal
 
 
 class PauseScreen(TrainerModal[str | None]):
+    CSS_PATH = "pause.tcss"
     BINDINGS = [Binding("escape", "resume", "key.resume")]
 
     def compose(self) -> ComposeResult:

@@ -36,6 +36,7 @@ def _clock_text(ms: int) -> str:
 
 
 class PlayerScreen(TrainerScreen[None]):
+    CSS_PATH = "player.tcss"
     BINDINGS = [
         Binding("escape", "pause", "key.pause"),
         Binding("question_mark", "help", "key.help"),

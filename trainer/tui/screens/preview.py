@@ -47,6 +47,7 @@ class PreviewScreen(PlayerScreen):
 
 
 class StateJumper(TrainerModal[str | None]):
+    CSS_PATH = "preview.tcss"
     BINDINGS = [Binding("escape", "close", "key.close")]
 
     def __init__(self, course, current: str):
@@ -76,6 +77,7 @@ class StateJumper(TrainerModal[str | None]):
 
 
 class VariableInspector(TrainerModal[None]):
+    CSS_PATH = "preview.tcss"
     """The course's variables and their values now; Enter flips a true/false one."""
 
     BINDINGS = [Binding("escape", "close", "key.close")]

@@ -94,6 +94,7 @@ STATUS_STYLE = {"valid": "green", "expiring": "yellow", "expired": "red"}
 
 
 class ReportsScreen(TrainerScreen[None]):
+    CSS_PATH = "reports.tcss"
     BINDINGS = [
         Binding("c", "next_course", "next course"),
         Binding("escape", "back", "back"),

@@ -14,6 +14,7 @@ from trainer.tui.screens.base import TrainerModal
 
 
 class ResumeScreen(TrainerModal[None]):
+    CSS_PATH = "resume.tcss"
     BINDINGS = [Binding("escape", "leave", "key.later")]
 
     def __init__(self, sessions: list[SessionRecord]):

@@ -13,6 +13,8 @@ from trainer.tui.screens.base import TrainerScreen
 
 
 class SignInScreen(TrainerScreen[None]):
+    CSS_PATH = "signin.tcss"
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Center(), Vertical(id="signin-box"):
