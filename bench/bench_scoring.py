@@ -33,7 +33,7 @@ from uuid import UUID
 from rows import event_row
 from sqlalchemy import create_engine, select
 
-from trainer.cli.score import FINISHED, rescore
+from trainer.cli.score import rescore
 from trainer.course.library import Library, load_library
 from trainer.scoring.detect import detect
 from trainer.scoring.features import context, matrix
@@ -116,7 +116,7 @@ def reuse(db: Path, n_sessions: int, n_distinct: int, seed: int = 5) -> bool:
 def end_to_end(db: Path, library: Library, grader: Grader) -> tuple[float, int, int]:
     started = time.perf_counter()
     with Store.open(db) as store:
-        records = [r for r in store.sessions() if str(r.status) in FINISHED]
+        records = store.finished_sessions()
         done = rescore(store, library, grader, records)
     return time.perf_counter() - started, done.done, done.flagged
 
@@ -124,7 +124,7 @@ def end_to_end(db: Path, library: Library, grader: Grader) -> tuple[float, int, 
 def bare(db: Path, library: Library, grader: Grader) -> tuple[float, int, int]:
     """Seconds for pipeline.predict alone on the features of every mistake of the stored sessions (built beforehand)."""
     with Store.open(db) as store:
-        records = {r.id: r for r in store.sessions() if str(r.status) in FINISHED}
+        records = {r.id: r for r in store.finished_sessions()}
         rows = []
         for sid, events in store.events_of(list(records)):
             course = library.get(records[sid].course_id)

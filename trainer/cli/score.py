@@ -233,8 +233,7 @@ def score(args: argparse.Namespace) -> int:
                     f"session {records[0].id[:8]} is {records[0].status}; only finished sessions are scored"
                 )
         else:
-            since = _since(args.since) if args.since else None
-            records = [r for r in store.sessions(since=since) if str(r.status) in FINISHED]
+            records = store.finished_sessions(since=_since(args.since) if args.since else None)
         # Refreshed by hand after each batch: no refresh thread, which the worker processes must not be forked with.
         with Live(
             f"scoring {len(records)} session(s) with {grader.name}", console=console, auto_refresh=False, transient=True

@@ -138,6 +138,7 @@ _CHOSE, _VIEWED, _RANDOM, _TIMED_OUT, _HINT, _MISTAKE = (
     EventKind.MISTAKE,
 )
 _HAZARDS = (EventKind.HAZARD, EventKind.FAILED)
+_SEVERITIES = {s.value: s for s in MistakeSeverity}
 _ENDINGS = (EventKind.COMPLETED, EventKind.FAILED, EventKind.ABORTED)
 
 
@@ -231,11 +232,12 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
     for e, at in declared:
         seq, t_ms, _, state, _, data = e
         source, ref, code = str(data.get("source")), str(data.get("ref")), str(data.get("code"))
+        severity = str(data.get("severity"))
         rule, standard = declared_rule(course, source, ref, state, code)
         step = data.get("step")
         fields = {
             "code": code,
-            "severity": MistakeSeverity(str(data.get("severity"))),
+            "severity": _SEVERITIES.get(severity) or MistakeSeverity(severity),
             "source": source,
             "state": state,
             "t_ms": t_ms,
@@ -447,8 +449,12 @@ def outcome_of_rows(events: Sequence[EventRow]) -> Outcome | None:
     """outcome_of() on EventRow tuples."""
     for e in reversed(events):
         if e[2] in _ENDINGS:
-            return Outcome(str(e[5].get("outcome", "aborted")))
+            text = str(e[5].get("outcome", "aborted"))
+            return _OUTCOMES.get(text) or Outcome(text)  # (the call raises for an unknown outcome)
     return None
+
+
+_OUTCOMES = {o.value: o for o in Outcome}
 
 
 def expected_step(course: Course, events: Sequence[Event], before_seq: int):

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainer.course.model import Course
+from trainer.course.model import Course, MistakeSeverity
 from trainer.engine.events import Event
 from trainer.scoring.detect import DetectedMistake, EventRow, detect_rows, outcome_of_rows, rows_of
 from trainer.scoring.model import ModelError, TrainedModel
-from trainer.scoring.rubric import SessionScore, score_graded, score_session
+from trainer.scoring.rubric import Deduction, SessionScore, score_graded, score_session
 
 ENV_VAR = "TRAINER_MODEL"
 OFF = ("rubric", "none", "off")
@@ -161,19 +161,26 @@ def grade_session(course: Course, events: Sequence[Event], *, model: str | Path 
 
 def details(score: SessionScore) -> list[dict[str, Any]]:
     """The deductions (and the mistakes cleared) as plain data, for the scores history."""
-    rows = [(d, str(d.severity)) for d in score.deductions] + [(d, "none") for d in score.cleared]
+    rows = [(d, _NAMES[d.severity]) for d in score.deductions] + [(d, "none") for d in score.cleared]
     return [
         {
             "mistake": d.mistake.id,
             "code": d.mistake.code,
-            "declared": str(d.mistake.severity),
+            "declared": _NAMES[d.mistake.severity],
             "severity": severity,
             "points": d.points,
             "confidence": round(d.confidence, 4),
             "review": d.review,
         }
-        for d, severity in sorted(rows, key=lambda r: (r[0].mistake.seq, r[0].mistake.id))
+        for d, severity in sorted(rows, key=_in_order)
     ]
+
+
+_NAMES = {s: str(s) for s in MistakeSeverity}  # str() of an enum is a call each time
+
+
+def _in_order(row: tuple[Deduction, str]) -> tuple[int, str]:
+    return row[0].mistake.seq, row[0].mistake.id
 
 
 def details_json(score: SessionScore) -> str:

@@ -14,6 +14,7 @@ from trainer.scoring.detect import DetectedMistake
 
 PENALTY = {MistakeSeverity.MINOR: 5.0, MistakeSeverity.SERIOUS: 15.0, MistakeSeverity.CRITICAL: 40.0}
 RUBRIC = "rubric"
+_SEVERITIES = {s.value: s for s in MistakeSeverity}
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def score_graded(
         if grade == "none":
             cleared.append(Deduction(m, m.severity, 0.0, confidence, review))
         else:
-            severity = MistakeSeverity(grade)
+            severity = _SEVERITIES.get(grade) or MistakeSeverity(grade)  # (the call raises for a bad grade)
             deductions.append(Deduction(m, severity, PENALTY[severity], confidence, review))
     return _decide(course, tuple(deductions), outcome, scorer=scorer, cleared=tuple(cleared), note=note)
 

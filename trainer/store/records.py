@@ -47,6 +47,20 @@ class SessionRecord:
 
 
 @dataclass(frozen=True)
+class FinishedSession:
+    """A completed, failed or aborted session as rescoring needs it (Store.finished_sessions): the course content it was
+    played on and its current score."""
+
+    id: str
+    course_id: str
+    course_version: str
+    content_hash: str
+    status: SessionStatus
+    score: float | None
+    passed: bool | None
+
+
+@dataclass(frozen=True)
 class StoredEvent:
     """An engine event as committed: with its session, wall-clock time and place in the hash chain."""
 
