@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import select
 
 import trainer.cli.score as score_cli
 from trainer.course.library import Library, load_library
@@ -118,3 +119,34 @@ def test_event_rows_are_the_events_as_tuples(store: Store) -> None:
         stored = [s.event for s in store.events(sid)]
         assert events[sid] == stored
         assert rows[sid] == [(e.seq, e.t_ms, e.kind, e.state, e.action, e.data) for e in stored]
+
+
+def test_scores_are_written_as_sqlalchemy_writes_them(db_url: str) -> None:
+    """add_scores hands the driver values its column types converted (a timestamp as the backend stores it, booleans):
+    the raw rows are the ones SQLAlchemy's own executemany writes."""
+    from sqlalchemy import bindparam
+
+    from trainer.store import schema
+    from trainer.store.store import _driver_executemany, _utcnow
+
+    with Store.open(db_url, fsync_every_commit=False) as store:
+        store.upsert_trainee("b1", "Sim", "stamping")
+        sid = store.create_session("b1", "c", "1", "h", 1, "en").id
+        row = {"session_id": sid, "scored_at": _utcnow(), "scorer": "model x", "score": 87.5, "passed": True}
+        row |= {"reason": "r", "review": False, "details": '[{"a":"é"}]'}
+        s, h = schema.sessions, schema.scores
+        update = s.update().where(s.c.id == bindparam("b_id")).values(passed=bindparam("b_passed"))
+        with store._writing("test") as conn:
+            conn.execute(h.insert(), [row])
+            assert _driver_executemany(conn, h.insert(), [row, row]) == 2
+            assert (
+                _driver_executemany(conn, update, [{"b_id": sid, "b_passed": False}, {"b_id": "?", "b_passed": True}])
+                == 1
+            )
+        with store._reading("test") as conn:
+            raw = conn.exec_driver_sql(
+                "SELECT session_id, scored_at, scorer, score, passed, reason, review, details FROM scores"
+            ).all()
+            assert raw[0] == raw[1] == raw[2]
+            assert conn.execute(select(s.c.passed)).scalar_one() is False
+        assert [x.scored_at for x in store.scores(sid)] == [row["scored_at"]] * 3

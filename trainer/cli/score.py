@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 BATCH = 5000  # sessions graded per model call and saved per transaction (the model's own cost per call: ~8 ms)
 FINISHED = ("completed", "failed", "aborted")
+ROUNDS = 4  # batches per worker process, at least
 PARALLEL_FROM = 2000  # sessions: fewer are scored in this process (starting workers would cost more than it saves)
 
 
@@ -97,7 +98,9 @@ def rescore(
         and not getattr(store, "in_memory", False)
     )
     if parallel:
-        rounds = -(-len(playable) // (jobs * BATCH))  # every worker gets as many batches of about the same size
+        # Every worker gets as many batches, of about the same size, and at least ROUNDS of them: scores are stored as
+        # batches come back, and the last ones, stored after every worker is done, should be small.
+        rounds = max(ROUNDS, -(-len(playable) // (jobs * BATCH)))
         size = -(-len(playable) // (jobs * rounds))
         batches = [playable[first : first + size] for first in range(0, len(playable), size)]
         graded: Generator[list[Graded], None, None] = _in_workers(store, grader, batches, jobs)

@@ -656,23 +656,23 @@ class Store:
                     "details": details if isinstance(details, str) else canonical_json(details),
                 }
             )
-        ids = list(dict.fromkeys(r["session_id"] for r in rows))
         update = (
             s.update()
             .where(s.c.id == bindparam("b_id"))
             .values(score=bindparam("b_score"), passed=bindparam("b_passed"))
         )
         with self._writing(f"save {len(rows)} score(s)") as conn:
-            known: set[str] = set()
-            for first in range(0, len(ids), 900):
-                known.update(conn.execute(select(s.c.id).where(s.c.id.in_(ids[first : first + 900]))).scalars())
-            unknown = next((i for i in ids if i not in known), None)
-            if unknown is not None:
-                raise StoreError(f"{self._where}: no session {unknown}; check the session id")
-            conn.execute(
-                update, [{"b_id": r["session_id"], "b_score": r["score"], "b_passed": r["passed"]} for r in rows]
+            changed = _driver_executemany(
+                conn, update, [{"b_id": r["session_id"], "b_score": r["score"], "b_passed": r["passed"]} for r in rows]
             )
-            conn.execute(h.insert(), rows)
+            if changed != len(rows):  # one row per scoring, each session's row as often as it is given
+                ids = list(dict.fromkeys(r["session_id"] for r in rows))
+                known: set[str] = set()
+                for first in range(0, len(ids), 900):
+                    known.update(conn.execute(select(s.c.id).where(s.c.id.in_(ids[first : first + 900]))).scalars())
+                unknown = next((i for i in ids if i not in known), "?")
+                raise StoreError(f"{self._where}: no session {unknown}; check the session id")
+            _driver_executemany(conn, h.insert(), rows)
 
     def scores(self, session_id: str) -> list[ScoreRecord]:
         """Every scoring of a session (id or unique prefix), oldest first; the last one is the current score."""
@@ -860,6 +860,37 @@ def _driver_rows(conn: Connection, statement: Any) -> list[tuple[Any, ...]]:
         raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
     finally:
         cursor.close()
+
+
+def _driver_executemany(conn: Connection, statement: Any, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Execute an INSERT or UPDATE for each row (a mapping of bind parameter names to values), in one executemany of
+    the driver; the number of rows changed.
+
+    As conn.execute(statement, rows) would, SQLAlchemy compiles the statement and its column types convert the values
+    (bind processors), but converted in one pass here, once per value repeated from row to row (a timestamp), instead
+    of through SQLAlchemy's per-row parameter machinery: a third less time for thousands of rows."""
+    compiled = statement.compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    names: list[str] = list(compiled.positiontup or ()) if compiled.positional else list(compiled.bind_names.values())
+    by_name = {name: bind for bind, name in compiled.bind_names.items()}
+    dialect = conn.dialect
+    converters = [(name, by_name[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names]
+    seen: dict[str, tuple[Any, Any]] = {}  # name -> (the last value, converted)
+    params: list[Any] = []
+    for row in rows:
+        values = []
+        for name, convert in converters:
+            value = row[name]
+            if convert is not None:
+                last = seen.get(name)
+                if last is not None and last[0] is value:
+                    value = last[1]
+                else:
+                    converted = convert(value)
+                    seen[name] = (value, converted)
+                    value = converted
+            values.append(value)
+        params.append(tuple(values) if compiled.positional else dict(zip(names, values, strict=True)))
+    return conn.exec_driver_sql(str(compiled), params).rowcount
 
 
 def _events_query(session_id: str) -> Any:
