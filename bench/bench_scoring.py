@@ -33,7 +33,7 @@ from uuid import UUID
 from rows import event_row
 from sqlalchemy import create_engine, select
 
-from trainer.cli.score import rescore
+from trainer.cli.score import rescore_all
 from trainer.course.library import Library, load_library
 from trainer.scoring.detect import detect
 from trainer.scoring.features import context, matrix
@@ -116,8 +116,7 @@ def reuse(db: Path, n_sessions: int, n_distinct: int, seed: int = 5) -> bool:
 def end_to_end(db: Path, library: Library, grader: Grader) -> tuple[float, int, int]:
     started = time.perf_counter()
     with Store.open(db) as store:
-        records = store.finished_sessions()
-        done = rescore(store, library, grader, records)
+        done = rescore_all(store, library, grader)
     return time.perf_counter() - started, done.done, done.flagged
 
 

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from trainer.cli import command
@@ -58,6 +59,22 @@ def default_jobs() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
         return os.cpu_count() or 1
+
+
+def rescore_all(
+    store: Any,
+    library: Any,
+    grader: Any,
+    *,
+    since: datetime | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    jobs: int | None = None,
+) -> Rescored:
+    """What `trainer score --all` does: list the finished sessions (started since `since`) and rescore() them."""
+    with _paused_gc():  # 100 000 records: the collector's passes over them would cost as much as reading them
+        records = store.finished_sessions(since=since)
+    return rescore(store, library, grader, records, dry_run=dry_run, progress=progress, jobs=jobs)
 
 
 def rescore(
@@ -182,6 +199,7 @@ def _in_workers(
 
     store.forget_connections()  # the workers open their own
     _work = (store, grader, batches)
+    gc.freeze()  # what is loaded now is never collected: neither walked by the collector nor copied into the workers
     pool = ProcessPoolExecutor(
         max_workers=min(jobs, len(batches)), mp_context=multiprocessing.get_context("fork"), initializer=_worker_start
     )
@@ -192,11 +210,11 @@ def _in_workers(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         _work = None
+        gc.unfreeze()
 
 
 def _worker_start() -> None:
     assert _work is not None
-    gc.freeze()  # what the worker inherited stays put: the collector never walks it (nor copies its pages)
     _work[0].forget_connections(close=False)  # never use or close the parent's connections
 
 
@@ -229,28 +247,24 @@ def score(args: argparse.Namespace) -> int:
     library = load_library(args.courses)
     console = Console()
     with Store.open(args.db) as store:
+        record = None
         if args.session:
-            records = [store.session(args.session)]
-            if str(records[0].status) not in FINISHED:
-                raise UsageError(
-                    f"session {records[0].id[:8]} is {records[0].status}; only finished sessions are scored"
-                )
-        else:
-            records = store.finished_sessions(since=_since(args.since) if args.since else None)
+            record = store.session(args.session)
+            if str(record.status) not in FINISHED:
+                raise UsageError(f"session {record.id[:8]} is {record.status}; only finished sessions are scored")
         # Refreshed by hand after each batch: no refresh thread, which the worker processes must not be forked with.
-        with Live(
-            f"scoring {len(records)} session(s) with {grader.name}", console=console, auto_refresh=False, transient=True
-        ) as live:
-            done = rescore(
-                store,
-                library,
-                grader,
-                records,
-                dry_run=args.dry_run,
-                keep=bool(args.session),
-                progress=lambda n, total: live.update(f"scoring with {grader.name}: {n}/{total}", refresh=True),
-                jobs=args.jobs,
-            )
+        with Live(f"scoring with {grader.name}", console=console, auto_refresh=False, transient=True) as live:
+
+            def progress(n: int, total: int) -> None:
+                live.update(f"scoring with {grader.name}: {n}/{total}", refresh=True)
+
+            if record is not None:
+                done = rescore(store, library, grader, [record], dry_run=args.dry_run, keep=True, progress=progress)
+            else:
+                since = _since(args.since) if args.since else None
+                done = rescore_all(
+                    store, library, grader, since=since, dry_run=args.dry_run, progress=progress, jobs=args.jobs
+                )
     for r, result in done.results:
         note = f"; {result.note}" if result.note else ""
         old = "none" if r.score is None else f"{r.score:g} ({'passed' if r.passed else 'failed'})"
