@@ -224,3 +224,23 @@ def test_the_model_input_built_from_values_is_the_one_built_from_contexts():
     assert [[(type(x), x) for x in row] for row in by_context.tolist()] == [
         [(type(x), x) for x in row] for row in by_values.tolist()
     ]
+
+
+def test_the_details_text_is_canonical_json_of_the_details():
+    """details_json writes the stored text directly; it must be canonical_json(details(...)) exactly, also for text
+    that needs escaping and for values it leaves to json (a confidence that is not a number)."""
+    from dataclasses import replace
+
+    from trainer.engine.events import canonical_json
+    from trainer.scoring.grade import details, details_json
+    from trainer.scoring.rubric import Deduction
+
+    found = simulated_mistakes()
+    scores = [score_session(PRESS, found[i : i + 7], None) for i in range(0, len(found), 7)]
+    odd = replace(found[0], id='m"1\\é', code="代码\n")
+    scores.append(
+        score_graded(PRESS, [(odd, "none", 0.123456, True), (found[1], "critical", 0.5, False)], None, scorer="m")
+    )
+    scores.append(replace(scores[-1], deductions=(Deduction(odd, odd.severity, 5.0, float("nan")),)))
+    for score in scores:
+        assert details_json(score) == canonical_json(details(score))

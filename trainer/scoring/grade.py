@@ -17,6 +17,8 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _quoted  # json.dumps' own, for ensure_ascii=False
+from math import isfinite
 from pathlib import Path
 from typing import Any
 
@@ -184,9 +186,30 @@ def _in_order(row: tuple[Deduction, str]) -> tuple[int, str]:
 
 
 def details_json(score: SessionScore) -> str:
-    """details() as the canonical JSON text the store keeps (trainer.engine.events.canonical_json's settings): the
-    same text, without canonical_json's walk over values that are plain JSON already."""
-    return json.dumps(details(score), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """details() as the canonical JSON text the store keeps (trainer.engine.events.canonical_json: keys sorted, no
+    spaces, UTF-8 kept), written directly: the same text in half the time of building the dicts and dumping them
+    (every scoring of `trainer score --all` writes one). Values of unexpected types take the general way."""
+    rows = [(d, _NAMES[d.severity]) for d in score.deductions] + [(d, "none") for d in score.cleared]
+    rows.sort(key=_in_order)
+    parts = []
+    for d, severity in rows:
+        m, confidence, points = d.mistake, round(d.confidence, 4), d.points
+        if not (
+            type(m.id) is str
+            and type(m.code) is str
+            and type(confidence) is float
+            and type(points) is float
+            and isfinite(confidence)
+            and isfinite(points)
+            and type(d.review) is bool
+        ):
+            return json.dumps(details(score), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        parts.append(
+            f'{{"code":{_quoted(m.code)},"confidence":{confidence!r},"declared":"{_NAMES[m.severity]}",'
+            f'"mistake":{_quoted(m.id)},"points":{points!r},"review":{"true" if d.review else "false"},'
+            f'"severity":"{severity}"}}'
+        )
+    return f"[{','.join(parts)}]"
 
 
 def score_row(session_id: str, score: SessionScore, *, as_json: bool = False) -> dict[str, Any]:
