@@ -1,9 +1,15 @@
 """What durability costs: single-event appends through the Store with synchronous=FULL vs NORMAL, against a bare sqlite3 loop.
 
 Each append is its own transaction, as in the terminal app (one trainee answer = one commit). All variants run in the same
-process, one after the other, on fresh files in the same folder, so the disk is the same. Usage:
+process, one after the other, on fresh files in the same folder, so the disk is the same.
 
-    python bench/bench_durability.py [--events 2000] [--dir /path/on/the/disk/to/measure]
+Then the same from --processes processes at once (30 by default: a training room), each appending to its own session in
+one shared SQLite file (the store, synchronous=FULL, as shipped), against the same processes doing bare sqlite3 inserts
+with the same busy timeout. All processes are started and have their store open before a gate opens; the figure is
+events over the time from the gate to the last process done. Any error (a lock error above all) is counted and shown.
+Usage:
+
+    python bench/bench_durability.py [--events 2000] [--processes 30] [--per-process 100] [--dir /path/to/the/disk]
 
 The folder matters: fsync on tmpfs costs nothing. Measure where the database will live.
 """
@@ -11,6 +17,7 @@ The folder matters: fsync on tmpfs costs nothing. Measure where the database wil
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sqlite3
 import tempfile
@@ -18,6 +25,7 @@ import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from trainer.engine.events import Event, EventKind
 from trainer.store.store import Store
@@ -49,12 +57,69 @@ def bare_inserts(folder: Path, n: int, *, synchronous: str) -> float:
         return time.perf_counter() - started
 
 
+def _appender(args: tuple[str, Path, int, int, Path]) -> tuple[float, int, str]:
+    """One terminal: open, wait for the gate, append `n` events one per transaction; (end time, appended, first error)."""
+    kind, db, number, n, gate = args
+    error = ""
+    done = 0
+    if kind == "store":
+        store = Store.open(db)
+        badge = f"P{number:03d}"
+        store.upsert_trainee(badge, "Bench", "Bench")
+        session = store.create_session(badge, "bench", "1", "hash", 1, "en")
+
+        def append(seq: int) -> None:
+            store.append(session.id, [Event(seq, seq * 100, EventKind.CHOSE, f"s{seq}", "ok", {"goto": f"s{seq + 1}"})])
+    else:
+        conn = sqlite3.connect(db, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA synchronous = FULL")
+
+        def append(seq: int) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO events VALUES (?, ?, ?)", (f"p{number}", seq, '{"goto":"s"}'))
+            conn.execute("COMMIT")
+
+    while not gate.exists():
+        time.sleep(0.001)
+    for seq in range(1, n + 1):
+        try:
+            append(seq)
+            done += 1
+        except Exception as exc:  # counted and shown: the bench must see a lock error, not hide it
+            error = error or f"{type(exc).__name__}: {exc}"
+    return time.time(), done, error
+
+
+def concurrent(folder: Path, kind: str, processes: int, n: int) -> tuple[float, int, list[str]]:
+    """(events/s from the gate to the last process done, events appended, errors) for `processes` appenders at once."""
+    db = folder / f"concurrent-{kind}.db"
+    gate = folder / f"gate-{kind}"
+    if kind == "store":
+        Store.open(db).close()
+    else:
+        with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("CREATE TABLE events (session_id TEXT, seq INTEGER, data TEXT, PRIMARY KEY (session_id, seq))")
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes) as pool:
+        pending: Any = pool.map_async(_appender, [(kind, db, i, n, gate) for i in range(processes)])
+        time.sleep(2 + processes * 0.15)  # every process started, its store open and its session made
+        opened = time.time()
+        gate.touch()
+        results = pending.get(timeout=600)
+    seconds = max(end for end, _, _ in results) - opened
+    appended = sum(done for _, done, _ in results)
+    return appended / seconds, appended, [e for _, _, e in results if e]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000, help="appends per variant (default 2000)")
     parser.add_argument(
         "--dir", type=Path, default=None, help="folder on the disk to measure (default: the temp folder)"
     )
+    parser.add_argument("--processes", type=int, default=30, help="processes appending at once (default 30; 0: skip)")
+    parser.add_argument("--per-process", type=int, default=100, help="appends per process (default 100)")
     args = parser.parse_args()
 
     variants: dict[str, Callable[[Path, int], float]] = {
@@ -72,6 +137,18 @@ def main() -> None:
             seconds = run(Path(tmp), args.events)
             rates[name] = args.events / seconds
             print(f"  {name:36} {rates[name]:9.0f} events/s  ({seconds * 1000 / args.events:.3f} ms per append)")
+        if args.processes:
+            print(f"{args.processes} processes at once, {args.per_process} single-event transactions each, one file")
+            together = {}
+            for kind, name in (
+                ("store", "store, synchronous=FULL (shipped)"),
+                ("bare", "bare sqlite3, synchronous=FULL"),
+            ):
+                rate, appended, errors = concurrent(Path(tmp), kind, args.processes, args.per_process)
+                together[kind] = rate
+                print(f"  {name:36} {rate:9.0f} events/s  ({appended} appended, {len(errors)} process(es) with errors)")
+                for error in errors[:3]:
+                    print(f"    {error}")
 
     full, normal = rates["store, synchronous=FULL (shipped)"], rates["store, synchronous=NORMAL"]
     bare_full, bare_normal = rates["bare sqlite3, synchronous=FULL"], rates["bare sqlite3, synchronous=NORMAL"]
@@ -83,6 +160,11 @@ def main() -> None:
     print(
         f"  bare NORMAL / bare FULL          {bare_normal / bare_full:6.2f}x  (what fsync per commit costs SQLite alone)"
     )
+    if args.processes:
+        print(
+            f"  bare / store, {args.processes} processes        {together['bare'] / together['store']:6.2f}x"
+            "  (what the store costs when terminals write at once)"
+        )
 
 
 if __name__ == "__main__":

@@ -214,7 +214,9 @@ class Store:
             conn.execute(select(schema.sessions.c.id).where(schema.sessions.c.id == session).with_for_update())
 
         try:
-            with dialect.write_transaction(self._engine, prepare=None if session is None else lock) as conn:
+            # SQLite's BEGIN IMMEDIATE already locks the whole file: no row lock to take (one query less per append)
+            row_lock = session is not None and not dialect.is_sqlite(self._engine.url)
+            with dialect.write_transaction(self._engine, prepare=lock if row_lock else None) as conn:
                 yield conn
         except StoreError:
             raise
@@ -656,6 +658,9 @@ class Store:
                     "details": details if isinstance(details, str) else canonical_json(details),
                 }
             )
+        # In session id order (stable: of two scorings of one session, the one given last stays the current score): each
+        # statement then walks the indexes on session ids in order, a sixth less time than in the order given.
+        rows.sort(key=lambda r: r["session_id"])
         update = (
             s.update()
             .where(s.c.id == bindparam("b_id"))
