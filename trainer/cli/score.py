@@ -73,8 +73,9 @@ def rescore_all(
 ) -> Rescored:
     """What `trainer score --all` does: list the finished sessions (started since `since`) and rescore() them."""
     with _paused_gc():  # 100 000 records: the collector's passes over them would cost as much as reading them
-        records = store.finished_sessions(since=since)
-    return rescore(store, library, grader, records, dry_run=dry_run, progress=progress, jobs=jobs)
+        return rescore(
+            store, library, grader, store.finished_sessions(since=since), dry_run=dry_run, progress=progress, jobs=jobs
+        )
 
 
 def rescore(
@@ -97,6 +98,20 @@ def rescore(
     forked (Linux), so they share the loaded courses and model; elsewhere, or with `keep` (the SessionScores are kept
     for the caller), everything runs in this process.
     """
+    with _paused_gc():
+        return _rescore(store, library, grader, records, dry_run, keep, progress, jobs)
+
+
+def _rescore(
+    store: Any,
+    library: Any,
+    grader: Any,
+    records: Sequence[Any],
+    dry_run: bool,
+    keep: bool,
+    progress: Callable[[int, int], None] | None,
+    jobs: int | None,
+) -> Rescored:
     out = Rescored()
     playable = []
     for r in records:
@@ -133,8 +148,7 @@ def rescore(
                 out.flagged += flagged
                 rows.append(row)
             if not dry_run:
-                with _paused_gc():
-                    store.add_scores(rows)
+                store.add_scores(rows)
             out.done += len(batch)
             if progress:
                 progress(out.done, len(playable))
@@ -171,10 +185,10 @@ def _graded(
 
 @contextmanager
 def _paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is read and graded: its hundreds of thousands of events, mistakes and
-    rows hold no cycles, and the collector's passes over them (and over everything loaded) cost a third of the time.
-    Whatever is cyclic is collected once it runs again; free the batch's objects before leaving, or that first pass
-    walks them all."""
+    """No cyclic garbage collection while sessions are listed, read and graded: their hundreds of thousands of records,
+    events, mistakes and rows hold no cycles, and the collector's passes over them (and over everything loaded) cost a
+    third of the time. Whatever is cyclic is collected once it runs again; free the objects made before leaving, or
+    that first pass walks them all."""
     was = gc.isenabled()
     gc.disable()
     try:

@@ -661,6 +661,9 @@ class Store:
         # In session id order (stable: of two scorings of one session, the one given last stays the current score): each
         # statement then walks the indexes on session ids in order, a sixth less time than in the order given.
         rows.sort(key=lambda r: r["session_id"])
+        # In session id order (stable: of two scorings of one session, the one given last stays the current score): each
+        # statement then walks the indexes on session ids in order, a sixth less time than in the order given.
+        rows.sort(key=lambda r: r["session_id"])
         update = (
             s.update()
             .where(s.c.id == bindparam("b_id"))
