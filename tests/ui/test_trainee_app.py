@@ -37,6 +37,26 @@ async def test_first_sign_in_asks_name_and_department_once(tmp_path):
         assert "欢迎，王芳（冲压车间）" in screen_text(app)  # known badge: no questions the second time
 
 
+async def test_sign_in_shows_its_keys_and_f2_switches_everything_on_it(tmp_path):
+    app = make_app(tmp_path / "t.db", lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        text = screen_text(app)
+        assert "Zhixin Safety Training" in text and "Scan your badge" in text and "Badge number" in text
+        keys = text.splitlines()[-1]  # the bottom line, as a footer shows them
+        assert "enter Continue" in keys and "^q Quit" in keys and "f2 中/EN" in keys and "^p palette" in keys
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "Please enter your badge number." in screen_text(app)
+        await pilot.press("f2")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "至信安全实训" in text and "请刷卡或输入工号" in text and "工号" in text and "请输入工号。" in text
+        assert "enter 确定" in text.splitlines()[-1] and "^q 退出" in text.splitlines()[-1]
+        await pilot.press(*"E1001", "enter")  # typed straight away: the badge field still has the focus
+        await pilot.pause()
+        assert "第一次使用" in screen_text(app) and "请输入工号。" not in screen_text(app)
+
+
 async def test_expert_path_to_a_pass_and_the_catalog_shows_the_certification(tmp_path):
     app = make_app(tmp_path / "t.db", lang="en")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -1,13 +1,17 @@
-"""The trainee's terminal app. Screens live in screens/, one per file, each with its own stylesheet (screens/NAME.tcss,
-the screen's CSS_PATH, read when the screen is first shown); what they all share is in app.tcss."""
+"""The trainee's terminal app. Screens live in screens/, one per file, each with its own stylesheet (screens/NAME.tcss);
+what they all share is in app.tcss."""
 
 from __future__ import annotations
 
+import inspect
 import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingsMap
@@ -15,13 +19,28 @@ from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from trainer.course.library import Library
-from trainer.store.records import Trainee
-from trainer.store.store import Store
 from trainer.tui.i18n import KEY_OF_TEXT, STRINGS, t
+
+if TYPE_CHECKING:
+    from trainer.course.library import Library
+    from trainer.store.records import Trainee
+    from trainer.store.store import Store
+
+
+@cache
+def stylesheets(cls: type[App] | type[Screen]) -> tuple[Path, ...]:
+    """An app or screen class's CSS_PATH files, resolved as Textual resolves them (next to the class's module)."""
+    paths = cls.CSS_PATH or []
+    here = Path(inspect.getfile(cls)).parent
+    return tuple((here / path).resolve() for path in ([paths] if isinstance(paths, str | Path) else paths))
 
 
 class TrainerApp(App[None]):
+    """The first screen (sign-in, or the instructor's lists) is the app's default screen rather than one pushed on
+    mount (which would lay out and paint an empty screen first), and its stylesheet is read with the app's (Textual
+    reads a pushed screen's CSS_PATH by parsing every stylesheet again). Later screens read theirs when first shown.
+    See docs/performance.md, app start."""
+
     CSS_PATH = "app.tcss"
     BINDINGS = [
         Binding("f2", "toggle_language", "key.lang", priority=True),
@@ -40,7 +59,12 @@ class TrainerApp(App[None]):
         seed: Callable[[], int] = lambda: secrets.randbelow(2**31),
         instructor: bool = False,
     ):
-        super().__init__()
+        if instructor:
+            from trainer.tui.screens.instructor import InstructorScreen as first
+        else:
+            from trainer.tui.screens.signin import SignInScreen as first
+        self.first_screen: type[Screen] = first
+        super().__init__(css_path=[*stylesheets(type(self)), *stylesheets(first)])
         self.library = library
         self.store = store
         self.clock = clock
@@ -71,17 +95,12 @@ class TrainerApp(App[None]):
         node._bindings = fresh
         self.refresh_bindings()
 
-    def on_mount(self) -> None:
-        from trainer.tui.screens.signin import SignInScreen
+    def get_default_screen(self) -> Screen:
+        return self.first_screen()
 
+    def on_mount(self) -> None:
         self.title = self.tr("app.title")
         self.localize_bindings(self)
-        if self.instructor:
-            from trainer.tui.screens.instructor import InstructorScreen
-
-            self.push_screen(InstructorScreen())
-        else:
-            self.push_screen(SignInScreen())
 
     def action_toggle_language(self) -> None:
         self.lang = "en" if self.lang == "zh" else "zh"

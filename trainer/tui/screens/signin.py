@@ -1,54 +1,88 @@
-"""Sign-in: a badge number; name and department only the first time."""
+"""Sign-in: a badge number; name and department only the first time.
+
+The app's first frame, so it is kept light (docs/performance.md, app start). Every widget costs a round of mounting,
+styling and painting, so: the app's title and the keys are in the screen's own top and bottom borders instead of
+Textual's Header and Footer (the keys read from the same bindings as a Footer), Enter continues instead of a button,
+each field is one widget with its label in its frame (no containers, which cost another round each), and the name and
+department fields and any message are mounted only when needed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
 from textual.app import ComposeResult
-from textual.containers import Center, Horizontal, Vertical
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Input, Static
 
 from trainer.errors import TrainerError
+from trainer.tui.keyhints import key_hints, key_line
 from trainer.tui.screens.base import TrainerScreen
+
+
+def field(name: str, label: str, max_length: int) -> Input:
+    """A text field in a frame, its label in the frame's top edge."""
+    box = Input(id=name, max_length=max_length)
+    box.border_title = label
+    return box
 
 
 class SignInScreen(TrainerScreen[None]):
     CSS_PATH = "signin.tcss"
+    AUTO_FOCUS = "#badge"
+    TEXTS = {"signin-prompt": "signin.title", "first-time": "signin.first_time"}
+    LABELS = {"badge": "signin.badge", "name": "signin.name", "department": "signin.department"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hints: tuple[tuple[str, str], ...] = ()
+        self.said: tuple[str, dict[str, object]] = ("", {})
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        with Center(), Vertical(id="signin-box"):
-            yield Static(id="signin-prompt")
-            with Horizontal(classes="field"):
-                yield Label(id="badge-label")
-                yield Input(id="badge", max_length=32, compact=True)
-            yield Static(id="first-time", classes="hidden")
-            with Horizontal(classes="field hidden", id="name-row"):
-                yield Label(id="name-label")
-                yield Input(id="name", max_length=64, compact=True)
-            with Horizontal(classes="field hidden", id="department-row"):
-                yield Label(id="department-label")
-                yield Input(id="department", max_length=64, compact=True)
-            yield Static(id="signin-message")
-            yield Button(id="signin-go", variant="primary", compact=True)
-        yield Footer()
+        tr = self.app.tr
+        self.border_title = tr("app.title")
+        self.show_keys()
+        yield Static(tr("signin.title"), id="signin-prompt")
+        yield field("badge", tr("signin.badge"), 32)
 
     def on_mount(self) -> None:
-        self.refresh_language()
-        self.query_one("#badge", Input).focus()
+        self.bindings_updated_signal.subscribe(self, self.show_keys)
+
+    def show_keys(self, _screen: object = None) -> None:
+        """The key line, like a footer's; again whenever the bindings change (most changes leave it as it was)."""
+        hints = key_hints(self, [("enter", self.app.tr("signin.go"))])
+        if hints != self.hints:
+            self.hints = hints
+            self.border_subtitle = key_line(hints)
 
     def refresh_language(self) -> None:
         tr = self.app.tr
-        self.query_one("#signin-prompt", Static).update(tr("signin.title"))
-        self.query_one("#badge-label", Label).update(tr("signin.badge"))
-        self.query_one("#first-time", Static).update(tr("signin.first_time"))
-        self.query_one("#name-label", Label).update(tr("signin.name"))
-        self.query_one("#department-label", Label).update(tr("signin.department"))
-        self.query_one("#signin-go", Button).label = tr("signin.go")
+        self.border_title = tr("app.title")
+        for widget in self.query(Static):
+            if widget.id in self.TEXTS:
+                widget.update(tr(self.TEXTS[widget.id]))
+        for box in self.query(Input):
+            box.border_title = tr(self.LABELS[box.id or ""])
+        key, values = self.said
+        if key:
+            self.message(key, **values)
+        self.show_keys()
 
     @property
     def new_trainee(self) -> bool:
-        return not self.query_one("#name-row").has_class("hidden")
+        return bool(self.query("#name"))
+
+    async def ask_name_and_department(self) -> None:
+        tr = self.app.tr
+        await self.mount_all(
+            [
+                Static(tr("signin.first_time"), id="first-time"),
+                field("name", tr("signin.name"), 64),
+                field("department", tr("signin.department"), 64),
+            ],
+            after="#badge",
+        )
+        self.query_one("#badge", Input).disabled = True
+        self.query_one("#name", Input).focus()
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "name":
@@ -56,36 +90,38 @@ class SignInScreen(TrainerScreen[None]):
             return
         await self.submit()
 
-    async def on_button_pressed(self, event: Button.Pressed) -> None:
-        await self.submit()
-
-    def message(self, text: str) -> None:
-        self.query_one("#signin-message", Static).update(text)
+    def message(self, key: str = "", **values: object) -> None:
+        """A line under the form, the i18n `key`'s text, or none (mounted the first time there is something to say)."""
+        self.said = (key, values)
+        text = self.app.tr(key, **values) if key else ""
+        found = self.query("#signin-message")
+        if found:
+            found.first(Static).update(text)
+        elif text:
+            self.mount(Static(text, id="signin-message"))
 
     async def submit(self) -> None:
         app = self.app
         badge = self.query_one("#badge", Input).value.strip()
         if not badge:
-            self.message(app.tr("signin.need_badge"))
+            self.message("signin.need_badge")
             return
         try:
             if self.new_trainee:
                 name = self.query_one("#name", Input).value.strip()
                 department = self.query_one("#department", Input).value.strip()
                 if not (name and department):
-                    self.message(app.tr("signin.need_name"))
+                    self.message("signin.need_name")
                     return
                 trainee = await asyncio.to_thread(app.store.upsert_trainee, badge, name, department)
             else:
                 trainee = await asyncio.to_thread(app.store.get_trainee, badge)
         except TrainerError as exc:
-            self.message(app.tr("error.store", error=str(exc)))
+            self.message("error.store", error=str(exc))
             return
         if trainee is None:
-            for wid in ("#first-time", "#name-row", "#department-row"):
-                self.query_one(wid).remove_class("hidden")
-            self.query_one("#badge", Input).disabled = True
-            self.query_one("#name", Input).focus()
+            self.message()
+            await self.ask_name_and_department()
             return
         app.trainee = trainee
         await self.after_sign_in()
@@ -99,6 +135,6 @@ class SignInScreen(TrainerScreen[None]):
         interrupted = await asyncio.to_thread(
             app.store.sessions, badge=app.trainee.badge, status=SessionStatus.INTERRUPTED
         )
-        app.switch_screen(CatalogScreen())
+        app.push_screen(CatalogScreen())  # over this screen, the app's first (default) one
         if interrupted:
             app.push_screen(ResumeScreen(interrupted))
