@@ -130,11 +130,15 @@ def _rescore(
         and not getattr(store, "in_memory", False)
     )
     if parallel:
-        # Every worker gets as many batches, of about the same size, and at least ROUNDS of them: scores are stored as
-        # batches come back, and the last ones, stored after every worker is done, should be small.
+        # Every worker gets as many batches, of about the same size, and at least ROUNDS of them; the last round is cut
+        # in quarters. Scores are stored as batches come back: the last ones, stored once every worker is done, are few.
         rounds = max(ROUNDS, -(-len(playable) // (jobs * BATCH)))
         size = -(-len(playable) // (jobs * rounds))
-        batches = [playable[first : first + size] for first in range(0, len(playable), size)]
+        last_round = max(0, len(playable) - jobs * size)
+        batches = [playable[first : min(first + size, last_round)] for first in range(0, last_round, size)]
+        batches += [
+            playable[first : first + -(-size // 4)] for first in range(last_round, len(playable), -(-size // 4))
+        ]
         graded: Generator[list[Graded], None, None] = _in_workers(store, grader, batches, jobs)
     else:
         batches = [playable[first : first + BATCH] for first in range(0, len(playable), BATCH)]

@@ -422,7 +422,7 @@ class Store:
         ids = list(dict.fromkeys(session_ids))
         query = select(e.c.session_id, e.c.seq, e.c.t_ms, e.c.kind, e.c.state, e.c.action, e.c.data)
         kinds = {k.value: k for k in EventKind}
-        parsed: dict[str, Mapping[str, Any]] = {}  # most events repeat a few data texts
+        parsed = _PARSED_DATA
         for first in range(0, len(ids), chunk):
             part = ids[first : first + chunk]
             with self._reading(f"read the events of {len(part)} session(s)") as conn:
@@ -849,6 +849,9 @@ def _event_row(stored: StoredEvent) -> dict[str, Any]:
 
 # An event as events_of() reads it, without building an Event: (seq, t_ms, kind, state, action, data).
 EventTuple = tuple[int, int, EventKind, str, str | None, Mapping[str, Any]]
+# Event data texts read so far, parsed (read-only: events share them). Most events repeat a few texts: rescoring reads
+# them once per process instead of once per batch.
+_PARSED_DATA: dict[str, Mapping[str, Any]] = {}
 
 
 def _driver_rows(conn: Connection, statement: Any) -> list[tuple[Any, ...]]:
