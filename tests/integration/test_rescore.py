@@ -72,6 +72,7 @@ def test_bulk_rescoring_stores_what_grading_each_session_alone_gives(
     ]
 
     monkeypatch.setattr(score_cli, "BATCH", 16)  # several batches, the last one short
+    monkeypatch.setattr(score_cli, "WRITE_EVERY", 40)  # stored three batches at a time, then the last ones one by one
     done = score_cli.rescore(store, LIBRARY, grader, records, jobs=1)
     assert done.done == 70 and not done.missing
     assert latest(store) == expected

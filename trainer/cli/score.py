@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 BATCH = 5000  # sessions graded per model call and saved per transaction (the model's own cost per call: ~8 ms)
 FINISHED = ("completed", "failed", "aborted")
 ROUNDS = 4  # batches per worker process, at least
+WRITE_EVERY = 20_000  # scorings stored per transaction, at most a batch more
 PARALLEL_FROM = 2000  # sessions: fewer are scored in this process (starting workers would cost more than it saves)
 
 
@@ -89,9 +90,9 @@ def rescore(
     progress: Callable[[int, int], None] | None = None,
     jobs: int | None = None,
 ) -> Rescored:
-    """Score `records` (finished sessions) with `grader` in batches: one bulk read, one model call and one transaction
-    per batch (at most BATCH sessions). Each new score is added to the history and becomes the session's score (unless
-    dry_run).
+    """Score `records` (finished sessions) with `grader` in batches: one bulk read and one model call per batch (at most
+    BATCH sessions), one transaction per WRITE_EVERY scorings. Each new score is added to the history and becomes the
+    session's score (unless dry_run).
 
     With many sessions, `jobs` worker processes (default: one per CPU) read, detect and grade the batches while this
     process stores their scores: the same functions on the same batches, so the same scores as with jobs=1. Workers are
@@ -143,16 +144,21 @@ def _rescore(
     else:
         batches = [playable[first : first + BATCH] for first in range(0, len(playable), BATCH)]
         graded = (_grade_batch(store, grader, batch, out.results if keep else None) for batch in batches)
+    # Scores are stored WRITE_EVERY at a time (a transaction's cost is mostly the pages it changes, shared by more rows),
+    # and those of the last batches one batch at a time, so that little is left to store once all are graded.
+    last_round = len(batches) - 4 * jobs
+    rows: list[dict[str, Any]] = []
     with closing(graded):  # on an error here, the workers stop at once
-        for batch, results in zip(batches, graded, strict=True):
-            rows = []
+        for index, (batch, results) in enumerate(zip(batches, graded, strict=True)):
             for (r, _), (score, passed, flagged, row) in zip(batch, results, strict=True):
                 out.changed += r.score is None or abs(r.score - score) > 1e-9
                 out.flipped += r.passed is not None and r.passed != passed
                 out.flagged += flagged
                 rows.append(row)
-            if not dry_run:
-                store.add_scores(rows)
+            if len(rows) >= WRITE_EVERY or index >= last_round:
+                if not dry_run:
+                    store.add_scores(rows)
+                rows = []
             out.done += len(batch)
             if progress:
                 progress(out.done, len(playable))
