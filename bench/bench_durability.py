@@ -27,6 +27,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from bench_load import fresh_postgresql
+
 from trainer.engine.events import Event, EventKind
 from trainer.store.store import Store
 
@@ -62,7 +64,7 @@ def _appender(args: tuple[str, Path, int, int, Path]) -> tuple[float, int, str]:
     kind, db, number, n, gate = args
     error = ""
     done = 0
-    if kind == "store":
+    if kind in ("store", "postgresql"):
         store = Store.open(db)
         badge = f"P{number:03d}"
         store.upsert_trainee(badge, "Bench", "Bench")
@@ -90,11 +92,12 @@ def _appender(args: tuple[str, Path, int, int, Path]) -> tuple[float, int, str]:
     return time.time(), done, error
 
 
-def concurrent(folder: Path, kind: str, processes: int, n: int) -> tuple[float, int, list[str]]:
-    """(events/s from the gate to the last process done, events appended, errors) for `processes` appenders at once."""
-    db = folder / f"concurrent-{kind}.db"
+def concurrent(folder: Path, kind: str, processes: int, n: int, url: str | None = None) -> tuple[float, int, list[str]]:
+    """(events/s from the gate to the last process done, events appended, errors) for `processes` appenders at once:
+    kind "store" and "bare" on an SQLite file in `folder`, "postgresql" through the store at `url`."""
+    db: Any = url if kind == "postgresql" else folder / f"concurrent-{kind}.db"
     gate = folder / f"gate-{kind}"
-    if kind == "store":
+    if kind in ("store", "postgresql"):
         Store.open(db).close()
     else:
         with closing(sqlite3.connect(db, isolation_level=None)) as conn:
@@ -120,6 +123,12 @@ def main() -> None:
     )
     parser.add_argument("--processes", type=int, default=30, help="processes appending at once (default 30; 0: skip)")
     parser.add_argument("--per-process", type=int, default=100, help="appends per process (default 100)")
+    parser.add_argument(
+        "--postgresql",
+        metavar="URL",
+        default=os.environ.get("TRAINER_TEST_DB"),
+        help="also run the processes against a fresh schema in this PostgreSQL database (default: TRAINER_TEST_DB)",
+    )
     args = parser.parse_args()
 
     variants: dict[str, Callable[[Path, int], float]] = {
@@ -146,6 +155,13 @@ def main() -> None:
             ):
                 rate, appended, errors = concurrent(Path(tmp), kind, args.processes, args.per_process)
                 together[kind] = rate
+                print(f"  {name:36} {rate:9.0f} events/s  ({appended} appended, {len(errors)} process(es) with errors)")
+                for error in errors[:3]:
+                    print(f"    {error}")
+            if args.postgresql:
+                with fresh_postgresql(args.postgresql) as url:
+                    rate, appended, errors = concurrent(Path(tmp), "postgresql", args.processes, args.per_process, url)
+                name = "store, PostgreSQL (synchronous_commit)"
                 print(f"  {name:36} {rate:9.0f} events/s  ({appended} appended, {len(errors)} process(es) with errors)")
                 for error in errors[:3]:
                     print(f"    {error}")
