@@ -95,6 +95,21 @@ class TrainerApp(App[None]):
         node._bindings = fresh
         self.refresh_bindings()
 
+    def read_stylesheets(self, *screens: type[Screen]) -> None:
+        """Read these screens' stylesheets now, all together.
+
+        Textual parses every stylesheet again each time it reads a new screen's (on that screen's first appearance,
+        5-20 ms as more widgets' styles are known); reading the next screens' at once, at a transition that happens
+        anyway, pays that once instead of on each of their first appearances.
+        """
+        paths = [path for screen in screens for path in stylesheets(screen)]
+        new = [path for path in dict.fromkeys(paths) if not self.stylesheet.has_source(str(path))]
+        if new:
+            for path in new:
+                self.stylesheet.read(path)
+            self.stylesheet.reparse()
+            self.stylesheet.update(self)
+
     def get_default_screen(self) -> Screen:
         return self.first_screen()
 

@@ -128,12 +128,29 @@ class SignInScreen(TrainerScreen[None]):
 
     async def after_sign_in(self) -> None:
         from trainer.store.records import SessionStatus
+        from trainer.tui.screens.briefing import BriefingScreen
         from trainer.tui.screens.catalog import CatalogScreen
+        from trainer.tui.screens.debrief import DebriefScreen
+        from trainer.tui.screens.help import HelpScreen
+        from trainer.tui.screens.incident import IncidentScreen
+        from trainer.tui.screens.pause import PauseScreen
+        from trainer.tui.screens.player import PlayerScreen
         from trainer.tui.screens.resume import ResumeScreen
 
         app = self.app
         interrupted = await asyncio.to_thread(
             app.store.sessions, badge=app.trainee.badge, status=SessionStatus.INTERRUPTED
+        )
+        # Every screen a trainee may see from here on: their stylesheets in one parse, not one each on first sight.
+        app.read_stylesheets(
+            CatalogScreen,
+            ResumeScreen,
+            BriefingScreen,
+            PlayerScreen,
+            HelpScreen,
+            PauseScreen,
+            IncidentScreen,
+            DebriefScreen,
         )
         app.push_screen(CatalogScreen())  # over this screen, the app's first (default) one
         if interrupted:
