@@ -155,7 +155,7 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
     variables: dict[str, Value] = dict(course.variables)
     snapshot: tuple[tuple[str, Value], ...] | None = tuple(variables.items())  # None: variables changed since
     entered_ms = 0
-    done_steps: set[str] = set()
+    n_done = 0  # procedure steps taken so far (each counted the first time)
     chosen_at: dict[str, int] = {}  # action id -> seq of its first choice
     moments: dict[int, _Moment] = {}  # at choices that perform a procedure step, and at the other inputs
     declared: list[tuple[EventRow, _Moment]] = []  # mistake events and undeclared timeouts, with their moment
@@ -173,20 +173,25 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
         if kind is _CHOSE:
             # An action counts for its own id and for the procedure step it performs under another id (`step:`).
             step = data.get("step")
-            performs = action in step_pos or step in step_pos
-            if performs or e is last:  # the moment of the decision, before its effects
-                if snapshot is None:
+            if action in step_pos or step in step_pos:
+                if snapshot is None:  # the moment of the decision, before its effects
                     snapshot = tuple(variables.items())
-                moments[seq] = (seq, t_ms, state, entered_ms, len(done_steps), snapshot)
-            if action is not None:
-                chosen_at.setdefault(str(action), seq)
-            if step is not None and step != action:
-                chosen_at.setdefault(str(step), seq)
-            if performs:
-                if action in step_pos:
-                    done_steps.add(str(action))
-                if step in step_pos:
-                    done_steps.add(str(step))
+                moments[seq] = (seq, t_ms, state, entered_ms, n_done, snapshot)
+                if action is not None and str(action) not in chosen_at:
+                    chosen_at[str(action)] = seq
+                    n_done += action in step_pos
+                if step is not None and step != action and str(step) not in chosen_at:
+                    chosen_at[str(step)] = seq
+                    n_done += step in step_pos
+            else:
+                if e is last:
+                    if snapshot is None:
+                        snapshot = tuple(variables.items())
+                    moments[seq] = (seq, t_ms, state, entered_ms, n_done, snapshot)
+                if action is not None:
+                    chosen_at.setdefault(str(action), seq)
+                if step is not None and step != action:
+                    chosen_at.setdefault(str(step), seq)
             changes = data.get("set")
             if changes:
                 variables.update(changes)
@@ -201,7 +206,7 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
         elif kind is _TIMED_OUT or kind is _HINT or kind is _MISTAKE:
             if snapshot is None:
                 snapshot = tuple(variables.items())
-            at = (seq, t_ms, state, entered_ms, len(done_steps), snapshot)
+            at = (seq, t_ms, state, entered_ms, n_done, snapshot)
             if kind is _MISTAKE:
                 if pending_timeout is not None:  # a declared timer mistake: the timeout itself is not counted again
                     at = (seq, *pending_timeout[1][_T_MS:_VARIABLES], snapshot)
@@ -224,7 +229,7 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
     if last is not None and last[0] not in moments:
         if snapshot is None:
             snapshot = tuple(variables.items())
-        moments[last[0]] = (last[0], last[1], last[3], entered_ms, len(done_steps), snapshot)
+        moments[last[0]] = (last[0], last[1], last[3], entered_ms, n_done, snapshot)
     outcome = outcome_of_rows(events)
 
     # (seq, id, fields of the record, its moment, the step it stands for, the seq of its correction)
