@@ -1,4 +1,4 @@
-"""The score sheet reads each attempt's mistakes from its latest scoring (Store.attempt_facts) instead of replaying its
+"""The score sheet reads each attempt's mistakes from its latest scoring (Store.sessions_with_facts) instead of replaying its
 events; the sheet must be the same either way, on every backend, and a session never scored still gets its mistakes."""
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def test_a_session_never_scored_gets_its_mistakes_from_its_events(db_url):
     engine.dispose()
     library = Library({"mini": course()}, ())
     with store:
-        facts = {f.session_id: f for f in store.attempt_facts(list(ids.values()))}
+        facts = {r.id: f for r, f in store.sessions_with_facts()}
         assert facts[ids["critical"]].mistakes is None
         row = {r[-1]: r for r in scores.build(store, library, today=TODAY).attempt_table().rows}[ids["critical"]]
         assert row[10:14] == ("HANDS_IN_DIE", 0, 0, 1)
@@ -93,14 +93,19 @@ def test_facts_are_the_last_event_time_and_the_latest_scoring(db_url):
     store, ids = filled(db_url)
     mini = course()
     with store:
+        interrupted = play(store, mini, "A1", ["lock"], at=at(7), finish=False).record.id
         events = [s.event for s in store.events(ids["twice"])]
         rescored = score_session(mini, (), None)  # a later scoring that found nothing (say, another model)
         store.add_scores([score_row(ids["twice"], rescored)])
-        facts = {f.session_id: f for f in store.attempt_facts([*ids.values(), "no-such-session"])}
-        assert "no-such-session" not in facts
+        facts = {r.id: f for r, f in store.sessions_with_facts()}
+        assert facts[interrupted] is None  # not finished: not an attempt
         assert facts[ids["twice"]].last_t_ms == events[-1].t_ms
         assert facts[ids["twice"]].mistakes == ()  # the latest scoring wins
         assert facts[ids["critical"]].mistakes == (MistakeMade("HANDS_IN_DIE", MistakeSeverity.CRITICAL),)
+        in_march_3_to_5 = {r.id: f for r, f in store.sessions_with_facts(since=at(3), before=at(5))}
+        assert len(in_march_3_to_5) == len(facts)  # every session is listed (certifications need them all) ...
+        assert {i for i, f in in_march_3_to_5.items() if f} == {ids["slow"], ids["expert"]}  # ... facts in the period
+        assert {r.id for r, _ in store.sessions_with_facts("another-course")} == set()
 
 
 def test_an_unreadable_stored_scoring_is_a_one_line_store_error(db_url):
@@ -112,6 +117,6 @@ def test_an_unreadable_stored_scoring_is_a_one_line_store_error(db_url):
         )
     engine.dispose()
     with store, pytest.raises(StoreError) as caught:
-        list(store.attempt_facts(list(ids.values())))
+        store.sessions_with_facts()
     message = str(caught.value)
     assert ids["slow"][:8] in message and "trainer score" in message and "\n" not in message

@@ -23,7 +23,7 @@ from trainer.course.library import Library
 from trainer.errors import UsageError
 from trainer.export.attempts import Attempt, attempt, attempt_from_facts, is_attempt
 from trainer.export.period import ALL_DATES, Period, local_day, local_naive
-from trainer.store.records import AttemptFacts, SessionRecord, Trainee
+from trainer.store.records import AttemptFacts, SessionRecord, SessionStatus, Trainee
 from trainer.store.store import Store
 
 Progress = Callable[[int, int], None]  # (sessions done, sessions in all)
@@ -208,8 +208,8 @@ class ScoreSheet:
                     r.course_version,
                     local_naive(r.started_at),
                     a.duration,
-                    a.score,
-                    a.passed,
+                    None if r.status is SessionStatus.ABORTED else r.score,  # as Attempt.score, without the call
+                    bool(r.passed),
                     shown,
                     critical_codes or None,
                     minor,
@@ -252,7 +252,12 @@ def build(
     if department is not None and not any(t.department == department for t in trainees.values()):
         known = sorted({t.department for t in trainees.values()})
         raise UsageError(f"no trainee in department {department!r}; departments: {', '.join(known) or 'none yet'}")
-    records = store.sessions(course_id=course_id, newest_first=False)  # assemble() puts them in its own order
+    if with_attempts:
+        listed = store.sessions_with_facts(course_id, since=period.start, before=period.end)
+        records = [r for r, _ in listed]
+        facts = {f.session_id: f for _, f in listed if f is not None}
+    else:
+        records, facts = store.sessions(course_id=course_id, newest_first=False), {}
     if course_id is not None and not records and library.get(course_id) is None:
         raise UsageError(f"no course {course_id!r} in the library and no session of it in the database")
     return assemble(
@@ -263,7 +268,7 @@ def build(
         period=period,
         department=department,
         events=store.events_of if with_attempts else None,
-        facts=store.attempt_facts if with_attempts else None,
+        facts=lambda ids: (facts[i] for i in ids if i in facts),
         progress=progress,
     )
 

@@ -116,7 +116,7 @@ class MistakeMade:
 
 @dataclass(frozen=True)
 class AttemptFacts:
-    """What a score sheet needs of a session without reading its events (Store.attempt_facts)."""
+    """What a score sheet needs of a session without reading its events (Store.sessions_with_facts)."""
 
     session_id: str
     last_t_ms: int | None  # the last event's time since the start; None when there is no event

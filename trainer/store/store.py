@@ -661,9 +661,6 @@ class Store:
         # In session id order (stable: of two scorings of one session, the one given last stays the current score): each
         # statement then walks the indexes on session ids in order, a sixth less time than in the order given.
         rows.sort(key=lambda r: r["session_id"])
-        # In session id order (stable: of two scorings of one session, the one given last stays the current score): each
-        # statement then walks the indexes on session ids in order, a sixth less time than in the order given.
-        rows.sort(key=lambda r: r["session_id"])
         update = (
             s.update()
             .where(s.c.id == bindparam("b_id"))
@@ -693,38 +690,58 @@ class Store:
             for r in rows
         ]
 
-    def attempt_facts(self, session_ids: Sequence[str], *, chunk: int = 900) -> Iterator[AttemptFacts]:
-        """What a score sheet needs of many sessions without reading their events: for each id, in id order, the last
-        event's time and the mistakes of the latest scoring (unknown ids are left out).
+    def sessions_with_facts(
+        self, course_id: str | None = None, *, since: datetime | None = None, before: datetime | None = None
+    ) -> list[tuple[SessionRecord, AttemptFacts | None]]:
+        """Every session (of one course, if given), in no particular order, each with what a score sheet needs of it
+        if it is finished and started within [since, before) (both aware, both optional): its last event's time and
+        the mistakes its latest scoring kept, read without its events. Other sessions get None.
 
-        One indexed query per `chunk` sessions: the last event is found by the session's event_count (seq counts from
-        1), the latest scoring by scored_at then id, as scores() orders them. Asking in id order keeps each chunk's
-        lookups on neighbouring index pages: twice as fast as random order on 100 000 sessions.
+        One query: the last event is found by the session's event_count (seq counts from 1), the latest scoring by
+        scored_at then id (as scores() orders them), each by an index lookup, and only for the sessions that need them.
         """
         s, e, h = schema.sessions, schema.events, schema.scores
-        query = (
-            select(s.c.id, e.c.t_ms, h.c.details)
-            .outerjoin(e, (e.c.session_id == s.c.id) & (e.c.seq == s.c.event_count))
-            .outerjoin(h, h.c.session_id == s.c.id)
-            .order_by(s.c.id, h.c.scored_at, h.c.id)
+        latest = h.alias("latest")
+        wanted = s.c.status.in_([status.value for status in _FINISHED])
+        if since is not None:
+            wanted = wanted & (s.c.started_at >= since)
+        if before is not None:
+            wanted = wanted & (s.c.started_at < before)
+        last_scoring = (
+            select(latest.c.id)
+            .where(latest.c.session_id == s.c.id)
+            .order_by(latest.c.scored_at.desc(), latest.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
         )
-        ids = sorted(set(session_ids))
-        for first in range(0, len(ids), chunk):
-            part = ids[first : first + chunk]
-            with self._reading(f"read the scores of {len(part)} session(s)") as conn:
-                rows = conn.execute(query.where(s.c.id.in_(part))).all()
-            latest = {sid: (t_ms, details) for sid, t_ms, details in rows}  # the last scoring wins
-            known: dict[str, tuple[MistakeMade, ...]] = {}  # sessions that made the same mistakes share a text
-            for sid, (t_ms, details) in latest.items():
-                try:
-                    mistakes = None if details is None else known.get(details)
-                    if mistakes is None and details is not None:
-                        mistakes = known[details] = tuple(_made(d) for d in json.loads(details))
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise StoreError(
-                        f"{self._where}: session {sid[:8]} has an unreadable score ({exc}); rescore it with `trainer score`"
-                    ) from exc
-                yield AttemptFacts(sid, t_ms, mistakes)
+        query = (
+            select(*_RECORD_COLUMNS, wanted.label("wanted"), e.c.t_ms, h.c.details)
+            .outerjoin(e, (e.c.session_id == s.c.id) & (e.c.seq == s.c.event_count) & wanted)
+            .outerjoin(h, (h.c.id == last_scoring) & wanted)
+        )
+        if course_id is not None:
+            query = query.where(s.c.course_id == course_id)
+        with self._reading("read the sessions and their scores") as conn:
+            rows = conn.execute(query).all()
+        now = _utcnow()
+        known: dict[str, tuple[MistakeMade, ...]] = {}  # sessions that made the same mistakes share a text
+        out: list[tuple[SessionRecord, AttemptFacts | None]] = []
+        for row in rows:
+            record = _session(row, now)
+            is_wanted, t_ms, details = row[-3:]
+            if not is_wanted:
+                out.append((record, None))
+                continue
+            try:
+                mistakes = None if details is None else known.get(details)
+                if mistakes is None and details is not None:
+                    mistakes = known[details] = tuple(_made(d) for d in json.loads(details))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise StoreError(
+                    f"{self._where}: session {record.id[:8]} has an unreadable score ({exc}); rescore it with `trainer score`"
+                ) from exc
+            out.append((record, AttemptFacts(record.id, t_ms, mistakes)))
+        return out
 
     # --- helpers --------------------------------------------------------------------------------------------------------
 
