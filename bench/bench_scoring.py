@@ -6,9 +6,10 @@ Store.append: one durable transaction per event would take hours; the chains are
 them).
 
 Then, in the same process:
-- end to end: what `trainer score --all` does (trainer.cli.score.rescore): list the sessions, read their events in bulk,
-  detect the mistakes and their context, build the features, one model call per 1000 sessions, apply the course's
-  rule, and store every score in the history and as the session's score;
+- end to end: what `trainer score --all` does (trainer.cli.score.rescore_all): list the finished sessions, read their
+  events in bulk, detect the mistakes and their context, build the features, one model call per batch of sessions,
+  apply the course's rule, and store every score in the history and as the session's score; with its default worker
+  processes (one per CPU) grading the batches;
 - bare predict: `pipeline.predict` alone on the feature matrix of the same mistakes, built beforehand.
 
 Reports sessions per second for both and the ratio end to end / bare. Usage:

@@ -18,7 +18,7 @@ from trainer.errors import ExitCode, TrainerError, UsageError
 if TYPE_CHECKING:
     from trainer.scoring.rubric import SessionScore
 
-BATCH = 5000  # sessions graded per model call and saved per transaction (the model's own cost per call: ~8 ms)
+BATCH = 5000  # sessions read and graded together, one model call (the model's own cost per call: ~8 ms)
 FINISHED = ("completed", "failed", "aborted")
 ROUNDS = 4  # batches per worker process, at least
 WRITE_EVERY = 20_000  # scorings stored per transaction, at most a batch more
@@ -135,7 +135,7 @@ def _rescore(
         # in quarters. Scores are stored as batches come back: the last ones, stored once every worker is done, are few.
         rounds = max(ROUNDS, -(-len(playable) // (jobs * BATCH)))
         size = -(-len(playable) // (jobs * rounds))
-        last_round = max(0, len(playable) - jobs * size)
+        last_round = max(0, len(playable) - jobs * size)  # where the sessions of the last round start
         batches = [playable[first : min(first + size, last_round)] for first in range(0, last_round, size)]
         batches += [
             playable[first : first + -(-size // 4)] for first in range(last_round, len(playable), -(-size // 4))
@@ -145,8 +145,8 @@ def _rescore(
         batches = [playable[first : first + BATCH] for first in range(0, len(playable), BATCH)]
         graded = (_grade_batch(store, grader, batch, out.results if keep else None) for batch in batches)
     # Scores are stored WRITE_EVERY at a time (a transaction's cost is mostly the pages it changes, shared by more rows),
-    # and those of the last batches one batch at a time, so that little is left to store once all are graded.
-    last_round = len(batches) - 4 * jobs
+    # and those of the last round's batches one batch at a time, so that little is left to store once all are graded.
+    one_by_one = len(batches) - (4 * jobs if parallel else 1)
     rows: list[dict[str, Any]] = []
     with closing(graded):  # on an error here, the workers stop at once
         for index, (batch, results) in enumerate(zip(batches, graded, strict=True)):
@@ -155,7 +155,7 @@ def _rescore(
                 out.flipped += r.passed is not None and r.passed != passed
                 out.flagged += flagged
                 rows.append(row)
-            if len(rows) >= WRITE_EVERY or index >= last_round:
+            if len(rows) >= WRITE_EVERY or index >= one_by_one:
                 if not dry_run:
                     store.add_scores(rows)
                 rows = []
