@@ -310,12 +310,11 @@ class Store:
             raise StoreError(
                 f"{self._where}: session {short}: a {batch[terminal[0]].kind} event must be the session's last event"
             )
-        s, e = schema.sessions, schema.events
         now = _utcnow()
         with self._writing(
             f"store {len(batch)} event(s) of session {short}", undone="nothing was stored; retry", session=session_id
         ) as conn:
-            row = conn.execute(select(s).where(s.c.id == session_id)).one_or_none()
+            row = conn.execute(_APPEND_HEAD, {"b_id": session_id}).one_or_none()
             if row is None:
                 raise StoreError(f"{self._where}: no session {session_id}; check the session id")
             if row.status != SessionStatus.IN_PROGRESS:
@@ -332,7 +331,7 @@ class Store:
                     f"{self._where}: session {short}: events must continue at seq {expected[0]} without gaps, got {_seqs(got)}"
                 )
             stored = chain.link(session_id, row.head_hash, batch, now)
-            conn.execute(e.insert(), [_event_row(item) for item in stored])
+            conn.execute(_APPEND_EVENTS, [_event_row(item) for item in stored])
             values: dict[str, Any] = {"event_count": expected[-1], "head_hash": stored[-1].hash, "heartbeat_at": now}
             if terminal:
                 last = batch[-1]
@@ -342,7 +341,7 @@ class Store:
                     outcome=None if outcome is None else str(outcome),
                     ended_at=now,
                 )
-            conn.execute(s.update().where(s.c.id == session_id).values(**values))
+            conn.execute(_APPEND_UPDATE, {"b_id": session_id, **values})  # the keys given are the columns set
         return stored
 
     def heartbeat(self, session_id: str) -> None:
@@ -827,6 +826,18 @@ def _trainee(row: Row[Any]) -> Trainee:
 
 
 _SESSION_STATUS = {s.value: s for s in SessionStatus}
+
+# append()'s statements, built once: every trainee answer runs them, and building a statement costs SQLAlchemy more
+# than running it. The head is only what the checks and the chain need (no timestamps to parse).
+_APPEND_HEAD = select(
+    schema.sessions.c.status,
+    schema.sessions.c.owner_host,
+    schema.sessions.c.owner_pid,
+    schema.sessions.c.event_count,
+    schema.sessions.c.head_hash,
+).where(schema.sessions.c.id == bindparam("b_id"))
+_APPEND_EVENTS = schema.events.insert()
+_APPEND_UPDATE = schema.sessions.update().where(schema.sessions.c.id == bindparam("b_id"))
 
 
 # What a SessionRecord is made of: the sessions table's columns in order, up to void_reason (voided_by and voided_at,
