@@ -13,7 +13,7 @@ the period picks which attempts are counted, not which passes certify. docs/repo
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -268,7 +268,7 @@ def build(
         period=period,
         department=department,
         events=store.events_of if with_attempts else None,
-        facts=lambda ids: (facts[i] for i in ids if i in facts),
+        facts=facts,
         progress=progress,
     )
 
@@ -282,12 +282,12 @@ def assemble(
     period: Period = ALL_DATES,
     department: str | None = None,
     events: Callable[[Sequence[str]], Iterable[tuple[str, Sequence[Any]]]] | None = None,
-    facts: Callable[[Sequence[str]], Iterable[AttemptFacts]] | None = None,
+    facts: Mapping[str, AttemptFacts] | None = None,
     progress: Progress | None = None,
 ) -> ScoreSheet:
     """The score sheet from session records (any order) and, if `events` is given, their events (pure but for it).
 
-    With `facts` too, an attempt's duration and mistakes come from what its latest scoring kept, and only the events
+    With `facts` too (by session id, as Store.sessions_with_facts reads them), an attempt's duration and mistakes come from what its latest scoring kept, and only the events
     of sessions never scored are read: a sheet of 100 000 attempts then reads no event at all.
     """
     history: dict[tuple[str, str], list[SessionRecord]] = defaultdict(list)
@@ -309,10 +309,11 @@ def assemble(
         total = len(chosen)
         if progress:
             progress(0, total)
-        for f in facts([r.id for r in chosen]) if facts else ():
-            a = attempt_from_facts(by_id[f.session_id], f)
+        for r in chosen:
+            kept = (facts or {}).get(r.id)
+            a = attempt_from_facts(r, kept) if kept is not None else None
             if a is not None:
-                found[f.session_id] = a
+                found[r.id] = a
                 if progress and (len(found) % 1000 == 0 or len(found) == total):
                     progress(len(found), total)
         unscored = [r.id for r in chosen if r.id not in found]

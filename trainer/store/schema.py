@@ -57,18 +57,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], datetime | None]:
-        """process_result_value after the dialect's own parsing, as one call per value instead of TypeDecorator's two:
-        listing 100 000 sessions reads 400 000 of these."""
+        """The dialect's own parsing, then process_result_value: one call per value instead of TypeDecorator's two
+        (listing 100 000 sessions reads 300 000 of these)."""
         parse = self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
-
-        def process(value: Any) -> datetime | None:
-            if parse is not None:
-                value = parse(value)
-            if value is None:
-                return None
-            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-        return process
+        to_utc = self.process_result_value
+        if parse is None:
+            return lambda value: to_utc(value, dialect)
+        return lambda value: to_utc(parse(value), dialect)
 
 
 # Named constraints, so a later migration can drop or alter them by name on every backend.
