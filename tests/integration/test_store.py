@@ -421,6 +421,22 @@ def test_a_lock_released_during_the_retries_is_not_an_error(db_url: str) -> None
         assert store.session(session.id).event_count == 1
 
 
+def test_a_store_that_missed_another_writers_events_reads_the_session_again(db_url: str) -> None:
+    """A store chains from the head it wrote last; when another writer moved the session on, it must not overwrite it."""
+    with Store.open(db_url) as first, Store.open(db_url) as second:
+        session = new_session(first)
+        first.append(session.id, events_for(2))
+        second.append(session.id, events_for(1, start=3))
+        with pytest.raises(StoreError, match="must continue at seq 4"):
+            first.append(session.id, events_for(1, start=3))
+        first.append(session.id, events_for(1, start=4))
+        second.append(session.id, events_for(1, start=5, finish=True))
+        with pytest.raises(StoreError, match="is completed and takes no more events"):
+            first.append(session.id, events_for(1, start=6))
+        assert [s.event.seq for s in first.events(session.id)] == [1, 2, 3, 4, 5]
+        assert first.verify() == []
+
+
 # --- concurrency ------------------------------------------------------------------------------------------------------
 
 WORKER = textwrap.dedent(
@@ -544,6 +560,7 @@ def test_a_heartbeat_written_by_sqlite3_is_read_as_utc(db: Path) -> None:
 
 @only(SQLITE)
 def test_durability_pragmas(db_url: str, store: Store) -> None:
+    store.append(new_session(store).id, events_for(2))  # a write waits for the lock itself, then restores busy_timeout
     assert store.diagnostics() == {
         "journal_mode": "wal",
         "synchronous": "2",

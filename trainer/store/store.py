@@ -89,6 +89,7 @@ class Store:
         self._where = where  # the file path, or the URL with its password hidden: how messages name the database
         # What open() found: None if the schema was current, 0 if the database was empty (created), else the old version.
         self.upgraded_from = upgraded_from
+        self._heads: dict[str, tuple[int, str]] = {}  # session id -> (event_count, head_hash) this store last wrote
 
     # --- opening and closing ------------------------------------------------------------------------------------------
 
@@ -311,38 +312,72 @@ class Store:
                 f"{self._where}: session {short}: a {batch[terminal[0]].kind} event must be the session's last event"
             )
         now = _utcnow()
+        # The head this store wrote last is usually still the head (a session has one owner). Chaining from it before the
+        # write lock is taken keeps the lock short when terminals write at once; the UPDATE checks it still holds, and
+        # when it does not, the head is read under the lock and checked as always.
+        known = self._heads.get(session_id)
+        guess = None
+        if known is not None and [e.seq for e in batch] == list(range(known[0] + 1, known[0] + 1 + len(batch))):
+            guess = chain.link(session_id, known[1], batch, now)
         with self._writing(
             f"store {len(batch)} event(s) of session {short}", undone="nothing was stored; retry", session=session_id
         ) as conn:
-            row = conn.execute(_APPEND_HEAD, {"b_id": session_id}).one_or_none()
-            if row is None:
-                raise StoreError(f"{self._where}: no session {session_id}; check the session id")
-            if row.status != SessionStatus.IN_PROGRESS:
-                raise StoreError(f"{self._where}: session {short} is {row.status} and takes no more events")
-            owner = Owner(row.owner_host, row.owner_pid)
-            if owner != Owner.this_process():
-                raise StoreError(
-                    f"{self._where}: session {short} belongs to process {owner.pid} on {owner.host}; claim it before adding events"
-                )
-            expected = list(range(row.event_count + 1, row.event_count + 1 + len(batch)))
-            got = [ev.seq for ev in batch]
-            if got != expected:
-                raise StoreError(
-                    f"{self._where}: session {short}: events must continue at seq {expected[0]} without gaps, got {_seqs(got)}"
-                )
-            stored = chain.link(session_id, row.head_hash, batch, now)
+            stored = guess
+            if guess is None or conn.execute(_APPEND_UPDATE_IF_HEAD, self._head_update(guess, known)).rowcount != 1:
+                stored = self._append_checked(conn, session_id, batch, now)
             conn.execute(_APPEND_EVENTS, [_event_row(item) for item in stored])
-            values: dict[str, Any] = {"event_count": expected[-1], "head_hash": stored[-1].hash, "heartbeat_at": now}
-            if terminal:
-                last = batch[-1]
-                outcome = last.data.get("outcome")
-                values.update(
-                    status=_TERMINAL_STATUS[last.kind].value,
-                    outcome=None if outcome is None else str(outcome),
-                    ended_at=now,
-                )
-            conn.execute(_APPEND_UPDATE, {"b_id": session_id, **values})  # the keys given are the columns set
+        if terminal:
+            self._heads.pop(session_id, None)
+        else:
+            self._heads[session_id] = (stored[-1].event.seq, stored[-1].hash)
         return stored
+
+    def _append_checked(
+        self, conn: Connection, session_id: str, batch: list[Event], now: datetime
+    ) -> list[StoredEvent]:
+        """append()'s checks against the session row as stored, and its update; the chained events (not yet inserted)."""
+        short = session_id[:8]
+        row = conn.execute(_APPEND_HEAD, {"b_id": session_id}).one_or_none()
+        if row is None:
+            raise StoreError(f"{self._where}: no session {session_id}; check the session id")
+        if row.status != SessionStatus.IN_PROGRESS:
+            raise StoreError(f"{self._where}: session {short} is {row.status} and takes no more events")
+        owner = Owner(row.owner_host, row.owner_pid)
+        if owner != Owner.this_process():
+            raise StoreError(
+                f"{self._where}: session {short} belongs to process {owner.pid} on {owner.host}; claim it before adding events"
+            )
+        expected = list(range(row.event_count + 1, row.event_count + 1 + len(batch)))
+        got = [ev.seq for ev in batch]
+        if got != expected:
+            raise StoreError(
+                f"{self._where}: session {short}: events must continue at seq {expected[0]} without gaps, got {_seqs(got)}"
+            )
+        stored = chain.link(session_id, row.head_hash, batch, now)
+        conn.execute(_APPEND_UPDATE, self._head_update(stored))
+        return stored
+
+    @staticmethod
+    def _head_update(stored: list[StoredEvent], known: tuple[int, str] | None = None) -> dict[str, Any]:
+        """The session row's new values after `stored` (and, with `known`, the head it must still have: the b_ keys)."""
+        last = stored[-1]
+        values: dict[str, Any] = {
+            "b_id": last.session_id,
+            "event_count": last.event.seq,
+            "head_hash": last.hash,
+            "heartbeat_at": last.utc,
+        }
+        if last.event.kind in TERMINAL_KINDS:
+            outcome = last.event.data.get("outcome")
+            values.update(
+                status=_TERMINAL_STATUS[last.event.kind].value,
+                outcome=None if outcome is None else str(outcome),
+                ended_at=last.utc,
+            )
+        if known is not None:
+            owner = Owner.this_process()
+            values.update(b_count=known[0], b_head=known[1], b_host=owner.host, b_pid=owner.pid)
+        return values
 
     def heartbeat(self, session_id: str) -> None:
         """Tell other hosts this process still runs the session (appends do it too; call it while a trainee reads a long page)."""
@@ -838,6 +873,13 @@ _APPEND_HEAD = select(
 ).where(schema.sessions.c.id == bindparam("b_id"))
 _APPEND_EVENTS = schema.events.insert()
 _APPEND_UPDATE = schema.sessions.update().where(schema.sessions.c.id == bindparam("b_id"))
+_APPEND_UPDATE_IF_HEAD = _APPEND_UPDATE.where(  # the head append() chained from is still the session's head
+    schema.sessions.c.status == SessionStatus.IN_PROGRESS.value,
+    schema.sessions.c.owner_host == bindparam("b_host"),
+    schema.sessions.c.owner_pid == bindparam("b_pid"),
+    schema.sessions.c.event_count == bindparam("b_count"),
+    schema.sessions.c.head_hash == bindparam("b_head"),
+)
 
 
 # What a SessionRecord is made of: the sessions table's columns in order, up to void_reason (voided_by and voided_at,
