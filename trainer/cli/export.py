@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer.cli import command
+from trainer.cli.gcpause import paused_gc
 from trainer.errors import ExitCode, TrainerError, UsageError
 
 DEFAULT_HOME_PAGE = "https://trainer.local"
@@ -213,33 +214,34 @@ def scores(args: argparse.Namespace) -> int:
     target = check_writable(args.out, "score sheet")
     library = load_library(getattr(args, "courses", []))
     bar = _ProgressBar()
-    try:
-        with Store.open(getattr(args, "db", None)) as store:
-            sheet = scores_mod.build(
-                store,
-                library,
-                today=today(),
-                period=period,
-                department=args.department,
-                course_id=args.course,
-                with_attempts=fmt == "xlsx",
-                progress=bar.stage("reading sessions"),
-            )
-        if fmt == "xlsx":
-            from trainer.export.xlsx import write_xlsx
+    with paused_gc():  # 100 000 attempts: see paused_gc
+        try:
+            with Store.open(getattr(args, "db", None)) as store:
+                sheet = scores_mod.build(
+                    store,
+                    library,
+                    today=today(),
+                    period=period,
+                    department=args.department,
+                    course_id=args.course,
+                    with_attempts=fmt == "xlsx",
+                    progress=bar.stage("reading sessions"),
+                )
+            if fmt == "xlsx":
+                from trainer.export.xlsx import write_xlsx
 
-            write_xlsx(sheet, target, lang=lang, progress=bar.stage("writing rows"))
-        else:
-            from trainer.export.csvsheet import write_csv
+                write_xlsx(sheet, target, lang=lang, progress=bar.stage("writing rows"))
+            else:
+                from trainer.export.csvsheet import write_csv
 
-            write_csv(sheet, target, lang=lang)
-    finally:
-        bar.close()
-    attempts = sum(len(p.attempts) for p in sheet.pairs)
-    print(
-        f"wrote {len(sheet.pairs)} trainee-course row(s) from {attempts} attempt(s) ({period.describe()}) to {target}",
-        file=sys.stderr,
-    )
+                write_csv(sheet, target, lang=lang)
+        finally:
+            bar.close()
+        attempts = sum(len(p.attempts) for p in sheet.pairs)
+        print(
+            f"wrote {len(sheet.pairs)} trainee-course row(s) from {attempts} attempt(s) ({period.describe()}) to {target}",
+            file=sys.stderr,
+        )
     return ExitCode.OK
 
 

@@ -6,13 +6,14 @@ import argparse
 import gc
 import os
 import sys
-from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Generator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from trainer.cli import command
+from trainer.cli.gcpause import paused_gc
 from trainer.errors import ExitCode, TrainerError, UsageError
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def rescore_all(
     jobs: int | None = None,
 ) -> Rescored:
     """What `trainer score --all` does: list the finished sessions (started since `since`) and rescore() them."""
-    with _paused_gc():  # 100 000 records: the collector's passes over them would cost as much as reading them
+    with paused_gc():  # 100 000 records: the collector's passes over them would cost as much as reading them
         return rescore(
             store, library, grader, store.finished_sessions(since=since), dry_run=dry_run, progress=progress, jobs=jobs
         )
@@ -99,7 +100,7 @@ def rescore(
     forked (Linux), so they share the loaded courses and model; elsewhere, or with `keep` (the SessionScores are kept
     for the caller), everything runs in this process.
     """
-    with _paused_gc():
+    with paused_gc():
         return _rescore(store, library, grader, records, dry_run, keep, progress, jobs)
 
 
@@ -169,7 +170,7 @@ def _grade_batch(
     store: Any, grader: Any, batch: Sequence[tuple[Any, Any]], keep: list[tuple[Any, SessionScore]] | None = None
 ) -> list[Graded]:
     """Read, detect and grade one batch: what a worker process does (or this process, without workers)."""
-    with _paused_gc():
+    with paused_gc():
         return _graded(store, grader, batch, keep)  # its events and mistakes are freed before the collector is back
 
 
@@ -191,21 +192,6 @@ def _graded(
         )
         for (r, _), result in zip(batch, results, strict=True)
     ]
-
-
-@contextmanager
-def _paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while sessions are listed, read and graded: their hundreds of thousands of records,
-    events, mistakes and rows hold no cycles, and the collector's passes over them (and over everything loaded) cost a
-    third of the time. Whatever is cyclic is collected once it runs again; free the objects made before leaving, or
-    that first pass walks them all."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 # What the workers work on, set before they are forked (so they inherit it instead of receiving it pickled).

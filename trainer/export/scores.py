@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from trainer.certification import Certification, CertStatus, certification
@@ -191,9 +192,10 @@ class ScoreSheet:
     def attempt_table(self, lang: str = "en") -> Table:
         rows = []
         outcomes: dict[str, str] = {}
+        people = {badge: (t.name, t.department) for badge, t in self.trainees.items()}
         for a in self.attempts or ():
             r = a.record
-            t = self.trainees.get(r.badge)
+            name, department = people.get(r.badge, _NOBODY)
             critical_codes, minor, serious, critical = a.tally()
             outcome = a.outcome
             shown = outcomes.get(outcome)
@@ -202,8 +204,8 @@ class ScoreSheet:
             rows.append(
                 (
                     r.badge,
-                    t.name if t else "",
-                    t.department if t else "",
+                    name,
+                    department,
                     r.course_id,
                     r.course_version,
                     local_naive(r.started_at),
@@ -273,6 +275,10 @@ def build(
     )
 
 
+_NOBODY = ("", "")  # name and department of a badge no longer registered
+_BY_START = attrgetter("started_at", "id")  # oldest first, ties by id: the same order on every run
+
+
 def assemble(
     records: Iterable[SessionRecord],
     trainees: dict[str, Trainee],
@@ -299,7 +305,7 @@ def assemble(
         history[(r.badge, r.course_id)].append(r)
         if is_attempt(r) and period.contains(r.started_at):
             chosen.append(r)
-    chosen.sort(key=lambda r: (r.started_at, r.id))
+    chosen.sort(key=_BY_START)
 
     if events is None:
         attempts = [attempt(r, None, None) for r in chosen]

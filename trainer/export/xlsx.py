@@ -10,6 +10,7 @@ cells built here; every other value goes to openpyxl as it is, which keeps the w
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -49,7 +50,9 @@ def write_tables(tables: list[Table], path: str | os.PathLike[str], *, progress:
         ws = wb.create_sheet(table.name)
         _prepare(ws, table.columns)
         ws.append([_header(ws, title) for title in table.headers])
+        # Text columns whose every value is harmless (most, most days) need no look at each row.
         texts = [i for i, c in enumerate(table.columns) if c.kind == "text"]
+        texts = [i for i in texts if not _all_harmless({row[i] for row in table.rows} - {None, ""})]
         plain: set[str] = set()  # texts already seen to be harmless: names and courses repeat on many rows
         for row in table.rows:
             for i in texts:
@@ -89,6 +92,20 @@ def _header(ws: Any, title: str) -> WriteOnlyCell:
 def _harmless(text: str) -> bool:
     """Text openpyxl stores as it is: a plain string cell, not a formula or an error, and storable in XML."""
     return not (text[:1] in FORMULA_STARTS or text in _ERROR_CODES or unstorable(text))
+
+
+# Where one of the texts joined by line feeds may start like a formula: at the start or after a line feed. A match is
+# not always a risky value (a value may hold a line feed itself), only a reason to look at each value.
+_STARTS_JOINED = re.compile(r"(?:^|\n)[=+\-@\t\r\n]")
+
+
+def _all_harmless(texts: set[str]) -> bool:
+    """True when every one of `texts` is _harmless(); False may be wrong (then each is looked at). One regex pass over
+    them all instead of one call each: a sheet's session ids are 100 000 different texts."""
+    if not texts.isdisjoint(_ERROR_CODES):
+        return False
+    joined = "\n".join(texts)  # a line feed is storable and no formula start hides behind it unseen (see above)
+    return _STARTS_JOINED.search(joined) is None and not unstorable(joined)
 
 
 def _as_text_cells(ws: Any, row: tuple[Any, ...], texts: list[int]) -> list[Any]:
