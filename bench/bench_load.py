@@ -453,8 +453,9 @@ def report(results: list[Result], where: str, args: argparse.Namespace) -> str:
         lines += [
             "",
             f"{demand} Without any thinking the store sustained {sustained}. SQLite has one write lock for the whole "
-            "file: a writer that finds it taken sleeps and tries again (SQLite's busy handler, up to 100 ms between tries), "
-            "which is where its long tail comes from when many terminals write in the same instant. PostgreSQL locks only "
+            "file: a writer that finds it taken pauses for a random time, doubling up to 32 ms, and tries again, which "
+            "with waiting for a core is where its tail comes from when many terminals write in the same instant (see the "
+            "30 writers above). PostgreSQL locks only "
             "the session being written; its latency under stress is mostly waiting for a core.",
         ]
     return "\n".join(

@@ -546,6 +546,20 @@ def test_a_session_on_another_host_is_interrupted_after_a_silent_quarter_hour(db
     assert store.claim(session.id).status is SessionStatus.IN_PROGRESS
 
 
+def test_a_file_damaged_while_open_fails_the_next_write_in_one_line(db: Path) -> None:
+    with Store.open(db) as store:
+        session = new_session(store)
+        store.append(session.id, events_for(1))
+        store._engine.dispose()  # as if the terminal had been idle: the next write opens the file again
+        for side in db.parent.glob(f"{db.name}-*"):
+            side.unlink()
+        db.write_bytes(b"not a database, overwritten by mistake" * 200)
+        with pytest.raises(StoreError) as caught:
+            store.append(session.id, events_for(1, start=2))
+        assert str(caught.value).startswith(f"{db}: could not store 1 event(s)")
+        assert "not a database" in str(caught.value) and "\n" not in str(caught.value)
+
+
 def test_a_heartbeat_written_by_sqlite3_is_read_as_utc(db: Path) -> None:
     """The format the sqlite3 shell writes (naive, space-separated) is read as UTC."""
     with Store.open(db) as store:

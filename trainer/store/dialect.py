@@ -142,25 +142,28 @@ _LONGEST_PAUSE = 0.032
 def _begin_immediate(connection: sqlite3.Connection, lock_timeout: float) -> None:
     """BEGIN IMMEDIATE, waiting up to lock_timeout for the write lock with random pauses that double (see the top).
 
-    The pauses are random so that writers who collided do not wake together. When the time is up the last error
-    ("database is locked") reaches the caller wrapped as SQLAlchemy would wrap it (the "begin" hook runs outside
-    SQLAlchemy's own error handling), so write_transaction and the store treat it like any other busy error.
+    The pauses are random so that writers who collided do not wake together. Errors (the last "database is locked"
+    when the time is up, a damaged file...) reach the caller wrapped as SQLAlchemy wraps the driver's errors: the
+    "begin" hook runs outside SQLAlchemy's own error handling, and the store turns only those into one-line messages.
     """
-    connection.execute("PRAGMA busy_timeout = 0")
     try:
-        deadline = time.monotonic() + lock_timeout
-        pause = _FIRST_PAUSE
-        while True:
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if not _is_sqlite_busy(exc) or time.monotonic() >= deadline:
-                    raise sqlalchemy.exc.OperationalError("BEGIN IMMEDIATE", None, exc) from exc
-            time.sleep(min(random.uniform(0, pause), max(0.0, deadline - time.monotonic())))
-            pause = min(pause * 2, _LONGEST_PAUSE)
-    finally:
-        connection.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
+        connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            deadline = time.monotonic() + lock_timeout
+            pause = _FIRST_PAUSE
+            while True:
+                try:
+                    connection.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not _is_sqlite_busy(exc) or time.monotonic() >= deadline:
+                        raise
+                time.sleep(min(random.uniform(0, pause), max(0.0, deadline - time.monotonic())))
+                pause = min(pause * 2, _LONGEST_PAUSE)
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {int(lock_timeout * 1000)}")
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance("BEGIN IMMEDIATE", None, exc, sqlite3.Error) from exc
 
 
 def _postgresql_engine(url: URL, *, lock_timeout: float, fsync_every_commit: bool) -> Engine:
