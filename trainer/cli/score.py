@@ -76,7 +76,13 @@ def rescore_all(
     """What `trainer score --all` does: list the finished sessions (started since `since`) and rescore() them."""
     with paused_gc():  # 100 000 records: the collector's passes over them would cost as much as reading them
         return rescore(
-            store, library, grader, store.finished_sessions(since=since), dry_run=dry_run, progress=progress, jobs=jobs
+            store,
+            library,
+            grader,
+            store.finished_sessions(since=since, newest_first=False),
+            dry_run=dry_run,
+            progress=progress,
+            jobs=jobs,
         )
 
 
