@@ -9,21 +9,72 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from trainer import __version__
-from trainer.errors import ExitCode, TrainerError
+from trainer.errors import ExitCode, TrainerError, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
 
 
+# The options every command may take, before or after its name: `trainer --db X sessions list` and
+# `trainer sessions list --db X` are the same command. Each is declared once, here.
+COMMON_OPTIONS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
+    "courses": (
+        ("--courses",),
+        {
+            "action": "append",
+            "metavar": "DIR",
+            "help": "an instructor's course folder, in addition to the bundled courses (repeatable; also TRAINER_COURSES)",
+        },
+    ),
+    "db": (
+        ("--db",),
+        {
+            "metavar": "URL",
+            "help": "database URL or file (default: a SQLite file in your data folder; also TRAINER_DB)",
+        },
+    ),
+    "lang": (("--lang",), {"choices": ("zh", "en"), "help": "language of the texts shown (zh or en)"}),
+}
+ALL_COMMON = tuple(COMMON_OPTIONS)
+
+
+class _SubCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands whose common options add to those given before the command name instead of replacing them.
+
+    argparse parses a subcommand into a fresh namespace and copies it over the parent's: an option's default there would
+    overwrite the value given before the command. The common options have no default (SUPPRESS), so a value given
+    before survives; a value given after wins, and course folders given on both sides are all used.
+    """
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option_string: Any = None
+    ) -> None:
+        before = getattr(namespace, "courses", None)
+        super().__call__(parser, namespace, values, option_string)
+        after = getattr(namespace, "courses", None)
+        if before and after is not None and after is not before:
+            namespace.courses = [*before, *after]
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line on stderr and exit code 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _SubCommands)
 
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: usage error: {message} (see {self.prog} --help)\n")
         raise SystemExit(ExitCode.USAGE)
 
 
-def command(sub: Any, name: str, handler: Handler, **kwargs: Any) -> argparse.ArgumentParser:
-    """Add a subcommand whose help and description come from the handler's docstring."""
+def command(
+    sub: Any, name: str, handler: Handler, *, uses: Sequence[str] = ALL_COMMON, **kwargs: Any
+) -> argparse.ArgumentParser:
+    """Add a subcommand whose help and description come from the handler's docstring.
+
+    `uses`: the common options (--db, --courses, --lang) this command reads. The others are still accepted on its line
+    (a group's subcommands may need them) but refused after parsing, so no option is ever silently ignored.
+    """
     doc = inspect.cleandoc(handler.__doc__ or "")  # without the docstring's indentation
     parser = sub.add_parser(
         name,
@@ -32,22 +83,29 @@ def command(sub: Any, name: str, handler: Handler, **kwargs: Any) -> argparse.Ar
         formatter_class=argparse.RawDescriptionHelpFormatter,
         **kwargs,
     )
-    parser.set_defaults(handler=handler)
+    add_common(parser, uses)
+    parser.set_defaults(handler=handler, common_uses=frozenset(uses), command_prog=parser.prog)
     return parser
 
 
-def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--courses",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="an instructor's course folder, in addition to the bundled courses (repeatable; also TRAINER_COURSES)",
-    )
-    parser.add_argument(
-        "--db", metavar="URL", help="database URL (default: a SQLite file in your data folder; also TRAINER_DB)"
-    )
-    parser.add_argument("--lang", choices=("zh", "en"), help="language of the trainee's texts (default: zh)")
+def add_common(parser: argparse.ArgumentParser, uses: Sequence[str] = ALL_COMMON) -> None:
+    """Declare the common options on `parser`, with no default so that they never overwrite a value given earlier."""
+    for key, (flags, options) in COMMON_OPTIONS.items():
+        shown = options if key in uses else {**options, "help": argparse.SUPPRESS}
+        parser.add_argument(*flags, dest=key, default=argparse.SUPPRESS, **shown)
+
+
+def settle_common(args: argparse.Namespace) -> argparse.Namespace:
+    """Refuse a common option the chosen command does not read; give the others their empty values."""
+    uses = getattr(args, "common_uses", frozenset(ALL_COMMON))
+    for key in ALL_COMMON:
+        if key in vars(args) and key not in uses:
+            flag = COMMON_OPTIONS[key][0][0]
+            raise UsageError(f"{flag} does not apply to `{args.command_prog}`; leave it out")
+    args.courses = list(getattr(args, "courses", None) or [])
+    args.db = getattr(args, "db", None)
+    args.lang = getattr(args, "lang", None)
+    return args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"trainer {__version__}")
     add_common(parser)
-    parser.set_defaults(handler=root.start)
+    parser.set_defaults(handler=root.start, common_uses=frozenset(ALL_COMMON), command_prog="trainer")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     course.register(sub)
     _register_optional(sub)
@@ -96,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code = args.handler(args)
+        code = args.handler(settle_common(args))
     except TrainerError as exc:
         print(f"trainer: error: {exc}", file=sys.stderr)
         return int(exc.exit_code)

@@ -12,34 +12,31 @@ from trainer.errors import ExitCode, UsageError
 
 
 def register(sub: Any) -> None:
-    group = command(sub, "course", _group_help)
+    group = command(sub, "course", _group_help, uses=("courses",))
     csub = group.add_subparsers(title="course commands", metavar="COMMAND")
 
-    p = command(csub, "check", check)
+    p = command(csub, "check", check, uses=())
     p.add_argument("paths", nargs="+", metavar="PATH", help="course files or folders of course files")
     p.add_argument("--quiet", action="store_true", help="print problems only, no summary line")
 
-    p = command(csub, "list", list_courses)
-    p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
+    command(csub, "list", list_courses, uses=("courses", "lang"))
 
-    command(csub, "schema", schema)
+    command(csub, "schema", schema, uses=())
 
-    p = command(csub, "new", new)
+    p = command(csub, "new", new, uses=())
     p.add_argument("name", metavar="NAME", help="the course id, e.g. conveyor-jam (also the file name)")
     p.add_argument("--dir", type=Path, default=Path("."), help="folder to write NAME.yaml in (default: here)")
 
-    p = command(csub, "test", test)
+    p = command(csub, "test", test, uses=("courses",))
     p.add_argument("courses_to_test", nargs="+", metavar="COURSE", help="course files, folders or course ids")
     p.add_argument(
         "--random", type=int, default=100, metavar="N", help="seeded random playthroughs per course (default 100)"
     )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the random playthroughs (default 0)")
-    p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
 
-    p = command(csub, "graph", graph)
+    p = command(csub, "graph", graph, uses=("courses",))
     p.add_argument("course", metavar="COURSE", help="course file or course id")
     p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
-    p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
 
 
 def _group_help(args: argparse.Namespace) -> int:
@@ -95,11 +92,15 @@ def list_courses(args: argparse.Namespace) -> int:
     from trainer.course.library import load_library
 
     library = load_library(args.courses)
+    # Both titles by default; --lang narrows the table to one (a course list read at 80 columns).
+    languages = {"zh": "中文", "en": "English"}
+    shown = [args.lang] if args.lang else list(languages)
     table = Table(title_justify="left")
-    for col in ("id", "version", "中文", "English", "area", "min", "path"):
+    for col in ("id", "version", *(languages[lang] for lang in shown), "area", "min", "path"):
         table.add_column(col, overflow="fold")
     for c in library.courses.values():
-        table.add_row(c.id, c.version, c.title.zh or "", c.title.en or "", c.area, str(c.minutes), c.source)
+        titles = [getattr(c.title, lang) or "" for lang in shown]
+        table.add_row(c.id, c.version, *titles, c.area, str(c.minutes), c.source)
     console = Console()
     console.print(table)
     for problem in library.problems:

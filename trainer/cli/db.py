@@ -11,20 +11,17 @@ from trainer.errors import ExitCode, UsageError
 
 
 def register(sub: Any) -> None:
-    group = command(sub, "db", _group_help)
+    group = command(sub, "db", _group_help, uses=("db",))
     dsub = group.add_subparsers(title="db commands", metavar="COMMAND")
-    p = command(dsub, "info", info)
-    p.add_argument("--db", metavar="URL")
-    p = command(dsub, "upgrade", upgrade)
-    p.add_argument("--db", metavar="URL")
-    p = command(dsub, "backup", backup)
+    command(dsub, "info", info, uses=("db",))
+    command(dsub, "upgrade", upgrade, uses=("db",))
+    p = command(dsub, "backup", backup, uses=("db",))
     p.add_argument(
         "target",
         type=Path,
         metavar="FILE",
         help="where to write the backup (SQLite: a complete Trainer database; PostgreSQL: a pg_dump archive)",
     )
-    p.add_argument("--db", metavar="URL")
 
 
 def _group_help(args: argparse.Namespace) -> int:

@@ -36,11 +36,6 @@ def _group_help(args: argparse.Namespace) -> int:
     raise UsageError("choose an export command, e.g. trainer export xapi (see trainer export --help)")
 
 
-def _add_store_options(p: argparse.ArgumentParser) -> None:
-    # SUPPRESS: `trainer --db X export ...` keeps working, the subcommand's own option only overrides it when given.
-    p.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="database URL or file (default: TRAINER_DB)")
-
-
 def _add_period_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--since",
@@ -57,7 +52,7 @@ def _add_period_options(p: argparse.ArgumentParser) -> None:
 
 
 def _register_xapi(esub: Any) -> None:
-    p = command(esub, "xapi", xapi)
+    p = command(esub, "xapi", xapi, uses=("db", "courses"))
     _add_period_options(p)
     p.add_argument(
         "--out",
@@ -81,14 +76,6 @@ def _register_xapi(esub: Any) -> None:
     )
     p.add_argument("--batch-size", type=_positive, default=50, metavar="N", help="statements per POST (default 50)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per request (default 30)")
-    p.add_argument(
-        "--courses",
-        action="append",
-        default=argparse.SUPPRESS,
-        metavar="DIR",
-        help="an extra course folder (for course titles)",
-    )
-    _add_store_options(p)
 
 
 def xapi(args: argparse.Namespace) -> int:
@@ -116,12 +103,12 @@ def xapi(args: argparse.Namespace) -> int:
             raise UsageError(f"--lrs needs a password: --lrs-password or the environment variable {PASSWORD_ENV}")
         client = lrs_mod.LRSClient(args.lrs, args.lrs_user, password, timeout=args.timeout)
 
-    with Store.open(getattr(args, "db", None)) as store:
+    with Store.open(args.db) as store:
         home_page = args.home_page or store.get_setting(SITE_URL_SETTING) or DEFAULT_HOME_PAGE
         _check_url(home_page, "--home-page" if args.home_page else f"setting {SITE_URL_SETTING}")
         activity_base = args.activity_base or home_page.rstrip("/") + "/courses/"
         _check_url(activity_base, "--activity-base")
-        titles = _course_titles(getattr(args, "courses", []))
+        titles = _course_titles(args.courses)
         records = [
             r
             for r in store.sessions(since=args.since)
@@ -179,17 +166,6 @@ def _register_scores(esub: Any) -> None:
     p.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="attempts started on or before this local day")
     p.add_argument("--department", metavar="NAME", help="only trainees of this department (as registered)")
     p.add_argument("--course", metavar="COURSE_ID", help="only this course")
-    p.add_argument(
-        "--lang", choices=("en", "zh"), default=argparse.SUPPRESS, help="language of headers and words (default: en)"
-    )
-    p.add_argument(
-        "--courses",
-        action="append",
-        default=argparse.SUPPRESS,
-        metavar="DIR",
-        help="an extra course folder (the courses' certification periods and mistakes come from the library)",
-    )
-    _add_store_options(p)
 
 
 def scores(args: argparse.Namespace) -> int:
@@ -209,14 +185,14 @@ def scores(args: argparse.Namespace) -> int:
     fmt = args.format or Path(args.out).suffix.lower().lstrip(".")
     if fmt not in SCORE_FORMATS:
         raise UsageError(f"--out {args.out}: say --format xlsx or --format csv (or end the file name in .xlsx or .csv)")
-    lang = getattr(args, "lang", None) or "en"
+    lang = args.lang or "en"
     period = Period(args.since, args.until)
     target = check_writable(args.out, "score sheet")
-    library = load_library(getattr(args, "courses", []))
+    library = load_library(args.courses)
     bar = _ProgressBar()
     with paused_gc():  # 100 000 attempts: see paused_gc
         try:
-            with Store.open(getattr(args, "db", None)) as store:
+            with Store.open(args.db) as store:
                 sheet = scores_mod.build(
                     store,
                     library,

@@ -7,16 +7,14 @@ import getpass
 import sys
 from typing import Any
 
-from trainer.cli import add_common, command
+from trainer.cli import command
 from trainer.errors import ExitCode, TrainerError
 
 
 def register(sub: Any) -> None:
     p = command(sub, "instructor", instructor)
-    add_common(p)
     isub = p.add_subparsers(title="instructor commands", metavar="COMMAND")
-    sp = command(isub, "set-password", set_password)
-    sp.add_argument("--db", metavar="URL")
+    sp = command(isub, "set-password", set_password, uses=("db",))
     sp.add_argument("--stdin", action="store_true", help="read the new password from standard input (for scripts)")
 
 

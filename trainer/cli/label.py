@@ -20,22 +20,15 @@ def register(sub: Any) -> None:
         "--session", metavar="ID", help="the session (default: the latest finished one you have not labelled)"
     )
     group.add_argument("--labeller", default="instructor", metavar="ID", help="your id, kept with each label")
-    group.add_argument("--lang", choices=("zh", "en"), default="en")
-    group.add_argument("--db", metavar="URL")
-    group.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
     lsub = group.add_subparsers(title="label commands", metavar="COMMAND", required=False)
 
-    p = command(lsub, "export", export)
+    p = command(lsub, "export", export, uses=("db", "courses"))
     p.add_argument("--out", type=Path, required=True, metavar="FILE", help="JSON Lines file (.gz compresses)")
     p.add_argument("--all", action="store_true", help="also sessions without labels (for labelling with other tools)")
     p.add_argument("--since", metavar="DATE", help="only sessions started on or after DATE")
-    p.add_argument("--db", metavar="URL")
-    p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
 
-    p = command(lsub, "import", import_labels)
+    p = command(lsub, "import", import_labels, uses=("db", "courses"))
     p.add_argument("file", type=Path, metavar="FILE", help="labelled-session JSON Lines (as export writes them)")
-    p.add_argument("--db", metavar="URL")
-    p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
 
 
 class LabelError(TrainerError):
@@ -68,6 +61,7 @@ def walkthrough(args: argparse.Namespace) -> int:
     from trainer.store.store import Store
 
     console = Console()
+    lang = args.lang or "en"
     library = load_library(args.courses)
     with Store.open(args.db) as store:
         if args.session:
@@ -104,7 +98,7 @@ def walkthrough(args: argparse.Namespace) -> int:
             suggestion = existing.get(m.id, grade)
             lines = [
                 f"[{mm:02d}:{ss:02d}] {m.code} in {m.state} ({m.source}), declared {m.severity}",
-                f"rule: {m.rule.get(args.lang)}" + (f" [{m.standard}]" if m.standard else ""),
+                f"rule: {m.rule.get(lang)}" + (f" [{m.standard}]" if m.standard else ""),
                 f"corrected after {m.correction_s:g} s" if m.corrected else "not corrected",
                 f"time {m.repeat} of this mistake; {'a hazard or incident followed' if m.hazard_followed else 'no hazard followed'}"
                 + ("; a timer was running" if m.timer_running else ""),
@@ -112,7 +106,7 @@ def walkthrough(args: argparse.Namespace) -> int:
             ]
             right = expected_step(course, events, m.seq) if m.source not in ("skipped", "order") else None
             if right is not None:
-                lines.append(f"right step: {action_label(course, right.action).get(args.lang)}")
+                lines.append(f"right step: {action_label(course, right.action).get(lang)}")
             if m.id in existing:
                 lines.append(f"your earlier label: {existing[m.id]}")
             console.print(

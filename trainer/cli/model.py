@@ -16,7 +16,7 @@ def register(sub: Any) -> None:
     group = command(sub, "model", _group_help)
     msub = group.add_subparsers(title="model commands", metavar="COMMAND")
 
-    p = command(msub, "train", train)
+    p = command(msub, "train", train, uses=())
     p.add_argument("--data", nargs="+", required=True, type=Path, metavar="FILE", help="labelled-session files")
     p.add_argument(
         "--out",
@@ -27,7 +27,7 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the folds and the models (default 0)")
     p.add_argument("--splits", type=int, default=5, metavar="K", help="cross-validation folds (default 5)")
 
-    p = command(msub, "evaluate", evaluate)
+    p = command(msub, "evaluate", evaluate, uses=())
     p.add_argument("--data", nargs="+", required=True, type=Path, metavar="FILE", help="labelled sessions to test on")
     p.add_argument(
         "--train", nargs="+", type=Path, metavar="FILE", help="training data, for the learning curve and the dummy"
@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
     p.add_argument("--curve", type=int, default=6, metavar="K", help="learning-curve points (0: none; default 6)")
     p.add_argument("--seed", type=int, default=0, metavar="S")
 
-    p = command(msub, "info", info)
+    p = command(msub, "info", info, uses=())
     p.add_argument("--model", metavar="PATH", help="a model file (default: the current one)")
     p.add_argument("--json", action="store_true", help="print the metadata as JSON")
 

@@ -57,9 +57,6 @@ def register(sub: Any) -> None:
         "--resume", metavar="SESSION", help="continue this interrupted session; lines already played are skipped"
     )
     p.add_argument("--real-time", action="store_true", help="really wait the script's delays (default: simulated time)")
-    p.add_argument("--lang", choices=("zh", "en"), default=None)
-    p.add_argument("--db", metavar="URL")
-    p.add_argument("--courses", action="append", default=[], metavar="DIR")
 
 
 class _ScriptClock:

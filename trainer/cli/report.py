@@ -24,11 +24,9 @@ def register(sub: Any) -> None:
     p.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="attempts started on or after this local day")
     p.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="attempts started on or before this local day")
     p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML page")
-    _add_common(p)
 
     p = command(rsub, "trainee", trainee)
     p.add_argument("badge", metavar="BADGE", help="the trainee's badge id")
-    _add_common(p)
 
     p = command(rsub, "due", due)
     p.add_argument(
@@ -36,17 +34,6 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--department", metavar="NAME", help="only this department")
     p.add_argument("--course", metavar="COURSE_ID", help="only this course")
-    _add_common(p)
-
-
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--lang", choices=("zh", "en"), default=argparse.SUPPRESS, help="language of course texts (default: en)"
-    )
-    p.add_argument(
-        "--courses", action="append", default=argparse.SUPPRESS, metavar="DIR", help="an extra course folder"
-    )
-    p.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="database URL or file (default: TRAINER_DB)")
 
 
 def _group_help(args: argparse.Namespace) -> int:
@@ -74,7 +61,7 @@ def _days(text: str) -> int:
 
 
 def _lang(args: argparse.Namespace) -> str:
-    return getattr(args, "lang", None) or "en"
+    return args.lang or "en"
 
 
 def _console() -> Any:
@@ -100,8 +87,8 @@ def course(args: argparse.Namespace) -> int:
     period = Period(args.since, args.until)
     if args.html:
         check_writable(args.html, "report")
-    course_id, loaded = _course(args.course, getattr(args, "courses", []))
-    with Store.open(getattr(args, "db", None)) as store:
+    course_id, loaded = _course(args.course, args.courses)
+    with Store.open(args.db) as store:
         report = course_report.load(store, course_id, loaded, period=period)
         if loaded is None and not store.sessions(course_id=course_id):
             raise UsageError(f"no course {course_id!r} in the library and no session of it in the database")
@@ -230,8 +217,8 @@ def trainee(args: argparse.Namespace) -> int:
     from trainer.export.period import today
     from trainer.store.store import Store
 
-    library = load_library(getattr(args, "courses", []))
-    with Store.open(getattr(args, "db", None)) as store:
+    library = load_library(args.courses)
+    with Store.open(args.db) as store:
         report = trainee_report.load(store, args.badge, library, today=today())
     print_trainee(_console(), report, _lang(args))
     return ExitCode.OK
@@ -326,9 +313,9 @@ def due(args: argparse.Namespace) -> int:
     from trainer.export.period import today
     from trainer.store.store import Store
 
-    library = load_library(getattr(args, "courses", []))
+    library = load_library(args.courses)
     day = today()
-    with Store.open(getattr(args, "db", None)) as store:
+    with Store.open(args.db) as store:
         rows = due_mod.load(
             store, library, today=day, within=args.within, department=args.department, course_id=args.course
         )

@@ -27,7 +27,7 @@ PARALLEL_FROM = 2000  # sessions: fewer are scored in this process (starting wor
 
 
 def register(sub: Any) -> None:
-    p = command(sub, "score", score)
+    p = command(sub, "score", score, uses=("db", "courses"))
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--session", metavar="ID", help="one session (id or a unique prefix)")
     which.add_argument("--all", action="store_true", help="every finished session (with --since: started since then)")
@@ -37,8 +37,6 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--jobs", type=int, metavar="N", help="worker processes for --all (default: one per CPU; 1: no workers)"
     )
-    p.add_argument("--db", metavar="URL")
-    p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
 
 
 @dataclass

@@ -30,14 +30,6 @@ def register(sub: Any) -> None:
         help=f"address to listen on (default {DEFAULT_HOST}: this machine only; 0.0.0.0: every network interface)",
     )
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
-    # SUPPRESS: `trainer --db X serve` keeps working; the subcommand's own option only overrides it when given.
-    p.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="database URL or file (also TRAINER_DB)")
-    p.add_argument(
-        "--courses", action="append", metavar="DIR", default=argparse.SUPPRESS, help="an extra course folder"
-    )
-    p.add_argument(
-        "--lang", choices=("zh", "en"), default=argparse.SUPPRESS, help="the trainees' language (default zh)"
-    )
 
 
 def tab_command(courses: list[str], lang: str | None) -> str:
@@ -77,9 +69,9 @@ def serve(args: argparse.Namespace) -> int:
     from trainer.course.library import load_library
     from trainer.store.store import Store
 
-    courses: list[str] = list(getattr(args, "courses", None) or [])
-    db: str | None = getattr(args, "db", None)
-    lang: str | None = getattr(args, "lang", None)
+    courses: list[str] = args.courses
+    db: str | None = args.db
+    lang: str | None = args.lang
     library = load_library(courses)
     if not library.courses:
         raise TrainerError("no course could be loaded; run `trainer course check` on your course folders")

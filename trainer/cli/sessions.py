@@ -22,28 +22,22 @@ def register(sub: Any) -> None:
     group = command(sub, "sessions", _group_help)
     ssub = group.add_subparsers(title="sessions commands", metavar="COMMAND")
 
-    p = command(ssub, "list", list_sessions)
+    p = command(ssub, "list", list_sessions, uses=("db",))
     p.add_argument("--trainee", metavar="BADGE")
     p.add_argument("--course", metavar="COURSE_ID")
     p.add_argument("--since", type=_since, metavar="DATE")
     p.add_argument("--status", choices=["in_progress", "interrupted", "completed", "failed", "aborted", "voided"])
-    p.add_argument("--db", metavar="URL")
 
     p = command(ssub, "show", show)
     p.add_argument("session", metavar="ID", help="session id or a unique prefix of it")
-    p.add_argument("--lang", choices=("zh", "en"), default="en")
-    p.add_argument("--db", metavar="URL")
-    p.add_argument("--courses", action="append", default=[], metavar="DIR")
 
-    p = command(ssub, "verify", verify)
+    p = command(ssub, "verify", verify, uses=("db",))
     p.add_argument("session", nargs="?", metavar="ID", help="one session (default: all)")
-    p.add_argument("--db", metavar="URL")
 
-    p = command(ssub, "void", void)
+    p = command(ssub, "void", void, uses=("db",))
     p.add_argument("session", metavar="ID")
     p.add_argument("--reason", required=True, help="why the session is set aside (kept with it)")
     p.add_argument("--by", default="instructor", help="who voids it (default: instructor)")
-    p.add_argument("--db", metavar="URL")
 
 
 def _group_help(args: argparse.Namespace) -> int:
@@ -140,7 +134,7 @@ def show(args: argparse.Namespace) -> int:
         )
         return ExitCode.OK
     events = [s.event for s in stored]
-    print_score(console, course, detect(course, events), history, events, args.lang)
+    print_score(console, course, detect(course, events), history, events, args.lang or "en")
     return ExitCode.OK
 
 

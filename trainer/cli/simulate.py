@@ -11,7 +11,7 @@ from trainer.errors import ExitCode, UsageError
 
 
 def register(sub: Any) -> None:
-    p = command(sub, "simulate", simulate)
+    p = command(sub, "simulate", simulate, uses=("courses",))
     p.add_argument(
         "--course",
         action="append",
@@ -35,7 +35,6 @@ def register(sub: Any) -> None:
         default="none",
         help="'reference': label every mistake by the two synthetic reference raters (default: unlabelled)",
     )
-    p.add_argument("--courses", action="append", default=[], metavar="DIR", help="an extra course folder")
 
 
 def simulate(args: argparse.Namespace) -> int:
