@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from screen import ROOT, choose, make_app, offered, open_course, screen_text, sign_in, wait_for_actions
+from textual import events
 
 from trainer.cli.play import parse_script
 
@@ -55,6 +56,31 @@ async def test_sign_in_shows_its_keys_and_f2_switches_everything_on_it(tmp_path)
         await pilot.press(*"E1001", "enter")  # typed straight away: the badge field still has the focus
         await pilot.pause()
         assert "第一次使用" in screen_text(app) and "请输入工号。" not in screen_text(app)
+
+
+async def test_sign_in_refuses_a_badge_or_name_a_terminal_would_act_on_and_says_what_is_allowed(tmp_path):
+    db = tmp_path / "t.db"
+    app = make_app(db, lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"B 7", "enter")
+        await pilot.pause()
+        assert "A badge number is letters, digits and - _ . / only" in screen_text(app)
+        assert "First time here" not in screen_text(app)
+        await pilot.press("f2")
+        await pilot.pause(0.3)
+        assert "工号只能由字母、数字和" in screen_text(app)
+        for _ in range(3):
+            await pilot.press("backspace")
+        await pilot.press(*"B7", "enter")
+        await pilot.pause()
+        await pilot.pause(0.3)
+        app.focused.post_message(events.Paste("王芳\u202e"))  # pasted: no key types a bidi override
+        await pilot.pause()
+        await pilot.press("enter", *"冲压", "enter")
+        await pilot.pause(0.3)
+        assert "姓名最多 64 个字符，不能含控制字符。" in screen_text(app)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM trainees").fetchone() == (0,)
 
 
 async def test_expert_path_to_a_pass_and_the_catalog_shows_the_certification(tmp_path):

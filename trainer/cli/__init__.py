@@ -108,6 +108,19 @@ def settle_common(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
+def plain(text: object) -> str:
+    """Stored text (a name, a badge, a title) for a rich console: shown as the characters it is made of.
+
+    Control and bidi characters become visible escapes (trainer.text.shown) and rich's markup brackets are escaped, so a
+    name can neither act on the terminal nor restyle the table it sits in.
+    """
+    from rich.markup import escape
+
+    from trainer.text import shown
+
+    return escape(shown(str(text)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from trainer.cli import course, root
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from trainer.cli import command
+from trainer.cli import command, plain
 from trainer.errors import ExitCode, UsageError
 
 
@@ -70,20 +70,6 @@ def check(args: argparse.Namespace) -> int:
     return ExitCode.INVALID_COURSE if errors else ExitCode.OK
 
 
-def print_course_table(console: Any, library: Any, lang: str) -> None:
-    from rich.table import Table
-
-    table = Table(title="Courses", title_justify="left")
-    for col in ("id", "version", "title", "area", "min", "path"):
-        table.add_column(col, overflow="fold")
-    for c in library.courses.values():
-        table.add_row(c.id, c.version, c.title.get(lang), c.area, str(c.minutes), c.source)
-    console.print(table)
-    for problem in library.problems:
-        first = problem.errors[0] if problem.errors else problem.diagnostics[0]
-        console.print(f"[red]not loaded[/red]: {first}", markup=False, highlight=False)
-
-
 def list_courses(args: argparse.Namespace) -> int:
     """List the courses found: id, version, titles, area, estimated minutes and file."""
     from rich.console import Console
@@ -100,7 +86,7 @@ def list_courses(args: argparse.Namespace) -> int:
         table.add_column(col, overflow="fold")
     for c in library.courses.values():
         titles = [getattr(c.title, lang) or "" for lang in shown]
-        table.add_row(c.id, c.version, *titles, c.area, str(c.minutes), c.source)
+        table.add_row(*map(plain, (c.id, c.version, *titles, c.area, str(c.minutes), c.source)))
     console = Console()
     console.print(table)
     for problem in library.problems:

@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from trainer.cli import command
+from trainer.cli import command, plain
 from trainer.errors import ExitCode, TrainerError, UsageError
 
 KEYS = {"0": "none", "1": "minor", "2": "serious", "3": "critical"}
@@ -71,7 +71,7 @@ def walkthrough(args: argparse.Namespace) -> int:
             finished = [r for r in store.sessions() if str(r.status) in ("completed", "failed", "aborted")]
             todo = [r for r in finished if r.id not in mine]
             if not todo:
-                console.print(f"no finished session left to label for {args.labeller}")
+                console.print(f"no finished session left to label for {plain(args.labeller)}")
                 return ExitCode.OK
             record = todo[0]
         if str(record.status) not in ("completed", "failed", "aborted"):
@@ -84,7 +84,7 @@ def walkthrough(args: argparse.Namespace) -> int:
         graded = {d.mistake.id: (str(d.severity), d.confidence) for d in score.deductions}
         graded.update({d.mistake.id: ("none", d.confidence) for d in score.cleared})
         console.print(
-            f"[bold]Session {record.id}[/bold]  badge {record.badge}  {course.id} {course.version}  "
+            f"[bold]Session {record.id}[/bold]  badge {plain(record.badge)}  {course.id} {course.version}  "
             f"outcome {record.outcome}  score {score.score:g} ({score.scorer})",
             highlight=False,
         )
@@ -128,7 +128,7 @@ def walkthrough(args: argparse.Namespace) -> int:
                 answers[m.id] = KEYS[key]
         if answers:
             store.set_labels(record.id, args.labeller, answers)
-    console.print(f"{len(answers)} label(s) by {args.labeller} saved for session {record.id[:8]}")
+    console.print(f"{len(answers)} label(s) by {plain(args.labeller)} saved for session {record.id[:8]}")
     return ExitCode.OK
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from trainer.cli import command
+from trainer.cli import command, plain
 from trainer.errors import ExitCode, UsageError
 
 SEVERITY_STYLE = {"minor": "yellow", "serious": "dark_orange", "critical": "bold red"}
@@ -202,9 +202,7 @@ def _heat_cell(n: int, peak: int, severity: str) -> Any:
 
 
 def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+    return plain(text)
 
 
 # --- trainee ------------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from trainer.cli import command
+from trainer.cli import command, plain
 from trainer.errors import ExitCode, UsageError
 
 
@@ -72,8 +72,8 @@ def list_sessions(args: argparse.Namespace) -> int:
         score = "" if r.score is None else f"{r.score:g}{' ✔' if r.passed else ' ✖'}"
         table.add_row(
             r.id[:8],
-            r.badge,
-            f"{r.course_id} {r.course_version}",
+            plain(r.badge),
+            plain(f"{r.course_id} {r.course_version}"),
             _fmt_time(r.started_at),
             str(r.status),
             r.outcome or "",

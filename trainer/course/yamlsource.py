@@ -18,6 +18,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from trainer.course.diagnostics import CourseInvalid, Diagnostic, Pos, Severity
+from trainer.text import BIDI_CONTROLS, describe, first_unsafe
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_NODES = 200_000  # after alias expansion: stops "billion laughs" long before memory does
@@ -44,6 +45,7 @@ _Loader.add_implicit_resolver(
 Path_ = tuple[str | int, ...]
 
 _NOT_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE  # characters YAML refuses to read
+_BIDI = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
 
 
 @dataclass
@@ -127,9 +129,12 @@ class _Walker:
             if construct is None:
                 raise _fail(self.doc.file, pos, f"the tag {node.tag!r} is not allowed in a course")
             try:
-                return construct(node)
+                value = construct(node)
             except (ValueError, yaml.YAMLError) as exc:
                 raise _fail(self.doc.file, pos, f"cannot read {node.value!r}: {exc}") from exc
+            if isinstance(value, str):
+                self.check_text(value, pos)
+            return value
         self.active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -142,6 +147,20 @@ class _Walker:
             return self.mapping(node, path)
         finally:
             self.active.discard(id(node))
+
+    def check_text(self, value: str, pos: Pos) -> None:
+        """A text that would act on the trainee's terminal ("\\e[2J" in a quoted string) is an error where it is written."""
+        bad = first_unsafe(value, newlines=True)
+        if bad is not None:
+            self.doc.diagnostics.append(
+                Diagnostic(
+                    self.doc.file,
+                    pos,
+                    Severity.ERROR,
+                    f"this text holds {describe(value[bad])}, a control character that would act on the trainee's "
+                    "terminal; delete it (write line breaks as real line breaks)",
+                )
+            )
 
     def mapping(self, node: MappingNode, path: Path_) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -176,6 +195,15 @@ def parse_text(text: str, file: str) -> Document:
             file,
             Pos(text.count("\n", 0, offset) + 1, offset - line_start + 1),
             f"the character U+{ord(bad.group()):04X} (a control or invalid character) is not allowed in YAML; delete it",
+        )
+    bidi = _BIDI.search(text)
+    if bidi:  # anywhere, comments included: the file would read differently from what it says ("Trojan Source")
+        offset = bidi.start()
+        line_start = text.rfind("\n", 0, offset) + 1
+        raise _fail(
+            file,
+            Pos(text.count("\n", 0, offset) + 1, offset - line_start + 1),
+            f"the character {describe(bidi.group())} changes the order text is shown in; delete it",
         )
     doc = Document(file=file, data=None, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
     loader = _Loader(text)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from html import escape
 from pathlib import Path
 
 from trainer import __version__
@@ -13,6 +12,7 @@ from trainer.export import display, svg
 from trainer.export.attempts import SEVERITIES
 from trainer.export.course_report import CourseReport
 from trainer.export.files import write_atomically
+from trainer.text import for_html as escape
 
 CSS = """
 body { font-family: "Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", system-ui, sans-serif; margin: 2rem auto;

@@ -7,7 +7,8 @@ text escaped. Colours come from CSS classes (see html_report.py's style sheet), 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
+
+from trainer.text import for_html as escape
 
 FONT = 12  # px
 CHAR = 7.0  # rough width of one Latin character at FONT px; CJK characters count double

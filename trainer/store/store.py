@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, Row, bindparam, case, func, null, sel
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from trainer import people
 from trainer.course.model import MistakeSeverity
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind, canonical_json
 from trainer.store import chain, dialect, migrations, schema
@@ -237,10 +238,12 @@ class Store:
     # --- trainees -------------------------------------------------------------------------------------------------------
 
     def upsert_trainee(self, badge: str, name: str, department: str) -> Trainee:
-        """Register a trainee or update their name and department (the badge id is the key and never changes)."""
-        badge = badge.strip()
-        if not badge:
-            raise StoreError(f"{self._where}: a badge id cannot be empty; scan or type the badge again")
+        """Register a trainee or update their name and department (the badge id is the key and never changes).
+
+        The three are checked first (trainer.people): whatever screen or command typed them, nothing a terminal would
+        act on, and nothing longer than a sheet's column, is stored.
+        """
+        badge, name, department = people.badge(badge), people.name(name), people.department(department)
         t = schema.trainees
         with self._writing(f"save trainee {badge}") as conn:
             values = {"badge": badge, "name": name, "department": department, "created_at": _utcnow()}

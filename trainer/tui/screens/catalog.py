@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from trainer.certification import CertStatus, certification
 from trainer.course.model import Course
 from trainer.store.records import SessionRecord
+from trainer.text import shown
 from trainer.tui.screens.base import TrainerScreen
 
 _CERT_STYLE = {
@@ -63,7 +64,7 @@ class CatalogScreen(TrainerScreen[None]):
         tr = app.tr
         if app.trainee is not None:
             self.query_one("#catalog-who", Static).update(
-                tr("signin.welcome", name=app.trainee.name, department=app.trainee.department)
+                tr("signin.welcome", name=shown(app.trainee.name), department=shown(app.trainee.department))
                 + "  ·  "
                 + tr("catalog.title")
             )

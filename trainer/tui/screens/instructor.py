@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from trainer.errors import TrainerError
 from trainer.store.records import SessionRecord
+from trainer.text import shown
 from trainer.tui.screens.base import TrainerScreen
 
 
@@ -70,7 +71,9 @@ class InstructorScreen(TrainerScreen[None]):
             if words and words not in f"{r.badge} {r.course_id} {r.status}".lower():
                 continue
             result = f"{r.score:g} {'✔' if r.passed else '✖'}" if r.score is not None else str(r.status)
-            table.add_row(r.badge, r.course_id, r.started_at.astimezone().strftime("%m-%d %H:%M"), result, key=r.id)
+            table.add_row(
+                shown(r.badge), shown(r.course_id), r.started_at.astimezone().strftime("%m-%d %H:%M"), result, key=r.id
+            )
 
     def action_reports(self) -> None:
         from trainer.tui.screens.reports import ReportsScreen

@@ -21,6 +21,7 @@ from trainer.export import display
 from trainer.export.attempts import SEVERITIES
 from trainer.export.course_report import CourseReport
 from trainer.export.due import Due
+from trainer.text import shown
 from trainer.tui.screens.base import TrainerScreen
 
 TEXT = {
@@ -224,8 +225,8 @@ class ReportsScreen(TrainerScreen[None]):
         for d in self.due:
             status = str(d.status)
             table.add_row(
-                Text(d.trainee.badge),
-                Text(d.trainee.name),
+                Text(shown(d.trainee.badge)),
+                Text(shown(d.trainee.name)),
                 Text(d.course_id),
                 str(d.valid_until),
                 Text(str(d.days_left), justify="right"),

@@ -14,6 +14,7 @@ import asyncio
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
+from trainer import people
 from trainer.errors import TrainerError
 from trainer.tui.keyhints import key_hints, key_line
 from trainer.tui.screens.base import TrainerScreen
@@ -42,7 +43,7 @@ class SignInScreen(TrainerScreen[None]):
         self.border_title = tr("app.title")
         self.show_keys()
         yield Static(tr("signin.title"), id="signin-prompt")
-        yield field("badge", tr("signin.badge"), 32)
+        yield field("badge", tr("signin.badge"), people.BADGE_MAX)
 
     def on_mount(self) -> None:
         self.bindings_updated_signal.subscribe(self, self.show_keys)
@@ -76,8 +77,8 @@ class SignInScreen(TrainerScreen[None]):
         await self.mount_all(
             [
                 Static(tr("signin.first_time"), id="first-time"),
-                field("name", tr("signin.name"), 64),
-                field("department", tr("signin.department"), 64),
+                field("name", tr("signin.name"), people.NAME_MAX),
+                field("department", tr("signin.department"), people.DEPARTMENT_MAX),
             ],
             after="#badge",
         )
@@ -107,15 +108,20 @@ class SignInScreen(TrainerScreen[None]):
             self.message("signin.need_badge")
             return
         try:
+            badge = people.badge(badge)
             if self.new_trainee:
                 name = self.query_one("#name", Input).value.strip()
                 department = self.query_one("#department", Input).value.strip()
                 if not (name and department):
                     self.message("signin.need_name")
                     return
+                name, department = people.name(name), people.department(department)
                 trainee = await asyncio.to_thread(app.store.upsert_trainee, badge, name, department)
             else:
                 trainee = await asyncio.to_thread(app.store.get_trainee, badge)
+        except people.TraineeFieldError as exc:
+            self.message(f"signin.bad_{exc.field}")  # one sentence per field that says what it may hold
+            return
         except TrainerError as exc:
             self.message("error.store", error=str(exc))
             return
