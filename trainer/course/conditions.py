@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from trainer.course.limits import CONDITION_MAX_CHARS
+
 Value = str | int | float | bool
 Env = Mapping[str, Value]
 
@@ -40,7 +42,7 @@ _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.NotIn: lambda a, b: a not in b,
 }
 _LITERAL_NAMES = {"true": True, "false": False, "True": True, "False": False}
-MAX_LENGTH = 500
+MAX_LENGTH = CONDITION_MAX_CHARS
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,10 @@ from __future__ import annotations
 DAY_SECONDS = 24 * 60 * 60
 
 # --- courses (checked by `trainer course check` and by every load, with file:line:col) ----------------------------------
+COURSE_MAX_BYTES = 5 * 1024 * 1024
+COURSE_MAX_NODES = 200_000  # after alias expansion: stops "billion laughs" long before memory does
+COURSE_MAX_DEPTH = 64
+CONDITION_MAX_CHARS = 500
 TIMER_MIN_SECONDS = 1
 TIMER_MAX_SECONDS = DAY_SECONDS  # a training scene never waits a day
 # Larger whole numbers are typos, and would not survive conversion to float (numbers in variables and `set` too).
