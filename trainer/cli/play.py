@@ -9,11 +9,14 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainer.cli import command
 from trainer.course.limits import SCRIPT_MAX_BYTES, SCRIPT_MAX_DELAY_SECONDS, SCRIPT_MAX_LINE_CHARS, quote
 from trainer.errors import ExitCode, TrainerError, UsageError
+
+if TYPE_CHECKING:  # the store and the engine are imported only when a script is played: `trainer --help` stays fast
+    from trainer.durable import DurableSession
 
 _LINE = re.compile(r"^\s*(?:(?P<delay>\d+(?:\.\d+)?)\s*)?(?P<action>[a-z0-9][a-z0-9_-]*)?\s*(?:#.*)?$")
 
@@ -162,7 +165,7 @@ def play(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _kept(durable: Any) -> str:
+def _kept(durable: DurableSession) -> str:
     """Release a session a script stopped half-way, and say how to go on with it."""
     if durable.engine.ended:
         return ""
