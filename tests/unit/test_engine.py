@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from trainer.course.limits import MAX_TIMEOUTS_IN_A_ROW
 from trainer.course.loader import check_text
 from trainer.engine.events import EventKind
 from trainer.engine.explore import explore_course
@@ -296,3 +297,30 @@ def test_ignoring_an_event_with_a_critical_mistake_ends_the_session(course):
     assert [str(e.kind) for e in events][-1] == "failed"
     assert events[-1].data["code"] == "IGNORED_COLLEAGUE"
     assert str(s.outcome) == "incident"
+
+
+def test_a_timer_that_leads_back_stops_after_many_timeouts_in_a_row_and_replays(course):
+    # `inside` times out back into itself every 20 s. A day without input used to be 4,320 timeouts in one tick (a day
+    # over a 1 s timer, 86,400); now the timer stops after MAX_TIMEOUTS_IN_A_ROW and the trainee's next input restarts it.
+    clock = Clock()
+    s = Session(course, seed_with(course, fired=False), clock=clock)
+    events = s.start()
+    for a in ("stop", "lock", "enter"):
+        events += s.choose(a)
+    clock.now += 86_400
+    waited = s.tick()
+    events += waited
+    assert kinds(waited).count("timed_out") == MAX_TIMEOUTS_IN_A_ROW
+    assert waited[-1].t_ms == MAX_TIMEOUTS_IN_A_ROW * 20_000  # each one at its own deadline, then the timer stopped
+    assert s.time_left() is None and s.tick() == [] and not s.ended
+    events += s.choose("wave_in")  # stays in `inside`: the stopped timer starts again from this action
+    assert s.time_left() == pytest.approx(20.0)
+    clock.now += 20
+    again = s.tick()
+    events += again
+    assert kinds(again).count("timed_out") == 1 and again[0].t_ms == 86_420_000
+    clock.now += 1
+    events += s.choose("fix")
+    assert s.ended
+    rebuilt = replay(course, events, clock=Clock())  # raises ReplayMismatch at the first event that differs
+    assert rebuilt.seq == s.seq and rebuilt.outcome == s.outcome

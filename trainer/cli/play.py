@@ -7,11 +7,16 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainer.cli import command
+from trainer.course.limits import SCRIPT_MAX_BYTES, SCRIPT_MAX_DELAY_SECONDS, SCRIPT_MAX_LINE_CHARS, quote
 from trainer.errors import ExitCode, TrainerError, UsageError
+
+if TYPE_CHECKING:  # the store and the engine are imported only when a script is played: `trainer --help` stays fast
+    from trainer.durable import DurableSession
 
 _LINE = re.compile(r"^\s*(?:(?P<delay>\d+(?:\.\d+)?)\s*)?(?P<action>[a-z0-9][a-z0-9_-]*)?\s*(?:#.*)?$")
 
@@ -28,18 +33,35 @@ class ScriptError(TrainerError):
 
 
 def parse_script(path: Path) -> list[ScriptLine]:
+    """Read a play script, refusing (in one short line) anything beyond the bounds in trainer/course/limits.py."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw_bytes = f.read(SCRIPT_MAX_BYTES + 1)  # never more: the file may be huge, or a device that never ends
+        if len(raw_bytes) > SCRIPT_MAX_BYTES:
+            raise ScriptError(
+                f"{path}: the script is larger than {SCRIPT_MAX_BYTES // 1024} KB, the most a script may be"
+            )
+        text = raw_bytes.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScriptError(f"{path}: cannot read the script: {getattr(exc, 'strerror', None) or exc}") from None
     lines: list[ScriptLine] = []
     for number, raw in enumerate(text.splitlines(), start=1):
+        if len(raw) > SCRIPT_MAX_LINE_CHARS:
+            raise ScriptError(
+                f"{path}:{number}: the line has {len(raw)} characters, more than the {SCRIPT_MAX_LINE_CHARS} "
+                f"a script line may have: {quote(raw.strip())}"
+            )
         if not raw.strip() or raw.strip().startswith("#"):
             continue
         m = _LINE.match(raw)
         if not m or (m["delay"] is None and m["action"] is None):
             raise ScriptError(
-                f"{path}:{number}: expected 'ACTION' or 'SECONDS ACTION' or 'SECONDS', got {raw.strip()!r}"
+                f"{path}:{number}: expected 'ACTION' or 'SECONDS ACTION' or 'SECONDS', got {quote(raw.strip())}"
+            )
+        if m["delay"] is not None and Decimal(m["delay"]) > SCRIPT_MAX_DELAY_SECONDS:
+            raise ScriptError(
+                f"{path}:{number}: the delay {quote(m['delay'])} is longer than {SCRIPT_MAX_DELAY_SECONDS} seconds "
+                "(24 hours), the most a script line may wait"
             )
         lines.append(ScriptLine(number, float(m["delay"] or 0), m["action"]))
     return lines
@@ -101,8 +123,6 @@ def play(args: argparse.Namespace) -> int:
     with Store.open(args.db) as store:
         if args.resume:
             durable = DurableSession.resume(store, course, args.resume, clock=clock)
-            taken = [s.event.action for s in durable.stored if s.event.kind is EventKind.CHOSE]
-            script = _skip_played(script, taken, args.script)
         else:
             trainee = store.get_trainee(args.badge)
             if trainee is None:
@@ -113,17 +133,24 @@ def play(args: argparse.Namespace) -> int:
             durable = DurableSession.begin(store, course, args.badge, seed=seed, lang=args.lang or "zh", clock=clock)
         print(f"session {durable.id}", flush=True)
         _report(durable.stored)
-        for line in script:
-            if durable.engine.ended:
-                break
-            clock.wait(line.delay)
-            _report(durable.tick())
-            if line.action is None or durable.engine.ended:
-                continue
-            try:
-                _report(durable.choose(line.action))
-            except EngineError as exc:
-                raise ScriptError(f"{args.script}:{line.number}: {exc}") from None
+        try:
+            if args.resume:
+                taken = [s.event.action for s in durable.stored if s.event.kind is EventKind.CHOSE]
+                script = _skip_played(script, taken, args.script)
+            for line in script:
+                if durable.engine.ended:
+                    break
+                clock.wait(line.delay)
+                _report(durable.tick())
+                if line.action is None or durable.engine.ended:
+                    continue
+                try:
+                    _report(durable.choose(line.action))
+                except EngineError as exc:
+                    raise ScriptError(f"{args.script}:{line.number}: {exc}") from None
+        except (ScriptError, EngineError) as exc:
+            # Everything played so far is stored; give the session up so it can be resumed at once, from anywhere.
+            raise ScriptError(f"{exc}{_kept(durable)}") from None
         engine = durable.engine
         if not engine.ended:
             durable.release()
@@ -133,6 +160,17 @@ def play(args: argparse.Namespace) -> int:
         verdict = f", score {score.score:g}, {'passed' if score.passed else 'failed'} ({score.reason})" if score else ""
         print(f"outcome: {engine.outcome}{verdict}")
     return ExitCode.OK
+
+
+def _kept(durable: DurableSession) -> str:
+    """Release a session a script stopped half-way, and say how to go on with it."""
+    if durable.engine.ended:
+        return ""
+    try:
+        durable.release()
+    except TrainerError as exc:  # the store itself failed: the session turns resumable once this process has ended
+        return f"; session {durable.id[:8]} is kept but could not be released ({exc})"
+    return f"; session {durable.id[:8]} kept, resume with --resume {durable.id}"
 
 
 def _report(stored: list) -> None:

@@ -11,10 +11,13 @@ a short list of node types is accepted; evaluation walks our own compiled tree. 
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from trainer.course.limits import CONDITION_MAX_CHARS
 
 Value = str | int | float | bool
 Env = Mapping[str, Value]
@@ -39,7 +42,7 @@ _COMPARE: dict[type, Callable[[Any, Any], bool]] = {
     ast.NotIn: lambda a, b: a not in b,
 }
 _LITERAL_NAMES = {"true": True, "false": False, "True": True, "False": False}
-MAX_LENGTH = 500
+MAX_LENGTH = CONDITION_MAX_CHARS
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ def _compile(node: ast.AST, names: set[str]) -> Callable[[Env], Any]:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
         value = node.operand.value
         if isinstance(value, int | float) and not isinstance(value, bool):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConditionError("the number is too large", node.col_offset)
             return lambda env: -value
     if isinstance(node, ast.Compare):
         left = _compile(node.left, names)
@@ -109,6 +114,8 @@ def _compile(node: ast.AST, names: set[str]) -> Callable[[Env], Any]:
         return lambda env: env[name]
     if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float | bool):
         value = node.value
+        if isinstance(value, float) and not math.isfinite(value):  # 1e999 reads as infinity: a typo, not a number
+            raise ConditionError("the number is too large", node.col_offset)
         return lambda env: value
     if isinstance(node, ast.List | ast.Tuple | ast.Set):
         items = [_compile(e, names) for e in node.elts]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trainer.course.diagnostics import Diagnostic, Severity
+from trainer.course.limits import MAX_INT, TIMER_MAX_SECONDS, TIMER_MIN_SECONDS
 from trainer.course.yamlsource import Document, Path_
 
 LANGS = ("zh", "en")
@@ -43,7 +44,6 @@ _NAME_RULES = {
 CODE_PATTERN = r"^[A-Z][A-Z0-9_]*$"
 _ID_RX = re.compile(ID_PATTERN)
 _CODE_RX = re.compile(CODE_PATTERN)
-MAX_INT = 10**15  # larger whole numbers are typos, and would not survive conversion to float
 
 
 class Checker:
@@ -117,6 +117,17 @@ def Code(doc: str = "") -> Str:  # noqa: N802
     return Str(doc=doc, pattern=CODE_PATTERN, hint=" (upper-case letters, digits and '_', e.g. NO_LOCK)")
 
 
+def _usable_number(value: int | float, path: Path_, ck: Checker) -> bool:
+    """Finite, and small enough to survive conversion to float and to milliseconds."""
+    if isinstance(value, float) and not math.isfinite(value):
+        ck.error(path, f"{_where(path)} must be a finite number, not {value!r}")
+        return False
+    if abs(value) > MAX_INT:
+        ck.error(path, f"{_where(path)} is too large (at most {MAX_INT:g})")
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Num(Spec):
     integer: bool = False
@@ -129,18 +140,15 @@ class Num(Spec):
             ck.error(path, f"{_where(path)} must be {'a whole number' if self.integer else 'a number'}")
             return False
         if isinstance(value, float) and not math.isfinite(value):
-            ck.error(path, f"{_where(path)} must be a finite number, not {value!r}")
-            return False
-        if isinstance(value, int) and abs(value) > MAX_INT:
-            ck.error(path, f"{_where(path)} is too large (at most {MAX_INT:g})")
-            return False
+            return _usable_number(value, path, ck)
+        # The field's own bounds first: "at most 86400" says more than the general "too large".
         if self.minimum is not None and value < self.minimum:
             ck.error(path, f"{_where(path)} must be at least {self.minimum:g}")
             return False
         if self.maximum is not None and value > self.maximum:
             ck.error(path, f"{_where(path)} must be at most {self.maximum:g}")
             return False
-        return True
+        return _usable_number(value, path, ck)
 
     def schema(self) -> dict[str, Any]:
         s: dict[str, Any] = {"type": "integer" if self.integer else "number"}
@@ -185,6 +193,9 @@ class ScalarValue(Spec):
         if value is None or isinstance(value, dict | list):
             ck.error(path, f"{_where(path)} must be text, a number or true/false")
             return False
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # Stored in every event's JSON and compared by conditions: NaN and infinity are not numbers there.
+            return _usable_number(value, path, ck)
         return True
 
     def schema(self) -> dict[str, Any]:
@@ -387,7 +398,14 @@ TIMER = Obj(
     name="timer",
     doc="The state times out after `seconds` and moves to `goto`.",
     fields={
-        "seconds": F(Num(minimum=1), required=True),
+        "seconds": F(
+            Num(
+                minimum=TIMER_MIN_SECONDS,
+                maximum=TIMER_MAX_SECONDS,
+                doc=f"Seconds before the time is up: {TIMER_MIN_SECONDS} to {TIMER_MAX_SECONDS} (24 hours)",
+            ),
+            required=True,
+        ),
         "goto": F(Ident("State entered when the time is up"), required=True),
         "set": F(MapOf(value=ScalarValue(), key_pattern=VAR_PATTERN, doc="Variables changed when the time is up")),
         "feedback": F(Text()),

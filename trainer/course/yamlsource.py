@@ -18,11 +18,12 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from trainer.course.diagnostics import CourseInvalid, Diagnostic, Pos, Severity
+from trainer.course.limits import COURSE_MAX_BYTES, COURSE_MAX_DEPTH, COURSE_MAX_NODES
 from trainer.text import BIDI_CONTROLS, describe, first_unsafe
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_NODES = 200_000  # after alias expansion: stops "billion laughs" long before memory does
-MAX_DEPTH = 64
+MAX_BYTES = COURSE_MAX_BYTES
+MAX_NODES = COURSE_MAX_NODES
+MAX_DEPTH = COURSE_MAX_DEPTH
 
 try:  # libyaml's parser is several times faster; the pure-Python one gives the same nodes
     _Base: type = yaml.CSafeLoader

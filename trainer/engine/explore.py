@@ -115,7 +115,7 @@ def _explore(course: Course, force: bool, report: Report) -> None:
                     )
                 )
         moves: list[str | None] = [o.action.id for o in offers]
-        if session.state.timer is not None:
+        if session.deadline_ms() is not None:
             moves.append(None)  # wait for the timer
         if not moves:
             report.findings.append(
@@ -188,7 +188,7 @@ def _playthrough(course: Course, seed: int, report: Report) -> None:
             if session.ended:
                 break
             offers = session.available()
-            wait = session.state.timer is not None
+            wait = session.deadline_ms() is not None  # a timer stopped after many timeouts in a row cannot fire
             pick = rng.randrange(len(offers) + (1 if wait else 0)) if offers or wait else None
             if pick is None:
                 report.findings.append(

@@ -7,7 +7,9 @@ That is what replay, resume, scoring and the debrief rely on.
 Timers: a state's timer runs from the moment the state was entered. `tick()` (called by the app a few times a second,
 and before each action) emits the timeout stamped at the exact deadline, not at the moment it was noticed, so a replay
 gives the same times. After a resume the current state's timer starts again in full: the trainee is not punished for
-the time the terminal was closed, and the gap is recorded in the `resumed` event.
+the time the terminal was closed, and the gap is recorded in the `resumed` event. Timers that lead back round fire at
+most MAX_TIMEOUTS_IN_A_ROW times while nobody acts; then the timer stops until the next action, hint or resume (so a day's
+wait over a 1 s timer is not 86,400 timeouts).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from trainer.course.conditions import Value
+from trainer.course.limits import MAX_TIMEOUTS_IN_A_ROW, quote
 from trainer.course.model import Action, Course, Mistake, MistakeSeverity, Outcome, RandomEvent, State
 from trainer.engine.events import INPUT_KINDS, Event, EventKind
 
@@ -35,7 +38,7 @@ class ActionNotAvailable(EngineError):
         self.action_id = action_id
         self.state = state
         offered = ", ".join(available) or "none"
-        super().__init__(f"action {action_id!r} is not available in state {state!r} (available: {offered})")
+        super().__init__(f"action {quote(action_id)} is not available in state {state!r} (available: {offered})")
 
 
 class SessionOver(EngineError):
@@ -75,6 +78,7 @@ class Snapshot:
     ended: bool = False
     rng_state: Any = None
     history: tuple[str, ...] = field(default=())  # action ids taken, in order
+    timeouts_in_a_row: int = 0  # since the last trainee input; the timer stops at MAX_TIMEOUTS_IN_A_ROW
 
 
 class Session:
@@ -138,7 +142,7 @@ class Session:
 
     def deadline_ms(self) -> int | None:
         timer = self.state.timer
-        if timer is None or self._snap.ended:
+        if timer is None or self._snap.ended or self._snap.timeouts_in_a_row >= MAX_TIMEOUTS_IN_A_ROW:
             return None
         return self._snap.entered_ms + int(round(timer.seconds * 1000))
 
@@ -187,6 +191,7 @@ class Session:
             if timer.set:
                 data["set"] = dict(timer.set)
             out.emit(EventKind.TIMED_OUT, data=data)
+            self._snap = replace(self._snap, timeouts_in_a_row=self._snap.timeouts_in_a_row + 1)
             self._set(timer.set)
             if timer.mistake:
                 out.mistake(timer.mistake, "timer", self._snap.state)
@@ -216,6 +221,7 @@ class Session:
         out.emit(EventKind.CHOSE, action=action.id, data=data)
         self._set(action.set)
         self._snap = replace(self._snap, history=(*self._snap.history, action.id))
+        self._acted(out.t_ms)
         if action.mistake:
             out.mistake(action.mistake, "action", action.id)
         active = list(self._snap.active_events)
@@ -256,6 +262,7 @@ class Session:
             raise EngineError(f"state {self._snap.state!r} has no hint")
         out = _Emitter(self, self.now_ms())
         out.emit(EventKind.HINT)
+        self._acted(out.t_ms)
         return out.finish()
 
     def resume(self, gap_ms: int = 0) -> list[Event]:
@@ -265,10 +272,17 @@ class Session:
         now = self.now_ms()
         out = _Emitter(self, now)
         out.emit(EventKind.RESUMED, data={"gap_ms": max(0, int(gap_ms))})
-        self._snap = replace(self._snap, entered_ms=now)
+        self._snap = replace(self._snap, entered_ms=now, timeouts_in_a_row=0)
         return out.finish()
 
     # --- rules ---------------------------------------------------------------------------------------------------
+    def _acted(self, t_ms: int) -> None:
+        """The trainee did something: timeouts in a row count from zero again, and a timer they stopped restarts now."""
+        if self._snap.timeouts_in_a_row >= MAX_TIMEOUTS_IN_A_ROW:
+            self._snap = replace(self._snap, timeouts_in_a_row=0, entered_ms=t_ms)
+        elif self._snap.timeouts_in_a_row:
+            self._snap = replace(self._snap, timeouts_in_a_row=0)
+
     def _set(self, values: Mapping[str, Value]) -> None:
         if values:
             self._snap = replace(self._snap, variables=MappingProxyType({**self._snap.variables, **values}))
