@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer.cli import command
+from trainer.engine.clock import ManualClock, monotonic_ms, ms_from_seconds
 from trainer.errors import ExitCode, TrainerError, UsageError
 
 _LINE = re.compile(r"^\s*(?:(?P<delay>\d+(?:\.\d+)?)\s*)?(?P<action>[a-z0-9][a-z0-9_-]*)?\s*(?:#.*)?$")
@@ -19,7 +20,7 @@ _LINE = re.compile(r"^\s*(?:(?P<delay>\d+(?:\.\d+)?)\s*)?(?P<action>[a-z0-9][a-z
 @dataclass(frozen=True)
 class ScriptLine:
     number: int
-    delay: float  # seconds before the action
+    delay_ms: int  # milliseconds before the action (the script gives seconds: see _delay_ms)
     action: str | None  # None: only wait (timers may run out)
 
 
@@ -41,7 +42,7 @@ def parse_script(path: Path) -> list[ScriptLine]:
             raise ScriptError(
                 f"{path}:{number}: expected 'ACTION' or 'SECONDS ACTION' or 'SECONDS', got {raw.strip()!r}"
             )
-        lines.append(ScriptLine(number, float(m["delay"] or 0), m["action"]))
+        lines.append(ScriptLine(number, _delay_ms(m["delay"]), m["action"]))
     return lines
 
 
@@ -62,25 +63,27 @@ def register(sub: Any) -> None:
     p.add_argument("--courses", action="append", default=[], metavar="DIR")
 
 
-class _ScriptClock:
-    """Simulated time: the script's delays advance it, nothing sleeps."""
+def _delay_ms(text: str | None) -> int:
+    """A script delay in seconds ("1.0011") as whole milliseconds, read exactly from its digits (never through a
+    float, whose 1.001 * 1000 is 1000.999...): digits beyond the millisecond round to the nearest one, halves up."""
+    return ms_from_seconds(text) if text else 0
 
-    def __init__(self) -> None:
-        self.seconds = 0.0
 
-    def __call__(self) -> float:
-        return self.seconds
+class _ScriptClock(ManualClock):
+    """Simulated time in integer milliseconds: the script's delays advance it, nothing sleeps."""
 
-    def wait(self, seconds: float) -> None:
-        self.seconds += seconds
+    def wait(self, ms: int) -> None:
+        self.advance(ms)
 
 
 class _RealClock:
-    def __call__(self) -> float:
-        return time.monotonic()
+    """--real-time: the monotonic clock in integer milliseconds; the delays are really slept."""
 
-    def wait(self, seconds: float) -> None:
-        time.sleep(seconds)
+    def __call__(self) -> int:
+        return monotonic_ms()
+
+    def wait(self, ms: int) -> None:
+        time.sleep(ms / 1000)  # only how long to sleep: the time stored is read from the clock, in milliseconds
 
 
 def play(args: argparse.Namespace) -> int:
@@ -119,7 +122,7 @@ def play(args: argparse.Namespace) -> int:
         for line in script:
             if durable.engine.ended:
                 break
-            clock.wait(line.delay)
+            clock.wait(line.delay_ms)
             _report(durable.tick())
             if line.action is None or durable.engine.ended:
                 continue
