@@ -90,9 +90,11 @@ def play(args: argparse.Namespace) -> int:
     """Play a course without the terminal app, from a script of action ids.
 
     Script: one action per line, optionally preceded by a delay in seconds ("2.5 notify_team"); a line with only a
-    number waits (timers may run out); '#' starts a comment. Every event is committed to the database exactly as the
-    terminal app stores it, and printed as "stored SEQ KIND" once it is durable. Prints the session id first and the
-    outcome last. With --resume, give the same script: the actions the session already took are checked and skipped.
+    number waits (timers may run out); '#' starts a comment. Delays count to the millisecond: digits after the third
+    decimal round to the nearest millisecond, halves up ("1.0015" waits 1.002 s). Every event is committed to the
+    database exactly as the terminal app stores it, and printed as "stored SEQ KIND" once it is durable. Prints the
+    session id first and the outcome last. With --resume, give the same script: the actions the session already took
+    are checked and skipped.
     """
     from trainer.course.library import resolve_course
     from trainer.course.loader import load_course
