@@ -295,3 +295,32 @@ def test_ignoring_an_event_with_a_critical_mistake_ends_the_session(course):
     assert [str(e.kind) for e in events][-1] == "failed"
     assert events[-1].data["code"] == "IGNORED_COLLEAGUE"
     assert str(s.outcome) == "incident"
+
+
+def test_decimal_seconds_become_whole_milliseconds_exactly():
+    from trainer.engine.clock import ms_from_seconds
+
+    assert ms_from_seconds("1.0011") == 1001 and ms_from_seconds(1.001) == 1001  # never 1000.999... truncated
+    assert ms_from_seconds("1.0015") == 1002 and ms_from_seconds("1.0025") == 1003  # halves up
+    assert ms_from_seconds("0.0004") == 0 and ms_from_seconds(30) == 30_000
+    assert ms_from_seconds("9" * 300) == int("9" * 300) * 1000  # no 28-digit decimal context on the way
+    with pytest.raises(ValueError):
+        ms_from_seconds(float("inf"))
+
+
+def test_the_engine_refuses_a_clock_in_float_seconds(course):
+    s = Session(course, 1, clock=lambda: 12.5)
+    s.start()
+    with pytest.raises(TypeError, match="integer milliseconds"):
+        s.choose("stop")
+
+
+def test_an_action_at_an_awkward_millisecond_replays_to_the_same_millisecond(course):
+    clock = Clock()
+    live = Session(course, seed_with(course, fired=False), clock=clock)
+    events = live.start()
+    for ms, action in [(1001, "stop"), (1, "lock"), (2003, "enter")]:
+        clock.advance(ms)
+        events += live.choose(action)
+    assert [e.t_ms for e in events if e.kind is EventKind.CHOSE] == [1001, 1002, 3005]
+    assert replay(course, events).seq == len(events)
