@@ -272,6 +272,19 @@ def test_a_stored_event_the_course_does_not_give_back_is_one_line_naming_it(tmp_
     assert "lock" in shown.stdout and "viewed" in shown.stdout  # the stored events are still shown
 
 
+def test_a_session_without_events_is_shown_without_a_replay_error(db_url):
+    """Killed between creating the session and saving its first event: nothing to replay, nothing to complain of."""
+    from trainer.course.loader import load_course
+    from trainer.store.store import Store
+
+    mini = load_course(MINI)
+    with Store.open(db_url) as store:
+        store.upsert_trainee("E11", "郑", "冲压")
+        record = store.create_session("E11", mini.id, mini.version, mini.content_hash, 1, "zh")
+    shown = trainer("sessions", "show", record.id, "--courses", str(FIXTURES), db=db_url)
+    assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+
+
 def test_void_needs_an_interrupted_session(tmp_path, db_url):
     done = trainer(
         "play",

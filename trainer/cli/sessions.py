@@ -147,7 +147,8 @@ def show(args: argparse.Namespace) -> int:
     events = [s.event for s in stored]
     # The events above are shown as stored whatever happens; if the course does not give them back, say so on one
     # line and stop there: deductions explained from a record the course does not reproduce would mislead.
-    replay(course, events, clock=ManualClock(), session_id=record.id)
+    if events:  # a session interrupted before its first event was saved has nothing to replay
+        replay(course, events, clock=ManualClock(), session_id=record.id)
     print_score(console, course, detect(course, events), history, events, args.lang)
     return ExitCode.OK
 

@@ -208,8 +208,8 @@ def _playthrough(course: Course, seed: int, report: Report) -> None:
 
 
 def _think_ms(rng: random.Random) -> int:
-    """A careless trainee's pause, 0.5 to 8 s, drawn once and kept in whole milliseconds, the engine's unit (the draw
-    is the same as before times were integers, so the same seeds give the same playthroughs)."""
+    """A careless trainee's pause, 0.5 to 8 s, drawn as before and kept in whole milliseconds, the engine's unit (the
+    same random numbers are drawn, so a seed still picks the same actions)."""
     return round(rng.uniform(0.5, 8.0) * 1000)
 
 
