@@ -36,6 +36,7 @@ from sqlalchemy import create_engine
 from trainer.cli.gcpause import paused_gc
 from trainer.course.library import Library
 from trainer.course.loader import load_course
+from trainer.engine.clock import ManualClock
 from trainer.engine.events import Event, canonical_json
 from trainer.engine.session import Session
 from trainer.export import scores
@@ -66,32 +67,24 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
 TODAY = date(2026, 11, 30)
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-
 def played_variants(course) -> list[tuple[list[Event], str, str, SessionScore]]:
     """(events, status, outcome, score) of a few ways through the mini course, played by the engine."""
     ways: list[list[str | float]] = [["lock", "work"], [12, "lock", 40, "work"], ["reach"], [35, "lock", "work"], []]
     out = []
     for way in ways:
-        clock = _Clock()
+        clock = ManualClock()
         session = Session(course, 1, clock=clock)
         events = session.start()
         for step in way:
             if isinstance(step, int | float):
-                clock.seconds += step
+                clock.advance(step * 1000)
                 events += session.tick()
                 continue
-            clock.seconds += 3
+            clock.advance(3000)
             events += session.tick()
             events += session.choose(step)
         if not session.ended:
-            clock.seconds += 5
+            clock.advance(5000)
             events += session.abort("trainee")
         result = score_session(course, detect(course, events), outcome_of(events))
         kind = str(events[-1].kind)

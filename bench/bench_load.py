@@ -49,21 +49,14 @@ _SYNCHRONOUS = {"0": "OFF", "1": "NORMAL", "2": "FULL", "3": "EXTRA"}
 # --- one trainee (a worker process) -------------------------------------------------------------------------------------
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-
 def _play(store: Any, course: Any, badge: str, planned: list[Any], seed: int, pace: float) -> tuple[int, bool]:
     """Play one course as the simulated trainee decided it (`planned`: the engine's events in simulated time, from
     simulate.play with this seed); returns (events stored, stored events == planned)."""
     from trainer.durable import DurableSession
+    from trainer.engine.clock import ManualClock
     from trainer.engine.events import EventKind
 
-    clock = _Clock()
+    clock = ManualClock()
     durable = DurableSession.begin(store, course, badge, seed=seed, lang="zh", clock=clock)
     for event in planned[len(durable.stored) :]:
         if durable.engine.ended:
@@ -71,8 +64,8 @@ def _play(store: Any, course: Any, badge: str, planned: list[Any], seed: int, pa
         if event.kind not in (EventKind.CHOSE, EventKind.ABORTED, EventKind.TIMED_OUT):
             continue  # an effect of an input, not an input
         if pace:
-            time.sleep(max(0.0, event.t_ms / 1000 - clock.seconds) * pace)
-        clock.seconds = (event.t_ms + 0.5) / 1000  # the engine counts whole milliseconds
+            time.sleep(max(0, event.t_ms - clock.ms) / 1000 * pace)
+        clock.ms = event.t_ms  # the engine's clock is in integer milliseconds: the planned time, exactly
         durable.tick()
         if durable.engine.ended:
             break

@@ -6,14 +6,13 @@ save fails, the engine is rolled back to where it was, so the trainee keeps thei
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from trainer.course.model import Course
 from trainer.engine.events import Event, EventKind
-from trainer.engine.session import Clock, Session, replay
+from trainer.engine.session import Clock, Session, monotonic_ms, replay
 from trainer.errors import TrainerError
 from trainer.scoring.detect import detect, outcome_of
 from trainer.scoring.grade import Grader, score_row
@@ -40,7 +39,7 @@ class DurableSession:
 
     @classmethod
     def begin(
-        cls, store: Store, course: Course, badge: str, *, seed: int, lang: str = "zh", clock: Clock = time.monotonic
+        cls, store: Store, course: Course, badge: str, *, seed: int, lang: str = "zh", clock: Clock = monotonic_ms
     ) -> DurableSession:
         record = store.create_session(badge, course.id, course.version, course.content_hash, seed, lang)
         engine = Session(course, seed, clock=clock, lang=lang)
@@ -49,7 +48,7 @@ class DurableSession:
         return durable
 
     @classmethod
-    def resume(cls, store: Store, course: Course, session_id: str, *, clock: Clock = time.monotonic) -> DurableSession:
+    def resume(cls, store: Store, course: Course, session_id: str, *, clock: Clock = monotonic_ms) -> DurableSession:
         record = store.session(session_id)
         if record.content_hash != course.content_hash:
             raise ResumeError(
@@ -63,7 +62,7 @@ class DurableSession:
             durable = cls(store, record, Session(course, record.seed, clock=clock, lang=record.lang), [])
             durable._commit(durable.engine.start, rollback=False)
             return durable
-        engine = replay(course, [s.event for s in stored], clock=clock)
+        engine = replay(course, [s.event for s in stored], clock=clock, session_id=record.id)
         durable = cls(store, record, engine, stored)
         gap_ms = int((datetime.now(UTC) - stored[-1].utc).total_seconds() * 1000) if stored else 0
         durable._commit(lambda: engine.resume(gap_ms))

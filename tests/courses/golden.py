@@ -8,6 +8,7 @@ from pathlib import Path
 from trainer.cli.play import parse_script
 from trainer.course.loader import load_course
 from trainer.course.model import Course
+from trainer.engine.clock import ManualClock, ms_from_seconds
 from trainer.engine.events import Event, EventKind
 from trainer.engine.session import Session
 from trainer.scoring.detect import DetectedMistake, detect, outcome_of
@@ -22,12 +23,8 @@ def script_actions(path: Path) -> list[str]:
     return [line.action for line in parse_script(path) if line.action]
 
 
-class ScriptClock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
+class ScriptClock(ManualClock):
+    """The engine's clock, in integer milliseconds, moved by the script."""
 
 
 @dataclass
@@ -66,10 +63,10 @@ def play(course_id: str, steps: list[str | float], *, seed: int = 0, event: bool
         if session.ended:
             raise AssertionError(f"the session ended before {step!r}")
         if isinstance(step, int | float):
-            clock.seconds += step
+            clock.advance(ms_from_seconds(step))
             events += session.tick()
             continue
-        clock.seconds += 2
+        clock.advance(2000)
         events += session.tick()
         events += session.choose(step)
     mistakes = detect(course, events)

@@ -14,6 +14,7 @@ import pytest
 from trainer.course.loader import load_course
 from trainer.course.model import Course
 from trainer.durable import DurableSession
+from trainer.engine.clock import ManualClock, ms_from_seconds
 from trainer.store import store as store_module
 from trainer.store.store import Store
 
@@ -29,14 +30,6 @@ CRITICAL = ["reach"]
 SLOW = [35, "lock", "work"]
 
 HOSTILE_NAMES = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "\n=1", "#N/A", "a\x07b"]
-
-
-class ScriptClock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
 
 
 @contextmanager
@@ -83,17 +76,17 @@ def play(
     """
     moment = at or datetime(2026, 3, 10, 4, 0, tzinfo=UTC)
     with wall_clock(moment):
-        clock = ScriptClock()
+        clock = ManualClock()
         durable = DurableSession.begin(store, played, badge, seed=seed, clock=clock)
         durable.engine.roll = lambda event: False
         for step in steps:
             if durable.engine.ended:
                 break
             if isinstance(step, int | float):
-                clock.seconds += step
+                clock.advance(ms_from_seconds(step))
                 durable.tick()
                 continue
-            clock.seconds += 2
+            clock.advance(2000)
             durable.tick()
             durable.choose(step)
         if not durable.engine.ended:

@@ -29,6 +29,7 @@ import pytest
 
 from trainer.course.loader import load_course
 from trainer.course.model import Course
+from trainer.engine.clock import ManualClock, ms_from_seconds
 from trainer.export import xapi
 from trainer.export.lrs import LRSClient, LRSError, MemoryLedger, ledger_key, send
 
@@ -220,14 +221,6 @@ def log_tail(root: Path) -> str:
 # --- sessions in a store --------------------------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-
 @pytest.fixture(scope="module")
 def mini() -> Course:
     return load_course(MINI)
@@ -236,10 +229,10 @@ def mini() -> Course:
 def play(store: Any, course: Course, badge: str, steps: list[tuple[float, str]]) -> Any:
     from trainer.durable import DurableSession
 
-    clock = Clock()
+    clock = ManualClock()
     durable = DurableSession.begin(store, course, badge, seed=11, lang="zh", clock=clock)
     for at, action in steps:
-        clock.seconds = at
+        clock.ms = ms_from_seconds(at)
         durable.choose(action)
     return durable
 
@@ -364,17 +357,17 @@ def test_a_session_that_grows_sends_only_its_new_statements(ralph, tmp_path, min
 
     monkeypatch.setenv("TRAINER_LRS_PASSWORD", PASSWORD)
     db = tmp_path / "grow.db"
-    clock = Clock()
+    clock = ManualClock()
     with Store.open(db) as store:
         store.upsert_trainee("B-0100", "Zhao Min", "Press shop")
         durable = DurableSession.begin(store, mini, "B-0100", seed=5, lang="en", clock=clock)
-        clock.seconds = 2.0
+        clock.ms = 2000
         durable.choose("lock")
         capsys.readouterr()
         assert export_to(ralph, db) == 0
         assert "posted 3 statement(s) of 1 session(s)" in capsys.readouterr().err
 
-        clock.seconds = 4.0
+        clock.ms = 4000
         durable.choose("work")
         assert export_to(ralph, db) == 0
         assert "posted 4 statement(s) of 1 session(s) in 1 batch(es) (4 new, 0 already there); 3 skipped" in (

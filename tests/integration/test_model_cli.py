@@ -14,6 +14,7 @@ import pytest
 from trainer.cli import main
 from trainer.course.loader import load_course
 from trainer.durable import DurableSession
+from trainer.engine.clock import ManualClock
 from trainer.engine.events import EventKind
 from trainer.scoring.simulate import simulate
 from trainer.store import Store
@@ -22,26 +23,18 @@ ROOT = Path(__file__).resolve().parents[2]
 PRESS = load_course(ROOT / "courses" / "press-loto-die-change.yaml")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-
 def store_simulated(db: Path, n: int, seed: int) -> list[str]:
     """Play simulated sessions again through DurableSession (the app's way), so they are stored like real ones."""
     ids = []
     with Store.open(db, fsync_every_commit=False) as store:  # a throwaway database: no need to wait for the disk
         for s in simulate([PRESS], n, seed):
             store.upsert_trainee(s.trainee, "Sim", "stamping")
-            clock = Clock()
+            clock = ManualClock()
             durable = DurableSession.begin(store, PRESS, s.trainee, seed=s.seed, clock=clock)
             for e in s.events:
                 if e.seq <= len(durable.stored):
                     continue
-                clock.seconds = e.t_ms / 1000
+                clock.ms = e.t_ms
                 if e.kind is EventKind.CHOSE:
                     durable.tick() or durable.choose(str(e.action))
                 elif e.kind is EventKind.TIMED_OUT:

@@ -196,6 +196,95 @@ def test_resume_refuses_a_script_that_disagrees_with_the_session(tmp_path, db_ur
     assert run.returncode == 1 and "other.txt:1: the script says 'reach' but the session took 'lock'" in run.stderr
 
 
+def test_a_session_with_a_sub_millisecond_delay_resumes(tmp_path, db_url):
+    """Issue 14.2: 1.0011 s was stored as 1001 ms and replayed through float seconds as 1000 ms: resume failed."""
+    first = trainer(
+        "play",
+        str(MINI),
+        "--badge",
+        "E9",
+        "--name",
+        "周",
+        "--department",
+        "冲压",
+        "--script",
+        str(script(tmp_path, ["1.0011 lock"], "s.txt")),
+        db=db_url,
+    )
+    assert first.returncode == 0, first.stderr
+    sid = session_id(first.stdout)
+    assert scalars(db_url, "SELECT t_ms FROM events WHERE session_id = :sid AND seq = 3", sid=sid) == [1001]
+    full = script(tmp_path, ["1.0011 lock", "1 work"], "full.txt")
+    resumed = trainer("play", str(MINI), "--badge", "E9", "--script", str(full), "--resume", sid, db=db_url)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stderr == ""
+    assert resumed.stdout.strip().splitlines()[-1].startswith("outcome: completed")
+    assert trainer("sessions", "verify", sid, db=db_url).returncode == 0
+    shown = trainer("sessions", "show", sid, "--courses", str(FIXTURES), db=db_url)
+    assert shown.returncode == 0, shown.stderr
+    assert "Score 100" in shown.stdout
+
+
+def test_a_stored_event_the_course_does_not_give_back_is_one_line_naming_it(tmp_path, db_url):
+    first = trainer(
+        "play",
+        str(MINI),
+        "--badge",
+        "E10",
+        "--name",
+        "吴",
+        "--department",
+        "冲压",
+        "--script",
+        str(script(tmp_path, ["2 lock"])),
+        db=db_url,
+    )
+    sid = session_id(first.stdout)
+    # The lock is made to look as if it had led straight to the end (the chain is left alone: replay is tested here).
+    execute(
+        db_url,
+        (
+            "UPDATE events SET data = :data WHERE session_id = :sid AND seq = 3",
+            {"data": '{"goto":"done","set":{}}', "sid": sid},
+        ),
+    )
+    expected = f"trainer: error: session {sid[:8]}: event 3: replay differs: "
+
+    resumed = trainer(
+        "play",
+        str(MINI),
+        "--badge",
+        "E10",
+        "--script",
+        str(script(tmp_path, ["2 lock", "1 work"], "full.txt")),
+        "--resume",
+        sid,
+        db=db_url,
+    )
+    assert resumed.returncode == 1
+    assert resumed.stderr.startswith(expected) and resumed.stderr.count("\n") == 1, resumed.stderr
+    assert "stored chose in 'begin' has data {'goto': 'done', 'set': {}}, the course gives" in resumed.stderr
+    assert "Traceback" not in resumed.stderr
+
+    shown = trainer("sessions", "show", sid[:8], "--courses", str(FIXTURES), db=db_url)
+    assert shown.returncode == 1
+    assert shown.stderr.startswith(expected) and shown.stderr.count("\n") == 1, shown.stderr
+    assert "lock" in shown.stdout and "viewed" in shown.stdout  # the stored events are still shown
+
+
+def test_a_session_without_events_is_shown_without_a_replay_error(db_url):
+    """Killed between creating the session and saving its first event: nothing to replay, nothing to complain of."""
+    from trainer.course.loader import load_course
+    from trainer.store.store import Store
+
+    mini = load_course(MINI)
+    with Store.open(db_url) as store:
+        store.upsert_trainee("E11", "郑", "冲压")
+        record = store.create_session("E11", mini.id, mini.version, mini.content_hash, 1, "zh")
+    shown = trainer("sessions", "show", record.id, "--courses", str(FIXTURES), db=db_url)
+    assert shown.returncode == 0 and shown.stderr == "", shown.stderr
+
+
 def test_void_needs_an_interrupted_session(tmp_path, db_url):
     done = trainer(
         "play",

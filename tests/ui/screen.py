@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from trainer.course.library import load_library
+from trainer.engine.clock import ManualClock
 from trainer.store.store import Store
 from trainer.tui.app import TrainerApp
 
@@ -25,14 +26,11 @@ def screen_text(app: TrainerApp) -> str:
     return console.export_text()
 
 
-class Clock:
-    """The app's monotonic clock, moved by the test."""
+class Clock(ManualClock):
+    """The app's monotonic clock (integer milliseconds, as the engine's), moved by the test."""
 
     def __init__(self) -> None:
-        self.seconds = 1000.0
-
-    def __call__(self) -> float:
-        return self.seconds
+        super().__init__(1_000_000)
 
 
 def make_app(db: Path, *, lang: str = "zh", seed: int = 1, clock: Clock | None = None) -> TrainerApp:

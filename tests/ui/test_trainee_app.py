@@ -178,6 +178,34 @@ async def test_quit_mid_session_then_resume_after_restarting(tmp_path):
     assert app.store.verify(records[0].id) == []
 
 
+async def test_a_tampered_session_is_not_resumed_and_is_released_for_the_instructor(tmp_path):
+    db = tmp_path / "t.db"
+    app = make_app(db, lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E16", "Wei", "Stamping")
+        await open_course(pilot, PRESS)
+        for step in EXPERT[:3]:
+            await choose(pilot, step)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    sid = app.store.sessions(badge="E16")[0].id
+    with sqlite3.connect(db) as conn:  # someone edits the record: the first action now claims to lead elsewhere
+        (seq,) = conn.execute("SELECT MIN(seq) FROM events WHERE session_id = ? AND kind = 'chose'", (sid,)).fetchone()
+        conn.execute("UPDATE events SET data = '{}' WHERE session_id = ? AND seq = ?", (sid, seq))
+    app = make_app(db, lang="en")
+    async with app.run_test(size=(120, 24)) as pilot:
+        await sign_in(pilot, "E16")
+        await pilot.pause(0.2)
+        await pilot.press("enter")  # resume it
+        await pilot.pause(0.5)
+        text = " ".join(screen_text(app).split())
+        assert f"This session cannot be resumed: session {sid[:8]}: event {seq}: replay differs" in text, text
+        assert "Ask an instructor to void it" in text
+        # Released at once: an instructor can void it now, without waiting for this terminal to close.
+        app.store.void(sid, "edited record", by="instructor")
+        assert app.store.sessions(badge="E16")[0].status == "voided"
+
+
 async def test_switching_language_mid_course_keeps_the_place(tmp_path):
     app = make_app(tmp_path / "t.db", lang="zh")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -205,7 +233,7 @@ async def test_the_timer_counts_down_and_hesitation_costs(tmp_path):
         await play_expert(pilot, EXPERT[: EXPERT.index("stop_entry")])
         await pilot.pause(0.3)
         assert "s left" in screen_text(app)
-        clock.seconds += 11
+        clock.advance(11_000)
         await pilot.pause(0.6)
         text = screen_text(app)
         assert "Time is up" in text and "serious" in text

@@ -37,7 +37,7 @@ def offered(course: Course, state: str, env: Mapping[str, Any]) -> list:
 
 def play(course: Course, path: list[str]) -> tuple[str, dict[str, Any], list[str], list[Mistake]]:
     """Take the actions in `path` through the real engine, random events off; each must be on offer when taken."""
-    session = Session(course, seed=0, clock=lambda: 0.0)
+    session = Session(course, seed=0, clock=lambda: 0)
     session.roll = lambda event: False
     session.start()
     mistakes: list[Mistake] = []

@@ -6,6 +6,7 @@ import pytest
 
 from trainer.course.limits import MAX_TIMEOUTS_IN_A_ROW
 from trainer.course.loader import check_text
+from trainer.engine.clock import ManualClock
 from trainer.engine.events import EventKind
 from trainer.engine.explore import explore_course
 from trainer.engine.session import ActionNotAvailable, ReplayMismatch, Session, SessionOver, replay
@@ -80,12 +81,11 @@ procedure:
 """
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0  # any origin: the engine counts from its start
+class Clock(ManualClock):
+    """Integer milliseconds, as the engine requires; any origin: the engine counts from its start."""
 
-    def __call__(self) -> float:
-        return self.now
+    def __init__(self) -> None:
+        super().__init__(100_000)
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_expert_path_completes_with_times_from_the_clock(course):
     s = Session(course, seed_with(course, fired=False), clock=clock)
     events = s.start()
     for delay, action in [(3, "stop"), (4, "lock"), (2, "enter"), (5, "fix")]:
-        clock.now += delay
+        clock.advance(delay * 1000)
         events += s.choose(action)
     assert s.ended and str(s.outcome) == "completed"
     assert events[-1].kind is EventKind.COMPLETED
@@ -152,15 +152,15 @@ def test_timer_fires_at_its_deadline_with_an_injected_clock(course):
     s.start()
     for a in ("stop", "lock", "enter"):
         s.choose(a)
-    clock.now += 19.9
+    clock.advance(19_900)
     assert s.tick() == []
-    assert s.time_left() == pytest.approx(0.1, abs=0.01)
-    clock.now += 0.5
+    assert s.time_left_ms() == 100
+    clock.advance(500)
     events = s.tick()
     assert kinds(events)[:2] == ["timed_out", "mistake"]
     assert events[0].t_ms == 20_000  # stamped at the deadline, not when noticed
     assert events[1].data["code"] == "SLOW"
-    assert s.time_left() == pytest.approx(19.6, abs=0.01)  # the state was re-entered: a fresh timer
+    assert s.time_left_ms() == 19_600  # the state was re-entered: a fresh timer
 
 
 def test_choose_after_the_deadline_gets_the_timeout_first(course):
@@ -169,7 +169,7 @@ def test_choose_after_the_deadline_gets_the_timeout_first(course):
     s.start()
     for a in ("stop", "lock", "enter"):
         s.choose(a)
-    clock.now += 25
+    clock.advance(25_000)
     events = s.choose("fix")
     assert events[0].kind is EventKind.TIMED_OUT
     assert not s.ended  # the action was not taken: time ran out first
@@ -208,7 +208,7 @@ def test_replay_equals_the_live_run_event_for_event(course):
     live = Session(course, seed_with(course, fired=True), clock=clock)
     events = live.start()
     for delay, action in [(1, "stop"), (2, "lock"), (1, "enter"), (25, None), (3, "warn"), (30, None), (1, "fix")]:
-        clock.now += delay
+        clock.advance(delay * 1000)
         events += live.tick() if action is None else live.choose(action)
     assert live.ended
     rebuilt = replay(course, events, clock=Clock())
@@ -231,16 +231,15 @@ def test_resume_continues_where_it_stopped_and_restarts_the_timer(course):
     s = Session(course, seed_with(course, fired=False), clock=clock)
     events = s.start()
     for a in ("stop", "lock", "enter"):
-        clock.now += 1
+        clock.advance(1000)
         events += s.choose(a)
-    clock.now += 15  # 15 of the 20 seconds used, then the terminal was closed
-    later = Clock()
-    later.now = 5000.0
+    clock.advance(15_000)  # 15 of the 20 seconds used, then the terminal was closed
+    later = ManualClock(5_000_000)
     resumed = replay(course, events, clock=later)
     events += resumed.resume(gap_ms=3_600_000)
     assert resumed.state.id == "inside"
-    assert resumed.time_left() == pytest.approx(20.0)
-    later.now += 2
+    assert resumed.time_left_ms() == 20_000
+    later.advance(2000)
     events += resumed.choose("fix")
     assert resumed.ended and events[-1].kind is EventKind.COMPLETED
     assert replay(course, events).outcome == resumed.outcome  # the resumed session replays too
@@ -277,7 +276,7 @@ def test_a_timer_can_change_variables(course):
     clock = Clock()
     s = Session(result.course, seed_with(result.course, fired=False), clock=clock)
     events = s.start() + s.choose("stop") + s.choose("lock") + s.choose("enter")
-    clock.now += 21
+    clock.advance(21_000)
     events += s.tick()
     assert s.variables["helper_inside"] is True
     assert replay(result.course, events).variables["helper_inside"] is True
@@ -307,20 +306,47 @@ def test_a_timer_that_leads_back_stops_after_many_timeouts_in_a_row_and_replays(
     events = s.start()
     for a in ("stop", "lock", "enter"):
         events += s.choose(a)
-    clock.now += 86_400
+    clock.advance(86_400_000)
     waited = s.tick()
     events += waited
     assert kinds(waited).count("timed_out") == MAX_TIMEOUTS_IN_A_ROW
     assert waited[-1].t_ms == MAX_TIMEOUTS_IN_A_ROW * 20_000  # each one at its own deadline, then the timer stopped
-    assert s.time_left() is None and s.tick() == [] and not s.ended
+    assert s.time_left_ms() is None and s.tick() == [] and not s.ended
     events += s.choose("wave_in")  # stays in `inside`: the stopped timer starts again from this action
-    assert s.time_left() == pytest.approx(20.0)
-    clock.now += 20
+    assert s.time_left_ms() == 20_000
+    clock.advance(20_000)
     again = s.tick()
     events += again
     assert kinds(again).count("timed_out") == 1 and again[0].t_ms == 86_420_000
-    clock.now += 1
+    clock.advance(1000)
     events += s.choose("fix")
     assert s.ended
     rebuilt = replay(course, events, clock=Clock())  # raises ReplayMismatch at the first event that differs
     assert rebuilt.seq == s.seq and rebuilt.outcome == s.outcome
+def test_decimal_seconds_become_whole_milliseconds_exactly():
+    from trainer.engine.clock import ms_from_seconds
+
+    assert ms_from_seconds("1.0011") == 1001 and ms_from_seconds(1.001) == 1001  # never 1000.999... truncated
+    assert ms_from_seconds("1.0015") == 1002 and ms_from_seconds("1.0025") == 1003  # halves up
+    assert ms_from_seconds("0.0004") == 0 and ms_from_seconds(30) == 30_000
+    assert ms_from_seconds("9" * 300) == int("9" * 300) * 1000  # no 28-digit decimal context on the way
+    with pytest.raises(ValueError):
+        ms_from_seconds(float("inf"))
+
+
+def test_the_engine_refuses_a_clock_in_float_seconds(course):
+    s = Session(course, 1, clock=lambda: 12.5)
+    s.start()
+    with pytest.raises(TypeError, match="integer milliseconds"):
+        s.choose("stop")
+
+
+def test_an_action_at_an_awkward_millisecond_replays_to_the_same_millisecond(course):
+    clock = Clock()
+    live = Session(course, seed_with(course, fired=False), clock=clock)
+    events = live.start()
+    for ms, action in [(1001, "stop"), (1, "lock"), (2003, "enter")]:
+        clock.advance(ms)
+        events += live.choose(action)
+    assert [e.t_ms for e in events if e.kind is EventKind.CHOSE] == [1001, 1002, 3005]
+    assert replay(course, events).seq == len(events)

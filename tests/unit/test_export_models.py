@@ -12,6 +12,7 @@ from trainer.certification import CertStatus
 from trainer.course.library import Library
 from trainer.course.loader import load_course
 from trainer.course.model import MistakeSeverity
+from trainer.engine.clock import ManualClock, ms_from_seconds
 from trainer.engine.session import Session
 from trainer.export import course_report, due, scores
 from trainer.export.attempts import attempt
@@ -28,24 +29,17 @@ TRAINEES = {
 }
 
 
-class Clock:
-    seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-
 def events_of(steps):
-    clock = Clock()
+    clock = ManualClock()
     s = Session(COURSE, 0, clock=clock)
     s.roll = lambda event: False
     events = s.start()
     for step in steps:
         if isinstance(step, int | float):
-            clock.seconds += step
+            clock.advance(ms_from_seconds(step))
             events += s.tick()
         else:
-            clock.seconds += 2
+            clock.advance(2000)
             events += s.tick()
             events += s.choose(step)
     if not s.ended:

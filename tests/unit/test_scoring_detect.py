@@ -6,6 +6,7 @@ from pathlib import Path
 
 from trainer.course.loader import load_course
 from trainer.course.model import MistakeSeverity
+from trainer.engine.clock import ManualClock, ms_from_seconds
 from trainer.engine.events import Event
 from trainer.engine.session import Session
 from trainer.scoring.detect import DetectedMistake, detect
@@ -28,22 +29,14 @@ EXPERT = [
 ]  # fmt: skip
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-
 def play(course, steps: list[str | float], *, event: bool = False) -> list[Event]:
     """An action id is chosen after 2 s; a number waits that long (timers may run out)."""
-    clock = Clock()
+    clock = ManualClock()
     session = Session(course, 0, clock=clock)
     session.roll = lambda ev: event
     events = session.start()
     for step in steps:
-        clock.seconds += step if isinstance(step, int | float) else 2
+        clock.advance(ms_from_seconds(step) if isinstance(step, int | float) else 2000)
         events += session.tick()
         if not isinstance(step, int | float):
             events += session.choose(step)
@@ -168,7 +161,7 @@ procedure:
     assert course is not None
 
     def codes(steps):
-        s = Session(course, 0, clock=lambda: 0.0)
+        s = Session(course, 0, clock=lambda: 0)
         events = s.start()
         for a in steps:
             events += s.choose(a)

@@ -169,7 +169,7 @@ def test_a_model_without_its_metadata_is_refused(trained: Path, tmp_path: Path):
 def test_sessions_of_a_course_the_model_never_saw_are_graded_by_the_rubric_and_say_so(trained: Path):
     from trainer.engine.session import Session
 
-    session = Session(MINI, 0, clock=lambda: 0.0)
+    session = Session(MINI, 0, clock=lambda: 0)
     events = session.start() + session.choose("reach")
     result = Grader(M.load(trained)).score(MINI, events)
     assert result.scorer == "rubric" and "was not trained on mini 1.0" in result.note

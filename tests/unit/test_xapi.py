@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from trainer.course.loader import load_course
 from trainer.course.model import Course
+from trainer.engine.clock import ManualClock, ms_from_seconds
 from trainer.engine.events import Event, EventKind
 from trainer.engine.session import Session
 from trainer.export import xapi
@@ -78,19 +79,11 @@ random_events:
 # --- building sessions without a database ---------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-
 def play(course: Course, steps: list[tuple[float, str]], *, session_id: str | None = None, lang: str = "zh"):
     """Play `steps` ((seconds, action) with 'tick', 'abort' or 'resume:<gap_ms>' as special actions) through the engine,
     then store the events as the store would (hash-chained, one wall-clock time per input) and score the session."""
     sid = session_id or str(uuid.uuid4())
-    clock = Clock()
+    clock = ManualClock()
     engine = Session(course, 7, clock=clock, lang=lang)
     stored: list[StoredEvent] = []
 
@@ -100,7 +93,7 @@ def play(course: Course, steps: list[tuple[float, str]], *, session_id: str | No
 
     keep(engine.start(), 0)
     for at, step in steps:
-        clock.seconds = at
+        clock.ms = ms_from_seconds(at)
         if step == "tick":
             keep(engine.tick(), at)
         elif step == "abort":
@@ -418,14 +411,14 @@ def test_cli_exports_a_stored_session_the_same_way_twice(tmp_path, mini, validat
     from trainer.store.store import Store
 
     db = tmp_path / "trainer.db"
-    clock = Clock()
+    clock = ManualClock()
     with Store.open(db) as store:
         store.upsert_trainee("B-0042", "王芳", "冲压车间")
         store.set_setting("site.url", HOME)
         durable = DurableSession.begin(store, mini, "B-0042", seed=3, lang="zh", clock=clock)
-        clock.seconds = 3.0
+        clock.ms = 3000
         durable.choose("lock")
-        clock.seconds = 8.25
+        clock.ms = 8250
         durable.choose("work")
         session_id = durable.id
 

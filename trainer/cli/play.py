@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from trainer.cli import command
 from trainer.course.limits import SCRIPT_MAX_BYTES, SCRIPT_MAX_DELAY_SECONDS, SCRIPT_MAX_LINE_CHARS, quote
+from trainer.engine.clock import ManualClock, monotonic_ms, ms_from_seconds
 from trainer.errors import ExitCode, TrainerError, UsageError
 
 if TYPE_CHECKING:  # the store and the engine are imported only when a script is played: `trainer --help` stays fast
@@ -24,7 +25,7 @@ _LINE = re.compile(r"^\s*(?:(?P<delay>\d+(?:\.\d+)?)\s*)?(?P<action>[a-z0-9][a-z
 @dataclass(frozen=True)
 class ScriptLine:
     number: int
-    delay: float  # seconds before the action
+    delay_ms: int  # milliseconds before the action (the script gives seconds: see _delay_ms)
     action: str | None  # None: only wait (timers may run out)
 
 
@@ -63,7 +64,7 @@ def parse_script(path: Path) -> list[ScriptLine]:
                 f"{path}:{number}: the delay {quote(m['delay'])} is longer than {SCRIPT_MAX_DELAY_SECONDS} seconds "
                 "(24 hours), the most a script line may wait"
             )
-        lines.append(ScriptLine(number, float(m["delay"] or 0), m["action"]))
+        lines.append(ScriptLine(number, _delay_ms(m["delay"]), m["action"]))
     return lines
 
 
@@ -81,34 +82,38 @@ def register(sub: Any) -> None:
     p.add_argument("--real-time", action="store_true", help="really wait the script's delays (default: simulated time)")
 
 
-class _ScriptClock:
-    """Simulated time: the script's delays advance it, nothing sleeps."""
+def _delay_ms(text: str | None) -> int:
+    """A script delay in seconds ("1.0011") as whole milliseconds, read exactly from its digits (never through a
+    float, whose 1.001 * 1000 is 1000.999...): digits beyond the millisecond round to the nearest one, halves up."""
+    return ms_from_seconds(text) if text else 0
 
-    def __init__(self) -> None:
-        self.seconds = 0.0
 
-    def __call__(self) -> float:
-        return self.seconds
+class _ScriptClock(ManualClock):
+    """Simulated time in integer milliseconds: the script's delays advance it, nothing sleeps."""
 
-    def wait(self, seconds: float) -> None:
-        self.seconds += seconds
+    def wait(self, ms: int) -> None:
+        self.advance(ms)
 
 
 class _RealClock:
-    def __call__(self) -> float:
-        return time.monotonic()
+    """--real-time: the monotonic clock in integer milliseconds; the delays are really slept."""
 
-    def wait(self, seconds: float) -> None:
-        time.sleep(seconds)
+    def __call__(self) -> int:
+        return monotonic_ms()
+
+    def wait(self, ms: int) -> None:
+        time.sleep(ms / 1000)  # only how long to sleep: the time stored is read from the clock, in milliseconds
 
 
 def play(args: argparse.Namespace) -> int:
     """Play a course without the terminal app, from a script of action ids.
 
     Script: one action per line, optionally preceded by a delay in seconds ("2.5 notify_team"); a line with only a
-    number waits (timers may run out); '#' starts a comment. Every event is committed to the database exactly as the
-    terminal app stores it, and printed as "stored SEQ KIND" once it is durable. Prints the session id first and the
-    outcome last. With --resume, give the same script: the actions the session already took are checked and skipped.
+    number waits (timers may run out); '#' starts a comment. Delays count to the millisecond: digits after the third
+    decimal round to the nearest millisecond, halves up ("1.0015" waits 1.002 s). Every event is committed to the
+    database exactly as the terminal app stores it, and printed as "stored SEQ KIND" once it is durable. Prints the
+    session id first and the outcome last. With --resume, give the same script: the actions the session already took
+    are checked and skipped.
     """
     from trainer.course.library import resolve_course
     from trainer.course.loader import load_course
@@ -140,7 +145,7 @@ def play(args: argparse.Namespace) -> int:
             for line in script:
                 if durable.engine.ended:
                     break
-                clock.wait(line.delay)
+                clock.wait(line.delay_ms)
                 _report(durable.tick())
                 if line.action is None or durable.engine.ended:
                     continue

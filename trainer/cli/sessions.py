@@ -85,12 +85,17 @@ def list_sessions(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
-    """Show one session as a timeline: time, state, action, what happened, mistakes; then the score and deductions."""
+    """Show one session as a timeline: time, state, action, what happened, mistakes; then the score and deductions.
+
+    The stored events are always shown. When the session's course version is loaded its events are replayed first:
+    if the course does not give them back (tampering), one error line names the event and the exit code is 1."""
     from rich.console import Console
     from rich.table import Table
 
     from trainer.course.library import load_library
+    from trainer.engine.clock import ManualClock
     from trainer.engine.events import EventKind
+    from trainer.engine.session import replay
     from trainer.scoring.detect import detect
     from trainer.store.store import Store
 
@@ -134,6 +139,10 @@ def show(args: argparse.Namespace) -> int:
         )
         return ExitCode.OK
     events = [s.event for s in stored]
+    # The events above are shown as stored whatever happens; if the course does not give them back, say so on one
+    # line and stop there: deductions explained from a record the course does not reproduce would mislead.
+    if events:  # a session interrupted before its first event was saved has nothing to replay
+        replay(course, events, clock=ManualClock(), session_id=record.id)
     print_score(console, course, detect(course, events), history, events, args.lang or "en")
     return ExitCode.OK
 

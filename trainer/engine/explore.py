@@ -14,6 +14,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from trainer.course.model import Course
+from trainer.engine.clock import ManualClock
 from trainer.engine.session import EngineError, Session, Snapshot
 
 MAX_SITUATIONS = 50_000
@@ -55,14 +56,6 @@ class Report:
         return len(self.coverage.actions & total), len(total)
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-
 def _key(snap: Snapshot) -> Hashable:
     return (
         snap.state,
@@ -83,7 +76,7 @@ def _record_choice(session: Session, action_id: str, report: Report) -> None:
 
 
 def _explore(course: Course, force: bool, report: Report) -> None:
-    clock = _Clock()
+    clock = ManualClock()
     session = Session(course, seed=0, clock=clock)
     session.roll = lambda ev: (ev.probability > 0) if force else (ev.probability >= 1)
     session.start()
@@ -132,11 +125,11 @@ def _explore(course: Course, force: bool, report: Report) -> None:
                 if move is None:
                     deadline = session.deadline_ms()
                     assert deadline is not None
-                    clock.seconds = deadline / 1000
+                    clock.ms = deadline
                     session.tick()
                     report.coverage.timers.add(snap.state)
                 else:
-                    clock.seconds = snap.last_ms / 1000
+                    clock.ms = snap.last_ms
                     _record_choice(session, move, report)
                     session.choose(move)
             except (EngineError, KeyError, TypeError, ValueError) as exc:
@@ -180,7 +173,7 @@ def _explore(course: Course, force: bool, report: Report) -> None:
 
 def _playthrough(course: Course, seed: int, report: Report) -> None:
     rng = random.Random(seed)
-    clock = _Clock()
+    clock = ManualClock()
     session = Session(course, seed=seed, clock=clock)
     try:
         session.start()
@@ -195,11 +188,11 @@ def _playthrough(course: Course, seed: int, report: Report) -> None:
                     Finding("trap", f"random playthrough {seed}: stuck in {session.state.id!r}", True)
                 )
                 return
-            clock.seconds += rng.uniform(0.5, 8.0)
+            clock.advance(_think_ms(rng))
             if pick == len(offers):
                 deadline = session.deadline_ms()
                 assert deadline is not None
-                clock.seconds = max(clock.seconds, deadline / 1000)
+                clock.ms = max(clock.ms, deadline)
                 report.coverage.timers.add(session.state.id)
                 session.tick()
             else:
@@ -212,6 +205,12 @@ def _playthrough(course: Course, seed: int, report: Report) -> None:
     report.playthroughs += 1
     outcome = str(session.outcome) if session.ended else "unfinished"
     report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+
+
+def _think_ms(rng: random.Random) -> int:
+    """A careless trainee's pause, 0.5 to 8 s, drawn as before and kept in whole milliseconds, the engine's unit (the
+    same random numbers are drawn, so a seed still picks the same actions)."""
+    return round(rng.uniform(0.5, 8.0) * 1000)
 
 
 def explore_course(course: Course, *, random_runs: int = 100, seed: int = 0) -> Report:

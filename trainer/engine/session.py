@@ -10,12 +10,14 @@ gives the same times. After a resume the current state's timer starts again in f
 the time the terminal was closed, and the gap is recorded in the `resumed` event. Timers that lead back round fire at
 most MAX_TIMEOUTS_IN_A_ROW times while nobody acts; then the timer stops until the next action, hint or resume (so a day's
 wait over a 1 s timer is not 86,400 timeouts).
+
+Time: the clock returns integer milliseconds and every time the engine computes (event times, deadlines) is an integer
+number of milliseconds, so replaying the stored times gives back exactly the stored times (see trainer/engine/clock.py).
 """
 
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -24,9 +26,9 @@ from typing import Any
 from trainer.course.conditions import Value
 from trainer.course.limits import MAX_TIMEOUTS_IN_A_ROW, quote
 from trainer.course.model import Action, Course, Mistake, MistakeSeverity, Outcome, RandomEvent, State
+from trainer.engine.clock import Clock, ManualClock, monotonic_ms, timer_ms
 from trainer.engine.events import INPUT_KINDS, Event, EventKind
-
-Clock = Callable[[], float]  # seconds from a monotonic source
+from trainer.errors import TrainerError
 
 
 class EngineError(Exception):
@@ -46,12 +48,23 @@ class SessionOver(EngineError):
         super().__init__("the session has already ended")
 
 
-class ReplayMismatch(EngineError):
-    """Stored events that the course and seed do not reproduce: a different course version, or tampering."""
+class ReplayMismatch(TrainerError):
+    """Stored events that the course and seed do not reproduce: a different course version, or tampering.
 
-    def __init__(self, seq: int, reason: str):
+    Not an EngineError: the caller did nothing wrong, the stored record differs from what the course gives. The message
+    names the session (when known) and the first event that differs, on one line.
+    """
+
+    def __init__(self, seq: int, reason: str, session: str | None = None):
         self.seq = seq
-        super().__init__(f"replay differs at event {seq}: {reason}")
+        self.reason = reason
+        self.session = session
+        where = f"session {session[:8]}: " if session else ""
+        super().__init__(f"{where}event {seq}: replay differs: {reason}")
+
+    def of_session(self, session_id: str) -> ReplayMismatch:
+        """The same mismatch, naming the session it was found in."""
+        return ReplayMismatch(self.seq, self.reason, session_id)
 
 
 @dataclass(frozen=True)
@@ -84,9 +97,7 @@ class Snapshot:
 class Session:
     """Plays one course for one trainee. Methods return the events they caused, already numbered and timed."""
 
-    def __init__(
-        self, course: Course, seed: int, *, clock: Clock = time.monotonic, lang: str = "zh", offset_ms: int = 0
-    ):
+    def __init__(self, course: Course, seed: int, *, clock: Clock = monotonic_ms, lang: str = "zh", offset_ms: int = 0):
         self.course = course
         self.seed = seed
         self.lang = lang
@@ -130,7 +141,11 @@ class Session:
         return [self._events[e] for e in self._snap.active_events]
 
     def now_ms(self) -> int:
-        return max(self._offset_ms + int((self._clock() - self._origin) * 1000), self._snap.last_ms)
+        elapsed = self._clock() - self._origin
+        if not isinstance(elapsed, int):
+            # A float-seconds clock (time.monotonic) would store times that replay cannot reproduce: refuse it loudly.
+            raise TypeError(f"the engine's clock must return integer milliseconds, not {type(elapsed).__name__}")
+        return max(self._offset_ms + elapsed, self._snap.last_ms)
 
     def available(self) -> list[Offer]:
         if self._snap.ended:
@@ -144,12 +159,12 @@ class Session:
         timer = self.state.timer
         if timer is None or self._snap.ended or self._snap.timeouts_in_a_row >= MAX_TIMEOUTS_IN_A_ROW:
             return None
-        return self._snap.entered_ms + int(round(timer.seconds * 1000))
+        return self._snap.entered_ms + timer_ms(timer.seconds)
 
-    def time_left(self) -> float | None:
-        """Seconds until the current state's timer runs out, or None when the state has no timer."""
+    def time_left_ms(self) -> int | None:
+        """Milliseconds until the current state's timer runs out, or None when the state has no timer."""
         deadline = self.deadline_ms()
-        return None if deadline is None else max(0.0, (deadline - self.now_ms()) / 1000)
+        return None if deadline is None else max(0, deadline - self.now_ms())
 
     def snapshot(self) -> Snapshot:
         return replace(self._snap, rng_state=self._rng.getstate())
@@ -359,37 +374,43 @@ class _Emitter:
         return self.events
 
 
-class _ManualClock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-
-def replay(course: Course, events: Sequence[Event], *, clock: Clock = time.monotonic) -> Session:
+def replay(
+    course: Course, events: Sequence[Event], *, clock: Clock = monotonic_ms, session_id: str | None = None
+) -> Session:
     """Rebuild a session from its stored events by feeding its inputs through the engine again.
 
-    Raises ReplayMismatch at the first event the course and seed do not reproduce. The returned session continues on
-    `clock`, from the time of the last event.
+    Each input is fed at its stored time, in integer milliseconds, so the events made again carry exactly the stored
+    times. Raises ReplayMismatch at the first event the course and seed do not reproduce, naming `session_id` when
+    given. The returned session continues on `clock`, from the time of the last event.
     """
+    try:
+        return _replay(course, events, clock)
+    except ReplayMismatch as exc:
+        raise exc.of_session(session_id) if session_id else exc from None
+
+
+def _replay(course: Course, events: Sequence[Event], clock: Clock) -> Session:
     if not events or events[0].kind is not EventKind.STARTED:
         raise ReplayMismatch(1, "the first event is not 'started'")
     first = events[0]
-    manual = _ManualClock()
-    session = Session(course, int(first.data["seed"]), clock=manual, lang=str(first.data.get("lang", "zh")))
+    try:
+        seed, lang = int(first.data["seed"]), str(first.data.get("lang", "zh"))
+    except (KeyError, TypeError, ValueError):
+        raise ReplayMismatch(1, "the 'started' event has no valid seed") from None
+    manual = ManualClock()
+    session = Session(course, seed, clock=manual, lang=lang)
     produced = session.start()
+    checked = _compare(events, produced, 0)
     for stored in events:
         if stored.kind in INPUT_KINDS and stored.seq > len(produced):
-            manual.seconds = stored.t_ms / 1000
+            if not isinstance(stored.t_ms, int) or stored.t_ms < 0:
+                raise ReplayMismatch(stored.seq, f"its time {stored.t_ms!r} is not a whole number of milliseconds")
+            manual.ms = stored.t_ms
             produced += _apply_input(session, stored)
+            # Compared as we go, so the error names the first event that differs, not a later input it derailed.
+            checked = _compare(events, produced, checked)
         elif stored.seq > len(produced):
             raise ReplayMismatch(stored.seq, f"{stored.kind} is not explained by any input")
-    for stored, made in zip(events, produced, strict=False):
-        if stored.canonical() != made.canonical():
-            raise ReplayMismatch(
-                stored.seq, f"stored {stored.kind} in {stored.state!r}, the course gives {made.kind} in {made.state!r}"
-            )
     if len(produced) != len(events):
         raise ReplayMismatch(min(len(produced), len(events)) + 1, "the number of events differs")
     # Continue on the real clock from where the stored session stopped.
@@ -397,6 +418,29 @@ def replay(course: Course, events: Sequence[Event], *, clock: Clock = time.monot
     session._origin = clock()
     session._offset_ms = session._snap.last_ms
     return session
+
+
+def _compare(stored: Sequence[Event], made: Sequence[Event], start: int) -> int:
+    """Raise ReplayMismatch at the first of stored[start:] that differs from what the engine made; return how far
+    both lists were compared."""
+    end = min(len(stored), len(made))
+    for s, m in zip(stored[start:end], made[start:end], strict=True):
+        if s.canonical() != m.canonical():
+            raise ReplayMismatch(s.seq, _difference(s, m))
+    return end
+
+
+def _difference(stored: Event, made: Event) -> str:
+    """What differs, field by field, in a few words (a tampered field can hold anything: each value is shortened)."""
+    a, b = stored.canonical(), made.canonical()
+    fields = [key for key in ("kind", "state", "action", "t_ms", "data", "seq") if a[key] != b[key]]
+    parts = [f"{key} {_short(a[key])}, the course gives {_short(b[key])}" for key in fields]
+    return f"stored {stored.kind} in {_short(stored.state)} has " + "; ".join(parts)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)  # repr: never a line break, whatever was stored
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _apply_input(session: Session, stored: Event) -> list[Event]:
@@ -407,9 +451,16 @@ def _apply_input(session: Session, stored: Event) -> list[Event]:
         if stored.kind is EventKind.TIMED_OUT:
             return session.tick()
         if stored.kind is EventKind.RESUMED:
-            return session.tick() or session.resume(int(stored.data.get("gap_ms", 0)))
+            return session.tick() or session.resume(_gap_ms(stored))
         if stored.kind is EventKind.HINT:
             return session.hint()
         return session.tick() or session.abort(str(stored.data.get("reason", "trainee")))
     except EngineError as exc:
         raise ReplayMismatch(stored.seq, str(exc)) from exc
+
+
+def _gap_ms(stored: Event) -> int:
+    try:
+        return int(stored.data.get("gap_ms", 0))
+    except (TypeError, ValueError):
+        raise ReplayMismatch(stored.seq, f"gap_ms {stored.data.get('gap_ms')!r} is not a number") from None

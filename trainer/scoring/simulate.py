@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from trainer.course.model import Action, Course, MistakeSeverity, Outcome
+from trainer.engine.clock import ManualClock
 from trainer.engine.events import Event
 from trainer.engine.session import Offer, Session
 
@@ -126,14 +127,6 @@ class Simulated:
     seed: int
     course: Course
     events: list[Event]
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
 
 
 class _Map:
@@ -272,15 +265,17 @@ class _Trainee:
         ]
         return self.rng.choices(list(wrong), weights=weights)[0].action
 
-    def think(self) -> float:
+    def think_ms(self) -> int:
+        """A pause before acting, to the tenth of a second, in whole milliseconds (the engine's unit, so a simulated
+        session is stored and replayed with the very same times)."""
         low, high = self.p.think
-        return round(self.rng.uniform(low, high) * self.rng.lognormvariate(0, 0.35), 1)
+        return round(self.rng.uniform(low, high) * self.rng.lognormvariate(0, 0.35) * 10) * 100
 
 
 def play(course: Course, profile: Profile, seed: int, *, graph: _Map | None = None) -> list[Event]:
     """One session of `profile` on `course`, seeded: its events, as the engine emitted them."""
     rng = random.Random(seed)
-    clock = _Clock()
+    clock = ManualClock()
     session = Session(course, seed, clock=clock, lang="zh")
     trainee = _Trainee(course, profile, rng, graph or _Map(course))
     events = session.start()
@@ -289,12 +284,12 @@ def play(course: Course, profile: Profile, seed: int, *, graph: _Map | None = No
             break
         action = trainee.decide(session)
         if action is None:
-            clock.seconds += trainee.think()
+            clock.advance(trainee.think_ms())
             events += session.tick()
             if not session.ended:
                 events += session.abort("trainee")
             break
-        clock.seconds += trainee.think()
+        clock.advance(trainee.think_ms())
         timed_out = session.tick()
         if timed_out:
             events += timed_out

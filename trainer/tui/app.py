@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import secrets
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
@@ -19,6 +18,7 @@ from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from trainer.engine.clock import Clock, monotonic_ms
 from trainer.tui.i18n import KEY_OF_TEXT, STRINGS, t
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class TrainerApp(App[None]):
         store: Store,
         *,
         lang: str = "zh",
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = monotonic_ms,
         today: Callable[[], date] = date.today,
         seed: Callable[[], int] = lambda: secrets.randbelow(2**31),
         instructor: bool = False,

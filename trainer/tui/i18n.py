@@ -154,6 +154,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "instructor.variable": ("变量", "Variable"),
     "instructor.value": ("值", "Value"),
     "error.store": ("数据库错误：{error}", "Database error: {error}"),
+    "error.resume": (
+        "无法继续这次培训：{error}。请让培训师作废它。",
+        "This session cannot be resumed: {error}. Ask an instructor to void it.",
+    ),
 }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -11,7 +10,7 @@ from types import MappingProxyType
 from trainer.course.conditions import Value
 from trainer.course.model import Course
 from trainer.engine.events import Event
-from trainer.engine.session import Clock, Session
+from trainer.engine.session import Clock, Session, monotonic_ms
 from trainer.store.records import StoredEvent
 
 
@@ -21,7 +20,7 @@ class PreviewSession:
     id = "preview"
     score = None
 
-    def __init__(self, course: Course, *, seed: int = 0, lang: str = "zh", clock: Clock = time.monotonic):
+    def __init__(self, course: Course, *, seed: int = 0, lang: str = "zh", clock: Clock = monotonic_ms):
         self.engine = Session(course, seed, clock=clock, lang=lang)
         self.stored: list[StoredEvent] = []
         self._keep(self.engine.start)

@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 from trainer.course.model import Course, MistakeSeverity, Outcome
 from trainer.durable import DurableSession
 from trainer.engine.events import EventKind
-from trainer.engine.session import EngineError
+from trainer.engine.session import EngineError, ReplayMismatch
 from trainer.errors import TrainerError
 from trainer.scoring.detect import declared_rule
 from trainer.store.records import StoredEvent
@@ -56,7 +56,7 @@ class PlayerScreen(TrainerScreen[None]):
         self.feedback = Text()
         self.position: str | None = None
         self.finished = False
-        self.last_heartbeat = 0.0
+        self.last_heartbeat_ms = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -88,7 +88,14 @@ class PlayerScreen(TrainerScreen[None]):
         try:
             self.durable = await self.open_session()
         except (TrainerError, EngineError) as exc:
-            self.query_one("#scene", Static).update(Text(self.app.tr("error.store", error=str(exc)), style="bold red"))
+            if self.resume_id:
+                # Resuming claimed the session before it failed: give it back at once, so that an instructor can void
+                # it (or another terminal resume it) without waiting for this app to close.
+                with contextlib.suppress(TrainerError):
+                    await asyncio.to_thread(self.app.store.release, self.resume_id)
+            # A record the course does not reproduce (tampering) is not a database fault: say so, and who can help.
+            key = "error.resume" if isinstance(exc, ReplayMismatch) else "error.store"
+            self.query_one("#scene", Static).update(Text(self.app.tr(key, error=str(exc)), style="bold red"))
             return
         self.show(self.durable.stored)
         self.set_interval(0.25, self.on_tick)
@@ -169,15 +176,17 @@ class PlayerScreen(TrainerScreen[None]):
             return
         app, engine = self.app, self.durable.engine
         parts = [app.tr("player.elapsed", time=_clock_text(engine.now_ms()))]
-        left = engine.time_left()
+        left_ms = engine.time_left_ms()
         countdown = None
-        if left is not None:
-            countdown = app.tr("player.countdown", seconds=f"{left:.0f}")
+        if left_ms is not None:
+            countdown = app.tr("player.countdown", seconds=f"{left_ms / 1000:.0f}")
         carried = [item.label.get(app.lang) for item in self.course.inventory if item.when(engine.variables)]
         status = Text(" │ ".join(parts))
         if countdown:
             status.append(" │ ")
-            status.append("⏱ " + countdown, style="bold red" if left is not None and left <= 10 else "bold yellow")
+            status.append(
+                "⏱ " + countdown, style="bold red" if left_ms is not None and left_ms <= 10_000 else "bold yellow"
+            )
         if carried:
             status.append(" │ " + app.tr("player.carrying") + ": " + ", ".join(carried))
         if self.busy:
@@ -297,18 +306,18 @@ class PlayerScreen(TrainerScreen[None]):
         if self.pending and not self.busy:
             await self.choose(self.pending)
 
-    HEARTBEAT_SECONDS = 60.0
+    HEARTBEAT_MS = 60_000  # app.clock is the engine's clock: integer milliseconds
 
     async def on_tick(self) -> None:
         if self.durable is None or self.busy or self.durable.engine.ended:
             return
-        if self.durable.id != "preview" and self.app.clock() - self.last_heartbeat >= self.HEARTBEAT_SECONDS:
+        if self.durable.id != "preview" and self.app.clock() - self.last_heartbeat_ms >= self.HEARTBEAT_MS:
             # Tells terminals on other machines that this session is still being played while the trainee reads.
-            self.last_heartbeat = self.app.clock()
+            self.last_heartbeat_ms = self.app.clock()
             with contextlib.suppress(TrainerError):
                 await asyncio.to_thread(self.app.store.heartbeat, self.durable.id)
-        left = self.durable.engine.time_left()
-        if left is not None and left <= 0:
+        left_ms = self.durable.engine.time_left_ms()
+        if left_ms is not None and left_ms <= 0:
             await self._save(self.durable.tick, None)
         else:
             self.update_status()
