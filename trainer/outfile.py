@@ -132,17 +132,17 @@ def _existing(
         )
     elif not stat.S_ISREG(st.st_mode):
         raise OutputError(f"{refuse} it is {_kind(st.st_mode)}, not a regular file; give a file name")
-    elif not force:
-        raise OutputError(f"{refuse} the file exists; add --force to replace it, or choose another file")
-    elif not os.access(target, os.W_OK) or not os.access(target.parent, os.W_OK | os.X_OK):
-        raise OutputError(f"{refuse} permission denied")
-    for suffix in companions:
+    for suffix in companions:  # first: the more telling reason when the file exists too
         beside = Path(f"{target}{suffix}")
         if os.path.lexists(beside) and not force:
             raise OutputError(
                 f"{refuse} {beside.name} is beside it (a program has {target.name} open, or had it and stopped); "
                 f"close that program, or add --force to replace {target.name} and remove {beside.name}"
             )
+    if st is not None and not force:
+        raise OutputError(f"{refuse} the file exists; add --force to replace it, or choose another file")
+    if st is not None and (not os.access(target, os.W_OK) or not os.access(target.parent, os.W_OK | os.X_OK)):
+        raise OutputError(f"{refuse} permission denied")
     return st
 
 

@@ -97,12 +97,12 @@ def backup(args: argparse.Namespace) -> int:
         print(f"backup written: {done.path} ({done.how})")
     elif done.problems:
         print(
-            f"backup written: {done.path} ({done.sessions} sessions; {len(done.problems)} fail chain verification, "
+            f"backup written: {done.path} ({_sessions(done.sessions)}; {len(done.problems)} fail chain verification, "
             "in the database too: see trainer sessions verify)"
         )
         return ExitCode.ERROR
     else:
-        print(f"backup written: {done.path} ({done.sessions} sessions, {done.how})")
+        print(f"backup written: {done.path} ({_sessions(done.sessions)}, {done.how})")
     return ExitCode.OK
 
 
@@ -134,7 +134,15 @@ def restore(args: argparse.Namespace) -> int:
     checked, replaced = backup_mod.restore_sqlite(source, database, force=args.force)
     for p in checked.problems:
         print(f"session {p.session_id}: event {p.seq}: {p.reason}")
-    was = f"; it replaced {replaced} session(s)" if replaced else ""
-    failing = f", {len(checked.problems)} failing" if checked.problems else ""
-    print(f"restored {source} to {database}: {checked.sessions} sessions, chains verified{failing}{was}")
+    was = f"; it replaced {_sessions(replaced)}" if replaced else ""
+    verified = (
+        f"{len(checked.problems)} fail chain verification (restored with --force)"
+        if checked.problems
+        else "chains verified"
+    )
+    print(f"restored {source} to {database}: {_sessions(checked.sessions or 0)}, {verified}{was}")
     return ExitCode.OK
+
+
+def _sessions(n: int) -> str:
+    return f"{n} session" if n == 1 else f"{n} sessions"

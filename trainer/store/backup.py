@@ -148,9 +148,10 @@ def restore_sqlite(backup: Path, database: Path, *, force: bool) -> tuple[Checke
     _check_backup_file(backup)
     _refuse_same(backup, database, f"{backup}: this is the database itself; give a backup file")
     found: list[Checked] = []
-    with _exclusive(database) as held:
-        if held.data and not force:
-            raise StoreError(f"{database}: {held.data}; add --force to replace it with the backup {backup}")
+    held = _holds(database)
+    if held.data and not force:
+        raise StoreError(f"{database}: {held.data}; add --force to replace it with the backup {backup}")
+    with _exclusive(database):
 
         def fill(tmp: Path) -> None:
             shutil.copyfile(backup, tmp)
@@ -202,21 +203,40 @@ class _Held:
     sessions: int | None = None
 
 
+def _is_file_with_data(database: Path) -> bool:
+    """A non-empty regular file; anything else (nothing, a link, a device) outfile refuses or creates in its own words."""
+    return not database.is_symlink() and database.is_file() and database.stat().st_size > 0
+
+
+def _holds(database: Path) -> _Held:
+    """What the database holds, read without changing it (a refused restore leaves it as it was)."""
+    if not _is_file_with_data(database):
+        return _Held()
+    try:
+        conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=RESTORE_LOCK_TIMEOUT)
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables:
+                return _Held()
+            if "sessions" not in tables or "meta" not in tables:
+                return _Held(f"it is not a Trainer database (tables: {', '.join(sorted(tables)[:5])})")
+            count = int(conn.execute("SELECT count(*) FROM sessions").fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return _Held(f"it is not a Trainer database or cannot be read ({exc})")
+    return _Held(f"it holds {count} session(s)" if count else "", count)
+
+
 @contextmanager
-def _exclusive(database: Path) -> Iterator[_Held]:
-    """Hold the database's exclusive lock (refusing if a program has it open) and say what it holds.
+def _exclusive(database: Path) -> Iterator[None]:
+    """Hold the database's exclusive lock until the restored file is in place; refuse if a program has it open.
 
     Switching to journal_mode=DELETE needs every other connection closed (a terminal keeps one open while it runs) and
-    folds the -wal into the file; BEGIN EXCLUSIVE then keeps new ones out until the restored file is in place.
+    folds the -wal into the file; BEGIN EXCLUSIVE then keeps new connections out.
     """
-    if not os.path.lexists(database):
-        yield _Held()
-        return
-    if database.is_symlink() or not database.is_file():
-        yield _Held()  # outfile refuses it, in its words
-        return
-    if database.stat().st_size == 0:
-        yield _Held()
+    if not _is_file_with_data(database):
+        yield
         return
     conn = sqlite3.connect(database, timeout=RESTORE_LOCK_TIMEOUT, isolation_level=None)
     try:
@@ -227,30 +247,13 @@ def _exclusive(database: Path) -> Iterator[_Held]:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise StoreError(
                     f"{database}: a program has the database open (a terminal or `trainer serve`?); stop it and "
-                    "restore again"
+                    "restore again; nothing was changed"
                 ) from exc
-            yield _Held(f"it cannot be read ({exc})")
-            return
-        except sqlite3.DatabaseError as exc:
-            yield _Held(f"it is not a Trainer database ({exc})")
-            return
-        try:
-            held = _read_held(conn)
-        except sqlite3.DatabaseError as exc:
-            held = _Held(f"it cannot be read ({exc})")
-        yield held
+        except sqlite3.DatabaseError:
+            pass  # not a database (damaged): nothing to lock or fold in; --force replaces it
+        yield
     finally:
         conn.close()
-
-
-def _read_held(conn: sqlite3.Connection) -> _Held:
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not tables:
-        return _Held()
-    if "sessions" not in tables or "meta" not in tables:
-        return _Held(f"it is not a Trainer database (tables: {', '.join(sorted(tables)[:5])})")
-    count = int(conn.execute("SELECT count(*) FROM sessions").fetchone()[0])
-    return _Held(f"it holds {count} session(s)" if count else "", count)
 
 
 def _refuse_same(a: Path, b: Path, message: str) -> None:
