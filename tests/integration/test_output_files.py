@@ -36,14 +36,41 @@ class Writer:
 
 
 WRITERS = [
-    Writer("export-scores-xlsx", "scores.xlsx", lambda t, d: ["export", "scores", "--courses", str(FIXTURES), "--format", "xlsx", "--out", str(t)], True),  # fmt: skip
-    Writer("export-scores-csv", "scores.csv", lambda t, d: ["export", "scores", "--courses", str(FIXTURES), "--format", "csv", "--out", str(t)], True),  # fmt: skip
+    Writer(
+        "export-scores-xlsx",
+        "scores.xlsx",
+        lambda t, d: ["export", "scores", "--courses", str(FIXTURES), "--format", "xlsx", "--out", str(t)],
+        True,
+    ),
+    Writer(
+        "export-scores-csv",
+        "scores.csv",
+        lambda t, d: ["export", "scores", "--courses", str(FIXTURES), "--format", "csv", "--out", str(t)],
+        True,
+    ),
     Writer("export-xapi", "statements.json", lambda t, d: ["export", "xapi", "--out", str(t)], True),
-    Writer("report-course-html", "report.html", lambda t, d: ["report", "course", "mini", "--courses", str(FIXTURES), "--html", str(t)], True),  # fmt: skip
-    Writer("label-export", "labels.jsonl", lambda t, d: ["label", "export", "--all", "--courses", str(FIXTURES), "--out", str(t)], True),  # fmt: skip
+    Writer(
+        "report-course-html",
+        "report.html",
+        lambda t, d: ["report", "course", "mini", "--courses", str(FIXTURES), "--html", str(t)],
+        True,
+    ),
+    Writer(
+        "label-export",
+        "labels.jsonl",
+        lambda t, d: ["label", "export", "--all", "--courses", str(FIXTURES), "--out", str(t)],
+        True,
+    ),
     Writer("db-backup", "backup.db", lambda t, d: ["db", "backup", str(t)], True),
-    Writer("simulate", "sim.jsonl", lambda t, d: ["simulate", "--course", str(MINI), "--n", "3", "--out", str(t)], False),  # fmt: skip
-    Writer("model-train", "model.skops", lambda t, d: ["model", "train", "--data", str(d / "train.jsonl"), "--splits", "2", "--out", str(t)], False),  # fmt: skip
+    Writer(
+        "simulate", "sim.jsonl", lambda t, d: ["simulate", "--course", str(MINI), "--n", "3", "--out", str(t)], False
+    ),
+    Writer(
+        "model-train",
+        "model.skops",
+        lambda t, d: ["model", "train", "--data", str(d / "train.jsonl"), "--splits", "2", "--out", str(t)],
+        False,
+    ),
 ]
 
 
