@@ -176,7 +176,7 @@ def export(db: Path, out: Path) -> tuple[tuple[float, float], tuple[float, float
             sheet = scores.build(store, library, today=TODAY, period=Period())
         tables = [sheet.trainee_table(), sheet.attempt_table(), sheet.department_table()]
         read = timer.lap()
-        write_tables(tables, out)  # what write_xlsx() does once it has the tables
+        write_tables(tables, out, force=True)  # what write_xlsx() does once it has the tables; replaces the last run's
         return read, timer.lap(), sheet
 
 

@@ -42,6 +42,7 @@ MINIMAL: dict[str, list[str]] = {
     "db info": [],
     "db upgrade": [],
     "db backup": ["b.db"],
+    "db restore": ["b.db"],
     "report course": ["c"],
     "report trainee": ["1"],
     "report due": [],

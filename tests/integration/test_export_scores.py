@@ -244,9 +244,9 @@ def test_period_department_and_course_filters(db, tmp_path):
     assert set(table) == {"A1", "A2", "A3"}
     assert table["A1"][5] == "1" and table["A2"][5] == "1"  # only the attempts of March 5 and 6 (local)
     assert table["A1"][10] == "2027-03-05"  # certification still from every pass on record
-    assert export(db, out, "--department", "冲压车间") == 0
+    assert export(db, out, "--department", "冲压车间", "--force") == 0  # each export replaces the last
     assert set(by_badge(read_csv(out))) == {"A1", "A3"}
-    assert export(db, out, "--course", "mini", "--until", "2026-03-01") == 0
+    assert export(db, out, "--course", "mini", "--until", "2026-03-01", "--force") == 0
     assert read_csv(out)[1:] == []
 
 
@@ -283,7 +283,7 @@ def test_a_failed_write_leaves_no_file_and_names_it(db, tmp_path, capsys, monkey
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(xlsx.Workbook, "save", full_disk)
-    assert export(db, out) == 1
+    assert export(db, out, "--force") == 1
     err = one_line_error(capsys)
     assert str(out) in err and "No space left on device" in err
     assert out.read_bytes() == b"the previous export"

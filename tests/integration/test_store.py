@@ -605,9 +605,11 @@ def test_backup_is_a_working_copy(db_url: str, store: Store, tmp_path: Path) -> 
     session = new_session(store)
     store.append(session.id, events_for(4))
     before = store.events(session.id)
-    target = store.backup(tmp_path / "copy.bak")
-    assert not (tmp_path / "copy.bak.partial").exists()
+    done = store.backup(tmp_path / "copy.bak")
+    target = done.path
+    assert [p.name for p in tmp_path.iterdir() if "copy.bak" in p.name] == ["copy.bak"]  # no temporary file left
     if backend(db_url) == SQLITE:
+        assert (done.sessions, done.problems) == (1, ())
         with Store.open(target) as copy:
             assert copy.events(session.id) == before
             assert copy.verify() == []

@@ -146,6 +146,7 @@ def test(args: argparse.Namespace) -> int:
 
 def new(args: argparse.Namespace) -> int:
     """Write NAME.yaml: a small complete course that already passes `trainer course check`, to start from."""
+    from trainer import outfile
     from trainer.course.scaffold import scaffold
     from trainer.errors import TrainerError
 
@@ -154,12 +155,8 @@ def new(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     target = args.dir / f"{args.name}.yaml"
-    try:
-        with target.open("x", encoding="utf-8") as f:
-            f.write(text)
-    except FileExistsError:
-        raise TrainerError(f"{target}: already exists; choose another name or remove it") from None
-    except OSError as exc:
-        raise TrainerError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    if target.is_file() and not target.is_symlink():  # never replaced: an author's course is not an output file
+        raise TrainerError(f"{target}: already exists; choose another name or remove it")
+    outfile.write(target, lambda tmp: tmp.write_text(text, encoding="utf-8"), "course")
     print(f"wrote {target}; next: trainer course check {target}")
     return ExitCode.OK

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer.cli import command
+from trainer.cli.outputs import add_force
 from trainer.errors import ExitCode, UsageError
 
 
@@ -22,11 +23,15 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="where to write the backup (SQLite: a complete Trainer database; PostgreSQL: a pg_dump archive)",
     )
+    add_force(p, "FILE (and remove a stale FILE-wal, FILE-shm beside it)")
+    p = command(dsub, "restore", restore, uses=("db",))
+    p.add_argument("source", type=Path, metavar="FILE", help="a backup written by `trainer db backup` (SQLite)")
+    add_force(p, "a database that holds sessions (or a backup whose chains fail)")
 
 
 def _group_help(args: argparse.Namespace) -> int:
-    """Database information, upgrades and backups (see trainer db --help)."""
-    raise UsageError("choose a db command: info, upgrade, backup (see trainer db --help)")
+    """Database information, upgrades, backups and restores (see trainer db --help)."""
+    raise UsageError("choose a db command: info, upgrade, backup, restore (see trainer db --help)")
 
 
 def info(args: argparse.Namespace) -> int:
@@ -69,14 +74,71 @@ def upgrade(args: argparse.Namespace) -> int:
 
 
 def backup(args: argparse.Namespace) -> int:
-    """Write a consistent copy of the database to FILE, safe while terminals are playing.
+    """Write a consistent copy of the database to FILE, safe while terminals are playing, and check it.
 
-    SQLite: a complete database file (SQLite's backup API); open it with --db FILE. PostgreSQL: an archive of Trainer's
-    schema made by pg_dump (custom format; needs pg_dump installed), restored with pg_restore (see docs/operations.md).
+    SQLite: one self-contained database file (SQLite's backup API, rollback journal), which must pass SQLite's integrity
+    check and the hash-chain verification of every session before it is put in place; open it with --db FILE or bring
+    it back with `trainer db restore FILE`. PostgreSQL: an archive of Trainer's schema made by pg_dump (custom format;
+    needs pg_dump installed), read back with pg_restore --list, restored with pg_restore (see docs/operations.md).
+    An existing FILE is replaced only with --force. Exit 1 if a session's chain fails (the copy is kept: the database
+    has the same problem; see trainer sessions verify).
     """
     from trainer.store.store import Store
 
     with Store.open(args.db) as store:
-        written = store.backup(args.target)
-    print(f"backup written: {written}")
+        done = store.backup(args.target, force=args.force)
+    for p in done.problems:
+        print(f"session {p.session_id}: event {p.seq}: {p.reason}")
+    if done.sessions is None:
+        print(f"backup written: {done.path} ({done.how})")
+    elif done.problems:
+        print(
+            f"backup written: {done.path} ({_sessions(done.sessions)}; {len(done.problems)} fail chain verification, "
+            "in the database too: see trainer sessions verify)"
+        )
+        return ExitCode.ERROR
+    else:
+        print(f"backup written: {done.path} ({_sessions(done.sessions)}, {done.how})")
     return ExitCode.OK
+
+
+def restore(args: argparse.Namespace) -> int:
+    """Put a backup (FILE, from `trainer db backup`) in place of the database; stop every terminal first.
+
+    SQLite: FILE must be a Trainer database that passes SQLite's integrity check and the hash-chain verification of every
+    session; it is copied beside the database and renamed over it, so the database is never half written. A database
+    that holds sessions is replaced only with --force, and not while a program has it open. PostgreSQL: use pg_restore
+    (see docs/operations.md).
+    """
+    from sqlalchemy.engine import make_url
+
+    from trainer.store import backup as backup_mod
+    from trainer.store import dialect
+    from trainer.store.store import _resolve
+
+    url = make_url(_resolve(args.db)[0])
+    source = args.source.expanduser().absolute()
+    if dialect.is_postgresql(url):
+        shown = url.render_as_string(hide_password=True)
+        raise UsageError(
+            f"{shown}: restore a PostgreSQL backup with pg_restore: stop the terminals, then "
+            f"pg_restore --clean --if-exists --no-owner --dbname=URL {source} (see docs/operations.md)"
+        )
+    database = dialect.sqlite_file(url)
+    if database is None:
+        raise UsageError(f"{url.render_as_string(hide_password=True)}: restore needs an SQLite database file as --db")
+    checked, replaced = backup_mod.restore_sqlite(source, database, force=args.force)
+    for p in checked.problems:
+        print(f"session {p.session_id}: event {p.seq}: {p.reason}")
+    was = f"; it replaced {_sessions(replaced)}" if replaced else ""
+    verified = (
+        f"{len(checked.problems)} fail chain verification (restored with --force)"
+        if checked.problems
+        else "chains verified"
+    )
+    print(f"restored {source} to {database}: {_sessions(checked.sessions or 0)}, {verified}{was}")
+    return ExitCode.OK
+
+
+def _sessions(n: int) -> str:
+    return f"{n} session" if n == 1 else f"{n} sessions"

@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from trainer.cli import command
 from trainer.cli.gcpause import paused_gc
+from trainer.cli.outputs import add_force
 from trainer.errors import ExitCode, TrainerError, UsageError
 
 DEFAULT_HOME_PAGE = "https://trainer.local"
@@ -59,6 +59,7 @@ def _register_xapi(esub: Any) -> None:
         metavar="FILE",
         help="write the statements to FILE: a JSON array, or JSON Lines if FILE ends in .jsonl; - for stdout",
     )
+    add_force(p, "the --out file")
     p.add_argument(
         "--lrs",
         metavar="URL",
@@ -85,6 +86,7 @@ def xapi(args: argparse.Namespace) -> int:
     Posting remembers, per LRS, what it has accepted (in the database's settings): a rerun sends only what is new.
     Voided sessions are left out; sessions still in progress are exported as far as they go. See docs/xapi.md.
     """
+    from trainer import outfile
     from trainer.export import lrs as lrs_mod
     from trainer.export import xapi as xapi_mod
     from trainer.store.records import SessionStatus
@@ -92,6 +94,8 @@ def xapi(args: argparse.Namespace) -> int:
 
     if not args.out and not args.lrs:
         raise UsageError("say where the statements go: --out FILE, --lrs URL, or both")
+    if args.out and args.out != "-":
+        outfile.check(args.out, "statements", force=args.force, make_folder=True)
     if args.since and args.until and args.since >= args.until:
         raise UsageError("--since must be before --until")
     client = None
@@ -131,7 +135,7 @@ def xapi(args: argparse.Namespace) -> int:
             per_session.append((record.id, made))
         total = sum(len(s) for _, s in per_session)
         if args.out:
-            _write(args.out, [s for _, made in per_session for s in made])
+            _write(args.out, [s for _, made in per_session for s in made], force=args.force)
             if args.out != "-":
                 print(f"wrote {total} statement(s) of {len(per_session)} session(s) to {args.out}", file=sys.stderr)
         if client is not None:
@@ -161,7 +165,10 @@ def _register_scores(esub: Any) -> None:
     p.add_argument(
         "--format", choices=SCORE_FORMATS, help="xlsx (three sheets) or csv (the first sheet); default: from --out"
     )
-    p.add_argument("--out", required=True, metavar="FILE", help="the file to write (replaced if it exists)")
+    p.add_argument(
+        "--out", required=True, metavar="FILE", help="the file to write (a new file is readable by you only)"
+    )
+    add_force(p, "the --out file")
     p.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="attempts started on or after this local day")
     p.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="attempts started on or before this local day")
     p.add_argument("--department", metavar="NAME", help="only trainees of this department (as registered)")
@@ -176,9 +183,9 @@ def scores(args: argparse.Namespace) -> int:
     Certification status is as of today, from every pass on record; --since/--until pick the attempts counted.
     See docs/reports.md for every column.
     """
+    from trainer import outfile
     from trainer.course.library import load_library
     from trainer.export import scores as scores_mod
-    from trainer.export.files import check_writable
     from trainer.export.period import Period, today
     from trainer.store.store import Store
 
@@ -187,7 +194,7 @@ def scores(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {args.out}: say --format xlsx or --format csv (or end the file name in .xlsx or .csv)")
     lang = args.lang or "en"
     period = Period(args.since, args.until)
-    target = check_writable(args.out, "score sheet")
+    target = outfile.check(args.out, "score sheet", force=args.force)
     library = load_library(args.courses)
     bar = _ProgressBar()
     with paused_gc():  # 100 000 attempts: see paused_gc
@@ -206,11 +213,11 @@ def scores(args: argparse.Namespace) -> int:
             if fmt == "xlsx":
                 from trainer.export.xlsx import write_xlsx
 
-                write_xlsx(sheet, target, lang=lang, progress=bar.stage("writing rows"))
+                write_xlsx(sheet, target, lang=lang, progress=bar.stage("writing rows"), force=args.force)
             else:
                 from trainer.export.csvsheet import write_csv
 
-                write_csv(sheet, target, lang=lang)
+                write_csv(sheet, target, lang=lang, force=args.force)
         finally:
             bar.close()
         attempts = sum(len(p.attempts) for p in sheet.pairs)
@@ -301,8 +308,8 @@ def _course_titles(extra: Sequence[str]) -> dict[str, dict[str, str | None]]:
     return {cid: {"zh": c.title.zh, "en": c.title.en} for cid, c in library.courses.items()}
 
 
-def _write(out: str, statements: list[dict[str, Any]]) -> None:
-    """A JSON array (JSON Lines for *.jsonl), written to a temporary file and renamed, so a failed run leaves no half file."""
+def _write(out: str, statements: list[dict[str, Any]], *, force: bool) -> None:
+    """A JSON array (JSON Lines for *.jsonl) on stdout (-) or in a file (trainer.outfile: whole or not at all, private)."""
     lines = out.endswith(".jsonl")
     if lines:
         text = "".join(json.dumps(s, ensure_ascii=False, separators=(",", ":")) + "\n" for s in statements)
@@ -311,16 +318,10 @@ def _write(out: str, statements: list[dict[str, Any]]) -> None:
     if out == "-":
         sys.stdout.write(text)
         return
-    path = Path(out).expanduser()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise TrainerError(f"{path}: cannot write the statements: {exc.strerror or exc}") from None
+    from trainer import outfile
+
+    def fill(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    outfile.write(out, fill, "statements", force=force, private=True, make_folder=True)

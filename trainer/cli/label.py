@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer.cli import command, plain
+from trainer.cli.outputs import add_force
 from trainer.errors import ExitCode, TrainerError, UsageError
 
 KEYS = {"0": "none", "1": "minor", "2": "serious", "3": "critical"}
@@ -24,6 +25,7 @@ def register(sub: Any) -> None:
 
     p = command(lsub, "export", export, uses=("db", "courses"))
     p.add_argument("--out", type=Path, required=True, metavar="FILE", help="JSON Lines file (.gz compresses)")
+    add_force(p, "the --out file")
     p.add_argument("--all", action="store_true", help="also sessions without labels (for labelling with other tools)")
     p.add_argument("--since", metavar="DATE", help="only sessions started on or after DATE")
 
@@ -133,12 +135,16 @@ def walkthrough(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    """Write labelled sessions as JSON Lines (docs/scoring.md): events, detected mistakes with their context, labels."""
+    """Write labelled sessions as JSON Lines (docs/scoring.md): events, detected mistakes with their context, labels.
+
+    A new file is readable by you only (trainees' sessions); an existing one is replaced only with --force."""
+    from trainer import outfile
     from trainer.cli.sessions import _since
     from trainer.course.library import load_library
     from trainer.scoring import labelled
     from trainer.store.store import Store
 
+    outfile.check(args.out, "labelled sessions", force=args.force)
     library = load_library(args.courses)
     skipped: dict[str, int] = defaultdict(int)
     with Store.open(args.db) as store:
@@ -163,7 +169,7 @@ def export(args: argparse.Namespace) -> int:
                 course, events[r.id], session=r.id, trainee=r.badge, seed=r.seed, labels=by_session.get(r.id, {})
             )
 
-    n = labelled.write(args.out, lines())
+    n = labelled.write(args.out, lines(), force=args.force)
     print(f"{n} session(s) written to {args.out}")
     for key, count in sorted(skipped.items()):
         print(f"{count} session(s) of {key} left out: that course version is not loaded", file=sys.stderr)

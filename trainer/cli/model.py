@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer.cli import command
+from trainer.cli.outputs import add_force
 from trainer.errors import ExitCode, UsageError
 
 
@@ -24,6 +25,7 @@ def register(sub: Any) -> None:
         metavar="PATH",
         help="model file (.skops; default: install it for this user, see model info)",
     )
+    add_force(p, "the --out file and its .json metadata (installing always replaces the installed model)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the folds and the models (default 0)")
     p.add_argument("--splits", type=int, default=5, metavar="K", help="cross-validation folds (default 5)")
 
@@ -34,6 +36,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--model", metavar="PATH", help="the model to evaluate (default: the current one)")
     p.add_argument("--report", type=Path, metavar="DIR", help="also write report.json and the plots here")
+    add_force(p, "report.json and the plots in DIR")
     p.add_argument("--curve", type=int, default=6, metavar="K", help="learning-curve points (0: none; default 6)")
     p.add_argument("--seed", type=int, default=0, metavar="S")
 
@@ -73,6 +76,10 @@ def train(args: argparse.Namespace) -> int:
     out = args.out or installed_model_path()
     if out.suffix != ".skops":
         raise UsageError(f"--out {out}: a model file name must end in .skops")
+    # Installing replaces the installed model (that is what it is for; trainer.scoring.grade keeps it); a file the
+    # user names with --out is replaced only with --force.
+    force = args.force or args.out is None
+    M.check_writable(out, force=force)
     console = Console(stderr=True)
     data = M.load_data(args.data)
     console.print(
@@ -88,7 +95,7 @@ def train(args: argparse.Namespace) -> int:
             bar.update(task, description=what, advance=done)
 
         trained = M.train(data, seed=args.seed, n_splits=args.splits, progress=step)
-    path = M.save(trained, out)
+    path = M.save(trained, out, force=force)
     table = Table(title="cross-validation (trainees kept apart)", title_justify="left")
     for col in ("candidate", "quadratic kappa", "macro F1", "per fold (kappa)"):
         table.add_column(col)
@@ -113,15 +120,18 @@ def evaluate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from trainer import outfile
     from trainer.scoring import model as M
+    from trainer.scoring.evaluate import check_report, write_plots
     from trainer.scoring.evaluate import evaluate as run
-    from trainer.scoring.evaluate import write_plots
     from trainer.scoring.features import GRADES
     from trainer.scoring.grade import Grader
 
     grader = Grader.current(args.model, strict=True)
     if grader.model is None:
         raise UsageError("no model is installed (scoring uses the rubric); train one with `trainer model train`")
+    if args.report:
+        check_report(args.report, force=args.force)
     data = M.load_data(args.data)
     train_data = M.load_data(args.train) if args.train else None
     err = Console(stderr=True)
@@ -174,10 +184,12 @@ def evaluate(args: argparse.Namespace) -> int:
     if ev.uncovered:
         console.print(f"[yellow]the model was not trained on: {', '.join(ev.uncovered)}[/yellow]")
     if args.report:
-        args.report.mkdir(parents=True, exist_ok=True)
         report = {"model": grader.model.metadata.get("model_sha256"), **ev.as_dict()}
-        (args.report / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        files, note = write_plots(ev, args.report)
+        text = json.dumps(report, indent=2) + "\n"
+        files, note = write_plots(ev, args.report, force=args.force)
+        outfile.write(
+            args.report / "report.json", lambda tmp: tmp.write_text(text, encoding="utf-8"), "report", force=args.force
+        )
         print(f"report written to {args.report}: report.json, {', '.join(f.name for f in files)} ({note})")
     return ExitCode.OK
 

@@ -9,6 +9,7 @@ import argparse
 from typing import Any
 
 from trainer.cli import command, plain
+from trainer.cli.outputs import add_force
 from trainer.errors import ExitCode, UsageError
 
 SEVERITY_STYLE = {"minor": "yellow", "serious": "dark_orange", "critical": "bold red"}
@@ -24,6 +25,7 @@ def register(sub: Any) -> None:
     p.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="attempts started on or after this local day")
     p.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="attempts started on or before this local day")
     p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML page")
+    add_force(p, "the --html file")
 
     p = command(rsub, "trainee", trainee)
     p.add_argument("badge", metavar="BADGE", help="the trainee's badge id")
@@ -79,14 +81,14 @@ def course(args: argparse.Namespace) -> int:
     Mistakes, the heat map and times come from the attempts played on the course version in the library (another
     version's events cannot be read against it). --html FILE also writes the report, with charts, as one HTML page.
     """
+    from trainer import outfile
     from trainer.export import course_report
-    from trainer.export.files import check_writable
     from trainer.export.period import Period
     from trainer.store.store import Store
 
     period = Period(args.since, args.until)
     if args.html:
-        check_writable(args.html, "report")
+        outfile.check(args.html, "report", force=args.force)
     course_id, loaded = _course(args.course, args.courses)
     with Store.open(args.db) as store:
         report = course_report.load(store, course_id, loaded, period=period)
@@ -96,7 +98,7 @@ def course(args: argparse.Namespace) -> int:
     if args.html:
         from trainer.export.html_report import write_html
 
-        path = write_html(report, args.html, lang=_lang(args))
+        path = write_html(report, args.html, lang=_lang(args), force=args.force)
         _console().print(f"wrote {path}", style="dim")
     return ExitCode.OK
 

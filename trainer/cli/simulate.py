@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer.cli import command
+from trainer.cli.outputs import add_force
 from trainer.errors import ExitCode, UsageError
 
 
@@ -22,6 +23,7 @@ def register(sub: Any) -> None:
     p.add_argument("--n", type=int, required=True, metavar="N", help="number of sessions (spread over the courses)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed: the same seed gives the same sessions")
     p.add_argument("--out", type=Path, required=True, metavar="FILE", help="JSON Lines file to write (.gz compresses)")
+    add_force(p, "the --out file")
     p.add_argument(
         "--profile",
         action="append",
@@ -46,6 +48,7 @@ def simulate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from trainer import outfile
     from trainer.course.library import load_library, resolve_course
     from trainer.course.loader import load_course
     from trainer.scoring import labelled
@@ -55,6 +58,7 @@ def simulate(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise UsageError("--n must be at least 1")
+    outfile.check(args.out, "labelled sessions", force=args.force)
     unknown = [p for p in args.profile if p not in PROFILES]
     if unknown:
         raise UsageError(f"unknown profile {unknown[0]!r}; choose from {', '.join(PROFILES)}")
@@ -79,7 +83,7 @@ def simulate(args: argparse.Namespace) -> int:
                 yield label_line(line) if args.label == "reference" else line
                 bar.advance(task)
 
-    written = labelled.write(args.out, lines())
+    written = labelled.write(args.out, lines(), force=args.force, private=False)  # simulated trainees: nobody's data
     names = ", ".join(c.id for c in courses)
     console.print(f"{written} session(s) of {names} written to {args.out}", highlight=False)
     return ExitCode.OK

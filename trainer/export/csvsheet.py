@@ -13,16 +13,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from trainer import outfile
 from trainer.export.cells import csv_text
-from trainer.export.files import write_atomically
 from trainer.export.scores import YES_NO, ScoreSheet, Table
 
 
-def write_csv(sheet: ScoreSheet, path: str | os.PathLike[str], *, lang: str = "en") -> None:
-    write_table(sheet.trainee_table(lang), path)
+def write_csv(sheet: ScoreSheet, path: str | os.PathLike[str], *, lang: str = "en", force: bool = False) -> None:
+    """Write the first table to `path` (a new file is private: names and scores); `force` replaces an existing file."""
+    write_table(sheet.trainee_table(lang), path, force=force)
 
 
-def write_table(table: Table, path: str | os.PathLike[str]) -> None:
+def write_table(table: Table, path: str | os.PathLike[str], *, force: bool = False) -> None:
     def write(tmp: Path) -> None:
         with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
             out = csv.writer(f, quoting=csv.QUOTE_NONNUMERIC)
@@ -30,7 +31,7 @@ def write_table(table: Table, path: str | os.PathLike[str]) -> None:
             for row in table.rows:
                 out.writerow([_field(v, table.lang) for v in row])
 
-    write_atomically(path, write, "score sheet")
+    outfile.write(path, write, "score sheet", force=force, private=True)
 
 
 def _field(value: Any, lang: str) -> Any:

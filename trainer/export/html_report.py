@@ -7,11 +7,10 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from trainer import __version__
+from trainer import __version__, outfile
 from trainer.export import display, svg
 from trainer.export.attempts import SEVERITIES
 from trainer.export.course_report import CourseReport
-from trainer.export.files import write_atomically
 from trainer.text import for_html as escape
 
 CSS = """
@@ -64,9 +63,10 @@ def render(report: CourseReport, *, lang: str = "en", generated: datetime | None
     return "\n".join(parts) + "\n"
 
 
-def write_html(report: CourseReport, path: str | os.PathLike[str], *, lang: str = "en") -> Path:
+def write_html(report: CourseReport, path: str | os.PathLike[str], *, lang: str = "en", force: bool = False) -> Path:
+    """Write the page to `path` (a new file is private: trainees' results); an existing file only with `force`."""
     page = render(report, lang=lang)
-    return write_atomically(path, lambda tmp: tmp.write_text(page, encoding="utf-8"), "report")
+    return outfile.write(path, lambda tmp: tmp.write_text(page, encoding="utf-8"), "report", force=force, private=True)
 
 
 def _card(label: str, value: str) -> str:

@@ -20,8 +20,8 @@ from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from trainer import outfile
 from trainer.export.cells import FORMULA_STARTS, storable, unstorable
-from trainer.export.files import write_atomically
 from trainer.export.scores import Column, ScoreSheet, Table
 
 _HEADER_FONT = Font(bold=True)
@@ -33,15 +33,23 @@ RowProgress = Callable[[int, int], None]  # (rows written, rows in all)
 
 
 def write_xlsx(
-    sheet: ScoreSheet, path: str | os.PathLike[str], *, lang: str = "en", progress: RowProgress | None = None
+    sheet: ScoreSheet,
+    path: str | os.PathLike[str],
+    *,
+    lang: str = "en",
+    progress: RowProgress | None = None,
+    force: bool = False,
 ) -> None:
-    """Write the three tables to `path`, replacing it only once the whole workbook is written."""
+    """Write the three tables to `path` once the whole workbook is written; an existing file only with `force`."""
     tables = [sheet.trainee_table(lang), sheet.attempt_table(lang), sheet.department_table(lang)]
-    write_tables(tables, path, progress=progress)
+    write_tables(tables, path, progress=progress, force=force)
 
 
-def write_tables(tables: list[Table], path: str | os.PathLike[str], *, progress: RowProgress | None = None) -> None:
-    """One sheet per table, in order, each with its header frozen and filtered; written whole or not at all."""
+def write_tables(
+    tables: list[Table], path: str | os.PathLike[str], *, progress: RowProgress | None = None, force: bool = False
+) -> None:
+    """One sheet per table, in order, each with its header frozen and filtered; written whole or not at all, and a new
+    file readable by its owner only (names and scores: trainer.outfile)."""
     wb = Workbook(write_only=True)
     wb.properties.creator = "Trainer"
     total = sum(len(t.rows) for t in tables)
@@ -69,7 +77,7 @@ def write_tables(tables: list[Table], path: str | os.PathLike[str], *, progress:
             if progress and done % 5000 == 0:
                 progress(done, total)
         ws.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{len(table.rows) + 1}"
-    write_atomically(path, wb.save, "score sheet")
+    outfile.write(path, wb.save, "score sheet", force=force, private=True)
     if progress:
         progress(total, total)
 

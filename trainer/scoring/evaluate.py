@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
+from trainer import outfile
 from trainer.scoring.features import GRADES
 from trainer.scoring.model import TrainedModel, TrainingData, candidates, macro_f1, one_thread, qwk
 
@@ -194,12 +195,35 @@ def learning_curve(
 # --- plots: PNG with matplotlib when it is installed, else SVG written by hand --------------------------------------
 
 
-def write_plots(ev: Evaluation, folder: Any) -> tuple[list[Any], str]:
-    """Write the confusion matrix and the learning curve into `folder`; returns (files, a note on the format)."""
+def _plot_format() -> str:
+    import importlib.util
+
+    return "png" if importlib.util.find_spec("matplotlib") is not None else "svg"
+
+
+def check_report(folder: Any, *, force: bool = False) -> None:
+    """Fail before evaluating when `folder`'s report.json or plots may not be written (trainer.outfile's rules)."""
     from pathlib import Path
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise outfile.OutputError(f"{folder}: cannot write the report: it is not a folder; give a folder for --report")
+    fmt = _plot_format()
+    for name in ("report.json", f"confusion.{fmt}", f"learning_curve.{fmt}"):
+        outfile.check(folder / name, "report", force=force, make_folder=True)
+
+
+def write_plots(ev: Evaluation, folder: Any, *, force: bool = False) -> tuple[list[Any], str]:
+    """Write the confusion matrix and the learning curve into `folder`; returns (files, a note on the format).
+
+    Through trainer.outfile: an existing plot is replaced only with `force`."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise outfile.OutputError(f"{folder}: cannot write the report: {exc.strerror or exc}") from None
     try:
         import matplotlib
 
@@ -207,8 +231,8 @@ def write_plots(ev: Evaluation, folder: Any) -> tuple[list[Any], str]:
         import matplotlib.pyplot as plt
     except ImportError:
         files = [folder / "confusion.svg", folder / "learning_curve.svg"]
-        files[0].write_text(_confusion_svg(ev.confusion), encoding="utf-8")
-        files[1].write_text(_curve_svg(ev.curve), encoding="utf-8")
+        for path, svg in zip(files, (_confusion_svg(ev.confusion), _curve_svg(ev.curve)), strict=True):
+            outfile.write(path, lambda tmp, svg=svg: tmp.write_text(svg, encoding="utf-8"), "plot", force=force)
         return files, "matplotlib is not installed: plots written as SVG (pip install matplotlib for PNG)"
     files = [folder / "confusion.png", folder / "learning_curve.png"]
     fig, ax = plt.subplots(figsize=(4.5, 4))
@@ -221,8 +245,7 @@ def write_plots(ev: Evaluation, folder: Any) -> tuple[list[Any], str]:
         for c, v in enumerate(row):
             ax.text(c, r, str(v), ha="center", va="center")
     fig.tight_layout()
-    fig.savefig(files[0], dpi=120)
-    plt.close(fig)
+    _save_figure(plt, fig, files[0], force=force)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     if ev.curve:
         ax.plot([n for n, _ in ev.curve], [k for _, k in ev.curve], marker="o")
@@ -230,9 +253,15 @@ def write_plots(ev: Evaluation, folder: Any) -> tuple[list[Any], str]:
     ax.set_xlabel("labelled sessions")
     ax.set_ylabel("quadratic kappa")
     fig.tight_layout()
-    fig.savefig(files[1], dpi=120)
-    plt.close(fig)
+    _save_figure(plt, fig, files[1], force=force)
     return files, "plots written as PNG"
+
+
+def _save_figure(plt: Any, fig: Any, path: Any, *, force: bool) -> None:
+    try:
+        outfile.write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"), "plot", force=force)
+    finally:
+        plt.close(fig)
 
 
 def _confusion_svg(matrix: list[list[int]]) -> str:

@@ -12,10 +12,12 @@ import hashlib
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trainer import outfile
 from trainer.course.model import Course
 from trainer.engine.events import Event
 from trainer.errors import TrainerError
@@ -174,21 +176,36 @@ def _kind(kind: type | tuple[type, ...]) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
-def _open_text(path: Path, mode: str) -> io.TextIOBase:
+def _open_text(path: Path) -> io.TextIOBase:
+    """A labelled-session file opened for reading (gzip when its name ends in .gz)."""
     if path.suffix == ".gz":
-        if "w" in mode:
-            # mtime=0 and no file name: the same sessions give the same bytes (the data hash in a model's metadata)
-            raw = gzip.GzipFile(filename="", mode="wb", fileobj=open(path, "wb"), mtime=0)  # noqa: SIM115
-            return io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, mode, encoding="utf-8", newline="\n")  # noqa: SIM115
+    return open(path, encoding="utf-8", newline="\n")  # noqa: SIM115
+
+
+def _write_lines(path: Path, lines: Iterable[Mapping[str, Any]]) -> int:
+    """Every file object is closed by a `with`, in order, even when the disk fills up: none is left for the garbage
+    collector to close (and fail at, printing "Exception ignored")."""
+    n = 0
+    # mtime=0 and no file name: the same sessions give the same bytes (the data hash in a model's metadata)
+    with (
+        open(path, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)
+        if path.suffix == ".gz"
+        else nullcontext(raw) as data,
+        io.TextIOWrapper(data, encoding="utf-8", newline="\n") as out,
+    ):
+        for line in lines:
+            out.write(json.dumps(line, ensure_ascii=False, sort_keys=False, separators=(",", ":")) + "\n")
+            n += 1
+    return n
 
 
 def read(path: str | Path) -> Iterator[LabelledSession]:
     """The sessions of a file, checked line by line (blank lines are skipped)."""
     path = Path(path)
     try:
-        handle = _open_text(path, "r")
+        handle = _open_text(path)
     except OSError as exc:
         raise LabelledDataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     with handle:
@@ -205,18 +222,17 @@ def read(path: str | Path) -> Iterator[LabelledSession]:
             raise LabelledDataError(f"{path}: cannot read it ({exc})") from None
 
 
-def write(path: str | Path, lines: Iterable[Mapping[str, Any]]) -> int:
-    """Write lines (dicts in the format) to `path`; .gz compresses reproducibly. Returns the number of lines."""
-    path = Path(path)
-    n = 0
-    try:
-        with _open_text(path, "w") as out:
-            for line in lines:
-                out.write(json.dumps(line, ensure_ascii=False, sort_keys=False, separators=(",", ":")) + "\n")
-                n += 1
-    except OSError as exc:
-        raise LabelledDataError(f"{path}: cannot write it ({exc.strerror or exc})") from None
-    return n
+def write(path: str | Path, lines: Iterable[Mapping[str, Any]], *, force: bool = False, private: bool = True) -> int:
+    """Write lines (dicts in the format) to `path`; .gz compresses reproducibly. Returns the number of lines.
+
+    Written whole or not at all through trainer.outfile: an existing file is replaced only with `force`; a new file is
+    readable by its owner only unless `private` is False (simulated trainees are nobody's personal data).
+    """
+    written: list[int] = []
+    outfile.write(
+        path, lambda tmp: written.append(_write_lines(tmp, lines)), "labelled sessions", force=force, private=private
+    )
+    return written[0]
 
 
 def file_sha256(path: str | Path) -> str:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from trainer import __version__
+from trainer import __version__, outfile
 from trainer.errors import TrainerError
 from trainer.scoring.features import CATEGORICAL, FEATURES, GRADES, NUMERIC, RANK
 
@@ -392,8 +392,11 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def save(model: TrainedModel, path: str | Path) -> Path:
-    """Write the model (skops) and its metadata (JSON, with the model file's SHA-256) beside it."""
+def save(model: TrainedModel, path: str | Path, *, force: bool = False) -> Path:
+    """Write the model (skops) and its metadata (JSON, with the model file's SHA-256) beside it.
+
+    Both through trainer.outfile: whole or not at all, existing files replaced only with `force`.
+    """
     import zipfile
 
     import skops.io as sio
@@ -401,21 +404,34 @@ def save(model: TrainedModel, path: str | Path) -> Path:
     path = Path(path)
     if path.suffix != ".skops":
         raise ModelError(f"{path}: a model file name must end in .skops (its metadata goes beside it as .json)")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        sio.dump(model.pipeline, path, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
-        meta = {
-            **model.metadata,
-            "model_file": path.name,
-            "model_sha256": sha256_of(path),
-            "trained_at": model.metadata.get("trained_at") or datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        metadata_path(path).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot write the model ({exc.strerror or exc})") from None
+    check_writable(path, force=force)
+    digest: list[str] = []
+
+    def fill(tmp: Path) -> None:
+        sio.dump(model.pipeline, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+        digest.append(sha256_of(tmp))
+
+    outfile.write(path, fill, "model", force=force, make_folder=True)
+    meta = {
+        **model.metadata,
+        "model_file": path.name,
+        "model_sha256": digest[0],
+        "trained_at": model.metadata.get("trained_at") or datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    text = json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
+    outfile.write(
+        metadata_path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"), "model's metadata", force=force
+    )
     model.metadata = meta
     model.path = path
     return path
+
+
+def check_writable(path: str | Path, *, force: bool = False) -> None:
+    """Fail before training (minutes) when the model or its metadata may not be written (trainer.outfile's rules)."""
+    path = Path(path)
+    outfile.check(path, "model", force=force, make_folder=True)
+    outfile.check(metadata_path(path), "model's metadata", force=force, make_folder=True)
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:

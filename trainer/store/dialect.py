@@ -27,7 +27,7 @@ PostgreSQL (`postgresql+psycopg://...`: many machines, one server):
   terminals registering the same badge at once cannot collide.
 - Creating and upgrading the schema takes a transaction-scoped advisory lock (lock_schema()), so terminals starting
   together on an empty database create it once; PostgreSQL's DDL is transactional, so a failed step leaves nothing behind.
-- Backups use pg_dump (backup_postgresql()).
+- Backups use pg_dump (backup_postgresql(); checking and placing the file: store/backup.py).
 
 Both: a write that fails while it starts (busy, lock timeout, deadlock, a dropped connection) is started again a few times
 (write_transaction) before the store reports it in one line.
@@ -56,7 +56,7 @@ from sqlalchemy.pool import StaticPool
 
 _WRITE = "trainer_write"  # execution option set by write_transaction(); the "begin" hook reads it
 SQLITE_MAGIC = b"SQLite format 3\x00"
-DriverError = sqlite3.Error  # what the raw driver raises where SQLAlchemy does not wrap it (backup)
+DriverError = sqlite3.Error  # what the raw driver raises where SQLAlchemy does not wrap it (backups)
 WRITE_ATTEMPTS = 3  # how often a write is started before a busy/lock/deadlock error reaches the caller
 POSTGRES_EXTRA = "pip install 'trainer[postgres]'"
 # PostgreSQL SQLSTATEs worth starting a write again for: serialization failure, deadlock, lock timeout, server shutting
@@ -423,26 +423,6 @@ def _check_size(header: bytes, size: int) -> None:
 # --- backups --------------------------------------------------------------------------------------------------------------
 
 
-def backup(engine: Engine, target: Path) -> None:
-    """A consistent copy of a live SQLite database with the sqlite3 backup API (safe while others write).
-
-    Written next to `target` first and renamed into place, so `target` is never a half-written copy.
-    """
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
-    raw = engine.raw_connection()
-    try:
-        source: sqlite3.Connection = raw.driver_connection  # type: ignore[assignment]
-        dest = sqlite3.connect(partial)
-        try:
-            source.backup(dest)
-        finally:
-            dest.close()
-    finally:
-        raw.close()
-    os.replace(partial, target)
-
-
 class BackupFailed(Exception):
     """pg_dump is missing or failed (the message says which, in one line)."""
 
@@ -459,8 +439,8 @@ def libpq_url(url: URL) -> tuple[str, dict[str, str]]:
 def backup_postgresql(engine: Engine, target: Path) -> None:
     """A consistent dump of Trainer's schema with pg_dump (custom format, for pg_restore), safe while terminals write.
 
-    pg_dump reads one snapshot. The dump carries no owner and no privileges, so it restores under any user. Written next
-    to `target` first and renamed into place. Raises BackupFailed.
+    pg_dump reads one snapshot. The dump carries no owner and no privileges, so it restores under any user. `target` is
+    the temporary file trainer.outfile hands over (store/backup.py); pg_dump fills it. Raises BackupFailed.
     """
     executable = shutil.which("pg_dump")
     if executable is None:
@@ -471,15 +451,13 @@ def backup_postgresql(engine: Engine, target: Path) -> None:
     with read_transaction(engine) as conn:
         schema_name = str(conn.execute(text("SELECT current_schema()")).scalar())
     address, password_env = libpq_url(engine.url)
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
     command = [
         executable,
         "--format=custom",
         "--no-owner",
         "--no-privileges",
         f"--schema={schema_name}",
-        f"--file={partial}",
+        f"--file={target}",
         f"--dbname={address}",
     ]
     try:
@@ -487,7 +465,5 @@ def backup_postgresql(engine: Engine, target: Path) -> None:
     except OSError as exc:
         raise BackupFailed(f"cannot run {executable}: {exc.strerror or exc}") from exc
     if done.returncode != 0:
-        partial.unlink(missing_ok=True)
         lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
         raise BackupFailed(f"pg_dump failed: {lines[0] if lines else f'exit code {done.returncode}'}")
-    os.replace(partial, target)

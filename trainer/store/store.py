@@ -27,6 +27,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from trainer import people
 from trainer.course.model import MistakeSeverity
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind, canonical_json
+from trainer.store import backup as backup_mod
 from trainer.store import chain, dialect, migrations, schema
 from trainer.store.errors import StoreError
 from trainer.store.liveness import Owner, owner_alive
@@ -172,32 +173,30 @@ class Store:
         with self._reading("read its settings") as conn:
             return dialect.durability_settings(conn)
 
-    def backup(self, target: str | os.PathLike[str]) -> Path:
-        """Copy the live database to `target` (a consistent snapshot, safe while terminals write).
+    def backup(self, target: str | os.PathLike[str], *, force: bool = False) -> backup_mod.Checked:
+        """Copy the live database to `target` (a consistent snapshot, safe while terminals write), checked before it is
+        put in place; an existing `target` is replaced only with `force`. See store/backup.py.
 
-        SQLite: a complete database file (sqlite3 backup API). PostgreSQL: a pg_dump archive of Trainer's schema in the
-        custom format, for pg_restore (pg_dump must be installed).
+        SQLite: one self-contained database file whose integrity and hash chains were verified (the result counts its
+        sessions and lists any chain that fails, as in the database). PostgreSQL: a pg_dump archive of Trainer's schema
+        in the custom format, for pg_restore (pg_dump must be installed).
         """
         dest = Path(target).expanduser().absolute()
         if dialect.is_postgresql(self._engine.url):
             try:
-                dialect.backup_postgresql(self._engine, dest)
+                return backup_mod.backup_postgresql(self._engine, dest, force=force)
             except dialect.BackupFailed as exc:
                 raise StoreError(f"{dest}: could not back up {self._where}: {exc}") from exc
             except (SQLAlchemyError, OSError) as exc:
                 raise StoreError(f"{dest}: could not back up {self._where}: {dialect.explain(exc)}") from exc
-            return dest
         if not dialect.is_sqlite(self._engine.url):
             raise StoreError(
                 f"{self._where}: built-in backup is for SQLite and PostgreSQL databases; use the database's own tools"
             )
-        if dialect.sqlite_file(self._engine.url) == dest:
-            raise StoreError(f"{dest}: a backup cannot overwrite the database itself; choose another file")
         try:
-            dialect.backup(self._engine, dest)
-        except (SQLAlchemyError, OSError, dialect.DriverError) as exc:
+            return backup_mod.backup_sqlite(self._engine, dialect.sqlite_file(self._engine.url), dest, force=force)
+        except SQLAlchemyError as exc:
             raise StoreError(f"{dest}: could not write the backup of {self._where}: {dialect.explain(exc)}") from exc
-        return dest
 
     # --- transactions ---------------------------------------------------------------------------------------------------
 
