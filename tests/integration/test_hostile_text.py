@@ -68,22 +68,22 @@ def test_plain_badges_names_and_departments_of_any_script_are_accepted(tmp_path)
     assert code == 0, err
 
 
-def hostile_store(tmp_path: Path) -> str:
-    """A database in which an older version stored a hostile name, department and badge."""
+def hostile_store(tmp_path: Path) -> tuple[str, str]:
+    """A database in which an older version stored a hostile name, department and badge; and its session's id."""
     path = tmp_path / "t.db"
     db = f"sqlite:///{path}"
-    code, _, err = play(db, tmp_path, "B-7")
+    code, out, err = play(db, tmp_path, "B-7")
     assert code == 0, err
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute("UPDATE trainees SET name=?, department=?", ("王" + TITLE_SEQUENCE, CLEAR_SCREEN + "冲压"))
         conn.execute("UPDATE trainees SET badge=?", ("B" + RLO + "7",))
         conn.execute("UPDATE sessions SET badge=?", ("B" + RLO + "7",))
-    return db
+    return db, out.split()[1]
 
 
 def test_stored_control_and_bidi_characters_are_shown_as_escapes_by_every_printer(tmp_path):
-    db = hostile_store(tmp_path)
+    db, session = hostile_store(tmp_path)
     page = tmp_path / "report.html"
     outputs = {
         "sessions list": run("sessions", "list", "--db", db),
@@ -91,12 +91,13 @@ def test_stored_control_and_bidi_characters_are_shown_as_escapes_by_every_printe
         "report due": run("report", "due", "--within", "400", "--courses", str(FIXTURES), "--db", db),
         "report course": run("report", "course", "mini", "--courses", str(FIXTURES), "--db", db, "--html", str(page)),
     }
+    outputs["sessions show"] = run("sessions", "show", session, "--courses", str(FIXTURES), "--db", db)
     for command, (code, out, err) in outputs.items():
         assert code == 0, (command, err)
         assert "\x1b" not in out + err and "\x07" not in out + err and RLO not in out + err, command
     assert "\\u202e" in outputs["sessions list"][1]
     assert "\\x1b]0;pwned" in outputs["report trainee"][1] and "\\x1b[2J" in outputs["report trainee"][1]
-    assert "\\x1b]0;pwned" in outputs["report due"][1]
+    assert "\\x1b]0;pwned" in outputs["report due"][1] and "\\x1b]0;pwned" in outputs["sessions show"][1]
     html = page.read_text(encoding="utf-8")
     assert "\x1b" not in html and RLO not in html
 

@@ -105,11 +105,11 @@ def show(args: argparse.Namespace) -> int:
         trainee = store.get_trainee(record.badge)
         history = store.scores(record.id)
     console = Console()
-    who = f"{trainee.name} ({trainee.badge}, {trainee.department})" if trainee else record.badge
+    who = plain(f"{trainee.name} ({trainee.badge}, {trainee.department})" if trainee else record.badge)
     console.print(f"[bold]Session {record.id}[/bold]  {who}")
     console.print(
         f"{record.course_id} {record.course_version}  seed {record.seed}  started {_fmt_time(record.started_at)}  "
-        f"status {record.status}" + (f" (void: {record.void_reason})" if record.void_reason else ""),
+        f"status {record.status}" + (f" (void: {plain(record.void_reason)})" if record.void_reason else ""),
         highlight=False,
     )
     table = Table(title_justify="left")
@@ -130,7 +130,8 @@ def show(args: argparse.Namespace) -> int:
             detail = f"hazard: {e.data.get('category')}"
         elif e.kind in (EventKind.COMPLETED, EventKind.FAILED, EventKind.ABORTED):
             detail = f"{e.data.get('outcome')} ({e.data.get('reason')})"
-        table.add_row(str(e.seq), f"{mm:02d}:{ss:02d}", e.state, e.action or "", str(e.kind), detail, style=style)
+        cells = (e.state, e.action or "", str(e.kind), detail)  # as stored: a tampered event must not act on the terminal
+        table.add_row(str(e.seq), f"{mm:02d}:{ss:02d}", *map(plain, cells), style=style)
     console.print(table)
     course = load_library(args.courses).get(record.course_id)
     if course is None or course.content_hash != record.content_hash:
