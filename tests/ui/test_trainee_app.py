@@ -78,7 +78,7 @@ async def test_sign_in_refuses_a_badge_or_name_a_terminal_would_act_on_and_says_
         await pilot.pause()
         await pilot.press("enter", *"冲压", "enter")
         await pilot.pause(0.3)
-        assert "姓名最多 64 个字符，不能含控制字符。" in screen_text(app)
+        assert "姓名最多64个字符，不能含控制字符。" in screen_text(app)
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM trainees").fetchone() == (0,)
 

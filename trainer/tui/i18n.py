@@ -16,15 +16,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "signin.need_badge": ("请输入工号。", "Please enter your badge number."),
     "signin.need_name": ("请填写姓名和部门。", "Please enter your name and department."),
     "signin.bad_badge": (
-        "工号只能由字母、数字和 - _ . / 组成，以字母或数字开头，最多 32 个字符。",
+        "工号只能由字母、数字和“-_./”组成，以字母或数字开头，最多32个字符。",
         "A badge number is letters, digits and - _ . / only, starting with a letter or digit, at most 32 characters.",
     ),
     "signin.bad_name": (
-        "姓名最多 64 个字符，不能含控制字符。",
+        "姓名最多64个字符，不能含控制字符。",
         "A name is at most 64 characters, with no control characters.",
     ),
     "signin.bad_department": (
-        "部门最多 64 个字符，不能含控制字符。",
+        "部门最多64个字符，不能含控制字符。",
         "A department is at most 64 characters, with no control characters.",
     ),
     "signin.go": ("确定", "Continue"),
