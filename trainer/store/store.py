@@ -718,6 +718,50 @@ class Store:
                 raise StoreError(f"{self._where}: no session {unknown}; check the session id")
             _driver_executemany(conn, h.insert(), rows)
 
+    def unscored_sessions(self) -> list[FinishedSession]:
+        """The finished (completed, failed, aborted) sessions that have no score, oldest first.
+
+        Since schema version 3 a session finishes with its score in one transaction (append); these are left by an older
+        Trainer killed between the two, or by a scoring that failed. Every command looks for them when it opens the
+        store, so the query reads only the partial index of unscored sessions (schema.UNSCORED_INDEX): no table scan.
+        """
+        s = schema.sessions
+        query = (
+            select(s.c.id, s.c.course_id, s.c.course_version, s.c.content_hash, s.c.status)
+            .where(s.c.score.is_(None), s.c.status.in_(sorted(status.value for status in _FINISHED)))
+            .order_by(s.c.started_at, s.c.id)
+        )
+        with self._reading("look for finished sessions without a score") as conn:
+            rows = conn.execute(query).all()
+        return [
+            FinishedSession(r.id, r.course_id, r.course_version, r.content_hash, _SESSION_STATUS[r.status], None, None)
+            for r in rows
+        ]
+
+    def add_missing_scores(self, scores: Sequence[Mapping[str, Any]]) -> list[str]:
+        """add_scores() for finished sessions that still have no score when the transaction runs; the ids scored.
+
+        For repairs (unscored_sessions()): a session another process scored meanwhile keeps that score, and no second
+        scoring is added to its history.
+        """
+        if not scores:
+            return []
+        s, h = schema.sessions, schema.scores
+        now = _utcnow()
+        finished = sorted(status.value for status in _FINISHED)
+        done: list[str] = []
+        with self._writing(f"save {len(scores)} missing score(s)") as conn:
+            for row in (_scoring_row(x, now) for x in scores):
+                changed = conn.execute(
+                    s.update()
+                    .where(s.c.id == row["session_id"], s.c.score.is_(None), s.c.status.in_(finished))
+                    .values(score=row["score"], passed=row["passed"])
+                ).rowcount
+                if changed == 1:
+                    conn.execute(h.insert(), row)
+                    done.append(row["session_id"])
+        return done
+
     def scores(self, session_id: str) -> list[ScoreRecord]:
         """Every scoring of a session (id or unique prefix), oldest first; the last one is the current score."""
         h = schema.scores
