@@ -171,10 +171,17 @@ class Result:
     errors: list[str] = field(default_factory=list)  # store errors a trainee would have seen
     inexact: int = 0  # sessions whose stored events differ from the engine's
     chain_problems: list[str] = field(default_factory=list)
+    unscored: int = 0  # finished sessions stored without their score
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not self.inexact and not self.chain_problems and self.stored_events == self.events
+        return (
+            not self.errors
+            and not self.inexact
+            and not self.chain_problems
+            and not self.unscored
+            and self.stored_events == self.events
+        )
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -246,6 +253,7 @@ def run_load(url: str, trainees: int, *, course_limit: int | None = None, seed: 
     with Store.open(url) as store:
         problems = [f"{p.session_id[:8]}: {p.reason}" for p in store.verify()]
         stored = sum(len(store.events(s.id)) for s in store.sessions())
+        unscored = len(store.unscored_sessions())
     return Result(
         backend="postgresql" if url.startswith("postgresql") else "sqlite",
         pace=pace,
@@ -266,6 +274,7 @@ def run_load(url: str, trainees: int, *, course_limit: int | None = None, seed: 
         errors=crashed + [f"{r['badge']}: {e}" for r in reports for e in r["errors"]],
         inexact=sum(not s["exact"] for s in sessions),
         chain_problems=problems,
+        unscored=unscored,
     )
 
 
@@ -320,7 +329,8 @@ def table(results: list[Result]) -> str:
         checks = (
             "all passed"
             if r.ok
-            else f"FAILED: {len(r.errors)} errors, {r.inexact} inexact, {len(r.chain_problems)} chains"
+            else f"FAILED: {len(r.errors)} errors, {r.inexact} inexact, {len(r.chain_problems)} chains, "
+            f"{r.unscored} unscored"
         )
         rows.append(
             f"| {r.database} | {'none' if not r.pace else f'x{r.pace:g}'} | {r.trainees} | {r.sessions} | {r.events:,} | {r.appends:,} | {r.duration_s:.1f} s | "
