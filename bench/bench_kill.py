@@ -1,7 +1,8 @@
 """Reliability: SIGKILL `trainer play` at random moments, many times (100 by default).
 
 After each kill: every event the process reported as stored ("stored SEQ KIND", printed only after COMMIT) must be in
-the database, the session's hash chain must verify, and `--resume` must complete the same session. The CI test suite
+the database, the session's hash chain must verify, a finished session must have its score (stored with its ending,
+in one transaction), and `--resume` must complete the same session. The CI test suite
 runs 20 such trials (tests/integration/test_play.py); this runs more. Usage: python bench/bench_kill.py [--trials 100]
 """
 
@@ -55,7 +56,9 @@ def trial(n: int, folder: Path) -> str | None:
     if run(["sessions", "verify", sid], db).returncode != 0:
         return f"trial {n}: the chain does not verify"
     with sqlite3.connect(db) as conn:
-        (status,) = conn.execute("SELECT status FROM sessions WHERE id = ?", (sid,)).fetchone()
+        status, score = conn.execute("SELECT status, score FROM sessions WHERE id = ?", (sid,)).fetchone()
+    if status == "completed" and score is None:
+        return f"trial {n}: completed without a score"
     # The kill may land after the last commit but before "outcome:" is printed: the database says whether it ended.
     if status != "completed":
         resumed = run(["play", str(DRILL), "--badge", "K", "--script", str(script), "--resume", sid], db)
@@ -78,7 +81,11 @@ def main() -> int:
             if problem:
                 problems.append(problem)
     print(f"SIGKILL trials: {args.trials} in {time.perf_counter() - started:.0f} s; problems: {len(problems)}")
-    print("  every acknowledged event present, every chain verified, every session resumed" if not problems else "")
+    print(
+        "  every acknowledged event present, every chain verified, every finished session scored, every session resumed"
+        if not problems
+        else ""
+    )
     for problem in problems[:10]:
         print("  " + problem)
     return 1 if problems else 0

@@ -97,10 +97,10 @@ def worker(
         with Store.open(url) as store:
             append = store.append
 
-            def timed_append(session_id: str, events: Any) -> Any:
+            def timed_append(session_id: str, events: Any, **kwargs: Any) -> Any:  # kwargs: a finish's score
                 begin = time.perf_counter()
                 try:
-                    return append(session_id, events)
+                    return append(session_id, events, **kwargs)
                 finally:
                     latencies.append((time.perf_counter() - begin) * 1000)
 
@@ -164,10 +164,17 @@ class Result:
     errors: list[str] = field(default_factory=list)  # store errors a trainee would have seen
     inexact: int = 0  # sessions whose stored events differ from the engine's
     chain_problems: list[str] = field(default_factory=list)
+    unscored: int = 0  # finished sessions stored without their score
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not self.inexact and not self.chain_problems and self.stored_events == self.events
+        return (
+            not self.errors
+            and not self.inexact
+            and not self.chain_problems
+            and not self.unscored
+            and self.stored_events == self.events
+        )
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -239,6 +246,7 @@ def run_load(url: str, trainees: int, *, course_limit: int | None = None, seed: 
     with Store.open(url) as store:
         problems = [f"{p.session_id[:8]}: {p.reason}" for p in store.verify()]
         stored = sum(len(store.events(s.id)) for s in store.sessions())
+        unscored = len(store.unscored_sessions())
     return Result(
         backend="postgresql" if url.startswith("postgresql") else "sqlite",
         pace=pace,
@@ -259,6 +267,7 @@ def run_load(url: str, trainees: int, *, course_limit: int | None = None, seed: 
         errors=crashed + [f"{r['badge']}: {e}" for r in reports for e in r["errors"]],
         inexact=sum(not s["exact"] for s in sessions),
         chain_problems=problems,
+        unscored=unscored,
     )
 
 
@@ -313,7 +322,8 @@ def table(results: list[Result]) -> str:
         checks = (
             "all passed"
             if r.ok
-            else f"FAILED: {len(r.errors)} errors, {r.inexact} inexact, {len(r.chain_problems)} chains"
+            else f"FAILED: {len(r.errors)} errors, {r.inexact} inexact, {len(r.chain_problems)} chains, "
+            f"{r.unscored} unscored"
         )
         rows.append(
             f"| {r.database} | {'none' if not r.pace else f'x{r.pace:g}'} | {r.trainees} | {r.sessions} | {r.events:,} | {r.appends:,} | {r.duration_s:.1f} s | "

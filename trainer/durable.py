@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from trainer.course.model import Course
-from trainer.engine.events import Event, EventKind
-from trainer.engine.session import Clock, Session, monotonic_ms, replay
+from trainer.engine.events import TERMINAL_KINDS, Event
+from trainer.engine.session import Clock, ReplayMismatch, Session, monotonic_ms, replay
 from trainer.errors import TrainerError
 from trainer.scoring.detect import detect, outcome_of
 from trainer.scoring.grade import Grader, score_row
@@ -62,9 +62,13 @@ class DurableSession:
             durable = cls(store, record, Session(course, record.seed, clock=clock, lang=record.lang), [])
             durable._commit(durable.engine.start, rollback=False)
             return durable
-        engine = replay(course, [s.event for s in stored], clock=clock, session_id=record.id)
+        try:
+            engine = replay(course, [s.event for s in stored], clock=clock, session_id=record.id)
+        except ReplayMismatch:
+            store.release(record.id)  # not resumable here: leave it to an instructor (void) at once, not on our exit
+            raise
         durable = cls(store, record, engine, stored)
-        gap_ms = int((datetime.now(UTC) - stored[-1].utc).total_seconds() * 1000) if stored else 0
+        gap_ms = (datetime.now(UTC) - stored[-1].utc) // timedelta(milliseconds=1)
         durable._commit(lambda: engine.resume(gap_ms))
         return durable
 
@@ -74,26 +78,34 @@ class DurableSession:
         if not events:
             return []
         try:
-            saved = self.store.append(self.record.id, events)
+            # The session's ending and its score are stored in one transaction: graded first (the events are known before
+            # they are stored), so no kill between two writes can leave a finished session without a score.
+            score = self._grade(events) if any(e.kind in TERMINAL_KINDS for e in events) else None
+            row = None if score is None else score_row(self.record.id, score)
+            saved = self.store.append(self.record.id, events, score=row)
         except Exception:
             if rollback:
                 self.engine.restore(before)
             raise
         self.stored += saved
-        if any(e.kind in (EventKind.COMPLETED, EventKind.FAILED, EventKind.ABORTED) for e in events):
-            self._finish()
+        if score is not None:
+            self.score = score
         return saved
 
-    def _finish(self) -> None:
-        """Score the finished session with the installed model (the rubric if there is none) and keep the score."""
-        events = [s.event for s in self.stored]
+    def _grade(self, new: list[Event]) -> SessionScore | None:
+        """Score the session that `new` (its last events, not yet stored) finishes, with the installed model (the rubric
+        if there is none); None only if even the rubric fails, and then the ending is stored without a score rather
+        than lost: the next Trainer command scores it or `trainer sessions verify` reports it."""
+        events = [s.event for s in self.stored] + new
         course = self.engine.course
         try:
-            self.score = Grader.current().score(course, events)
+            return Grader.current().score(course, events)
         except Exception as exc:  # a broken model must never lose a finished session: the rubric scores it
-            rubric = score_session(course, detect(course, events), outcome_of(events))
-            self.score = replace(rubric, note=f"model not used: {exc}")
-        self.store.add_scores([score_row(self.record.id, self.score)])
+            try:
+                rubric = score_session(course, detect(course, events), outcome_of(events))
+            except Exception:
+                return None
+            return replace(rubric, note=f"model not used: {exc}")
 
     def choose(self, action_id: str) -> list[StoredEvent]:
         return self._commit(lambda: self.engine.choose(action_id))

@@ -181,10 +181,11 @@ def test_a_version_1_database_gets_the_labels_and_scores_tables(tmp_path: Path):
     with sqlite3.connect(db) as conn:  # make it look like a database written before schema version 2
         conn.execute("DROP TABLE labels")
         conn.execute("DROP TABLE scores")
+        conn.execute("DROP INDEX ix_sessions_unscored")  # added by version 3
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     ids = store_simulated(db, 2, 1)  # opening it upgrades it; finishing a session writes a score
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "3"
         assert conn.execute("SELECT count(*) FROM scores").fetchone()[0] == 2
     with Store.open(db) as store:
         store.set_labels(ids[0], "ann", {"m5": "minor"})

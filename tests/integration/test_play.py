@@ -356,7 +356,8 @@ def test_sigkill_loses_no_acknowledged_event_and_the_session_resumes(tmp_path, d
     assert trainer("sessions", "verify", sid, db=db_url).returncode == 0
     # The kill may land after the last commit but before "outcome:" is printed: the database says whether it ended.
     (status,) = scalars(db_url, "SELECT status FROM sessions WHERE id = :sid", sid=sid)
-    if status == "completed":
+    if status == "completed":  # and then with its score, stored in the same transaction as the ending
+        assert scalars(db_url, "SELECT score FROM sessions WHERE id = :sid", sid=sid) != [None]
         return
     resumed = trainer("play", str(DRILL), "--badge", "K1", "--script", str(s), "--resume", sid, db=db_url)
     assert resumed.returncode == 0, resumed.stderr

@@ -248,7 +248,7 @@ async def test_a_failed_save_keeps_the_place_and_r_retries(tmp_path, monkeypatch
         await open_course(pilot, PRESS)
         real_append = app.store.append
 
-        def disk_full(session_id, events):
+        def disk_full(session_id, events, **kwargs):  # kwargs: the score an ending is stored with
             raise StoreError("t.db: cannot save: database or disk is full")
 
         monkeypatch.setattr(app.store, "append", disk_full)

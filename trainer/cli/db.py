@@ -54,11 +54,11 @@ def upgrade(args: argparse.Namespace) -> int:
     purpose, once, right after installing a new Trainer, and prints what changed. It runs in one transaction: all or
     nothing. Safe to run again: a current database is left as it is.
     """
+    from trainer.cli.unscored import open_store
     from trainer.store import migrations
-    from trainer.store.store import Store
 
     latest = migrations.latest_version()
-    with Store.open(args.db) as store:
+    with open_store(args) as store:
         found = store.upgraded_from
         where = store.describe()
     if found is None:

@@ -87,10 +87,10 @@ def xapi(args: argparse.Namespace) -> int:
     Voided sessions are left out; sessions still in progress are exported as far as they go. See docs/xapi.md.
     """
     from trainer import outfile
+    from trainer.cli.unscored import open_store
     from trainer.export import lrs as lrs_mod
     from trainer.export import xapi as xapi_mod
     from trainer.store.records import SessionStatus
-    from trainer.store.store import Store
 
     if not args.out and not args.lrs:
         raise UsageError("say where the statements go: --out FILE, --lrs URL, or both")
@@ -107,7 +107,7 @@ def xapi(args: argparse.Namespace) -> int:
             raise UsageError(f"--lrs needs a password: --lrs-password or the environment variable {PASSWORD_ENV}")
         client = lrs_mod.LRSClient(args.lrs, args.lrs_user, password, timeout=args.timeout)
 
-    with Store.open(args.db) as store:
+    with open_store(args) as store:
         home_page = args.home_page or store.get_setting(SITE_URL_SETTING) or DEFAULT_HOME_PAGE
         _check_url(home_page, "--home-page" if args.home_page else f"setting {SITE_URL_SETTING}")
         activity_base = args.activity_base or home_page.rstrip("/") + "/courses/"
@@ -184,10 +184,10 @@ def scores(args: argparse.Namespace) -> int:
     See docs/reports.md for every column.
     """
     from trainer import outfile
+    from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.export import scores as scores_mod
     from trainer.export.period import Period, today
-    from trainer.store.store import Store
 
     fmt = args.format or Path(args.out).suffix.lower().lstrip(".")
     if fmt not in SCORE_FORMATS:
@@ -199,7 +199,7 @@ def scores(args: argparse.Namespace) -> int:
     bar = _ProgressBar()
     with paused_gc():  # 100 000 attempts: see paused_gc
         try:
-            with Store.open(args.db) as store:
+            with open_store(args, library=library) as store:
                 sheet = scores_mod.build(
                     store,
                     library,

@@ -29,14 +29,14 @@ def _read_password(prompt: str, from_stdin: bool) -> str:
 
 def set_password(args: argparse.Namespace) -> int:
     """Set the instructor password (stored as a salted scrypt hash in the database)."""
+    from trainer.cli.unscored import open_store
     from trainer.security import SETTING, hash_password
-    from trainer.store.store import Store
 
     first = _read_password("New instructor password: ", args.stdin)
     if not args.stdin and getpass.getpass("Repeat it: ") != first:
         raise TrainerError("the two passwords differ; nothing was changed")
     stored = hash_password(first)
-    with Store.open(args.db) as store:
+    with open_store(args) as store:
         store.set_setting(SETTING, stored)
     print("instructor password set")
     return ExitCode.OK
@@ -47,11 +47,11 @@ def instructor(args: argparse.Namespace) -> int:
 
     Asks for the instructor password first (set it with `trainer instructor set-password`).
     """
+    from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.security import SETTING, check_password
-    from trainer.store.store import Store
 
-    with Store.open(args.db) as store:
+    with open_store(args) as store:
         stored = store.get_setting(SETTING)
         if stored is None:
             raise TrainerError("no instructor password is set; run `trainer instructor set-password` first")

@@ -57,15 +57,15 @@ def walkthrough(args: argparse.Namespace) -> int:
     from rich.panel import Panel
     from rich.prompt import Prompt
 
+    from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.scoring.detect import action_label, detect, expected_step
     from trainer.scoring.grade import Grader
-    from trainer.store.store import Store
 
     console = Console()
     lang = args.lang or "en"
     library = load_library(args.courses)
-    with Store.open(args.db) as store:
+    with open_store(args, library=library) as store:
         if args.session:
             record = store.session(args.session)
         else:
@@ -140,14 +140,14 @@ def export(args: argparse.Namespace) -> int:
     A new file is readable by you only (trainees' sessions); an existing one is replaced only with --force."""
     from trainer import outfile
     from trainer.cli.sessions import _since
+    from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.scoring import labelled
-    from trainer.store.store import Store
 
     outfile.check(args.out, "labelled sessions", force=args.force)
     library = load_library(args.courses)
     skipped: dict[str, int] = defaultdict(int)
-    with Store.open(args.db) as store:
+    with open_store(args, library=library) as store:
         by_session: dict[str, dict[str, list[labelled.Label]]] = defaultdict(lambda: defaultdict(list))
         for lb in store.labels():
             by_session[lb.session_id][lb.mistake_id].append(labelled.Label(lb.severity, lb.labeller))
@@ -182,15 +182,15 @@ def import_labels(args: argparse.Namespace) -> int:
     Labels of mistakes that detection does not find in the stored session are refused (the file is for another
     session or course version); sessions not in this database are counted and left out (train on the file instead).
     """
+    from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.scoring import labelled
     from trainer.scoring.detect import detect
     from trainer.store.errors import StoreError
-    from trainer.store.store import Store
 
     library = load_library(args.courses)
     stored = absent = 0
-    with Store.open(args.db) as store:
+    with open_store(args, library=library) as store:
         for s in labelled.read(args.file):
             try:
                 record = store.session(s.session)

@@ -115,17 +115,17 @@ def play(args: argparse.Namespace) -> int:
     session id first and the outcome last. With --resume, give the same script: the actions the session already took
     are checked and skipped.
     """
+    from trainer.cli.unscored import open_store
     from trainer.course.library import resolve_course
     from trainer.course.loader import load_course
     from trainer.durable import DurableSession
     from trainer.engine.events import EventKind
     from trainer.engine.session import EngineError
-    from trainer.store.store import Store
 
     script = parse_script(args.script)
     course = load_course(resolve_course(args.course, args.courses))
     clock = _RealClock() if args.real_time else _ScriptClock()
-    with Store.open(args.db) as store:
+    with open_store(args, also=(course,)) as store:
         if args.resume:
             durable = DurableSession.resume(store, course, args.resume, clock=clock)
         else:

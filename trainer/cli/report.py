@@ -82,15 +82,15 @@ def course(args: argparse.Namespace) -> int:
     version's events cannot be read against it). --html FILE also writes the report, with charts, as one HTML page.
     """
     from trainer import outfile
+    from trainer.cli.unscored import open_store
     from trainer.export import course_report
     from trainer.export.period import Period
-    from trainer.store.store import Store
 
     period = Period(args.since, args.until)
     if args.html:
         outfile.check(args.html, "report", force=args.force)
     course_id, loaded = _course(args.course, args.courses)
-    with Store.open(args.db) as store:
+    with open_store(args) as store:
         report = course_report.load(store, course_id, loaded, period=period)
         if loaded is None and not store.sessions(course_id=course_id):
             raise UsageError(f"no course {course_id!r} in the library and no session of it in the database")
@@ -212,13 +212,13 @@ def _esc(text: str) -> str:
 
 def trainee(args: argparse.Namespace) -> int:
     """One trainee: every attempt (newest first), the trend of their scores, and the certification of each course."""
+    from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.export import trainee_report
     from trainer.export.period import today
-    from trainer.store.store import Store
 
     library = load_library(args.courses)
-    with Store.open(args.db) as store:
+    with open_store(args, library=library) as store:
         report = trainee_report.load(store, args.badge, library, today=today())
     print_trainee(_console(), report, _lang(args))
     return ExitCode.OK
@@ -308,14 +308,14 @@ def due(args: argparse.Namespace) -> int:
     from rich import box
     from rich.table import Table
 
+    from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.export import due as due_mod
     from trainer.export.period import today
-    from trainer.store.store import Store
 
     library = load_library(args.courses)
     day = today()
-    with Store.open(args.db) as store:
+    with open_store(args, library=library) as store:
         rows = due_mod.load(
             store, library, today=day, within=args.within, department=args.department, course_id=args.course
         )

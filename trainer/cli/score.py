@@ -249,9 +249,9 @@ def score(args: argparse.Namespace) -> int:
     from rich.live import Live
 
     from trainer.cli.sessions import _since
+    from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.scoring.grade import Grader
-    from trainer.store.store import Store
 
     if args.since and not args.all:
         raise UsageError("--since goes with --all")
@@ -260,7 +260,7 @@ def score(args: argparse.Namespace) -> int:
     grader = Grader.current(args.model, strict=True)
     library = load_library(args.courses)
     console = Console()
-    with Store.open(args.db) as store:
+    with open_store(args, library=library, repair=not args.dry_run) as store:
         record = None
         if args.session:
             record = store.session(args.session)

@@ -66,8 +66,8 @@ def serve(args: argparse.Namespace) -> int:
     --host 0.0.0.0 and open http://THIS-MACHINE:PORT/ in each browser (see docs/operations.md, "Training room").
     The database and course folders are checked before anything is served. Stop with Ctrl+C.
     """
+    from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
-    from trainer.store.store import Store
 
     courses: list[str] = args.courses
     db: str | None = args.db
@@ -75,7 +75,9 @@ def serve(args: argparse.Namespace) -> int:
     library = load_library(courses)
     if not library.courses:
         raise TrainerError("no course could be loaded; run `trainer course check` on your course folders")
-    with Store.open(db) as store:  # fails here, in one line, rather than in every browser tab; creates or upgrades it
+    # Fails here, in one line, rather than in every browser tab; creates or upgrades it, and scores any finished
+    # session left without a score.
+    with open_store(args, library=library) as store:
         where = store.describe()
     if db is not None:
         # The tabs inherit the environment: the URL (and any password in it) stays out of the process list.

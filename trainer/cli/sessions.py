@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,8 +32,9 @@ def register(sub: Any) -> None:
     p = command(ssub, "show", show)
     p.add_argument("session", metavar="ID", help="session id or a unique prefix of it")
 
-    p = command(ssub, "verify", verify, uses=("db",))
+    p = command(ssub, "verify", verify, uses=("db", "courses"))
     p.add_argument("session", nargs="?", metavar="ID", help="one session (default: all)")
+    p.add_argument("--repair", action="store_true", help="score the finished sessions found without a score")
 
     p = command(ssub, "void", void, uses=("db",))
     p.add_argument("session", metavar="ID")
@@ -55,10 +57,10 @@ def list_sessions(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from trainer.cli.unscored import open_store
     from trainer.store.records import SessionStatus
-    from trainer.store.store import Store
 
-    with Store.open(args.db) as store:
+    with open_store(args) as store:
         rows = store.sessions(
             badge=args.trainee,
             course_id=args.course,
@@ -92,14 +94,14 @@ def show(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.engine.clock import ManualClock
     from trainer.engine.events import EventKind
     from trainer.engine.session import replay
     from trainer.scoring.detect import detect
-    from trainer.store.store import Store
 
-    with Store.open(args.db) as store:
+    with open_store(args) as store:
         record = store.session(args.session)
         stored = store.events(record.id)
         trainee = store.get_trainee(record.badge)
@@ -196,8 +198,14 @@ def print_score(
 
 
 def verify(args: argparse.Namespace) -> int:
-    """Check the hash chain of one session or all: names any session whose events were edited, deleted, inserted or
-    reordered, with the first bad sequence number. Exit 1 when any session fails."""
+    """Check the hash chain of one session or all, and that every finished session has its score.
+
+    Names any session whose events were edited, deleted, inserted or reordered, with the first bad sequence number,
+    and any finished session without a score (an older Trainer killed between storing its ending and its score).
+    --repair scores those with the current model (their course version must be loaded: --courses, TRAINER_COURSES);
+    any other command that opens the database does it too. Exit 1 when any session fails or is left without a score.
+    """
+    from trainer.cli.unscored import score_unscored
     from trainer.store.store import Store
 
     with Store.open(args.db) as store:
@@ -205,20 +213,40 @@ def verify(args: argparse.Namespace) -> int:
             record = store.session(args.session)
             problems = store.verify(record.id)
             checked = 1
+            unscored = [r for r in store.unscored_sessions() if r.id == record.id]
         else:
             problems = store.verify()
             checked = len(store.sessions())
+            unscored = store.unscored_sessions()
+        repair = None
+        if args.repair and unscored:
+            repair = score_unscored(store, args.courses, found=unscored)
     for p in problems:
         print(f"session {p.session_id}: event {p.seq}: {p.reason}")
-    print(f"{checked} session(s) checked, {len(problems)} failed verification")
-    return ExitCode.ERROR if problems else ExitCode.OK
+    left = unscored if repair is None else list(repair.left)
+    for r, result in repair.scored if repair else ():
+        verdict = "passed" if result.passed else "failed"
+        print(f"session {r.id}: {r.status} without a score: scored {result.score:g} ({verdict}) by {result.scorer}")
+    for r in left:
+        print(f"session {r.id}: {r.status} without a score ({r.course_id} {r.course_version})")
+    summary = f"{checked} session(s) checked, {len(problems)} failed verification"
+    if repair is not None:
+        summary += f", {len(unscored)} finished without a score: {len(repair.scored)} scored, {len(left)} left"
+    else:
+        summary += f", {len(unscored)} finished without a score"
+    print(summary)
+    if repair is not None and (warning := repair.warning()):
+        print(f"trainer: warning: {warning}", file=sys.stderr)
+    elif left and not args.repair:
+        print("score them with `trainer sessions verify --repair`", file=sys.stderr)
+    return ExitCode.ERROR if problems or left else ExitCode.OK
 
 
 def void(args: argparse.Namespace) -> int:
     """Set an interrupted session aside (an instructor's decision), keeping the reason with it."""
-    from trainer.store.store import Store
+    from trainer.cli.unscored import open_store
 
-    with Store.open(args.db) as store:
+    with open_store(args) as store:
         record = store.session(args.session)
         store.void(record.id, args.reason, args.by)
     print(f"session {record.id} voided: {args.reason}")

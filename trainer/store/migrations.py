@@ -83,8 +83,18 @@ def _labels_and_scores(conn: Connection) -> None:
     conn.execute(CreateIndex(index))
 
 
+def _unscored_index(conn: Connection) -> None:
+    """Version 3: a partial index of the sessions without a score, spelled out as it was at version 3."""
+    md = MetaData()
+    sessions = Table("sessions", md, Column("status", String(16)), Column("score", Float))
+    unscored = sessions.c.score.is_(None)
+    index = Index("ix_sessions_unscored", sessions.c.status, sqlite_where=unscored, postgresql_where=unscored)
+    conn.execute(CreateIndex(index))
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "labels and scores: instructor severities per mistake, score history", _labels_and_scores),
+    Step(3, "an index of unscored sessions: finished ones get their score when the store opens", _unscored_index),
 )
 
 

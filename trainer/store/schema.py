@@ -3,7 +3,8 @@
 This module describes the *latest* schema, which a fresh database is created with. Older databases are brought here by the
 steps in migrations.py, which must spell out their own DDL instead of reusing these objects (they change over time).
 Version 2 added labels (instructor severities per detected mistake) and scores (every scoring of a session, kept as
-history). Planned: models (trained scoring models and their provenance).
+history). Version 3 added an index of the sessions without a score (finished ones are scored when a command opens the
+store). Planned: models (trained scoring models and their provenance).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 2  # the version this code creates; migrations.py upgrades older ones to it
+SCHEMA_VERSION = 3  # the version this code creates; migrations.py upgrades older ones to it
 APPLICATION = "trainer"  # meta['application']: how open() tells our database from another program's
 
 
@@ -123,6 +124,16 @@ Index(None, sessions.c.badge, sessions.c.started_at)
 Index(None, sessions.c.course_id, sessions.c.started_at)
 Index(None, sessions.c.started_at)
 Index(None, sessions.c.status)
+# The sessions without a score (in progress, voided, and finished ones an older Trainer was killed before scoring), for
+# the look-up every command makes when it opens the store: a partial index holds only those, so it stays a few entries
+# and rescoring scored sessions never touches it. Named: the naming convention would call it ix_sessions_status too.
+UNSCORED_INDEX = "ix_sessions_unscored"
+Index(
+    UNSCORED_INDEX,
+    sessions.c.status,
+    sqlite_where=sessions.c.score.is_(None),
+    postgresql_where=sessions.c.score.is_(None),
+)
 
 events = Table(
     "events",

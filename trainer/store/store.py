@@ -297,12 +297,15 @@ class Store:
             row = conn.execute(select(s).where(s.c.id == session_id)).one()
         return _session(row, now)
 
-    def append(self, session_id: str, events: Sequence[Event]) -> list[StoredEvent]:
+    def append(
+        self, session_id: str, events: Sequence[Event], *, score: Mapping[str, Any] | None = None
+    ) -> list[StoredEvent]:
         """Store the next events of a session in one transaction and return them chained. Durable when this returns.
 
         The events must continue the session's sequence (event_count + 1, + 2, ...). A terminal event (completed, failed,
-        aborted) may only come last; it finishes the session. On any failure nothing is stored and the same call can be
-        retried.
+        aborted) may only come last; it finishes the session. `score` (a scoring as add_scores takes it; only with a
+        terminal event) is stored in the same transaction and becomes the session's score: a session is never finished
+        without it, whenever the process dies. On any failure nothing is stored and the same call can be retried.
         """
         batch = list(events)
         if not batch:
@@ -313,7 +316,10 @@ class Store:
             raise StoreError(
                 f"{self._where}: session {short}: a {batch[terminal[0]].kind} event must be the session's last event"
             )
+        if score is not None and not terminal:
+            raise ValueError(f"session {short}: a score is stored only with the session's terminal event")
         now = _utcnow()
+        scoring = None if score is None else _scoring_row({**score, "session_id": session_id}, now)
         # The head this store wrote last is usually still the head (a session has one owner). Chaining from it before the
         # write lock is taken keeps the lock short when terminals write at once; the UPDATE checks it still holds, and
         # when it does not, the head is read under the lock and checked as always.
@@ -325,9 +331,14 @@ class Store:
             f"store {len(batch)} event(s) of session {short}", undone="nothing was stored; retry", session=session_id
         ) as conn:
             stored = guess
-            if guess is None or conn.execute(_APPEND_UPDATE_IF_HEAD, self._head_update(guess, known)).rowcount != 1:
-                stored = self._append_checked(conn, session_id, batch, now)
+            if (
+                guess is None
+                or conn.execute(_APPEND_UPDATE_IF_HEAD, self._head_update(guess, known, scoring)).rowcount != 1
+            ):
+                stored = self._append_checked(conn, session_id, batch, now, scoring)
             conn.execute(_APPEND_EVENTS, [_event_row(item) for item in stored])
+            if scoring is not None:
+                conn.execute(_APPEND_SCORE, scoring)
         if terminal:
             self._heads.pop(session_id, None)
         else:
@@ -335,7 +346,7 @@ class Store:
         return stored
 
     def _append_checked(
-        self, conn: Connection, session_id: str, batch: list[Event], now: datetime
+        self, conn: Connection, session_id: str, batch: list[Event], now: datetime, scoring: dict[str, Any] | None
     ) -> list[StoredEvent]:
         """append()'s checks against the session row as stored, and its update; the chained events (not yet inserted)."""
         short = session_id[:8]
@@ -356,12 +367,15 @@ class Store:
                 f"{self._where}: session {short}: events must continue at seq {expected[0]} without gaps, got {_seqs(got)}"
             )
         stored = chain.link(session_id, row.head_hash, batch, now)
-        conn.execute(_APPEND_UPDATE, self._head_update(stored))
+        conn.execute(_APPEND_UPDATE, self._head_update(stored, None, scoring))
         return stored
 
     @staticmethod
-    def _head_update(stored: list[StoredEvent], known: tuple[int, str] | None = None) -> dict[str, Any]:
-        """The session row's new values after `stored` (and, with `known`, the head it must still have: the b_ keys)."""
+    def _head_update(
+        stored: list[StoredEvent], known: tuple[int, str] | None = None, scoring: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The session row's new values after `stored` (and, with `known`, the head it must still have: the b_ keys;
+        with `scoring`, the score it finishes with)."""
         last = stored[-1]
         values: dict[str, Any] = {
             "b_id": last.session_id,
@@ -376,6 +390,8 @@ class Store:
                 outcome=None if outcome is None else str(outcome),
                 ended_at=last.utc,
             )
+        if scoring is not None:
+            values.update(score=scoring["score"], passed=scoring["passed"])
         if known is not None:
             owner = Owner.this_process()
             values.update(b_count=known[0], b_head=known[1], b_host=owner.host, b_pid=owner.pid)
@@ -682,21 +698,7 @@ class Store:
             return
         s, h = schema.sessions, schema.scores
         now = _utcnow()
-        rows = []
-        for x in scores:
-            details = x.get("details") or []
-            rows.append(
-                {
-                    "session_id": x["session_id"],
-                    "scored_at": now,
-                    "scorer": str(x["scorer"])[:64],
-                    "score": float(x["score"]),
-                    "passed": bool(x["passed"]),
-                    "reason": str(x["reason"]),
-                    "review": bool(x["review"]),
-                    "details": details if isinstance(details, str) else canonical_json(details),
-                }
-            )
+        rows = [_scoring_row(x, now) for x in scores]
         # In session id order (stable: of two scorings of one session, the one given last stays the current score): each
         # statement then walks the indexes on session ids in order, a sixth less time than in the order given.
         rows.sort(key=lambda r: r["session_id"])
@@ -717,6 +719,50 @@ class Store:
                 unknown = next((i for i in ids if i not in known), "?")
                 raise StoreError(f"{self._where}: no session {unknown}; check the session id")
             _driver_executemany(conn, h.insert(), rows)
+
+    def unscored_sessions(self) -> list[FinishedSession]:
+        """The finished (completed, failed, aborted) sessions that have no score, oldest first.
+
+        Since schema version 3 a session finishes with its score in one transaction (append); these are left by an older
+        Trainer killed between the two, or by a scoring that failed. Every command looks for them when it opens the
+        store, so the query reads only the partial index of unscored sessions (schema.UNSCORED_INDEX): no table scan.
+        """
+        s = schema.sessions
+        query = (
+            select(s.c.id, s.c.course_id, s.c.course_version, s.c.content_hash, s.c.status)
+            .where(s.c.score.is_(None), s.c.status.in_(sorted(status.value for status in _FINISHED)))
+            .order_by(s.c.started_at, s.c.id)
+        )
+        with self._reading("look for finished sessions without a score") as conn:
+            rows = conn.execute(query).all()
+        return [
+            FinishedSession(r.id, r.course_id, r.course_version, r.content_hash, _SESSION_STATUS[r.status], None, None)
+            for r in rows
+        ]
+
+    def add_missing_scores(self, scores: Sequence[Mapping[str, Any]]) -> list[str]:
+        """add_scores() for finished sessions that still have no score when the transaction runs; the ids scored.
+
+        For repairs (unscored_sessions()): a session another process scored meanwhile keeps that score, and no second
+        scoring is added to its history.
+        """
+        if not scores:
+            return []
+        s, h = schema.sessions, schema.scores
+        now = _utcnow()
+        finished = sorted(status.value for status in _FINISHED)
+        done: list[str] = []
+        with self._writing(f"save {len(scores)} missing score(s)") as conn:
+            for row in (_scoring_row(x, now) for x in scores):
+                changed = conn.execute(
+                    s.update()
+                    .where(s.c.id == row["session_id"], s.c.score.is_(None), s.c.status.in_(finished))
+                    .values(score=row["score"], passed=row["passed"])
+                ).rowcount
+                if changed == 1:
+                    conn.execute(h.insert(), row)
+                    done.append(row["session_id"])
+        return done
 
     def scores(self, session_id: str) -> list[ScoreRecord]:
         """Every scoring of a session (id or unique prefix), oldest first; the last one is the current score."""
@@ -877,6 +923,7 @@ _APPEND_HEAD = select(
     schema.sessions.c.head_hash,
 ).where(schema.sessions.c.id == bindparam("b_id"))
 _APPEND_EVENTS = schema.events.insert()
+_APPEND_SCORE = schema.scores.insert()
 _APPEND_UPDATE = schema.sessions.update().where(schema.sessions.c.id == bindparam("b_id"))
 _APPEND_UPDATE_IF_HEAD = _APPEND_UPDATE.where(  # the head append() chained from is still the session's head
     schema.sessions.c.status == SessionStatus.IN_PROGRESS.value,
@@ -917,6 +964,22 @@ def _session(
         id_, badge, course_id, course_version, content_hash, seed, lang, status, started_at, ended_at, outcome, score,
         passed, event_count, void_reason,
     )  # fmt: skip
+
+
+def _scoring_row(x: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """A scores row from a scoring as add_scores() takes it (session_id, scorer, score, passed, reason, review, details:
+    a JSON-able list or its canonical JSON text)."""
+    details = x.get("details") or []
+    return {
+        "session_id": x["session_id"],
+        "scored_at": now,
+        "scorer": str(x["scorer"])[:64],
+        "score": float(x["score"]),
+        "passed": bool(x["passed"]),
+        "reason": str(x["reason"]),
+        "review": bool(x["review"]),
+        "details": details if isinstance(details, str) else canonical_json(details),
+    }
 
 
 def _event_row(stored: StoredEvent) -> dict[str, Any]:
