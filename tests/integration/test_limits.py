@@ -5,14 +5,13 @@ The bounds live in trainer/course/limits.py; docs/course-format.md and docs/oper
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from backends import scalars
+from cliproc import trainer
 
 from trainer.course.limits import MAX_TIMEOUTS_IN_A_ROW, QUOTE_CHARS
 
@@ -20,15 +19,6 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 MINI = ROOT / "tests" / "fixtures" / "mini_course.yaml"
 MINI_TEXT = MINI.read_text(encoding="utf-8")
 TIMER = "seconds: 30"
-
-
-def trainer(*args: str, db: str = "", timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("TRAINER_COURSES", "TRAINER_DB")}
-    if db:
-        env["TRAINER_DB"] = db
-    return subprocess.run(
-        [sys.executable, "-m", "trainer", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env
-    )
 
 
 def where(text: str, token: str) -> str:

@@ -15,17 +15,11 @@ from pathlib import Path
 
 import pytest
 from backends import POSTGRESQL, SQLITE, backend, execute, scalars
+from cliproc import trainer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MINI = FIXTURES / "mini_course.yaml"
 DRILL = FIXTURES / "drill.yaml"
-
-
-def trainer(*args: str, db: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRAINER_DB": db}
-    return subprocess.run(
-        [sys.executable, "-m", "trainer", *args], capture_output=True, text=True, env=env, check=check, timeout=120
-    )
 
 
 def script(tmp_path: Path, lines: list[str], name: str = "script.txt") -> Path:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from backends import SQLITE, backend, execute, scalars
+from cliproc import trainer
 
 from trainer.course.loader import load_course
 from trainer.engine.session import Session
@@ -23,14 +24,6 @@ from trainer.store.store import Store
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MINI = FIXTURES / "mini_course.yaml"
 UNSCORED = "SELECT id FROM sessions WHERE status IN ('completed', 'failed', 'aborted') AND score IS NULL"
-
-
-def trainer(*args: str, db: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if k != "TRAINER_COURSES"}
-    full.update({"TRAINER_DB": db, **(env or {})})
-    return subprocess.run(
-        [sys.executable, "-m", "trainer", *args], capture_output=True, text=True, env=full, timeout=120, check=False
-    )
 
 
 def script(tmp_path: Path, lines: list[str], name: str = "script.txt") -> Path:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import openpyxl
 from backends import POSTGRESQL, SQLITE, only, scalars
+from cliproc import trainer
 
 from trainer.course.loader import load_course
 from trainer.engine.session import Session
@@ -21,14 +22,6 @@ from trainer.store.store import Store
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MINI = FIXTURES / "mini_course.yaml"
 UNSCORED = "SELECT id FROM sessions WHERE status IN ('completed', 'failed', 'aborted') AND score IS NULL"
-
-
-def trainer(*args: str, db: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if k != "TRAINER_COURSES"}
-    full.update({"TRAINER_DB": db, **(env or {})})
-    return subprocess.run(
-        [sys.executable, "-m", "trainer", *args], capture_output=True, text=True, env=full, timeout=120, check=False
-    )
 
 
 def finished_unscored(db_url: str, badge: str = "OLD") -> str:

@@ -186,25 +186,27 @@ class _Walker:
         return out
 
 
+def _fail_at(file: str, text: str, found: re.Match[str], message: str) -> CourseInvalid:
+    """The error for a character found in the file's text, at its line and column."""
+    offset = found.start()
+    line_start = text.rfind("\n", 0, offset) + 1
+    return _fail(file, Pos(text.count("\n", 0, offset) + 1, offset - line_start + 1), message)
+
+
 def parse_text(text: str, file: str) -> Document:
     """Parse YAML text into a Document, or raise CourseInvalid with one file:line:col diagnostic."""
     bad = _NOT_PRINTABLE.search(text)
     if bad:  # found here, the reader's error would give no line and column (and libyaml chokes on surrogates)
-        offset = bad.start()
-        line_start = text.rfind("\n", 0, offset) + 1
-        raise _fail(
+        raise _fail_at(
             file,
-            Pos(text.count("\n", 0, offset) + 1, offset - line_start + 1),
+            text,
+            bad,
             f"the character U+{ord(bad.group()):04X} (a control or invalid character) is not allowed in YAML; delete it",
         )
     bidi = _BIDI.search(text)
     if bidi:  # anywhere, comments included: the file would read differently from what it says ("Trojan Source")
-        offset = bidi.start()
-        line_start = text.rfind("\n", 0, offset) + 1
-        raise _fail(
-            file,
-            Pos(text.count("\n", 0, offset) + 1, offset - line_start + 1),
-            f"the character {describe(bidi.group())} changes the order text is shown in; delete it",
+        raise _fail_at(
+            file, text, bidi, f"the character {describe(bidi.group())} changes the order text is shown in; delete it"
         )
     doc = Document(file=file, data=None, sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
     loader = _Loader(text)
