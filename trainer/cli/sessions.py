@@ -69,7 +69,8 @@ def list_sessions(args: argparse.Namespace) -> int:
         )
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("id", "badge", "course", "started", "status", "outcome", "score", "events"):
-        table.add_column(col, no_wrap=col != "course", overflow="fold")
+        # The course folds onto a second line rather than vanish when 80 columns are not enough for every column.
+        table.add_column(col, no_wrap=col != "course", overflow="fold", min_width=8 if col == "course" else None)
     for r in rows:
         score = "" if r.score is None else f"{r.score:g}{' ✔' if r.passed else ' ✖'}"
         table.add_row(
