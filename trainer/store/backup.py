@@ -185,16 +185,24 @@ def _check_backup_file(backup: Path) -> None:
                 f"{backup}: {beside.name} is beside it, so the file alone is not the whole database; close the "
                 "program that has it open (or open and close it once with sqlite3) and restore again"
             )
+    identify_file(backup, "backup", untouched="nothing was changed", empty_ok=False)
+
+
+def identify_file(path: Path, what: str, *, untouched: str, empty_ok: bool) -> None:
+    """Refuse, without writing a byte, an SQLite file that is not a Trainer database (or an empty one, unless
+    `empty_ok`: a new database starts empty) or is from a newer Trainer; `untouched` says what was left as it was."""
     try:
-        probe = dialect.probe_sqlite_file(backup)
-        if migrations.identify(probe.tables, probe.meta, latest=migrations.latest_version()) is None:
-            raise migrations.ForeignDatabase("it is empty")
+        probe = dialect.probe_sqlite_file(path)
+        if probe.exists or not empty_ok:
+            found = migrations.identify(probe.tables, probe.meta, latest=migrations.latest_version())
+            if found is None and not empty_ok:
+                raise migrations.ForeignDatabase("it is empty")
     except (dialect.NotADatabase, migrations.ForeignDatabase) as exc:
-        raise StoreError(f"{backup}: not a Trainer database ({exc}); nothing was changed") from exc
+        raise StoreError(f"{path}: not a Trainer database ({exc}); {untouched}") from exc
     except migrations.NewerDatabase as exc:
-        raise StoreError(f"{backup}: {exc}; nothing was changed") from exc
+        raise StoreError(f"{path}: {exc}; {untouched}") from exc
     except dialect.CannotRead as exc:
-        raise StoreError(f"{backup}: cannot read the backup ({exc}); check the file's permissions") from exc
+        raise StoreError(f"{path}: cannot read the {what} ({exc}); check the file's permissions") from exc
 
 
 @dataclass(frozen=True)

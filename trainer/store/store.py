@@ -882,17 +882,7 @@ def _check_writable(engine: Engine) -> None:
 
 def _check_file(path: Path) -> None:
     """Refuse, without writing a byte, a file that is not a Trainer database or is from a newer Trainer."""
-    untouched = "the file was left untouched"
-    try:
-        probe = dialect.probe_sqlite_file(path)
-        if probe.exists:
-            migrations.identify(probe.tables, probe.meta, latest=migrations.latest_version())
-    except (dialect.NotADatabase, migrations.ForeignDatabase) as exc:
-        raise StoreError(f"{path}: not a Trainer database ({exc}); {untouched}") from exc
-    except migrations.NewerDatabase as exc:
-        raise StoreError(f"{path}: {exc}; {untouched}") from exc
-    except dialect.CannotRead as exc:
-        raise StoreError(f"{path}: cannot read the database ({exc}); check the file's permissions") from exc
+    backup_mod.identify_file(path, "database", untouched="the file was left untouched", empty_ok=True)
 
 
 def _seqs(seqs: Sequence[int]) -> str:
