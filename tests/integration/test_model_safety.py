@@ -211,9 +211,9 @@ def scored_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # Runs `trainer <args>` once per line of its input, each in a child forked from a process that has imported Trainer and
 # scikit-learn once (importing them is most of a fresh `python -m trainer`'s 2 s): the child is a separate process, so a
-# crash shows as a signal in its status. Output: one JSON line per run, {"status": exit code or -signal, "stderr": ...}.
+# crash shows as a signal in its status (a hang as SIGALRM). Output: one JSON line per run, {"status": exit code or -signal, "stderr": ...}.
 FORKER = """
-import json, os, sys, tempfile
+import json, os, signal, sys, tempfile
 from trainer.cli import main
 import sklearn.ensemble, sklearn.linear_model, skops.io  # before forking: what every child needs
 for line in sys.stdin:
@@ -221,7 +221,9 @@ for line in sys.stdin:
     err = tempfile.TemporaryFile()
     pid = os.fork()
     if pid == 0:
+        signal.alarm(120)  # a tree with a loop would make the predictor run forever: SIGALRM ends the child
         os.dup2(err.fileno(), 2)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # this runner's stdout carries only the results
         code = 70
         try:
             code = main(args)
@@ -279,18 +281,20 @@ def test_crafted_tree_arrays_are_refused_in_one_line_and_never_crash(archive: Ar
 def test_a_crafted_model_is_refused_by_the_real_entry_point(archive: Archive, scored_db: Path, tmp_path: Path):
     """The same through `python -m trainer score` itself (before: a segmentation fault, exit -11)."""
     nodes = archive.array(5).copy()
-    nodes["feature_idx"][0] = 99999
+    nodes["feature_idx"][0] = 2**40  # X[row, 2**40]: far outside any mapped memory
     bad = archive.write(tmp_path / "bad" / "model.skops", {(5, "nodes"): nodes})
     r = trainer("score", "--all", "--db", str(scored_db), "--model", str(bad))
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
-    assert r.stderr.startswith(f"trainer: error: {bad}: tree 1 of class 'minor', node 0: splits on feature 99999")
+    assert r.stderr.startswith(
+        f"trainer: error: {bad}: tree 1 of class 'minor', node 0: splits on feature 1099511627776"
+    )
 
 
 def test_a_crafted_model_leaves_play_scoring_by_the_rubric(archive: Archive, scored_db: Path, tmp_path: Path):
     """TRAINER_MODEL pointing at a crafted model: the session ends, is scored by the rubric and stored, exit 0 (before:
     a segmentation fault after the last answer, and the session left unscored)."""
     nodes = archive.array(14).copy()
-    nodes["left"][0] = 999
+    nodes["left"][0] = nodes["right"][0] = 2**32 - 1  # nodes[4294967295]: far outside any mapped memory
     bad = archive.write(tmp_path / "bad" / "model.skops", {(14, "nodes"): nodes})
     script = sorted(scored_db.parent.glob("s*.txt"))[0]
     db = tmp_path / "play.db"
