@@ -44,10 +44,13 @@ def register(sub: Any) -> None:
     p.add_argument("--model", metavar="PATH", help="a model file (default: the current one)")
     p.add_argument("--json", action="store_true", help="print the metadata as JSON")
 
+    p = command(msub, "sign", sign, uses=())
+    p.add_argument("--model", metavar="PATH", help="the model file to sign (default: the current one)")
+
 
 def _group_help(args: argparse.Namespace) -> int:
     """Train, evaluate and inspect the model that grades mistakes (see trainer model --help)."""
-    raise UsageError("choose a model command: train, evaluate, info (see trainer model --help)")
+    raise UsageError("choose a model command: train, evaluate, info, sign (see trainer model --help)")
 
 
 def _progress(console: Any) -> Any:
@@ -111,6 +114,8 @@ def train(args: argparse.Namespace) -> int:
         )
     Console().print(table)
     print(f"model {trained.short_id} ({trained.metadata['chosen']}) saved to {path}")
+    if trained.signed_by:
+        print(f"signed with the site key {trained.signed_by} ({M.signature_path(path).name})")
     return ExitCode.OK
 
 
@@ -200,6 +205,7 @@ def info(args: argparse.Namespace) -> int:
 
     from trainer.scoring import model as M
     from trainer.scoring.grade import ENV_VAR, choose, installed_model_path
+    from trainer.sitekey import ENV_VAR as KEY_ENV
 
     choice = choose(args.model)
     if choice.path is None:
@@ -229,9 +235,47 @@ def info(args: argparse.Namespace) -> int:
         f"({meta.get('cv', {}).get('n_splits')} folds, trainees kept apart)",
         "courses    " + ", ".join(f"{c} {'/'.join(sorted(v))}" for c, v in sorted(meta.get("courses", {}).items())),
         "features   " + ", ".join(meta["features"]["categorical"] + meta["features"]["numeric"]),
+        "content    " + _checked(loaded.checked),
+        "signature  "
+        + (
+            f"valid, site key {loaded.signed_by} ({M.signature_path(choice.path).name})"
+            if loaded.signed_by
+            else f"not checked: this site has no key ({KEY_ENV}); the SHA-256 proves integrity, not origin"
+        ),
     ]
     for line in lines:
         console.print(line, highlight=False, markup=False)
     for warning in M.problems(loaded):
         print(f"warning: {warning}", file=sys.stderr)
+    return ExitCode.OK
+
+
+def _checked(checked: Any) -> str:
+    if checked.trees:
+        return (
+            f"checked: {checked.trees} trees, {checked.nodes:,} nodes (children, features, category sets, "
+            "thresholds and leaf values in range)"
+        )
+    return f"checked: {checked.kind} (parts, shapes and test rows)"
+
+
+def sign(args: argparse.Namespace) -> int:
+    """Sign a model with the site key (TRAINER_SITE_KEY_FILE), so that a site with the key accepts it.
+
+    Writes NAME.sig beside the model: an HMAC-SHA256, with the key, of the model file and its metadata. The model is
+    checked first; only a model this Trainer accepts is signed. Run it where the key is kept, on a model you trust."""
+    from trainer.scoring import model as M
+    from trainer.scoring.grade import choose
+    from trainer.sitekey import ENV_VAR, SiteKeyError, site_key
+
+    choice = choose(args.model)
+    if choice.path is None:
+        raise UsageError("no model to sign: give one with --model FILE")
+    key = site_key()
+    if key is None:
+        raise SiteKeyError(
+            f"no site key: set {ENV_VAR} to a file holding the key (see docs/operations.md, The site key)"
+        )
+    key_id = M.sign(choice.path, key)
+    print(f"signed {choice.path} with the site key {key_id}: {M.signature_path(choice.path)}")
     return ExitCode.OK

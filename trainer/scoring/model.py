@@ -12,6 +12,7 @@ scikit-learn, numpy and skops are imported inside the functions that need them: 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import platform
 from collections import Counter
@@ -26,6 +27,7 @@ from trainer.errors import TrainerError
 from trainer.scoring.features import CATEGORICAL, FEATURES, GRADES, NUMERIC, RANK
 
 MODEL_FORMAT = "trainer-model/1"
+SIGNATURE_FORMAT = "trainer-model-signature/1"
 REVIEW_BELOW = 0.6  # a prediction whose probability is below this is flagged for an instructor to review
 DEFAULT_SPLITS = 5
 
@@ -226,6 +228,8 @@ class TrainedModel:
     pipeline: Any
     metadata: dict[str, Any]
     path: Path | None = None
+    checked: Any = None  # modelcheck.Checked: what load() checked (None: built here, not loaded)
+    signed_by: str = ""  # the site key id whose signature load() verified ("": the site has no key)
 
     @property
     def review_below(self) -> float:
@@ -392,8 +396,13 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def signature_path(path: str | Path) -> Path:
+    return Path(path).with_suffix(".sig")
+
+
 def save(model: TrainedModel, path: str | Path, *, force: bool = False) -> Path:
-    """Write the model (skops) and its metadata (JSON, with the model file's SHA-256) beside it.
+    """Write the model (skops) and its metadata (JSON, with the model file's SHA-256) beside it, and sign both when the
+    site has a key (so that a model trained here is accepted here).
 
     Both through trainer.outfile: whole or not at all, existing files replaced only with `force`.
     """
@@ -405,6 +414,7 @@ def save(model: TrainedModel, path: str | Path, *, force: bool = False) -> Path:
     if path.suffix != ".skops":
         raise ModelError(f"{path}: a model file name must end in .skops (its metadata goes beside it as .json)")
     check_writable(path, force=force)
+    key = _site_key(path)
     digest: list[str] = []
 
     def fill(tmp: Path) -> None:
@@ -422,8 +432,14 @@ def save(model: TrainedModel, path: str | Path, *, force: bool = False) -> Path:
     outfile.write(
         metadata_path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"), "model's metadata", force=force
     )
+    try:
+        signature_path(path).unlink(missing_ok=True)  # a signature of the model this one replaces
+    except OSError as exc:
+        raise ModelError(f"{signature_path(path)}: cannot remove the old signature ({exc.strerror or exc})") from None
     model.metadata = meta
     model.path = path
+    if key is not None:
+        model.signed_by = sign(path, key)
     return path
 
 
@@ -432,6 +448,71 @@ def check_writable(path: str | Path, *, force: bool = False) -> None:
     path = Path(path)
     outfile.check(path, "model", force=force, make_folder=True)
     outfile.check(metadata_path(path), "model's metadata", force=force, make_folder=True)
+
+
+def _site_key(path: Path) -> bytes | None:
+    from trainer.sitekey import SiteKeyError, site_key
+
+    try:
+        return site_key()
+    except SiteKeyError as exc:
+        raise ModelError(f"{path}: {exc}") from None
+
+
+def _signed_text(path: Path, meta: Mapping[str, Any]) -> bytes:
+    """What a signature covers: the model file's SHA-256 and the whole metadata (courses, review threshold, ...)."""
+    canonical = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f"{sha256_of(path)}\n{canonical}".encode()
+
+
+def sign(path: str | Path, key: bytes) -> str:
+    """Write NAME.sig: an HMAC-SHA256, with the site key, of the model file and its metadata. Returns the key id.
+    The model is checked first (every check of load() but the signature): only a model this Trainer accepts is signed."""
+    from trainer.sitekey import key_id, mac
+
+    path = Path(path)
+    load(path, signature=False)
+    meta = read_metadata(path)
+    record = {
+        "format": SIGNATURE_FORMAT,
+        "key_id": key_id(key),
+        "hmac_sha256": mac(key, SIGNATURE_FORMAT, _signed_text(path, meta)),
+    }
+    text = json.dumps(record, indent=2) + "\n"
+    # Re-signing replaces the old signature: it belongs to the model, which the caller names on purpose.
+    outfile.write(signature_path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"), "signature", force=True)
+    return record["key_id"]
+
+
+def verify_signature(path: Path, meta: Mapping[str, Any], key: bytes) -> str:
+    """The key id of NAME.sig when it is this site's signature of the model and its metadata; else a ModelError."""
+    from trainer.sitekey import key_id, mac
+
+    sig = signature_path(path)
+    try:
+        record = json.loads(sig.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(
+            f"{path}: not signed (no {sig.name}) and this site accepts only models signed with its key; "
+            f"sign it on a trusted machine with `trainer model sign --model {path}`"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{sig}: unreadable signature ({exc.__class__.__name__}); the model was not loaded") from None
+    if not isinstance(record, dict) or record.get("format") != SIGNATURE_FORMAT:
+        raise ModelError(f"{sig}: not a Trainer model signature ({SIGNATURE_FORMAT}); the model was not loaded")
+    expected = mac(key, SIGNATURE_FORMAT, _signed_text(path, meta))
+    if not hmac.compare_digest(str(record.get("hmac_sha256", "")), expected):
+        other = record.get("key_id") != key_id(key)
+        raise ModelError(
+            f"{path}: its signature does not verify "
+            + (
+                "(signed with another key than this site's)"
+                if other
+                else "(the model or its metadata changed after signing)"
+            )
+            + "; it was not loaded"
+        )
+    return key_id(key)
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
@@ -452,11 +533,15 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def load(path: str | Path) -> TrainedModel:
-    """Load a model after checking its hash, the types it holds and its feature list. Raises ModelError."""
+def load(path: str | Path, *, signature: bool = True) -> TrainedModel:
+    """Load a model after checking its hash, its signature (when the site has a key), the types it holds and its
+    feature list, then check what was built (modelcheck.check) before anything uses it. Raises ModelError.
+    `signature=False` skips the signature (for `sign`, which is about to write one)."""
     import zipfile
 
     import skops.io as sio
+
+    from trainer.scoring.modelcheck import UnsafeModel, check
 
     path = Path(path)
     meta = read_metadata(path)
@@ -466,6 +551,8 @@ def load(path: str | Path) -> TrainedModel:
             f"{path}: SHA-256 {actual[:12]}... differs from its metadata ({str(meta.get('model_sha256'))[:12]}...): "
             "the file was changed after training; it was not loaded"
         )
+    key = _site_key(path) if signature else None
+    signed_by = verify_signature(path, meta, key) if key is not None else ""
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -483,11 +570,12 @@ def load(path: str | Path) -> TrainedModel:
         pipeline = sio.load(path, trusted=list(TRUSTED))
     except Exception as exc:  # skops raises many kinds for a damaged file; none of the file's code has run
         raise ModelError(f"{path}: cannot be loaded ({exc.__class__.__name__}: {exc}); retrain it") from None
-    from sklearn.pipeline import Pipeline
-
-    if not isinstance(pipeline, Pipeline) or not hasattr(pipeline, "predict_proba"):
-        raise ModelError(f"{path}: does not hold a Trainer scoring pipeline; it was not used")
-    return TrainedModel(pipeline, meta, path)
+    try:
+        with one_thread():
+            checked = check(pipeline)
+    except UnsafeModel as exc:
+        raise ModelError(f"{path}: {exc}; it was not used") from None
+    return TrainedModel(pipeline, meta, path, checked=checked, signed_by=signed_by)
 
 
 def problems(model: TrainedModel) -> list[str]:
