@@ -50,6 +50,7 @@ MINIMAL: dict[str, list[str]] = {
     "model train": ["--data", "x.jsonl"],
     "model evaluate": ["--data", "x.jsonl"],
     "model info": [],
+    "model sign": [],
     "label": [],
     "label export": ["--out", "x.jsonl"],
     "label import": ["x.jsonl"],
