@@ -476,13 +476,19 @@ def test_concurrent_writers_lose_nothing(db_url: str, tmp_path: Path) -> None:
         )
         for i in range(workers)
     ]
-    deadline = time.monotonic() + 60
-    while sum(Path(f"{gate}.W{i}").exists() for i in range(workers)) < workers:
-        assert all(p.poll() is None for p in procs), [p.communicate() for p in procs if p.poll() is not None]
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    gate.touch()
-    results = [p.communicate(timeout=60) for p in procs]
+    try:
+        deadline = time.monotonic() + 60
+        while sum(Path(f"{gate}.W{i}").exists() for i in range(workers)) < workers:
+            assert all(p.poll() is None for p in procs), [p.communicate() for p in procs if p.poll() is not None]
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        gate.touch()
+        results = [p.communicate(timeout=60) for p in procs]
+    finally:  # a failed start leaves the other workers waiting for the gate for ever: stop them
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 
     assert [p.returncode for p in procs] == [0] * workers, results
     assert all(err == "" for _, err in results), results
