@@ -38,6 +38,14 @@ EDIT_ONE_EVENT = (
 )
 
 
+def edit_one_event(path: Path) -> None:
+    """Change one stored event behind the store's back, as an intruder with sqlite3 would."""
+    conn = sqlite3.connect(path)
+    conn.execute(EDIT_ONE_EVENT)
+    conn.commit()
+    conn.close()
+
+
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
@@ -163,10 +171,7 @@ def test_a_damaged_copy_is_not_reported_as_a_backup(db, tmp_path, capsys, monkey
 
 
 def test_a_broken_chain_is_reported_and_the_copy_kept(db, tmp_path, capsys):
-    conn = sqlite3.connect(db)
-    conn.execute(EDIT_ONE_EVENT)
-    conn.commit()
-    conn.close()
+    edit_one_event(db)
     target = tmp_path / "copy.db"
     code, out, _ = cli(capsys, "db", "backup", str(target), "--db", str(db))
     assert code == 1
@@ -262,10 +267,7 @@ def test_restore_refuses_a_file_that_is_not_a_trainer_backup(db, tmp_path, capsy
 
 
 def test_restore_refuses_a_backup_whose_chains_fail_without_force(backup, tmp_path, capsys):
-    conn = sqlite3.connect(backup)
-    conn.execute(EDIT_ONE_EVENT)
-    conn.commit()
-    conn.close()
+    edit_one_event(backup)
     database = tmp_path / "new.db"
     code, _, err = cli(capsys, "db", "restore", str(backup), "--db", str(database))
     refused(code, err, "fail chain verification", "--force")

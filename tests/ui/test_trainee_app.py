@@ -151,16 +151,22 @@ async def test_pause_then_abandon_after_confirming(tmp_path):
         assert app.store.sessions(badge="E5")[0].status == "aborted"
 
 
-async def test_quit_mid_session_then_resume_after_restarting(tmp_path):
-    db = tmp_path / "t.db"
+async def quit_mid_session(db, badge: str, name: str, steps: list[str]):
+    """A new trainee plays `steps` of the press course and quits with Ctrl+Q; returns the app (its store stays usable)."""
     app = make_app(db, lang="en")
     async with app.run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot, "E6", "Qian", "Stamping")
+        await sign_in(pilot, badge, name, "Stamping")
         await open_course(pilot, PRESS)
-        for step in EXPERT[:5]:
+        for step in steps:
             await choose(pilot, step)
         await pilot.press("ctrl+q")
         await pilot.pause()
+    return app
+
+
+async def test_quit_mid_session_then_resume_after_restarting(tmp_path):
+    db = tmp_path / "t.db"
+    await quit_mid_session(db, "E6", "Qian", EXPERT[:5])
     app = make_app(db, lang="en")
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_in(pilot, "E6")
@@ -180,14 +186,7 @@ async def test_quit_mid_session_then_resume_after_restarting(tmp_path):
 
 async def test_a_tampered_session_is_not_resumed_and_is_released_for_the_instructor(tmp_path):
     db = tmp_path / "t.db"
-    app = make_app(db, lang="en")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot, "E16", "Wei", "Stamping")
-        await open_course(pilot, PRESS)
-        for step in EXPERT[:3]:
-            await choose(pilot, step)
-        await pilot.press("ctrl+q")
-        await pilot.pause()
+    app = await quit_mid_session(db, "E16", "Wei", EXPERT[:3])
     sid = app.store.sessions(badge="E16")[0].id
     with sqlite3.connect(db) as conn:  # someone edits the record: the first action now claims to lead elsewhere
         (seq,) = conn.execute("SELECT MIN(seq) FROM events WHERE session_id = ? AND kind = 'chose'", (sid,)).fetchone()
