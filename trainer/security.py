@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 from trainer.errors import TrainerError
 
@@ -37,3 +38,22 @@ def check_password(password: str, stored: str | None) -> bool:
     except (ValueError, MemoryError):
         return False
     return hmac.compare_digest(actual, bytes.fromhex(digest))
+
+
+def wait_seconds(wait_ms: int) -> int:
+    """A wait as whole seconds, rounded up: "wait 1 s" is never shown for a wait that is not over after 1 s."""
+    return max(1, -(-wait_ms // 1000))
+
+
+def refusal(attempt: Any, wrong: str = "wrong instructor password") -> str:
+    """Why a sign-in (a trainer.store.audit.Attempt) did not let the instructor in, on one line ("" if it did)."""
+    if attempt.ok:
+        return ""
+    if attempt.refused:
+        return (
+            f"too many wrong instructor passwords: wait {wait_seconds(attempt.wait_ms)} s before the next try "
+            "(this attempt was not checked, and it is in the audit trail)"
+        )
+    if attempt.wait_ms:
+        return f"{wrong} ({attempt.failures} in a row): wait {wait_seconds(attempt.wait_ms)} s before the next try"
+    return wrong

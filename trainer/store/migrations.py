@@ -92,9 +92,35 @@ def _unscored_index(conn: Connection) -> None:
     conn.execute(CreateIndex(index))
 
 
+def _audit_trail(conn: Connection) -> None:
+    """Version 4: the audit trail, spelled out as it was at version 4."""
+    md = MetaData(naming_convention=schema.metadata.naming_convention)
+    audit = Table(
+        "audit",
+        md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", schema.UTCDateTime, nullable=False),
+        Column("actor", String(255), nullable=False),
+        Column("host", String(255), nullable=False),
+        Column("terminal", String(255), nullable=False),
+        Column("action", String(32), nullable=False),
+        Column("session_id", String(36)),
+        Column("detail", Text, nullable=False),
+        Column("reason", Text, nullable=False),
+    )
+    conn.execute(CreateTable(audit))
+    for index in (
+        Index(None, audit.c.session_id, audit.c.id),
+        Index(None, audit.c.action, audit.c.id),
+        Index(None, audit.c.at),
+    ):
+        conn.execute(CreateIndex(index))
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "labels and scores: instructor severities per mistake, score history", _labels_and_scores),
     Step(3, "an index of unscored sessions: finished ones get their score when the store opens", _unscored_index),
+    Step(4, "the audit trail: who changed which record, when and why; instructor sign-ins", _audit_trail),
 )
 
 

@@ -4,7 +4,8 @@ This module describes the *latest* schema, which a fresh database is created wit
 steps in migrations.py, which must spell out their own DDL instead of reusing these objects (they change over time).
 Version 2 added labels (instructor severities per detected mistake) and scores (every scoring of a session, kept as
 history). Version 3 added an index of the sessions without a score (finished ones are scored when a command opens the
-store). Planned: models (trained scoring models and their provenance).
+store). Version 4 added the audit trail (who changed which record, when and why; instructor sign-ins). Planned: models
+(trained scoring models and their provenance).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 3  # the version this code creates; migrations.py upgrades older ones to it
+SCHEMA_VERSION = 4  # the version this code creates; migrations.py upgrades older ones to it
 APPLICATION = "trainer"  # meta['application']: how open() tells our database from another program's
 
 
@@ -186,3 +187,23 @@ scores = Table(
     Column("details", Text, nullable=False),  # canonical JSON: the deductions with severity, points, confidence, review
 )
 Index(None, scores.c.session_id, scores.c.scored_at)
+
+# The audit trail: one row per record-changing act (void, relabel, rescoring, restore) or security event (instructor
+# sign-ins, password changes), written in the same transaction as the change it records (trainer/store/audit.py).
+# No foreign key to sessions: the trail names what it names even if a session row is ever removed.
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(255), nullable=False),  # the OS user who ran the command
+    Column("host", String(255), nullable=False),  # the machine it ran on
+    Column("terminal", String(255), nullable=False),  # its tty ("" when there was none: a script, a service)
+    Column("action", String(32), nullable=False),  # audit.ACTIONS
+    Column("session_id", String(36)),
+    Column("detail", Text, nullable=False),  # canonical JSON: what changed, old -> new where it applies
+    Column("reason", Text, nullable=False),  # why, as the person gave it ("" when they gave none)
+)
+Index(None, audit.c.session_id, audit.c.id)
+Index(None, audit.c.action, audit.c.id)
+Index(None, audit.c.at)

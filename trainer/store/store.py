@@ -27,8 +27,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from trainer import people
 from trainer.course.model import MistakeSeverity
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind, canonical_json
+from trainer.store import audit, chain, dialect, migrations, schema
 from trainer.store import backup as backup_mod
-from trainer.store import chain, dialect, migrations, schema
 from trainer.store.errors import StoreError
 from trainer.store.liveness import Owner, owner_alive
 from trainer.store.records import (
@@ -586,10 +586,12 @@ class Store:
             row = conn.execute(select(s).where(s.c.id == row.id)).one()
         return _session(row, now)
 
-    def void(self, session_id: str, reason: str, by: str) -> SessionRecord:
-        """Set an interrupted session aside (it will not be resumed or scored), recording why and by whom."""
+    def void(self, session_id: str, reason: str, by: str, *, act: audit.Act | None = None) -> SessionRecord:
+        """Set an interrupted session aside (it will not be resumed or scored), recording why and by whom: on the
+        session, and in the audit trail (the OS user, host and terminal of `act`, else this process's)."""
         s = schema.sessions
-        if not reason.strip():
+        reason = self._reason(reason)
+        if not reason:
             raise StoreError(f"{self._where}: give a reason for voiding session {session_id[:8]}")
         now = _utcnow()
         with self._writing(f"void session {session_id[:8]}") as conn:
@@ -608,8 +610,11 @@ class Store:
             conn.execute(
                 s.update()
                 .where(s.c.id == row.id)
-                .values(status=SessionStatus.VOIDED.value, void_reason=reason.strip(), voided_by=by, voided_at=now)
+                .values(status=SessionStatus.VOIDED.value, void_reason=reason, voided_by=by, voided_at=now)
             )
+            detail = {"status": [str(current.status), SessionStatus.VOIDED.value], "by": by}
+            trail_act = audit.Act(reason, act.actor if act else None)  # the reason given is the void's reason
+            audit.write(conn, [audit.row(audit.SESSION_VOID, act=trail_act, at=now, session_id=row.id, detail=detail)])
             row = conn.execute(select(s).where(s.c.id == row.id)).one()
         return _session(row, now)
 
@@ -644,38 +649,134 @@ class Store:
         with self._writing(f"save setting {key}") as conn:
             dialect.upsert(conn, t, {"key": key, "value": value}, update=("value",))
 
+    # --- the audit trail and the instructor password (schema version 4; see audit.py) ------------------------------------
+
+    def audit_trail(
+        self, *, since: datetime | None = None, action: str | None = None, session: str | None = None
+    ) -> list[audit.AuditRecord]:
+        """The audit trail, oldest first: rows at or after `since`, of `action`, about `session` (id or unique prefix)."""
+        with self._reading("read the audit trail") as conn:
+            ids = None if session is None else [self._find(conn, session).id]
+            return audit.read(conn, since=since, action=action, session_ids=ids)
+
+    def audit_of(self, session_ids: Sequence[str]) -> list[audit.AuditRecord]:
+        """The audit rows about these sessions, oldest first (for reports)."""
+        with self._reading("read the audit trail") as conn:
+            return audit.read(conn, session_ids=session_ids)
+
+    def record(self, action: str, *, act: audit.Act | None = None, detail: Mapping[str, Any] | None = None) -> None:
+        """An audit row for an act that is not a change of this store's rows (a restore of the whole database)."""
+        row = audit.row(action, act=self._act(act), at=_utcnow(), detail=detail)
+        with self._writing(f"record {action} in the audit trail") as conn:
+            audit.write(conn, [row])
+
+    def instructor_sign_in(
+        self, key: str, check: Callable[[str], bool], *, now: datetime | None = None, act: audit.Act | None = None
+    ) -> audit.Attempt:
+        """Check the instructor password stored at setting `key` with `check(stored_hash)`, unless the wait after
+        earlier failures is not over; the attempt is recorded in the trail in the same transaction. See audit.py."""
+        with self._writing("check the instructor password", undone="the attempt was not counted") as conn:
+            try:
+                return audit.attempt(conn, key, check, now=now or _utcnow(), act=act)
+            except LookupError:
+                raise StoreError("no instructor password is set; run `trainer instructor set-password` first") from None
+
+    def set_instructor_password(
+        self,
+        key: str,
+        new_hash: str,
+        *,
+        old: Callable[[str], bool] | None = None,
+        reset: bool = False,
+        act: audit.Act | None = None,
+        now: datetime | None = None,
+    ) -> audit.Attempt:
+        """Store the instructor password's new hash at setting `key`: the first freely; a replacement after `old`
+        accepts the current one (checked and throttled as a sign-in) or with `reset` and a reason. Recorded in the
+        trail with the change; when the old password is refused nothing changes but the failure is recorded."""
+        act = self._act(act)
+        try:
+            with self._writing("save the instructor password") as conn:
+                return audit.set_password(conn, key, new_hash, old=old, reset=reset, now=now or _utcnow(), act=act)
+        except ValueError as exc:
+            raise StoreError(f"{exc}; nothing was changed") from None
+
+    def _reason(self, reason: str) -> str:
+        try:
+            return audit.clean_reason(reason)
+        except ValueError as exc:
+            raise StoreError(f"{self._where}: {exc}; nothing was changed") from None
+
+    def _act(self, act: audit.Act | None) -> audit.Act:
+        """`act` with its reason checked and its actor known (looked up once, however many rows it signs)."""
+        act = act or audit.Act()
+        return audit.Act(self._reason(act.reason), act.actor or audit.Actor.here())
+
     # --- labels and scores (schema version 2) ---------------------------------------------------------------------------
 
-    def set_labels(self, session_id: str, labeller: str, severities: Mapping[str, str]) -> int:
-        """Save one labeller's severities for mistakes of a session (mistake id -> none|minor|serious|critical).
+    def set_labels(
+        self, session_id: str, labeller: str, severities: Mapping[str, str], *, act: audit.Act | None = None
+    ) -> int:
+        """Save one labeller's severities for mistakes of a session (mistake id -> none|minor|serious|critical), with
+        one label.set row in the audit trail (old -> new severity of each mistake).
 
         A mistake this labeller had already labelled gets the new severity. Returns how many labels were written.
         """
+        return self.import_labels([(session_id, labeller, severities)], act=act, action=audit.LABEL_SET)
+
+    def import_labels(
+        self,
+        labels: Sequence[tuple[str, str, Mapping[str, str]]],
+        *,
+        act: audit.Act | None = None,
+        action: str = audit.LABEL_IMPORT,
+        detail: Mapping[str, Any] | None = None,
+    ) -> int:
+        """set_labels() for several (session, labeller, severities) in one transaction: all or nothing, one audit row
+        per session (`action`, with `detail` added to each). Returns how many labels were written."""
         t = schema.labels
-        labeller = labeller.strip()
-        if not labeller:
+        act = self._act(act)
+        wanted = [(sid, labeller.strip(), severities) for sid, labeller, severities in labels]
+        if any(not labeller for _, labeller, _ in wanted):
             raise StoreError(f"{self._where}: a label needs the labeller's id")
-        bad = sorted({v for v in severities.values() if v not in _GRADES})
+        bad = sorted({v for _, _, severities in wanted for v in severities.values() if v not in _GRADES})
         if bad:
             raise StoreError(f"{self._where}: severity {bad[0]!r} is not one of {', '.join(_GRADES)}")
         now = _utcnow()
-        with self._writing(f"save labels of session {session_id[:8]}") as conn:
-            row = self._find(conn, session_id)
-            for mistake_id, severity in severities.items():
-                key = (t.c.session_id == row.id, t.c.mistake_id == mistake_id, t.c.labeller == labeller)
-                if conn.execute(select(t.c.severity).where(*key)).first() is None:
-                    conn.execute(
-                        t.insert().values(
-                            session_id=row.id,
-                            mistake_id=mistake_id,
-                            labeller=labeller,
-                            severity=severity,
-                            labelled_at=now,
+        written = 0
+        shown = wanted[0][0][:8] if len(wanted) == 1 else f"{len({sid for sid, _, _ in wanted})} sessions"
+        with self._writing(f"save labels of {'session ' if len(wanted) == 1 else ''}{shown}") as conn:
+            changes: dict[
+                str, dict[str, dict[str, list[str | None]]]
+            ] = {}  # session -> labeller -> mistake -> old, new
+            for session_id, labeller, severities in wanted:
+                row = self._find(conn, session_id)
+                mine = changes.setdefault(row.id, {}).setdefault(labeller, {})
+                for mistake_id, severity in severities.items():
+                    key = (t.c.session_id == row.id, t.c.mistake_id == mistake_id, t.c.labeller == labeller)
+                    old = conn.execute(select(t.c.severity).where(*key)).scalar_one_or_none()
+                    if old is None:
+                        conn.execute(
+                            t.insert().values(
+                                session_id=row.id,
+                                mistake_id=mistake_id,
+                                labeller=labeller,
+                                severity=severity,
+                                labelled_at=now,
+                            )
                         )
-                    )
-                else:
-                    conn.execute(t.update().where(*key).values(severity=severity, labelled_at=now))
-        return len(severities)
+                    else:
+                        conn.execute(t.update().where(*key).values(severity=severity, labelled_at=now))
+                    mine[mistake_id] = [mine.get(mistake_id, [old])[0], severity]
+                    written += 1
+            audit.write(
+                conn,
+                [
+                    audit.row(action, act=act, at=now, session_id=sid, detail={**(detail or {}), "labels": by})
+                    for sid, by in changes.items()
+                ],
+            )
+        return written
 
     def labels(self, session_id: str | None = None) -> list[LabelRecord]:
         """Labels of one session (id or unique prefix) or of all sessions, by session, mistake and labeller."""
@@ -687,12 +788,22 @@ class Store:
             rows = conn.execute(query).all()
         return [LabelRecord(r.session_id, r.mistake_id, r.labeller, r.severity, r.labelled_at) for r in rows]
 
-    def add_scores(self, scores: Sequence[Mapping[str, Any]]) -> None:
+    def add_scores(
+        self,
+        scores: Sequence[Mapping[str, Any]],
+        *,
+        act: audit.Act | None = None,
+        action: str = audit.SCORE_RESCORE,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
         """Record scorings of sessions in one transaction, each becoming its session's current score.
 
         Each mapping holds session_id, scorer, score, passed, reason, review and details (a JSON-able list, or its
         canonical JSON text). Earlier scorings stay in the history (scores()). All or nothing: an unknown session id
         stores none of them. Two statements for the lot (executemany), however many there are.
+
+        With `act` (a rescoring someone asked for), each scoring also gets an audit row (`action`; its detail: the
+        scorer, old -> new score and verdict, and `detail`) in the same transaction.
         """
         if not scores:
             return
@@ -707,7 +818,9 @@ class Store:
             .where(s.c.id == bindparam("b_id"))
             .values(score=bindparam("b_score"), passed=bindparam("b_passed"))
         )
+        trail = self._act(act) if act is not None else None
         with self._writing(f"save {len(rows)} score(s)") as conn:
+            old = _current_scores(conn, [r["session_id"] for r in rows]) if trail is not None else {}
             changed = _driver_executemany(
                 conn, update, [{"b_id": r["session_id"], "b_score": r["score"], "b_passed": r["passed"]} for r in rows]
             )
@@ -719,6 +832,8 @@ class Store:
                 unknown = next((i for i in ids if i not in known), "?")
                 raise StoreError(f"{self._where}: no session {unknown}; check the session id")
             _driver_executemany(conn, h.insert(), rows)
+            if trail is not None:
+                audit.write(conn, [_scoring_audit(r, old, action, trail, now, detail) for r in rows])
 
     def unscored_sessions(self) -> list[FinishedSession]:
         """The finished (completed, failed, aborted) sessions that have no score, oldest first.
@@ -740,11 +855,17 @@ class Store:
             for r in rows
         ]
 
-    def add_missing_scores(self, scores: Sequence[Mapping[str, Any]]) -> list[str]:
+    def add_missing_scores(
+        self,
+        scores: Sequence[Mapping[str, Any]],
+        *,
+        act: audit.Act | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> list[str]:
         """add_scores() for finished sessions that still have no score when the transaction runs; the ids scored.
 
         For repairs (unscored_sessions()): a session another process scored meanwhile keeps that score, and no second
-        scoring is added to its history.
+        scoring is added to its history. Each scoring gets a score.repair row in the audit trail (same transaction).
         """
         if not scores:
             return []
@@ -762,6 +883,15 @@ class Store:
                 if changed == 1:
                     conn.execute(h.insert(), row)
                     done.append(row["session_id"])
+            trail = self._act(act)
+            audit.write(
+                conn,
+                [
+                    _scoring_audit(r, {}, audit.SCORE_REPAIR, trail, now, detail)
+                    for r in (_scoring_row(x, now) for x in scores)
+                    if r["session_id"] in done
+                ],
+            )
         return done
 
     def scores(self, session_id: str) -> list[ScoreRecord]:
@@ -970,6 +1100,41 @@ def _scoring_row(x: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "review": bool(x["review"]),
         "details": details if isinstance(details, str) else canonical_json(details),
     }
+
+
+def _current_scores(conn: Connection, session_ids: Sequence[str]) -> dict[str, tuple[float | None, bool | None]]:
+    """The sessions' current score and verdict, read in the transaction that replaces them (for the audit trail)."""
+    s = schema.sessions
+    ids = list(dict.fromkeys(session_ids))
+    found: dict[str, tuple[float | None, bool | None]] = {}
+    for first in range(0, len(ids), 900):
+        query = select(s.c.id, s.c.score, s.c.passed).where(s.c.id.in_(ids[first : first + 900]))
+        found.update((sid, (score, passed)) for sid, score, passed in conn.execute(query))
+    return found
+
+
+def _scoring_audit(
+    row: Mapping[str, Any],
+    old: Mapping[str, tuple[float | None, bool | None]],
+    action: str,
+    act: audit.Act,
+    now: datetime,
+    detail: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The audit row of one scoring: who scored, the scorer, old -> new score and verdict."""
+    was_score, was_passed = old.get(row["session_id"], (None, None))
+    return audit.row(
+        action,
+        act=act,
+        at=now,
+        session_id=row["session_id"],
+        detail={
+            **(detail or {}),
+            "scorer": row["scorer"],
+            "score": [was_score, row["score"]],
+            "passed": [was_passed, row["passed"]],
+        },
+    )
 
 
 def _event_row(stored: StoredEvent) -> dict[str, Any]:

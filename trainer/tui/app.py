@@ -58,8 +58,11 @@ class TrainerApp(App[None]):
         today: Callable[[], date] = date.today,
         seed: Callable[[], int] = lambda: secrets.randbelow(2**31),
         instructor: bool = False,
+        sign_in: bool = False,
     ):
-        if instructor:
+        if instructor and sign_in:  # the password is asked here (`trainer instructor` in a terminal)
+            from trainer.tui.screens.instructor_signin import InstructorSignInScreen as first
+        elif instructor:  # the password was checked before the app started
             from trainer.tui.screens.instructor import InstructorScreen as first
         else:
             from trainer.tui.screens.signin import SignInScreen as first

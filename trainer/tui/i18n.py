@@ -153,6 +153,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "instructor.variables": ("变量（Enter 切换真/假）", "Variables (Enter flips true/false)"),
     "instructor.variable": ("变量", "Variable"),
     "instructor.value": ("值", "Value"),
+    "instructor.signin": ("请输入培训师密码，按 Enter 确认", "Instructor password, then Enter"),
+    "instructor.wrong": ("密码错误。", "Wrong password."),
+    "instructor.wrong_wait": (
+        "密码错误（已连续 {failures} 次）：请等 {seconds} 秒再试。",
+        "Wrong password ({failures} in a row): wait {seconds} s before the next try.",
+    ),
+    "instructor.wait": (
+        "密码错误次数太多：请等 {seconds} 秒再试（这次没有核对，已记入审计记录）。",
+        "Too many wrong passwords: wait {seconds} s before the next try (this attempt was not checked; it is in the "
+        "audit trail).",
+    ),
     "error.store": ("数据库错误：{error}", "Database error: {error}"),
     "error.resume": (
         "无法继续这次培训：{error}。请让培训师作废它。",
