@@ -56,6 +56,7 @@ MINIMAL: dict[str, list[str]] = {
     "label import": ["x.jsonl"],
     "score": ["--all"],
     "serve": [],
+    "audit list": [],
 }
 VALUES = {"db": ["--db", "sqlite:///plant2.db"], "courses": ["--courses", "/srv/courses"], "lang": ["--lang", "en"]}
 
@@ -89,7 +90,7 @@ def without_handler(args: argparse.Namespace | str) -> object:
 
 
 def test_the_walk_knows_every_command():
-    groups = {"course", "sessions", "export", "db", "report", "model"}  # they only say which command to choose
+    groups = {"course", "sessions", "export", "db", "report", "model", "audit"}  # they only say which command to choose
     known = {" ".join(words) for words in leaves(build_parser())} - groups
     assert known == set(MINIMAL)
 

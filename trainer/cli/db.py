@@ -27,6 +27,7 @@ def register(sub: Any) -> None:
     p = command(dsub, "restore", restore, uses=("db",))
     p.add_argument("source", type=Path, metavar="FILE", help="a backup written by `trainer db backup` (SQLite)")
     add_force(p, "a database that holds sessions (or a backup whose chains fail)")
+    p.add_argument("--reason", default="", metavar="TEXT", help="why (kept in the restored database's audit trail)")
 
 
 def _group_help(args: argparse.Namespace) -> int:
@@ -108,13 +109,14 @@ def restore(args: argparse.Namespace) -> int:
     SQLite: FILE must be a Trainer database that passes SQLite's integrity check and the hash-chain verification of every
     session; it is copied beside the database and renamed over it, so the database is never half written. A database
     that holds sessions is replaced only with --force, and not while a program has it open. PostgreSQL: use pg_restore
-    (see docs/operations.md).
+    (see docs/operations.md). The restore is recorded in the restored database's audit trail (who, from which file,
+    how many sessions it replaced, --reason).
     """
     from sqlalchemy.engine import make_url
 
+    from trainer.store import audit, dialect
     from trainer.store import backup as backup_mod
-    from trainer.store import dialect
-    from trainer.store.store import _resolve
+    from trainer.store.store import Store, _resolve
 
     url = make_url(_resolve(args.db)[0])
     source = args.source.expanduser().absolute()
@@ -128,6 +130,10 @@ def restore(args: argparse.Namespace) -> int:
     if database is None:
         raise UsageError(f"{url.render_as_string(hide_password=True)}: restore needs an SQLite database file as --db")
     checked, replaced = backup_mod.restore_sqlite(source, database, force=args.force)
+    # After the rename: the backup may be of an older schema, which opening brings to this one (with the trail).
+    with Store.open(database) as store:
+        detail = {"source": str(source), "sessions": checked.sessions, "replaced_sessions": replaced}
+        store.record(audit.DB_RESTORE, act=audit.Act(args.reason), detail=detail)
     for p in checked.problems:
         print(f"session {p.session_id}: event {p.seq}: {p.reason}")
     was = f"; it replaced {_sessions(replaced)}" if replaced else ""

@@ -21,6 +21,7 @@ def register(sub: Any) -> None:
         "--session", metavar="ID", help="the session (default: the latest finished one you have not labelled)"
     )
     group.add_argument("--labeller", default="instructor", metavar="ID", help="your id, kept with each label")
+    group.add_argument("--reason", default="", metavar="TEXT", help="why (kept in the audit trail with the labels)")
     lsub = group.add_subparsers(title="label commands", metavar="COMMAND", required=False)
 
     p = command(lsub, "export", export, uses=("db", "courses"))
@@ -31,6 +32,8 @@ def register(sub: Any) -> None:
 
     p = command(lsub, "import", import_labels, uses=("db", "courses"))
     p.add_argument("file", type=Path, metavar="FILE", help="labelled-session JSON Lines (as export writes them)")
+    # SUPPRESS: no default here, so that `label --reason X import FILE` keeps X
+    p.add_argument("--reason", default=argparse.SUPPRESS, metavar="TEXT", help="why (kept in the audit trail)")
 
 
 class LabelError(TrainerError):
@@ -129,7 +132,9 @@ def walkthrough(args: argparse.Namespace) -> int:
             if key != "s":
                 answers[m.id] = KEYS[key]
         if answers:
-            store.set_labels(record.id, args.labeller, answers)
+            from trainer.store.audit import Act
+
+            store.set_labels(record.id, args.labeller, answers, act=Act(args.reason))  # with its audit row
     console.print(f"{len(answers)} label(s) by {plain(args.labeller)} saved for session {record.id[:8]}")
     return ExitCode.OK
 
@@ -181,15 +186,19 @@ def import_labels(args: argparse.Namespace) -> int:
 
     Labels of mistakes that detection does not find in the stored session are refused (the file is for another
     session or course version); sessions not in this database are counted and left out (train on the file instead).
+    The file is checked whole first, then stored in one transaction: all its labels or none, each session's with one
+    row in the audit trail (who, the file, old -> new severities, --reason).
     """
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.scoring import labelled
     from trainer.scoring.detect import detect
+    from trainer.store.audit import Act
     from trainer.store.errors import StoreError
 
     library = load_library(args.courses)
-    stored = absent = 0
+    absent = 0
+    todo: list[tuple[str, str, dict[str, str]]] = []
     with open_store(args, library=library) as store:
         for s in labelled.read(args.file):
             try:
@@ -208,7 +217,7 @@ def import_labels(args: argparse.Namespace) -> int:
                     )
                 for lb in m.labels:
                     per_labeller[lb.labeller][m.id] = lb.severity
-            for labeller, severities in per_labeller.items():
-                stored += store.set_labels(record.id, labeller, severities)
+            todo += [(record.id, labeller, severities) for labeller, severities in per_labeller.items()]
+        stored = store.import_labels(todo, act=Act(getattr(args, "reason", "")), detail={"file": str(args.file)})
     print(f"{stored} label(s) stored" + (f"; {absent} session(s) not in this database left out" if absent else ""))
     return ExitCode.OK

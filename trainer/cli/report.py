@@ -136,6 +136,7 @@ def print_course(console: Any, r: Any, lang: str) -> None:
         display.score(r.median_score),
     )
     console.print(summary)
+    print_changes(console, r.changes, badge=True)
     if not r.attempts:
         console.print("No attempts in this period.")
         return
@@ -186,6 +187,35 @@ def print_course(console: Any, r: Any, lang: str) -> None:
         bar = "█" * round(b.pass_rate * 20)
         trend.add_row(b.label, str(b.attempts), str(b.passed), display.percent(b.pass_rate), f"[green]{bar}[/green]")
     console.print(trend)
+
+
+def print_changes(console: Any, changes: Any, *, badge: bool) -> None:
+    """The voids, relabels and rescorings with another model of the report's sessions: who, when, why (the audit
+    trail); attempts listed elsewhere in the report carry a ✎ beside their session id."""
+    from rich import box
+    from rich.table import Table
+
+    from trainer.export.period import local_naive
+
+    if not changes:
+        return
+    table = Table(
+        title="Changed by an instructor (audit trail)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    columns = ["session", "started", *(["badge"] if badge else []), "when", "who", "what", "why"]
+    for col in columns:
+        table.add_column(col, overflow="fold", no_wrap=col in ("session", "started", "when"))
+    for c in changes:
+        table.add_row(
+            c.session_id[:8],
+            local_naive(c.started_at).strftime("%Y-%m-%d %H:%M"),
+            *([_esc(c.badge)] if badge else []),
+            local_naive(c.at).strftime("%Y-%m-%d %H:%M"),
+            _esc(c.who),
+            _esc(c.what),
+            _esc(c.reason) or "[dim](no reason given)[/dim]",
+        )
+    console.print(table)
 
 
 def _heat_cell(n: int, peak: int, severity: str) -> Any:
@@ -271,6 +301,7 @@ def print_trainee(console: Any, r: Any, lang: str) -> None:
         ("session", "left"),
     ):
         attempts.add_column(col, justify=justify, no_wrap=True, min_width=8 if col == "session" else None)
+    changed = {c.session_id for c in r.changes}
     for a in r.attempts:
         counts = "/".join(_count(a.count(s)) for s in SEVERITIES)
         result = "[green]passed[/green]" if a.passed else f"[red]{_esc(a.outcome)}[/red]"
@@ -281,9 +312,10 @@ def print_trainee(console: Any, r: Any, lang: str) -> None:
             display.score(a.score),
             result,
             counts,
-            a.record.id[:8],
+            a.record.id[:8] + (" ✎" if a.record.id in changed else ""),
         )
     console.print(attempts if r.attempts else "No attempts yet.")
+    print_changes(console, r.changes, badge=False)
 
 
 def _count(n: int | None) -> str:

@@ -34,6 +34,7 @@ def register(sub: Any) -> None:
     p.add_argument("--since", metavar="DATE", help="with --all: only sessions started on or after DATE")
     p.add_argument("--model", metavar="PATH", help="a model file, or 'rubric' (default: the current model)")
     p.add_argument("--dry-run", action="store_true", help="show what would change, store nothing")
+    p.add_argument("--reason", default="", metavar="TEXT", help="why (kept in the audit trail with each new score)")
     p.add_argument(
         "--jobs", type=int, metavar="N", help="worker processes for --all (default: one per CPU; 1: no workers)"
     )
@@ -70,6 +71,7 @@ def rescore_all(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
     jobs: int | None = None,
+    trail: Trail | None = None,
 ) -> Rescored:
     """What `trainer score --all` does: list the finished sessions (started since `since`) and rescore() them."""
     with paused_gc():  # 100 000 records: the collector's passes over them would cost as much as reading them
@@ -81,7 +83,17 @@ def rescore_all(
             dry_run=dry_run,
             progress=progress,
             jobs=jobs,
+            trail=trail,
         )
+
+
+@dataclass(frozen=True)
+class Trail:
+    """How a rescoring is recorded in the audit trail: one row per new score (Store.add_scores)."""
+
+    action: str  # trainer.store.audit.SCORE_MODEL or SCORE_RESCORE
+    act: Any  # trainer.store.audit.Act: the reason given
+    detail: dict[str, Any]  # added to each row's detail: the model asked for
 
 
 def rescore(
@@ -94,6 +106,7 @@ def rescore(
     keep: bool = False,
     progress: Callable[[int, int], None] | None = None,
     jobs: int | None = None,
+    trail: Trail | None = None,
 ) -> Rescored:
     """Score `records` (finished sessions) with `grader` in batches: one bulk read and one model call per batch (at most
     BATCH sessions), one transaction per WRITE_EVERY scorings. Each new score is added to the history and becomes the
@@ -102,10 +115,11 @@ def rescore(
     With many sessions, `jobs` worker processes (default: one per CPU) read, detect and grade the batches while this
     process stores their scores: the same functions on the same batches, so the same scores as with jobs=1. Workers are
     forked (Linux), so they share the loaded courses and model; elsewhere, or with `keep` (the SessionScores are kept
-    for the caller), everything runs in this process.
+    for the caller), everything runs in this process. With `trail`, each new score is recorded in the audit trail in
+    the transaction that stores it.
     """
     with paused_gc():
-        return _rescore(store, library, grader, records, dry_run, keep, progress, jobs)
+        return _rescore(store, library, grader, records, dry_run, keep, progress, jobs, trail)
 
 
 def _rescore(
@@ -117,8 +131,12 @@ def _rescore(
     keep: bool,
     progress: Callable[[int, int], None] | None,
     jobs: int | None,
+    trail: Trail | None = None,
 ) -> Rescored:
     out = Rescored()
+    recorded: dict[str, Any] = (
+        {} if trail is None else {"act": trail.act, "action": trail.action, "detail": trail.detail}
+    )
     playable = []
     for r in records:
         course = library.get(r.course_id)
@@ -162,7 +180,7 @@ def _rescore(
                 rows.append(row)
             if len(rows) >= WRITE_EVERY or index >= one_by_one:
                 if not dry_run:
-                    store.add_scores(rows)
+                    store.add_scores(rows, **recorded)
                 rows = []
             out.done += len(batch)
             if progress:
@@ -257,8 +275,17 @@ def score(args: argparse.Namespace) -> int:
         raise UsageError("--since goes with --all")
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs takes a number of worker processes, 1 or more")
+    from trainer.store import audit
+
     grader = Grader.current(args.model, strict=True)
     library = load_library(args.courses)
+    # Every stored rescoring is in the audit trail; one with a model other than the current one (--model) is flagged
+    # as such, and `sessions show` and the reports name who asked for it and why.
+    trail = Trail(
+        audit.SCORE_MODEL if args.model else audit.SCORE_RESCORE,
+        audit.Act(args.reason),
+        {"model": args.model, "grader": grader.name} if args.model else {"grader": grader.name},
+    )
     console = Console()
     with open_store(args, library=library, repair=not args.dry_run) as store:
         record = None
@@ -273,11 +300,27 @@ def score(args: argparse.Namespace) -> int:
                 live.update(f"scoring with {grader.name}: {n}/{total}", refresh=True)
 
             if record is not None:
-                done = rescore(store, library, grader, [record], dry_run=args.dry_run, keep=True, progress=progress)
+                done = rescore(
+                    store,
+                    library,
+                    grader,
+                    [record],
+                    dry_run=args.dry_run,
+                    keep=True,
+                    progress=progress,
+                    trail=trail,
+                )
             else:
                 since = _since(args.since) if args.since else None
                 done = rescore_all(
-                    store, library, grader, since=since, dry_run=args.dry_run, progress=progress, jobs=args.jobs
+                    store,
+                    library,
+                    grader,
+                    since=since,
+                    dry_run=args.dry_run,
+                    progress=progress,
+                    jobs=args.jobs,
+                    trail=trail,
                 )
     for r, result in done.results:
         note = f"; {result.note}" if result.note else ""

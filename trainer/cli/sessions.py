@@ -38,8 +38,10 @@ def register(sub: Any) -> None:
 
     p = command(ssub, "void", void, uses=("db",))
     p.add_argument("session", metavar="ID")
-    p.add_argument("--reason", required=True, help="why the session is set aside (kept with it)")
-    p.add_argument("--by", default="instructor", help="who voids it (default: instructor)")
+    p.add_argument("--reason", required=True, help="why the session is set aside (kept with it and in the audit trail)")
+    p.add_argument(
+        "--by", default="instructor", help="who voids it (default: instructor; your OS user is recorded too)"
+    )
 
 
 def _group_help(args: argparse.Namespace) -> int:
@@ -107,6 +109,7 @@ def show(args: argparse.Namespace) -> int:
         stored = store.events(record.id)
         trainee = store.get_trainee(record.badge)
         history = store.scores(record.id)
+        trail = store.audit_trail(session=record.id)
     console = Console()
     who = plain(f"{trainee.name} ({trainee.badge}, {trainee.department})" if trainee else record.badge)
     console.print(f"[bold]Session {record.id}[/bold]  {who}")
@@ -115,6 +118,7 @@ def show(args: argparse.Namespace) -> int:
         f"status {record.status}" + (f" (void: {plain(record.void_reason)})" if record.void_reason else ""),
         highlight=False,
     )
+    print_trail(console, trail)
     table = Table(title_justify="left")
     for col in ("#", "time", "state", "action", "event", "detail"):
         table.add_column(col, overflow="fold")
@@ -133,7 +137,12 @@ def show(args: argparse.Namespace) -> int:
             detail = f"hazard: {e.data.get('category')}"
         elif e.kind in (EventKind.COMPLETED, EventKind.FAILED, EventKind.ABORTED):
             detail = f"{e.data.get('outcome')} ({e.data.get('reason')})"
-        cells = (e.state, e.action or "", str(e.kind), detail)  # as stored: a tampered event must not act on the terminal
+        cells = (
+            e.state,
+            e.action or "",
+            str(e.kind),
+            detail,
+        )  # as stored: a tampered event must not act on the terminal
         table.add_row(str(e.seq), f"{mm:02d}:{ss:02d}", *map(plain, cells), style=style)
     console.print(table)
     course = load_library(args.courses).get(record.course_id)
@@ -149,6 +158,18 @@ def show(args: argparse.Namespace) -> int:
         replay(course, events, clock=ManualClock(), session_id=record.id)
     print_score(console, course, detect(course, events), history, events, args.lang or "en")
     return ExitCode.OK
+
+
+def print_trail(console: Any, trail: list[Any]) -> None:
+    """The session's audit rows (voids, relabels, rescorings): when, who (OS user, host, terminal), what, why."""
+    from trainer.export.changes import describe
+
+    for row in trail:
+        why = f": {plain(row.reason)}" if row.reason else " (no reason given)"
+        console.print(
+            f"[yellow]{_fmt_time(row.at)}  {plain(describe(row.action, row.detail))}  by {plain(row.who)}{why}[/yellow]",
+            highlight=False,
+        )
 
 
 def print_score(
@@ -221,7 +242,7 @@ def verify(args: argparse.Namespace) -> int:
             unscored = store.unscored_sessions()
         repair = None
         if args.repair and unscored:
-            repair = score_unscored(store, args.courses, found=unscored)
+            repair = score_unscored(store, args.courses, found=unscored, via="verify --repair")
     for p in problems:
         print(f"session {p.session_id}: event {p.seq}: {p.reason}")
     left = unscored if repair is None else list(repair.left)
@@ -249,6 +270,6 @@ def void(args: argparse.Namespace) -> int:
 
     with open_store(args) as store:
         record = store.session(args.session)
-        store.void(record.id, args.reason, args.by)
+        store.void(record.id, args.reason, args.by)  # with its audit row: the OS user, host, terminal
     print(f"session {record.id} voided: {args.reason}")
     return ExitCode.OK

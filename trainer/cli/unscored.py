@@ -58,10 +58,12 @@ def score_unscored(
     library: Library | None = None,
     also: Sequence[Course] = (),
     found: Sequence[FinishedSession] | None = None,
+    via: str = "open",
 ) -> Repair:
     """Score the finished sessions without a score (`found`, else store.unscored_sessions()) with the current model, as
     a session's end does (the rubric if the model fails), against `library` or the courses of `course_dirs`, plus
-    `also`. A session another process scored meanwhile keeps that score (Store.add_missing_scores)."""
+    `also`. A session another process scored meanwhile keeps that score (Store.add_missing_scores). Each score stored
+    is in the audit trail as score.repair, with `via` (what found it: "open" for any command, "verify --repair")."""
     todo = store.unscored_sessions() if found is None else list(found)
     if not todo:
         return Repair((), ())
@@ -80,7 +82,9 @@ def score_unscored(
     except Exception as exc:  # nor stop the command that opened the store: verify reports the sessions
         return Repair((), tuple(todo), failed=f"{type(exc).__name__}: {exc}")
     graded = {r.id: (r, result) for r, result in done.results}
-    saved = set(store.add_missing_scores([score_row(sid, result) for sid, (_, result) in graded.items()]))
+    saved = set(
+        store.add_missing_scores([score_row(sid, result) for sid, (_, result) in graded.items()], detail={"via": via})
+    )
     return Repair(
         tuple(graded[sid] for sid in graded if sid in saved),
         tuple(r for r in todo if r.id not in graded),

@@ -7,7 +7,9 @@ Pure: `build()` takes session records, their events and the course; `load()` rea
   have no score, so they count in the pass rate but not in the scores);
 - mistakes, the heat map and time per state: the attempts played on the loaded version of the course (same content
   hash), because mistakes are found by reading the events against that exact course;
-- the pass rate over time: by ISO week when the attempts span 13 weeks or less, else by month (local dates).
+- the pass rate over time: by ISO week when the attempts span 13 weeks or less, else by month (local dates);
+- what instructors changed: the voids, relabels and rescorings with another model of the period's sessions, from the
+  audit trail (changes.py), with who did it and why.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from datetime import date, timedelta
 from trainer.course.model import Course, MistakeSeverity, Text
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind
 from trainer.export.attempts import SEVERITIES, Attempt, attempt, is_attempt, played_on
+from trainer.export.changes import MARKED, Change, changes
 from trainer.export.period import ALL_DATES, Period, local_day
+from trainer.store.audit import AuditRecord
 from trainer.store.records import SessionRecord
 from trainer.store.store import Store
 
@@ -76,6 +80,7 @@ class CourseReport:
     states: tuple[StateRow, ...]  # in the course's order
     trend: tuple[Bucket, ...]
     trend_unit: str  # week or month
+    changes: tuple[Change, ...] = ()  # voids, relabels, rescorings with another model: who, when, why
 
     @property
     def pass_rate(self) -> float | None:
@@ -118,8 +123,11 @@ def build(
     events: Mapping[str, Sequence[Event]],
     *,
     period: Period = ALL_DATES,
+    trail: Sequence[AuditRecord] = (),
 ) -> CourseReport:
-    """The report from the course's session records and the events of those played on the loaded version."""
+    """The report from the course's session records and the events of those played on the loaded version, and the
+    audit rows about them (`trail`)."""
+    mine = [r for r in records if r.course_id == course_id and period.contains(r.started_at)]
     chosen = sorted(
         (r for r in records if r.course_id == course_id and is_attempt(r) and period.contains(r.started_at)),
         key=lambda r: (r.started_at, r.id),
@@ -175,6 +183,7 @@ def build(
         states=tuple(states),
         trend=trend,
         trend_unit=unit,
+        changes=changes(mine, trail),
     )
 
 
@@ -205,4 +214,5 @@ def load(store: Store, course_id: str, course: Course | None, *, period: Period 
     records = [r for r in store.sessions(course_id=course_id, since=period.start) if period.contains(r.started_at)]
     wanted = [r.id for r in records if is_attempt(r) and played_on(course, r) is not None]
     events = dict(store.events_of(wanted))
-    return build(course_id, course, records, events, period=period)
+    trail = store.audit_of([r.id for r in records], MARKED)
+    return build(course_id, course, records, events, period=period, trail=trail)

@@ -51,6 +51,7 @@ def render(report: CourseReport, *, lang: str = "en", generated: datetime | None
         _card("mean score", display.score(r.mean_score)),
         _card("median score", display.score(r.median_score)),
         "</div>",
+        *_changes(r),
     ]
     if r.attempts == 0:
         parts.append("<p>No attempts in this period.</p>")
@@ -67,6 +68,24 @@ def write_html(report: CourseReport, path: str | os.PathLike[str], *, lang: str 
     """Write the page to `path` (a new file is private: trainees' results); an existing file only with `force`."""
     page = render(report, lang=lang)
     return outfile.write(path, lambda tmp: tmp.write_text(page, encoding="utf-8"), "report", force=force, private=True)
+
+
+def _changes(r: CourseReport) -> list[str]:
+    """The voids, relabels and rescorings with another model of the report's sessions, from the audit trail."""
+    if not r.changes:
+        return []
+    local = lambda moment: moment.astimezone().strftime("%Y-%m-%d %H:%M")  # noqa: E731
+    rows = "".join(
+        f"<tr><td>{escape(c.session_id[:8])}</td><td>{escape(local(c.started_at))}</td><td>{escape(c.badge)}</td>"
+        f"<td>{escape(local(c.at))}</td><td>{escape(c.who)}</td><td>{escape(c.what)}</td>"
+        f"<td>{escape(c.reason) or '<i>no reason given</i>'}</td></tr>"
+        for c in r.changes
+    )
+    return [
+        "<h2>Changed by an instructor</h2>",
+        "<table><tr><th>session</th><th>started</th><th>badge</th><th>when</th><th>who</th><th>what</th><th>why</th>"
+        f"</tr>{rows}</table>",
+    ]
 
 
 def _card(label: str, value: str) -> str:

@@ -2,7 +2,8 @@
 
 Pure: `build()` takes the trainee's session records, their events and the course library; `load()` reads the store.
 Courses listed: every course in the library (a course never attempted is "never passed") and any course the trainee
-attempted that is no longer in the library (its certification then is unknown).
+attempted that is no longer in the library (its certification then is unknown). Voids, relabels and rescorings with
+another model of the trainee's sessions are listed from the audit trail (changes.py), with who did them and why.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from trainer.course.model import Text
 from trainer.engine.events import Event
 from trainer.errors import UsageError
 from trainer.export.attempts import Attempt, attempt, is_attempt
+from trainer.export.changes import MARKED, Change, changes
+from trainer.store.audit import AuditRecord
 from trainer.store.records import SessionRecord, Trainee
 from trainer.store.store import Store
 
@@ -49,6 +52,7 @@ class TraineeReport:
     today: date
     attempts: tuple[Attempt, ...]  # newest first, every course
     courses: tuple[CourseStanding, ...]  # by course id
+    changes: tuple[Change, ...] = ()  # voids, relabels, rescorings with another model: who, when, why
 
 
 def build(
@@ -58,6 +62,7 @@ def build(
     library: Library,
     *,
     today: date,
+    trail: Sequence[AuditRecord] = (),
 ) -> TraineeReport:
     mine = [r for r in records if r.badge == trainee.badge]
     done = sorted((r for r in mine if is_attempt(r)), key=lambda r: (r.started_at, r.id))
@@ -75,7 +80,7 @@ def build(
                 certification(history, course.certification_days, today) if course else None,
             )
         )
-    return TraineeReport(trainee, today, tuple(reversed(attempts)), tuple(standings))
+    return TraineeReport(trainee, today, tuple(reversed(attempts)), tuple(standings), changes(mine, trail))
 
 
 def load(store: Store, badge: str, library: Library, *, today: date) -> TraineeReport:
@@ -86,4 +91,4 @@ def load(store: Store, badge: str, library: Library, *, today: date) -> TraineeR
         )
     records = store.sessions(badge=trainee.badge)
     events = dict(store.events_of([r.id for r in records if is_attempt(r)]))
-    return build(trainee, records, events, library, today=today)
+    return build(trainee, records, events, library, today=today, trail=store.audit_of([r.id for r in records], MARKED))

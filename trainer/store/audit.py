@@ -184,19 +184,26 @@ def read(
     since: datetime | None = None,
     action: str | None = None,
     session_ids: Sequence[str] | None = None,
+    actions: Sequence[str] | None = None,
 ) -> list[AuditRecord]:
-    """The trail, oldest first; only rows at or after `since`, of `action`, about `session_ids`, when given."""
+    """The trail, oldest first; only rows at or after `since`, of `action` (or one of `actions`), about `session_ids`,
+    when given."""
     a = schema.audit
     query = select(a).order_by(a.c.id)
     if since is not None:
         query = query.where(a.c.at >= since)
     if action is not None:
         query = query.where(a.c.action == action)
+    if actions is not None:
+        query = query.where(a.c.action.in_(list(actions)))
     if session_ids is not None:
         if not session_ids:
             return []
-        found: list[AuditRecord] = []
         ids = list(dict.fromkeys(session_ids))
+        if len(ids) > 900 and actions is not None:  # a report on many sessions: one query, filtered here
+            wanted = set(ids)
+            return [r for r in _records(conn.execute(query).all()) if r.session_id in wanted]
+        found: list[AuditRecord] = []
         for first in range(0, len(ids), 900):  # SQLite's limit on bound parameters
             found += _records(conn.execute(query.where(a.c.session_id.in_(ids[first : first + 900]))).all())
         return sorted(found, key=lambda r: r.id)

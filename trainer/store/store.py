@@ -659,10 +659,10 @@ class Store:
             ids = None if session is None else [self._find(conn, session).id]
             return audit.read(conn, since=since, action=action, session_ids=ids)
 
-    def audit_of(self, session_ids: Sequence[str]) -> list[audit.AuditRecord]:
-        """The audit rows about these sessions, oldest first (for reports)."""
+    def audit_of(self, session_ids: Sequence[str], actions: Sequence[str] | None = None) -> list[audit.AuditRecord]:
+        """The audit rows about these sessions (of these actions, if given), oldest first (for reports)."""
         with self._reading("read the audit trail") as conn:
-            return audit.read(conn, session_ids=session_ids)
+            return audit.read(conn, session_ids=session_ids, actions=actions)
 
     def record(self, action: str, *, act: audit.Act | None = None, detail: Mapping[str, Any] | None = None) -> None:
         """An audit row for an act that is not a change of this store's rows (a restore of the whole database)."""
@@ -734,6 +734,8 @@ class Store:
     ) -> int:
         """set_labels() for several (session, labeller, severities) in one transaction: all or nothing, one audit row
         per session (`action`, with `detail` added to each). Returns how many labels were written."""
+        if not labels:
+            return 0
         t = schema.labels
         act = self._act(act)
         wanted = [(sid, labeller.strip(), severities) for sid, labeller, severities in labels]

@@ -1,0 +1,60 @@
+"""`trainer audit list`: the audit trail (who changed which record, when and why; instructor sign-ins)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from trainer.cli import command, plain
+from trainer.errors import ExitCode, UsageError
+
+
+def register(sub: Any) -> None:
+    from trainer.store.audit import ACTIONS
+
+    group = command(sub, "audit", _group_help, uses=("db",))
+    asub = group.add_subparsers(title="audit commands", metavar="COMMAND")
+    p = command(asub, "list", list_trail, uses=("db",))
+    p.add_argument("--since", metavar="DATE", help="only rows on or after DATE (2026-11-01 or 2026-11-01T08:00)")
+    p.add_argument("--action", choices=ACTIONS, metavar="ACTION", help=f"only this action: {', '.join(ACTIONS)}")
+    p.add_argument("--session", metavar="ID", help="only rows about this session (id or a unique prefix)")
+
+
+def _group_help(args: argparse.Namespace) -> int:
+    """The audit trail of record changes and instructor sign-ins (see trainer audit --help)."""
+    raise UsageError("choose an audit command: list (see trainer audit --help)")
+
+
+def list_trail(args: argparse.Namespace) -> int:
+    """List the audit trail, oldest first: when, who (OS user@host and terminal), what, which session, why.
+
+    Every void, relabel, label import, rescoring, repair of a missing score and restore is there, written in the same
+    transaction as the change; so is every instructor sign-in (succeeded, failed, refused during the wait) and password
+    change or reset.
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from trainer.cli.sessions import _fmt_time, _since
+    from trainer.cli.unscored import open_store
+    from trainer.export.changes import describe
+
+    since = _since(args.since) if args.since else None
+    with open_store(args) as store:
+        rows = store.audit_trail(since=since, action=args.action, session=args.session)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("when", "who", "action", "session", "what", "why"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("when", "session"))
+    for r in rows:
+        table.add_row(
+            _fmt_time(r.at),
+            plain(r.who),
+            r.action,
+            (r.session_id or "")[:8],
+            plain(describe(r.action, r.detail)),
+            plain(r.reason),
+        )
+    console = Console()
+    console.print(table if rows else "The audit trail holds no such rows.")
+    return ExitCode.OK

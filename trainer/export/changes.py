@@ -1,0 +1,87 @@
+"""What instructors changed about attempts after the fact, from the audit trail: voids, relabels, rescoring with a
+model other than the current one. Pure: session records and audit rows in; the course and trainee reports, and
+`trainer sessions show`, print them, so a reader sees who changed an attempt and why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from trainer.store import audit
+from trainer.store.records import SessionRecord
+
+# The acts a report marks an attempt with (rescoring with the current model and repairs are routine: left out).
+MARKED = (audit.SESSION_VOID, audit.LABEL_SET, audit.LABEL_IMPORT, audit.SCORE_MODEL)
+WORDS = {
+    audit.SESSION_VOID: "voided",
+    audit.LABEL_SET: "relabelled",
+    audit.LABEL_IMPORT: "relabelled (import)",
+    audit.SCORE_MODEL: "rescored with another model",
+    audit.SCORE_RESCORE: "rescored",
+    audit.SCORE_REPAIR: "scored (was left without a score)",
+    audit.DB_RESTORE: "database restored",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One act on one attempt: which, what, by whom (OS user, host, terminal), when and why."""
+
+    session_id: str
+    badge: str
+    course_id: str
+    started_at: datetime
+    action: str
+    at: datetime
+    who: str
+    reason: str
+    what: str  # the act in words, with what changed
+
+
+def describe(action: str, detail: Mapping[str, Any]) -> str:
+    """An audit row's act in words: "voided (was interrupted)", "relabelled m3 minor -> serious", ..."""
+    words = WORDS.get(action, action)
+    if action == audit.SESSION_VOID:
+        status = detail.get("status") or ["?"]
+        return f"{words} (was {status[0]}" + (f", by {detail['by']})" if detail.get("by") else ")")
+    if action in (audit.LABEL_SET, audit.LABEL_IMPORT):
+        parts = []
+        for labeller, labels in sorted((detail.get("labels") or {}).items()):
+            moves = ", ".join(f"{m} {old or 'unlabelled'} -> {new}" for m, (old, new) in sorted(labels.items()))
+            parts.append(f"{labeller}: {moves}")
+        where = f" from {detail['file']}" if detail.get("file") else ""
+        return f"{words}{where}: " + "; ".join(parts)
+    if action in (audit.SCORE_MODEL, audit.SCORE_RESCORE, audit.SCORE_REPAIR):
+        old, new = detail.get("score") or [None, None]
+        was = "none" if old is None else f"{old:g}"
+        model = f" {detail['model']}" if detail.get("model") else ""
+        return f"{words}{model}: {was} -> {new:g} by {detail.get('scorer', '?')}" if new is not None else words
+    if action.startswith("instructor."):
+        return action.removeprefix("instructor.").replace("_", " ")
+    return words
+
+
+def changes(records: Iterable[SessionRecord], trail: Sequence[audit.AuditRecord]) -> tuple[Change, ...]:
+    """The marked acts on these sessions, oldest first."""
+    by_id = {r.id: r for r in records}
+    out = []
+    for row in trail:
+        record = by_id.get(row.session_id or "")
+        if record is None or row.action not in MARKED:
+            continue
+        out.append(
+            Change(
+                record.id,
+                record.badge,
+                record.course_id,
+                record.started_at,
+                row.action,
+                row.at,
+                row.who,
+                row.reason,
+                describe(row.action, row.detail),
+            )
+        )
+    return tuple(out)
