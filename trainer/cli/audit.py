@@ -32,9 +32,7 @@ def list_trail(args: argparse.Namespace) -> int:
     transaction as the change; so is every instructor sign-in (succeeded, failed, refused during the wait) and password
     change or reset.
     """
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
     from trainer.cli.sessions import _fmt_time, _since
     from trainer.cli.unscored import open_store
@@ -43,18 +41,13 @@ def list_trail(args: argparse.Namespace) -> int:
     since = _since(args.since) if args.since else None
     with open_store(args) as store:
         rows = store.audit_trail(since=since, action=args.action, session=args.session)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("when", "who", "action", "session", "what", "why"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("when", "session"))
+    console = Console(highlight=False, soft_wrap=True)  # one line per row, whole, for grep
     for r in rows:
-        table.add_row(
-            _fmt_time(r.at),
-            plain(r.who),
-            r.action,
-            (r.session_id or "")[:8],
-            plain(describe(r.action, r.detail)),
-            plain(r.reason),
+        session = f"  session {r.session_id}" if r.session_id else ""
+        why = f"  why: {plain(r.reason)}" if r.reason else ""
+        console.print(
+            f"{_fmt_time(r.at)}  {r.action}{session}  by {plain(r.who)}: {plain(describe(r.action, r.detail))}{why}"
         )
-    console = Console()
-    console.print(table if rows else "The audit trail holds no such rows.")
+    if not rows:
+        console.print("The audit trail holds no such rows.")
     return ExitCode.OK

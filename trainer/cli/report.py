@@ -191,31 +191,22 @@ def print_course(console: Any, r: Any, lang: str) -> None:
 
 def print_changes(console: Any, changes: Any, *, badge: bool) -> None:
     """The voids, relabels and rescorings with another model of the report's sessions: who, when, why (the audit
-    trail); attempts listed elsewhere in the report carry a ✎ beside their session id."""
-    from rich import box
-    from rich.table import Table
-
+    trail); attempts listed elsewhere in the report carry a ✎ before their date. Two lines each, not a table:
+    what changed can be long, and a table would fold it to a few letters a line in 80 columns."""
     from trainer.export.period import local_naive
 
     if not changes:
         return
-    table = Table(
-        title="Changed by an instructor (audit trail)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
-    )
-    columns = ["session", "started", *(["badge"] if badge else []), "when", "who", "what", "why"]
-    for col in columns:
-        table.add_column(col, overflow="fold", no_wrap=col in ("session", "started", "when"))
+    console.print("[bold]Changed by an instructor[/bold] (audit trail)")
     for c in changes:
-        table.add_row(
-            c.session_id[:8],
-            local_naive(c.started_at).strftime("%Y-%m-%d %H:%M"),
-            *([_esc(c.badge)] if badge else []),
-            local_naive(c.at).strftime("%Y-%m-%d %H:%M"),
-            _esc(c.who),
-            _esc(c.what),
-            _esc(c.reason) or "[dim](no reason given)[/dim]",
+        started = local_naive(c.started_at).strftime("%Y-%m-%d %H:%M")
+        whose = f"{_esc(c.badge)}, " if badge else ""
+        why = _esc(c.reason) if c.reason else "[dim]no reason given[/dim]"
+        console.print(f"  {c.session_id[:8]} ({whose}started {started}): {_esc(c.what)}", soft_wrap=True)
+        console.print(
+            f"    by {_esc(c.who)} on {local_naive(c.at).strftime('%Y-%m-%d %H:%M')}; why: {why}", soft_wrap=True
         )
-    console.print(table)
+    console.print()
 
 
 def _heat_cell(n: int, peak: int, severity: str) -> Any:
@@ -306,13 +297,14 @@ def print_trainee(console: Any, r: Any, lang: str) -> None:
         counts = "/".join(_count(a.count(s)) for s in SEVERITIES)
         result = "[green]passed[/green]" if a.passed else f"[red]{_esc(a.outcome)}[/red]"
         attempts.add_row(
-            local_naive(a.started_at).strftime("%Y-%m-%d %H:%M"),
+            # the mark first: cells too wide for the terminal are cut at their end
+            ("✎ " if a.record.id in changed else "") + local_naive(a.started_at).strftime("%Y-%m-%d %H:%M"),
             f"{_esc(a.record.course_id)} {_esc(a.record.course_version)}",
             display.duration(a.duration),
             display.score(a.score),
             result,
             counts,
-            a.record.id[:8] + (" ✎" if a.record.id in changed else ""),
+            a.record.id[:8],
         )
     console.print(attempts if r.attempts else "No attempts yet.")
     print_changes(console, r.changes, badge=False)
