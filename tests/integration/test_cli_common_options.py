@@ -56,6 +56,9 @@ MINIMAL: dict[str, list[str]] = {
     "label import": ["x.jsonl"],
     "score": ["--all"],
     "serve": [],
+    "trainees": [],
+    "trainees pins": [],
+    "trainees set-pin": ["1"],
 }
 VALUES = {"db": ["--db", "sqlite:///plant2.db"], "courses": ["--courses", "/srv/courses"], "lang": ["--lang", "en"]}
 

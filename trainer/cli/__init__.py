@@ -153,6 +153,7 @@ def _register_optional(sub: Any) -> None:
         "label",
         "score",
         "serve",
+        "trainees",
     ):
         try:
             module = importlib.import_module(f"trainer.cli.{name}")

@@ -92,9 +92,27 @@ def _unscored_index(conn: Connection) -> None:
     conn.execute(CreateIndex(index))
 
 
+def _trainee_pins(conn: Connection) -> None:
+    """Version 4: the trainee_pins table, spelled out as it was at version 4."""
+    md = MetaData(naming_convention=schema.metadata.naming_convention)
+    Table("trainees", md, Column("badge", String(64), primary_key=True))  # only for the foreign key
+    pins = Table(
+        "trainee_pins",
+        md,
+        Column("badge", String(64), ForeignKey("trainees.badge"), primary_key=True),
+        Column("pin_hash", Text, nullable=False),
+        Column("set_at", schema.UTCDateTime, nullable=False),
+        Column("set_by", String(64), nullable=False),
+        Column("failures", Integer, nullable=False),
+        Column("retry_at", schema.UTCDateTime),
+    )
+    conn.execute(CreateTable(pins))
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "labels and scores: instructor severities per mistake, score history", _labels_and_scores),
     Step(3, "an index of unscored sessions: finished ones get their score when the store opens", _unscored_index),
+    Step(4, "trainee PINs: a salted hash per trainee, asked at sign-in when the site turns PINs on", _trainee_pins),
 )
 
 
