@@ -22,8 +22,13 @@ class PasswordError(TrainerError):
 def hash_password(password: str) -> str:
     if len(password) < MIN_LENGTH:
         raise PasswordError(f"the instructor password must have at least {MIN_LENGTH} characters")
+    return hash_secret(password)
+
+
+def hash_secret(secret: str) -> str:
+    """A salted scrypt hash of a secret (the instructor password, a trainee's PIN), checked by check_password."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=N, r=R, p=P)
+    digest = hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=N, r=R, p=P)
     return f"scrypt${N}${R}${P}${salt.hex()}${digest.hex()}"
 
 

@@ -57,6 +57,9 @@ MINIMAL: dict[str, list[str]] = {
     "score": ["--all"],
     "serve": [],
     "audit list": [],
+    "trainees": [],
+    "trainees pins": [],
+    "trainees set-pin": ["1"],
 }
 VALUES = {"db": ["--db", "sqlite:///plant2.db"], "courses": ["--courses", "/srv/courses"], "lang": ["--lang", "en"]}
 

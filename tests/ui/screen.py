@@ -47,6 +47,14 @@ async def sign_in(pilot: Pilot, badge: str, name: str = "", department: str = ""
         await pilot.pause()
 
 
+async def confirm_name(pilot: Pilot, name: str) -> None:
+    """Type the trainee's registered name when asked before their unfinished sessions (sites without PINs)."""
+    await pilot.pause(0.2)
+    assert pilot.app.screen.query("#confirm-name"), "the app did not ask for the trainee's name"
+    await pilot.press(*name, "enter")
+    await pilot.pause(0.2)
+
+
 async def open_course(pilot: Pilot, filter_text: str) -> None:
     """From the catalog: type to filter, Enter for the briefing, Enter to start."""
     await pilot.press(*filter_text)

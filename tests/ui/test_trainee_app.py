@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from screen import ROOT, choose, make_app, offered, open_course, screen_text, sign_in, wait_for_actions
+from screen import ROOT, choose, confirm_name, make_app, offered, open_course, screen_text, sign_in, wait_for_actions
 from textual import events
 
 from trainer.cli.play import parse_script
@@ -170,7 +170,7 @@ async def test_quit_mid_session_then_resume_after_restarting(tmp_path):
     app = make_app(db, lang="en")
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_in(pilot, "E6")
-        await pilot.pause(0.2)
+        await confirm_name(pilot, "Qian")  # the name registered for the badge, before its unfinished sessions
         assert "You have an unfinished session" in screen_text(app)
         await pilot.press("enter")
         await wait_for_actions(pilot)
@@ -194,7 +194,7 @@ async def test_a_tampered_session_is_not_resumed_and_is_released_for_the_instruc
     app = make_app(db, lang="en")
     async with app.run_test(size=(120, 24)) as pilot:
         await sign_in(pilot, "E16")
-        await pilot.pause(0.2)
+        await confirm_name(pilot, "Wei")
         await pilot.press("enter")  # resume it
         await pilot.pause(0.5)
         text = " ".join(screen_text(app).split())

@@ -154,6 +154,7 @@ def _register_optional(sub: Any) -> None:
         "score",
         "serve",
         "audit",
+        "trainees",
     ):
         try:
             module = importlib.import_module(f"trainer.cli.{name}")

@@ -2,14 +2,14 @@
 
 Every browser tab that opens the page starts its own `trainer` process (the same app as in a terminal, with the same
 database, course folders and language), so each tab is one trainee's session on the shared database. Closing a tab ends
-its process the way Ctrl+Q does: a session in the middle is released and can be resumed from any tab.
+its process the way Ctrl+Q does: a session in the middle is released and can be resumed from any tab. Only the room's
+own page may open a tab, and only so many at once (trainer/room.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import shlex
 import socket
 import sys
@@ -30,6 +30,26 @@ def register(sub: Any) -> None:
         help=f"address to listen on (default {DEFAULT_HOST}: this machine only; 0.0.0.0: every network interface)",
     )
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address the training PCs open, e.g. http://trainer-room:8000 (default: whatever address each browser"
+        " used, if it is an IP address, localhost or this machine's name)",
+    )
+    p.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="another address the room's page may be opened from, e.g. a reverse proxy's https://training.plant.example"
+        " (repeatable)",
+    )
+    p.add_argument(
+        "--max-sessions",
+        type=int,
+        metavar="N",
+        help="the most browser tabs at once, each a 60-90 MB process (default: the free memory at start / 100 MB)",
+    )
 
 
 def tab_command(courses: list[str], lang: str | None) -> str:
@@ -42,23 +62,6 @@ def tab_command(courses: list[str], lang: str | None) -> str:
     return shlex.join(argv)
 
 
-def local_font(page: str, static_url: str) -> str:
-    """The page with its font served by this server instead of Google's.
-
-    textual-serve's page links a stylesheet on fonts.googleapis.com. A plant network without internet access would hold
-    the page until that request times out (a firewall that drops packets makes that long), so the link is replaced by
-    the same font from textual-serve's own static folder.
-    """
-    face = (
-        "<style>@font-face { font-family: 'Roboto Mono'; font-weight: 100 900; "
-        f"src: url('{static_url}fonts/RobotoMono-VariableFont_wght.ttf') format('truetype'); }}</style>"
-    )
-    return _GOOGLE_FONTS.sub(lambda _: face, page, count=1)
-
-
-_GOOGLE_FONTS = re.compile(r"<link\b[^>]*fonts\.googleapis\.com[^>]*>", re.S)
-
-
 def serve(args: argparse.Namespace) -> int:
     """Serve the trainee's app to web browsers: one URL for the whole training room, one trainee per browser tab.
 
@@ -68,7 +71,9 @@ def serve(args: argparse.Namespace) -> int:
     """
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
+    from trainer.room import RoomServer, doors
 
+    room = doors(args.host, args.public_url, args.allow_origin, args.max_sessions)  # a bad option: one line, first
     courses: list[str] = args.courses
     db: str | None = args.db
     lang: str | None = args.lang
@@ -84,20 +89,12 @@ def serve(args: argparse.Namespace) -> int:
         os.environ["TRAINER_DB"] = db
     _check_port(args.host, args.port)
 
-    from textual_serve.server import Server
-
-    class RoomServer(Server):
-        async def handle_index(self, request: Any) -> Any:
-            # The page's websocket must lead back to the address this browser used (with --host 0.0.0.0 that is the
-            # machine's LAN address or name, which only the browser's request tells).
-            self.public_url = f"{request.scheme}://{request.host}"
-            response = await super().handle_index(request)
-            response.text = local_font(response.text, f"{self.public_url}/static/")
-            return response
-
-    server = RoomServer(tab_command(courses, lang), host=args.host, port=args.port, title="Trainer")
+    server = RoomServer(tab_command(courses, lang), host=args.host, port=args.port, doors=room)
     shown = socket.gethostname() if args.host in ("0.0.0.0", "::", "") else args.host
-    print(f"Trainer training room: open http://{shown}:{args.port}/ in a browser, one tab per trainee")
+    print(
+        f"Trainer training room: open {room.public_url or f'http://{shown}:{args.port}'}/ in a browser, one tab per"
+        f" trainee, at most {room.max_sessions} at once"
+    )
     print(f"database: {where}")
     sys.stdout.flush()
     server.serve()

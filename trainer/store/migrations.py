@@ -115,12 +115,33 @@ def _audit_trail(conn: Connection) -> None:
         Index(None, audit.c.at),
     ):
         conn.execute(CreateIndex(index))
+def _trainee_pins(conn: Connection) -> None:
+    """Version 4: the trainee_pins table, spelled out as it was at version 4."""
+    md = MetaData(naming_convention=schema.metadata.naming_convention)
+    Table("trainees", md, Column("badge", String(64), primary_key=True))  # only for the foreign key
+    pins = Table(
+        "trainee_pins",
+        md,
+        Column("badge", String(64), ForeignKey("trainees.badge"), primary_key=True),
+        Column("pin_hash", Text, nullable=False),
+        Column("set_at", schema.UTCDateTime, nullable=False),
+        Column("set_by", String(64), nullable=False),
+        Column("failures", Integer, nullable=False),
+        Column("retry_at", schema.UTCDateTime),
+    )
+    conn.execute(CreateTable(pins))
+
+
+def _version_4(conn: Connection) -> None:
+    """Version 4: each addition of version 4, in its own function so each reads on its own."""
+    _audit_trail(conn)
+    _trainee_pins(conn)
 
 
 STEPS: tuple[Step, ...] = (
     Step(2, "labels and scores: instructor severities per mistake, score history", _labels_and_scores),
     Step(3, "an index of unscored sessions: finished ones get their score when the store opens", _unscored_index),
-    Step(4, "the audit trail: who changed which record, when and why; instructor sign-ins", _audit_trail),
+    Step(4, "the audit trail (who changed which record, when and why; sign-ins) and trainee PINs", _version_4),
 )
 
 

@@ -121,3 +121,18 @@ class AttemptFacts:
     session_id: str
     last_t_ms: int | None  # the last event's time since the start; None when there is no event
     mistakes: tuple[MistakeMade, ...] | None  # of the latest scoring, in the order made; None: never scored
+
+
+class PinResult(StrEnum):
+    RIGHT = "right"
+    WRONG = "wrong"
+    WAIT = "wait"  # too soon after wrong ones: not tried
+    NO_PIN = "no_pin"  # the trainee has none (yet)
+
+
+@dataclass(frozen=True)
+class PinAttempt:
+    """What came of typing a PIN (Store.try_pin)."""
+
+    result: PinResult
+    wait_ms: int = 0  # WRONG, WAIT: how long before the next PIN is tried

@@ -4,8 +4,8 @@ This module describes the *latest* schema, which a fresh database is created wit
 steps in migrations.py, which must spell out their own DDL instead of reusing these objects (they change over time).
 Version 2 added labels (instructor severities per detected mistake) and scores (every scoring of a session, kept as
 history). Version 3 added an index of the sessions without a score (finished ones are scored when a command opens the
-store). Version 4 added the audit trail (who changed which record, when and why; instructor sign-ins). Planned: models
-(trained scoring models and their provenance).
+store). Version 4 added the audit trail (who changed which record, when and why; instructor sign-ins) and trainee_pins
+(a trainee's PIN, as a salted hash, and its wrong guesses). Planned: models (trained scoring models and their provenance).
 """
 
 from __future__ import annotations
@@ -207,3 +207,16 @@ audit = Table(
 Index(None, audit.c.session_id, audit.c.id)
 Index(None, audit.c.action, audit.c.id)
 Index(None, audit.c.at)
+# A trainee's PIN (schema version 4), asked at sign-in when the site turns PINs on (settings 'trainee.pins'): a salted
+# scrypt hash (trainer.security), who set it, and the wrong guesses since the last right one, with the time before
+# which no guess is tried (the growing delay; kept here so that another tab or a restart does not reset it).
+trainee_pins = Table(
+    "trainee_pins",
+    metadata,
+    Column("badge", String(64), ForeignKey("trainees.badge"), primary_key=True),
+    Column("pin_hash", Text, nullable=False),
+    Column("set_at", UTCDateTime, nullable=False),
+    Column("set_by", String(64), nullable=False),  # "trainee" (at sign-in) or "instructor <OS user>"
+    Column("failures", Integer, nullable=False),
+    Column("retry_at", UTCDateTime),
+)

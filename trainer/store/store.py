@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Self
@@ -37,6 +37,8 @@ from trainer.store.records import (
     FinishedSession,
     LabelRecord,
     MistakeMade,
+    PinAttempt,
+    PinResult,
     ScoreRecord,
     SessionRecord,
     SessionStatus,
@@ -711,6 +713,56 @@ class Store:
         """`act` with its reason checked and its actor known (looked up once, however many rows it signs)."""
         act = act or audit.Act()
         return audit.Act(self._reason(act.reason), act.actor or audit.Actor.here())
+    # --- trainee PINs (schema version 4) ---------------------------------------------------------------------------------
+
+    def has_pin(self, badge: str) -> bool:
+        t = schema.trainee_pins
+        with self._reading(f"read the PIN of {badge}") as conn:
+            return conn.execute(select(t.c.badge).where(t.c.badge == badge)).first() is not None
+
+    def set_pin(self, badge: str, pin_hash: str, by: str) -> None:
+        """Give a registered trainee this PIN (its hash, trainer.pins.hash_pin), forgetting any wrong guesses."""
+        t = schema.trainee_pins
+        with self._writing(f"save the PIN of {badge}") as conn:
+            if conn.execute(select(schema.trainees.c.badge).where(schema.trainees.c.badge == badge)).first() is None:
+                raise StoreError(f"{self._where}: no trainee with badge {badge}; they sign in once first")
+            values = {"pin_hash": pin_hash, "set_at": _utcnow(), "set_by": by, "failures": 0, "retry_at": None}
+            dialect.upsert(conn, t, {"badge": badge, **values}, update=tuple(values))
+
+    def clear_pin(self, badge: str) -> bool:
+        """Forget a trainee's PIN (they choose a new one at their next sign-in); whether there was one."""
+        t = schema.trainee_pins
+        with self._writing(f"clear the PIN of {badge}") as conn:
+            return conn.execute(t.delete().where(t.c.badge == badge)).rowcount > 0
+
+    def try_pin(
+        self,
+        badge: str,
+        matches: Callable[[str], bool],
+        wait_ms: Callable[[int], int],
+        now: datetime | None = None,
+    ) -> PinAttempt:
+        """Check a typed PIN against the stored hash (`matches(pin_hash)`), unless a wait after wrong ones runs.
+
+        One write transaction, so tabs guessing at once still count every guess; `wait_ms(failures)` is the delay after
+        that many wrong PINs in a row (trainer.pins.wait_ms). A right PIN forgets the wrong ones.
+        """
+        t = schema.trainee_pins
+        now = now or _utcnow()
+        with self._writing(f"check the PIN of {badge}") as conn:
+            row = conn.execute(select(t.c.pin_hash, t.c.failures, t.c.retry_at).where(t.c.badge == badge)).one_or_none()
+            if row is None:
+                return PinAttempt(PinResult.NO_PIN)
+            if row.retry_at is not None and now < row.retry_at:
+                return PinAttempt(PinResult.WAIT, -(-(row.retry_at - now) // timedelta(milliseconds=1)))
+            if matches(row.pin_hash):
+                conn.execute(t.update().where(t.c.badge == badge).values(failures=0, retry_at=None))
+                return PinAttempt(PinResult.RIGHT)
+            failures = row.failures + 1
+            wait = wait_ms(failures)
+            retry = now + timedelta(milliseconds=wait) if wait else None
+            conn.execute(t.update().where(t.c.badge == badge).values(failures=failures, retry_at=retry))
+            return PinAttempt(PinResult.WRONG, wait)
 
     # --- labels and scores (schema version 2) ---------------------------------------------------------------------------
 

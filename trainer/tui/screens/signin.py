@@ -129,15 +129,28 @@ class SignInScreen(TrainerScreen[None]):
             self.message()
             await self.ask_name_and_department()
             return
-        app.trainee = trainee
-        await self.after_sign_in()
+        from trainer.tui.screens import identity
 
-    async def after_sign_in(self) -> None:
+        await identity.sign_in(self, trainee)  # the PIN first, when the site asks for one
+
+    def reset(self) -> None:
+        """Back to an empty badge field (the trainee left the PIN step)."""
+        for extra in self.query("#first-time, #name, #department"):
+            extra.remove()
+        badge = self.query_one("#badge", Input)
+        badge.disabled = False
+        badge.value = ""
+        badge.focus()
+        self.message()
+
+    async def after_sign_in(self, *, pin_checked: bool = False) -> None:
+        """`pin_checked`: the trainee typed their PIN; without one, their unfinished sessions need their name first."""
         from trainer.store.records import SessionStatus
         from trainer.tui.screens.briefing import BriefingScreen
         from trainer.tui.screens.catalog import CatalogScreen
         from trainer.tui.screens.debrief import DebriefScreen
         from trainer.tui.screens.help import HelpScreen
+        from trainer.tui.screens.identity import NameCheckScreen
         from trainer.tui.screens.incident import IncidentScreen
         from trainer.tui.screens.pause import PauseScreen
         from trainer.tui.screens.player import PlayerScreen
@@ -151,6 +164,7 @@ class SignInScreen(TrainerScreen[None]):
         app.read_stylesheets(
             CatalogScreen,
             ResumeScreen,
+            NameCheckScreen,
             BriefingScreen,
             PlayerScreen,
             HelpScreen,
@@ -160,4 +174,4 @@ class SignInScreen(TrainerScreen[None]):
         )
         app.push_screen(CatalogScreen())  # over this screen, the app's first (default) one
         if interrupted:
-            app.push_screen(ResumeScreen(interrupted))
+            app.push_screen(ResumeScreen(interrupted) if pin_checked else NameCheckScreen(app.trainee, interrupted))
