@@ -402,7 +402,8 @@ def test_audit_list_filters_by_action_session_and_date(db, capsys, monkeypatch):
 def test_a_version_3_database_gets_the_audit_table(db):
     Store.open(db).close()
     with closing(sqlite3.connect(db)) as conn, conn:
-        conn.execute("DROP TABLE audit")
+        for table in ("audit", "trainee_pins"):  # what version 4 added
+            conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     with Store.open(db) as store:
         assert store.upgraded_from == 3
