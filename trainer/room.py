@@ -18,6 +18,7 @@ Built by subclassing textual-serve's Server (its `_make_app` is the documented p
 
 from __future__ import annotations
 
+import asyncio
 import html
 import ipaddress
 import logging
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from trainer.errors import TrainerError
@@ -42,6 +44,7 @@ log = logging.getLogger("textual-serve")
 # room's tabs within the memory that is free when the server starts.
 MB_PER_SESSION = 100
 FALLBACK_MAX_SESSIONS = 8  # when the machine's memory cannot be read
+TAB_EXIT_S = 15  # a closed tab's process has this long to release its session and end before it is killed
 
 FULL_PAGE = """<!DOCTYPE html>
 <html lang="zh"><head><meta charset="utf-8"><title>Trainer</title>
@@ -283,9 +286,57 @@ class RoomServer(Server):
         # Counted before the first await: the check above and this count cannot be split by another request.
         self.open_sessions += 1
         try:
-            return await super().handle_websocket(request)
+            return await self._run_tab(request)
         finally:
-            self.open_sessions -= 1  # after textual-serve has waited for the tab's process to end
+            self.open_sessions -= 1  # the tab's process has ended
+
+    async def _run_tab(self, request: web.Request) -> web.WebSocketResponse:
+        """textual-serve's handle_websocket, plus: its process is waited for (killed if it outstays TAB_EXIT_S).
+
+        textual-serve stops reading when the process closes its output and never waits for it; a place would be
+        freed while the process still held its memory, and one that ignored the quit would live on unseen.
+        """
+        websocket = web.WebSocketResponse(heartbeat=15)
+        width = max(20, min(1000, _to_int(request.query.get("width", "80"), 80)))
+        height = max(10, min(500, _to_int(request.query.get("height", "24"), 24)))
+        app_service: AppService | None = None
+        try:
+            await websocket.prepare(request)
+            app_service = AppService(
+                self.command,
+                write_bytes=websocket.send_bytes,
+                write_str=websocket.send_str,
+                close=websocket.close,
+                download_manager=self.download_manager,
+                debug=self.debug,
+            )
+            await app_service.start(width, height)
+            await self._process_messages(websocket, app_service)
+        except asyncio.CancelledError:
+            await websocket.close()
+        except Exception as error:
+            log.exception(error)
+        finally:
+            if app_service is not None:
+                await app_service.stop()
+                await _ended(app_service)
+        return websocket
+
+
+async def _ended(app_service: AppService) -> None:
+    """Wait for a tab's process to end after it was told to quit; kill it if it has not within TAB_EXIT_S.
+
+    A session it was playing is then owned by a dead process: interrupted, resumable (docs/operations.md).
+    """
+    process = getattr(app_service, "_process", None)  # textual-serve keeps the tab's process here, unwaited
+    if process is None:
+        return
+    try:
+        await asyncio.wait_for(process.wait(), TAB_EXIT_S)
+    except TimeoutError:
+        log.warning("a tab's process did not quit within %d s; killed", TAB_EXIT_S)
+        process.kill()
+        await process.wait()
 
 
 def _to_int(value: str, default: int) -> int:

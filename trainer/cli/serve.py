@@ -53,13 +53,16 @@ def register(sub: Any) -> None:
 
 
 def tab_command(courses: list[str], lang: str | None) -> str:
-    """The shell command each browser tab runs: this Python's `trainer`, with the same course folders and language."""
+    """The shell command each browser tab runs: this Python's `trainer`, with the same course folders and language.
+
+    `exec`: the shell becomes the app, so the process the server waits for (and kills if it must) is the app itself.
+    """
     argv = [sys.executable, "-m", "trainer"]
     for folder in courses:
         argv += ["--courses", os.path.abspath(folder)]
     if lang:
         argv += ["--lang", lang]
-    return shlex.join(argv)
+    return "exec " + shlex.join(argv)
 
 
 def serve(args: argparse.Namespace) -> int:
