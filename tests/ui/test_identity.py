@@ -49,7 +49,7 @@ LANGS = pytest.mark.parametrize("lang", ["zh", "en"])
 
 async def shows(pilot, text: str) -> str:
     """The screen once it shows `text` (a PIN is checked off the UI thread: scrypt takes tens of milliseconds)."""
-    for _ in range(100):
+    for _ in range(500):  # up to 10 s: a loaded 2-core CI machine can take seconds where an idle one takes 50 ms
         await pilot.pause(0.02)
         seen = " ".join(screen_text(pilot.app).replace("│", " ").split())  # wrapped lines of a framed box, joined
         if text in seen:
