@@ -54,6 +54,8 @@ def describe(action: str, detail: Mapping[str, Any]) -> str:
         where = f" from {detail['file']}" if detail.get("file") else ""
         return f"{words}{where}: " + "; ".join(parts)
     if action in (audit.SCORE_MODEL, audit.SCORE_RESCORE, audit.SCORE_REPAIR):
+        if "sessions" in detail:  # one row for a whole transaction of a routine rescoring
+            return f"{words} {detail['sessions']} session(s) with {detail.get('grader') or detail.get('scorer', '?')}"
         old, new = detail.get("score") or [None, None]
         was = "none" if old is None else f"{old:g}"
         model = f" {detail['model']}" if detail.get("model") else ""
