@@ -423,3 +423,32 @@ def test_a_version_3_database_gets_the_audit_table(db):
         assert store.upgraded_from == 3
         store.record(audit.DB_RESTORE, act=Act("test"))
         assert [r.action for r in store.audit_trail()] == ["db.restore"]
+
+
+def test_repairs_and_restores_are_recorded(db, tmp_path, capsys, monkeypatch):
+    from test_unscored_repair import FIXTURES, finished_unscored
+
+    sid = finished_unscored(str(db))
+    monkeypatch.setenv("TRAINER_COURSES", str(FIXTURES))
+    code, _, _ = run(capsys, monkeypatch, "sessions", "verify", "--repair")
+    assert code == 0
+    (row,) = trail(db)
+    assert (row.action, row.session_id, row.detail["via"], row.detail["score"]) == (
+        "score.repair",
+        sid,
+        "verify --repair",
+        [None, 100.0],
+    )
+    backup = tmp_path / "backup.db"
+    assert run(capsys, monkeypatch, "db", "backup", str(backup))[0] == 0
+    code, _, err = run(
+        capsys, monkeypatch, "db", "restore", str(backup), "--force", "--reason", "disk replaced on line 2"
+    )
+    assert code == 0, err
+    last = trail(db)[-1]
+    assert (last.action, last.reason, last.detail["source"], last.detail["replaced_sessions"]) == (
+        "db.restore",
+        "disk replaced on line 2",
+        str(backup),
+        1,
+    )
