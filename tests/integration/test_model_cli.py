@@ -186,7 +186,8 @@ def test_a_version_1_database_gets_the_labels_and_scores_tables(tmp_path: Path):
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     ids = store_simulated(db, 2, 1)  # opening it upgrades it; finishing a session writes a score
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(schema.SCHEMA_VERSION)
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        assert version == str(schema.SCHEMA_VERSION)
         assert conn.execute("SELECT count(*) FROM scores").fetchone()[0] == 2
     with Store.open(db) as store:
         store.set_labels(ids[0], "ann", {"m5": "minor"})
