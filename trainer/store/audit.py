@@ -314,7 +314,3 @@ def set_password(
     detail = {"first": stored is None} if action == PASSWORD_SET else {}
     write(conn, [row(action, act=act, at=now, detail=detail)])
     return Attempt(True, 0, 0)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
