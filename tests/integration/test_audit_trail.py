@@ -369,15 +369,30 @@ def test_score_with_another_model_leaves_one_row_with_old_and_new_score(db, caps
     assert "rescored with another model rubric" in out and "compare with rubric" in out
 
 
+def test_a_routine_rescoring_with_the_current_model_is_one_row_that_counts_the_sessions(db, capsys, monkeypatch):
+    store_simulated(db, 4, 3)
+    code, _, _ = run(capsys, monkeypatch, "score", "--all", "--reason", "new model installed")
+    assert code == 0
+    (row,) = trail(db)
+    assert (row.action, row.session_id, row.detail["sessions"], row.reason) == (
+        "score.rescore",
+        None,
+        4,
+        "new model installed",
+    )
+    code, out, _ = run(capsys, monkeypatch, "audit", "list")
+    assert "rescored 4 session(s) with rubric" in out
+
+
 def test_a_rescoring_whose_audit_row_fails_stores_no_score(db, capsys, monkeypatch):
     sid, _ = _mistaken_session(db)
     with Store.open(db) as store:
         scorings = len(store.scores(sid))
 
-    def broken(conn, rows):
+    def broken(*args, **kwargs):  # the row cannot be made: the scores must not be stored either
         raise OSError("disk full")
 
-    monkeypatch.setattr(audit, "write", broken)
+    monkeypatch.setattr(audit, "row", broken)
     code, _, err = run(capsys, monkeypatch, "score", "--session", sid[:8], "--model", "rubric")
     assert code == 1 and "disk full" in err
     monkeypatch.undo()
@@ -409,3 +424,32 @@ def test_a_version_3_database_gets_the_audit_table(db):
         assert store.upgraded_from == 3
         store.record(audit.DB_RESTORE, act=Act("test"))
         assert [r.action for r in store.audit_trail()] == ["db.restore"]
+
+
+def test_repairs_and_restores_are_recorded(db, tmp_path, capsys, monkeypatch):
+    from test_unscored_repair import FIXTURES, finished_unscored
+
+    sid = finished_unscored(str(db))
+    monkeypatch.setenv("TRAINER_COURSES", str(FIXTURES))
+    code, _, _ = run(capsys, monkeypatch, "sessions", "verify", "--repair")
+    assert code == 0
+    (row,) = trail(db)
+    assert (row.action, row.session_id, row.detail["via"], row.detail["score"]) == (
+        "score.repair",
+        sid,
+        "verify --repair",
+        [None, 100.0],
+    )
+    backup = tmp_path / "backup.db"
+    assert run(capsys, monkeypatch, "db", "backup", str(backup))[0] == 0
+    code, _, err = run(
+        capsys, monkeypatch, "db", "restore", str(backup), "--force", "--reason", "disk replaced on line 2"
+    )
+    assert code == 0, err
+    last = trail(db)[-1]
+    assert (last.action, last.reason, last.detail["source"], last.detail["replaced_sessions"]) == (
+        "db.restore",
+        "disk replaced on line 2",
+        str(backup),
+        1,
+    )

@@ -17,7 +17,7 @@ from trainer.durable import DurableSession
 from trainer.engine.clock import ManualClock
 from trainer.engine.events import EventKind
 from trainer.scoring.simulate import simulate
-from trainer.store import Store
+from trainer.store import Store, schema
 
 ROOT = Path(__file__).resolve().parents[2]
 PRESS = load_course(ROOT / "courses" / "press-loto-die-change.yaml")
@@ -182,10 +182,12 @@ def test_a_version_1_database_gets_the_labels_and_scores_tables(tmp_path: Path):
         conn.execute("DROP TABLE labels")
         conn.execute("DROP TABLE scores")
         conn.execute("DROP INDEX ix_sessions_unscored")  # added by version 3
+        conn.execute("DROP TABLE audit")  # added by version 4
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     ids = store_simulated(db, 2, 1)  # opening it upgrades it; finishing a session writes a score
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "3"
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+        assert version == str(schema.SCHEMA_VERSION)
         assert conn.execute("SELECT count(*) FROM scores").fetchone()[0] == 2
     with Store.open(db) as store:
         store.set_labels(ids[0], "ann", {"m5": "minor"})

@@ -34,7 +34,7 @@ def list_trail(args: argparse.Namespace) -> int:
     """
     from rich.console import Console
 
-    from trainer.cli.sessions import _fmt_time, _since
+    from trainer.cli.sessions import _since
     from trainer.cli.unscored import open_store
     from trainer.export.changes import describe
 
@@ -46,7 +46,7 @@ def list_trail(args: argparse.Namespace) -> int:
         session = f"  session {r.session_id}" if r.session_id else ""
         why = f"  why: {plain(r.reason)}" if r.reason else ""
         console.print(
-            f"{_fmt_time(r.at)}  {r.action}{session}  by {plain(r.who)}: {plain(describe(r.action, r.detail))}{why}"
+            f"{r.at.astimezone().strftime('%Y-%m-%d %H:%M:%S')}  {r.action}{session}  by {plain(r.who)}: {plain(describe(r.action, r.detail))}{why}"
         )
     if not rows:
         console.print("The audit trail holds no such rows.")

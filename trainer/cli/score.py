@@ -89,11 +89,12 @@ def rescore_all(
 
 @dataclass(frozen=True)
 class Trail:
-    """How a rescoring is recorded in the audit trail: one row per new score (Store.add_scores)."""
+    """How a rescoring is recorded in the audit trail (Store.add_scores)."""
 
     action: str  # trainer.store.audit.SCORE_MODEL or SCORE_RESCORE
     act: Any  # trainer.store.audit.Act: the reason given
     detail: dict[str, Any]  # added to each row's detail: the model asked for
+    per_session: bool = True  # one row per session (else one per transaction, counting them)
 
 
 def rescore(
@@ -135,7 +136,9 @@ def _rescore(
 ) -> Rescored:
     out = Rescored()
     recorded: dict[str, Any] = (
-        {} if trail is None else {"act": trail.act, "action": trail.action, "detail": trail.detail}
+        {}
+        if trail is None
+        else {"act": trail.act, "action": trail.action, "detail": trail.detail, "per_session": trail.per_session}
     )
     playable = []
     for r in records:
@@ -279,12 +282,14 @@ def score(args: argparse.Namespace) -> int:
 
     grader = Grader.current(args.model, strict=True)
     library = load_library(args.courses)
-    # Every stored rescoring is in the audit trail; one with a model other than the current one (--model) is flagged
-    # as such, and `sessions show` and the reports name who asked for it and why.
+    # Every stored rescoring is in the audit trail. One with a model other than the current one (--model) has a row
+    # per session, which `sessions show` and the reports show with who asked for it and why; one with the current
+    # model (routine, after installing a new one) a row per transaction that counts its sessions.
     trail = Trail(
         audit.SCORE_MODEL if args.model else audit.SCORE_RESCORE,
         audit.Act(args.reason),
         {"model": args.model, "grader": grader.name} if args.model else {"grader": grader.name},
+        per_session=bool(args.model),
     )
     console = Console()
     with open_store(args, library=library, repair=not args.dry_run) as store:

@@ -54,12 +54,24 @@ def describe(action: str, detail: Mapping[str, Any]) -> str:
         where = f" from {detail['file']}" if detail.get("file") else ""
         return f"{words}{where}: " + "; ".join(parts)
     if action in (audit.SCORE_MODEL, audit.SCORE_RESCORE, audit.SCORE_REPAIR):
+        if "sessions" in detail:  # one row for a whole transaction of a routine rescoring
+            return f"{words} {detail['sessions']} session(s) with {detail.get('grader') or detail.get('scorer', '?')}"
         old, new = detail.get("score") or [None, None]
         was = "none" if old is None else f"{old:g}"
         model = f" {detail['model']}" if detail.get("model") else ""
         return f"{words}{model}: {was} -> {new:g} by {detail.get('scorer', '?')}" if new is not None else words
-    if action.startswith("instructor."):
-        return action.removeprefix("instructor.").replace("_", " ")
+    via = f" via {detail['via']}" if detail.get("via") and detail.get("via") != "sign-in" else ""
+    if action == audit.LOGIN_OK:
+        return f"instructor signed in{via}"
+    if action == audit.LOGIN_FAILED:
+        return f"wrong instructor password{via} ({detail.get('failures', '?')} in a row)"
+    if action == audit.LOGIN_REFUSED:
+        left = -(-int(detail.get("wait_ms", 0)) // 1000)
+        return f"instructor sign-in{via} refused unchecked: {left} s of the wait left"
+    if action == audit.PASSWORD_SET:
+        return "instructor password set" + (" (the first)" if detail.get("first") else " (the old one given)")
+    if action == audit.PASSWORD_RESET:
+        return "instructor password reset without the old one"
     return words
 
 

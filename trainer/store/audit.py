@@ -239,8 +239,8 @@ def _failures(conn: Connection) -> tuple[int, datetime | None]:
     count, last = conn.execute(
         select(func.count(), func.max(a.c.at)).where(a.c.action == LOGIN_FAILED, a.c.id > func.coalesce(last_reset, 0))
     ).one()
-    if last is not None and last.tzinfo is None:  # an aggregate skips the column's type on SQLite
-        last = schema.UTCDateTime().process_result_value(datetime.fromisoformat(str(last)), conn.dialect)
+    if isinstance(last, str):  # max() keeps the column's type (UTCDateTime); a driver's raw text, just in case
+        last = datetime.fromisoformat(last).replace(tzinfo=UTC)
     return int(count), last
 
 
@@ -314,7 +314,3 @@ def set_password(
     detail = {"first": stored is None} if action == PASSWORD_SET else {}
     write(conn, [row(action, act=act, at=now, detail=detail)])
     return Attempt(True, 0, 0)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)

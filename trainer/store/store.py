@@ -849,6 +849,7 @@ class Store:
         act: audit.Act | None = None,
         action: str = audit.SCORE_RESCORE,
         detail: Mapping[str, Any] | None = None,
+        per_session: bool = True,
     ) -> None:
         """Record scorings of sessions in one transaction, each becoming its session's current score.
 
@@ -857,7 +858,9 @@ class Store:
         stores none of them. Two statements for the lot (executemany), however many there are.
 
         With `act` (a rescoring someone asked for), each scoring also gets an audit row (`action`; its detail: the
-        scorer, old -> new score and verdict, and `detail`) in the same transaction.
+        scorer, old -> new score and verdict, and `detail`) in the same transaction; with per_session=False the
+        transaction gets one row instead, that counts the sessions (a routine rescoring of thousands with the current
+        model: each session's scores history already shows it).
         """
         if not scores:
             return
@@ -874,7 +877,8 @@ class Store:
         )
         trail = self._act(act) if act is not None else None
         with self._writing(f"save {len(rows)} score(s)") as conn:
-            old = _current_scores(conn, [r["session_id"] for r in rows]) if trail is not None else {}
+            each = trail is not None and per_session
+            old = _current_scores(conn, [r["session_id"] for r in rows]) if each else {}
             changed = _driver_executemany(
                 conn, update, [{"b_id": r["session_id"], "b_score": r["score"], "b_passed": r["passed"]} for r in rows]
             )
@@ -886,8 +890,14 @@ class Store:
                 unknown = next((i for i in ids if i not in known), "?")
                 raise StoreError(f"{self._where}: no session {unknown}; check the session id")
             _driver_executemany(conn, h.insert(), rows)
-            if trail is not None:
-                audit.write(conn, [_scoring_audit(r, old, action, trail, now, detail) for r in rows])
+            if each:
+                assert trail is not None
+                _driver_executemany(
+                    conn, schema.audit.insert(), [_scoring_audit(r, old, action, trail, now, detail) for r in rows]
+                )
+            elif trail is not None:
+                count = {**(detail or {}), "sessions": len(rows), "scorer": rows[0]["scorer"]}
+                audit.write(conn, [audit.row(action, act=trail, at=now, detail=count)])
 
     def unscored_sessions(self) -> list[FinishedSession]:
         """The finished (completed, failed, aborted) sessions that have no score, oldest first.
