@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from test_model_cli import store_simulated
+from test_store_migrations import _database_at
 
 from trainer.cli import main
 from trainer.security import SETTING, check_password, hash_password
@@ -415,11 +416,7 @@ def test_audit_list_filters_by_action_session_and_date(db, capsys, monkeypatch):
 
 
 def test_a_version_3_database_gets_the_audit_table(db):
-    Store.open(db).close()
-    with closing(sqlite3.connect(db)) as conn, conn:
-        for table in ("audit", "trainee_pins"):  # what version 4 added
-            conn.execute(f"DROP TABLE {table}")
-        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    _database_at(f"sqlite:///{db}", 3)
     with Store.open(db) as store:
         assert store.upgraded_from == 3
         store.record(audit.DB_RESTORE, act=Act("test"))

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_store_migrations import _database_at
 
 from trainer.cli import main
 from trainer.course.loader import load_course
@@ -177,13 +178,7 @@ def test_label_walkthrough_export_and_import(
 
 def test_a_version_1_database_gets_the_labels_and_scores_tables(tmp_path: Path):
     db = tmp_path / "old.db"
-    Store.open(db).close()
-    with sqlite3.connect(db) as conn:  # make it look like a database written before schema version 2
-        conn.execute("DROP TABLE labels")
-        conn.execute("DROP TABLE scores")
-        conn.execute("DROP INDEX ix_sessions_unscored")  # added by version 3
-        conn.execute("DROP TABLE audit")  # added by version 4
-        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    _database_at(f"sqlite:///{db}", 1)  # as Trainer 1 wrote it, before labels and scores
     ids = store_simulated(db, 2, 1)  # opening it upgrades it; finishing a session writes a score
     with sqlite3.connect(db) as conn:
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
