@@ -228,6 +228,14 @@ class _Semantics:
                 found.append((("random_events", i, "ignored"), event["ignored"]))
         return found
 
+    def check_instead(self) -> None:
+        """A declared mistake without `instead:` leaves the debrief without the right way for it (the next procedure
+        step would teach the wrong thing), so it is shown without one: worth a warning, not an error."""
+        for path, mistake in self.mistakes():
+            if "instead" not in mistake:
+                code = mistake.get("code", "?")
+                self.ck.warning(path, f"mistake {code} has no `instead:`: the debrief cannot show what to do instead")
+
     def check_map(self) -> None:
         m = self.data.get("map")
         if not m:

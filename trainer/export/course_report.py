@@ -118,13 +118,15 @@ def build(
     events: Mapping[str, Sequence[Event]],
     *,
     period: Period = ALL_DATES,
+    graded: Mapping[str, str] | None = None,
 ) -> CourseReport:
-    """The report from the course's session records and the events of those played on the loaded version."""
+    """The report from the course's session records and the events of those played on the loaded version; `graded`:
+    each session's stored graded list (Store.graded_lists), whose grades the mistakes are counted at."""
     chosen = sorted(
         (r for r in records if r.course_id == course_id and is_attempt(r) and period.contains(r.started_at)),
         key=lambda r: (r.started_at, r.id),
     )
-    attempts = [attempt(r, events.get(r.id), course) for r in chosen]
+    attempts = [attempt(r, events.get(r.id), course, (graded or {}).get(r.id)) for r in chosen]
     analysed = [a for a in attempts if a.mistakes is not None]
 
     made: Counter[tuple[str, MistakeSeverity]] = Counter()
@@ -205,4 +207,4 @@ def load(store: Store, course_id: str, course: Course | None, *, period: Period 
     records = [r for r in store.sessions(course_id=course_id, since=period.start) if period.contains(r.started_at)]
     wanted = [r.id for r in records if is_attempt(r) and played_on(course, r) is not None]
     events = dict(store.events_of(wanted))
-    return build(course_id, course, records, events, period=period)
+    return build(course_id, course, records, events, period=period, graded=store.graded_lists(wanted))

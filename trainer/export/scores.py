@@ -325,7 +325,7 @@ def assemble(
         unscored = [r.id for r in chosen if r.id not in found]
         for done, (sid, evs) in enumerate(events(unscored) if unscored else (), start=len(found) + 1):
             r = by_id[sid]
-            found[sid] = attempt(r, evs, library.get(r.course_id))
+            found[sid] = attempt(r, evs, library.get(r.course_id))  # never scored: the rubric's grades
             if progress and (done % 1000 == 0 or done == total):
                 progress(done, total)
         attempts = [found[r.id] for r in chosen]
