@@ -24,7 +24,9 @@ def declared(course):
 @pytest.mark.parametrize("course_id", BUNDLED)
 def test_every_declared_mistake_says_what_to_do_instead_in_both_languages(course_id):
     course = load_course(COURSES / f"{course_id}.yaml")
-    missing = [f"{where}: {m.code}" for where, m in declared(course) if not (m.instead and m.instead.zh and m.instead.en)]
+    missing = [
+        f"{where}: {m.code}" for where, m in declared(course) if not (m.instead and m.instead.zh and m.instead.en)
+    ]
     assert missing == []
 
 

@@ -199,10 +199,10 @@ def print_score(console: Any, course: Any, history: list[Any], events: list[Any]
         ]
         if row.instead is not None:
             lines.append(f"        -> {right}: {row.instead.get(lang)}")
+        if row.consequences:  # listed under their root, without points (docs/scoring.md, "Root causes fold")
+            lines.append(f"        {explanation(row.consequences[0].judged, lang, scorer=scorer)}")
         for c in row.consequences:
-            lines.append(
-                f"        0  {c.judged.code} ({explanation(c.judged, lang, scorer=scorer)}): {c.rule.get(lang)}"
-            )
+            lines.append(f"          0  {c.judged.code}: {c.rule.get(lang)}")
         for line in lines:
             console.print(plain(line), highlight=False, markup=False)
     if flagged:
