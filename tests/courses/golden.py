@@ -44,6 +44,11 @@ class Played:
         """(code, severity) of every mistake, in order."""
         return [(m.code, str(m.severity)) for m in self.mistakes]
 
+    def folded(self) -> dict[str, str]:
+        """code -> the code of its root mistake, for every consequence folded under a root (no points of its own)."""
+        codes = {m.id: m.code for m in self.mistakes}
+        return {m.code: codes[m.under] for m in self.mistakes if m.under is not None}
+
     def random_events(self) -> list[str]:
         return [str(e.data["event"]) for e in self.events if e.kind is EventKind.RANDOM_EVENT]
 

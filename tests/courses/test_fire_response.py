@@ -118,7 +118,8 @@ def test_staying_in_the_growing_fire_is_critical():
 
 
 def test_freezing_before_the_alarm_lets_the_fire_grow_beyond_fighting():
-    """The fire outgrows an extinguisher, so the fight steps of the procedure are never taken either."""
+    """The fire outgrows an extinguisher, so the fight steps of the procedure are never taken either: they became
+    impossible, so they are listed under the hesitation that caused them, without points of their own."""
     steps = [26, "back_off", "raise_alarm", "close_fire_door", "take_stairs", "report_in", "wait_all_clear"]
     played = play(COURSE, steps, event=False)
     assert played.outcome == "completed"
@@ -129,7 +130,11 @@ def test_freezing_before_the_alarm_lets_the_fire_grow_beyond_fighting():
         ("SKIPPED_DISCHARGE_BASE", "minor"),
         ("SKIPPED_PULL_PIN", "minor"),
     ]
-    assert played.score.score == 45 and not played.score.passed
+    assert played.folded() == dict.fromkeys(
+        ["SKIPPED_APPROACH_AISLE", "SKIPPED_CUT_POWER", "SKIPPED_DISCHARGE_BASE", "SKIPPED_PULL_PIN"],
+        "SLOW_TO_RAISE_ALARM",
+    )
+    assert played.score.score == 85 and played.score.passed
 
 
 def test_hesitating_at_the_cabinet_lets_the_fire_grow():
@@ -141,7 +146,8 @@ def test_hesitating_at_the_cabinet_lets_the_fire_grow():
         ("SKIPPED_DISCHARGE_BASE", "minor"),
         ("SKIPPED_PULL_PIN", "minor"),
     ]
-    assert played.outcome == "completed" and played.score.score == 75 and not played.score.passed
+    assert played.folded() == dict.fromkeys(["SKIPPED_DISCHARGE_BASE", "SKIPPED_PULL_PIN"], "SLOW_TO_ATTACK")
+    assert played.outcome == "completed" and played.score.score == 85 and played.score.passed
 
 
 def test_evacuating_a_small_fire_is_safe_but_not_expert():
@@ -154,7 +160,8 @@ def test_evacuating_a_small_fire_is_safe_but_not_expert():
         ("SKIPPED_DISCHARGE_BASE", "minor"),
         ("SKIPPED_PULL_PIN", "minor"),
     ]
-    assert played.score.passed and played.score.score == 85
+    assert played.folded() == dict.fromkeys(["SKIPPED_DISCHARGE_BASE", "SKIPPED_PULL_PIN"], "LEFT_INCIPIENT_FIRE")
+    assert played.score.passed and played.score.score == 95
 
 
 def test_skipping_the_fire_door_is_found_from_the_procedure_alone():

@@ -65,7 +65,8 @@ def test_swapping_the_dust_mask_for_supplied_air_before_going_in_costs_nothing()
 
 
 def test_hurried_mixer_skipping_the_sds_with_a_cartridge_mask_and_sawdust_fails():
-    """No SDS, so the cartridge mask and the sawdust bin: each deducted once, and not reported."""
+    """No SDS, so the cartridge mask and the sawdust bin: each deducted once, and not reported. Choosing the mask left
+    the preparation for good, so the SDS unread is listed under it without points of its own."""
     steps = list(EXPERT)
     steps.remove("read_sds")
     steps[steps.index("don_supplied_air")] = "don_cartridge"
@@ -81,7 +82,8 @@ def test_hurried_mixer_skipping_the_sds_with_a_cartridge_mask_and_sawdust_fails(
         ("COMBUSTIBLE_ABSORBENT", "serious"),
         ("SPILL_NOT_REPORTED", "serious"),
     ]
-    assert played.score.score == 40 and not played.score.passed
+    assert played.folded() == {"SKIPPED_READ_SDS": "CARTRIDGE_FOR_ISOCYANATE"}
+    assert played.score.score == 55 and not played.score.passed
 
 
 def test_mopping_up_without_ppe_is_serious_then_first_aid_and_a_proper_clean_up():

@@ -66,13 +66,29 @@ def test_testing_the_curtain_with_a_hand_is_a_critical_incident():
     assert not played.score.passed
 
 
-def test_testing_only_top_and_middle_misses_the_gap_and_fails_even_without_an_injury():
+def test_testing_only_top_and_middle_misses_the_gap_one_deduction_with_its_consequences_under_it():
+    """Signing a partial test means the gap is never found, so nothing of the defect procedure can follow: one serious
+    deduction (docs/scoring.md, "Root causes fold"), its consequences listed under it."""
     steps = before("test_low") + ["sign_partial", "fix_with_tool"]
     played = play(COURSE, steps, event=False)
     assert played.outcome == "completed"
     assert played.codes()[0] == ("CURTAIN_NOT_FULLY_TESTED", "serious")
     assert ("SKIPPED_TAG_OUT", "serious") in played.codes()
-    assert not played.score.passed
+    assert set(played.folded().values()) == {"CURTAIN_NOT_FULLY_TESTED"} and len(played.folded()) == 6
+    assert [d.mistake.code for d in played.score.deductions] == ["CURTAIN_NOT_FULLY_TESTED"]
+    assert played.score.score == 85
+
+
+def test_skipping_the_curtain_test_is_one_deduction_not_nine():
+    """The issue's example: ticking the curtain test gave 9 deductions for one root error."""
+    played = play(COURSE, before("fetch_rod") + ["skip_curtain", "fix_with_tool"], event=False)
+    assert len(played.mistakes) == 9
+    assert [d.mistake.code for d in played.score.deductions] == ["CURTAIN_TEST_SKIPPED"]
+    assert set(played.folded()) == {
+        "SKIPPED_TEST_TOP", "SKIPPED_TEST_MID", "SKIPPED_STOP_PRESS", "SKIPPED_MAIN_OFF", "SKIPPED_TAG_OUT",
+        "SKIPPED_RECORD_FAULT", "SKIPPED_REPORT_DETAILS", "SKIPPED_RETEST",
+    }  # fmt: skip
+    assert all(d.points == 0 for d in played.score.folded) and played.score.score == 85
 
 
 def test_trusting_the_untested_curtain_in_production_ends_in_an_amputation():

@@ -17,7 +17,6 @@ from trainer.scoring.grade import score_row
 from trainer.scoring.rubric import score_session
 from trainer.store import schema
 from trainer.store.errors import StoreError
-from trainer.store.records import MistakeMade
 from trainer.store.store import Store
 
 TODAY = date(2026, 6, 1)
@@ -101,7 +100,9 @@ def test_facts_are_the_last_event_time_and_the_latest_scoring(db_url):
         assert facts[interrupted] is None  # not finished: not an attempt
         assert facts[ids["twice"]].last_t_ms == events[-1].t_ms
         assert facts[ids["twice"]].mistakes == ()  # the latest scoring wins
-        assert facts[ids["critical"]].mistakes == (MistakeMade("HANDS_IN_DIE", MistakeSeverity.CRITICAL),)
+        assert [(m.code, m.severity) for m in facts[ids["critical"]].mistakes] == [
+            ("HANDS_IN_DIE", MistakeSeverity.CRITICAL)
+        ]
         in_march_3_to_5 = {r.id: f for r, f in store.sessions_with_facts(since=at(3), before=at(5))}
         assert len(in_march_3_to_5) == len(facts)  # every session is listed (certifications need them all) ...
         assert {i for i, f in in_march_3_to_5.items() if f} == {ids["slow"], ids["expert"]}  # ... facts in the period

@@ -123,12 +123,13 @@ async def test_a_critical_mistake_shows_the_incident_and_fails(tmp_path):
             await choose(pilot, step)
         await pilot.pause(0.2)
         text = screen_text(app)
-        assert "Incident" in text and "critical" in text
+        # No severity during play (it is graded at the end, and could differ): the rule, marked provisional.
+        assert "Incident" in text and "graded at the end" in text and "critical" not in text
         assert "The session ends as failed" in text
         await pilot.press("enter")
         await pilot.pause(0.3)
         debrief = screen_text(app)
-        assert "FAILED" in debrief and "Isolate every energy source" in debrief
+        assert "FAILED" in debrief and "Isolate every energy source" in debrief and "critical" in debrief
 
 
 async def test_pause_then_abandon_after_confirming(tmp_path):
@@ -235,7 +236,7 @@ async def test_the_timer_counts_down_and_hesitation_costs(tmp_path):
         clock.advance(11_000)
         await pilot.pause(0.6)
         text = screen_text(app)
-        assert "Time is up" in text and "serious" in text
+        assert "Time is up" in text and "graded at the end" in text and "serious" not in text
 
 
 async def test_a_failed_save_keeps_the_place_and_r_retries(tmp_path, monkeypatch):

@@ -35,8 +35,8 @@ random_events:
       - id: run
         label: {zh: 跑, en: Run}
         goto: hurt
-        mistake: {code: RAN, severity: serious, rule: {zh: 别跑, en: Do not run}}
-    ignored: {code: IGNORED, severity: minor, rule: {zh: 注意, en: Watch out}}
+        mistake: {code: RAN, severity: serious, rule: {zh: 别跑, en: Do not run}, instead: {zh: 走, en: Walk}}
+    ignored: {code: IGNORED, severity: minor, rule: {zh: 注意, en: Watch out}, instead: {zh: 看, en: Look}}
 map:
   width: 40
   height: 10

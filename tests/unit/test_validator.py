@@ -273,3 +273,10 @@ def test_several_problems_are_all_reported_sorted_by_position(write):
         f"{path}:31:11: warning: states.done.text has no 'en' text; trainees will see the 'zh' text",
         f"{path}:40:19: error: after 'reach': no procedure step has that action",
     ]
+
+
+def test_a_declared_mistake_without_instead_is_a_warning_at_the_mistake(write):
+    text = edit(", instead: {zh: 先上锁, en: Lock out first}}", "}")
+    _, result = check(write, text)
+    d = at(result, 29, 18, Severity.WARNING)
+    assert "HANDS_IN_DIE has no `instead:`" in d.message and not result.errors

@@ -292,7 +292,8 @@ def test_incident_gives_a_mistake_and_a_failed_course(incident):
     assert mistake["result"]["success"] is False
     details = mistake["result"]["extensions"][xapi.EXTENSION + "mistake"]
     assert details["code"] == "HANDS_IN_DIE"
-    assert details["severity"] == "critical"
+    # Not given the graded list (as if not scored yet): the declared severity only, never passed off as the grade.
+    assert details["declared"] == "critical" and "severity" not in details
     assert course_failed["object"]["id"] == BASE + "mini"
     assert course_failed["result"]["success"] is False
     assert course_failed["result"]["completion"] is False

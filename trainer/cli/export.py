@@ -121,6 +121,7 @@ def xapi(args: argparse.Namespace) -> int:
         records.reverse()  # oldest first: the order an LRS should receive them in
         trainees: dict[str, Any] = {}
         per_session: list[tuple[str, list[dict[str, Any]]]] = []
+        graded = store.graded_lists([r.id for r in records])
         for record in records:
             if record.badge not in trainees:
                 trainees[record.badge] = store.get_trainee(record.badge)
@@ -131,6 +132,7 @@ def xapi(args: argparse.Namespace) -> int:
                 home_page=home_page,
                 activity_base=activity_base,
                 course_titles=titles,
+                graded=graded.get(record.id),
             )
             per_session.append((record.id, made))
         total = sum(len(s) for _, s in per_session)

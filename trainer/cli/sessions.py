@@ -102,7 +102,7 @@ def show(args: argparse.Namespace) -> int:
     from trainer.engine.clock import ManualClock
     from trainer.engine.events import EventKind
     from trainer.engine.session import replay
-    from trainer.scoring.detect import detect
+    from trainer.scoring.judgement import read
 
     with open_store(args) as store:
         record = store.session(args.session)
@@ -123,14 +123,18 @@ def show(args: argparse.Namespace) -> int:
     for col in ("#", "time", "state", "action", "event", "detail"):
         table.add_column(col, overflow="fold")
     severity_style = {"minor": "yellow", "serious": "dark_orange", "critical": "bold red"}
+    # A mistake's severity is its grade in the latest scoring (the one judgement every view shows), not the declared one.
+    graded = {j.mistake: j for j in read(history[-1].details)} if history else {}
     for s in stored:
         e = s.event
         mm, ss = divmod(e.t_ms // 1000, 60)
         detail = ""
         style = None
         if e.kind is EventKind.MISTAKE:
-            detail = f"{e.data.get('code')} ({e.data.get('severity')})"
-            style = severity_style.get(str(e.data.get("severity")))
+            j = graded.get(f"m{e.seq}")
+            grade = j.severity if j is not None else "not graded yet"
+            detail = f"{e.data.get('code')} ({grade})"
+            style = severity_style.get(grade)
         elif e.kind is EventKind.RANDOM_EVENT:
             detail = str(e.data.get("event"))
         elif e.kind is EventKind.HAZARD:
@@ -156,7 +160,7 @@ def show(args: argparse.Namespace) -> int:
     # line and stop there: deductions explained from a record the course does not reproduce would mislead.
     if events:  # a session interrupted before its first event was saved has nothing to replay
         replay(course, events, clock=ManualClock(), session_id=record.id)
-    print_score(console, course, detect(course, events), history, events, args.lang or "en")
+    print_score(console, course, history, events, args.lang or "en")
     return ExitCode.OK
 
 
@@ -172,16 +176,15 @@ def print_trail(console: Any, trail: list[Any]) -> None:
         )
 
 
-def print_score(
-    console: Any, course: Any, mistakes: list[Any], history: list[Any], events: list[Any], lang: str
-) -> None:
-    """The session's current score (the last one stored, else graded now) and every deduction: mistake, rule,
-    severity, the model's confidence, and whether it is flagged for an instructor's review."""
-    import json
+def print_score(console: Any, course: Any, history: list[Any], events: list[Any], lang: str) -> None:
+    """The session's current score (the last one stored, else graded now) and its graded list, as the debrief shows it:
+    every deduction with its rule, why it got its grade (declared severity, the facts, what the model weighed and its
+    confidence), whether it is flagged for review, the right way, and the consequences folded under it."""
+    from trainer.scoring.judgement import explained, explanation, read
 
     if history:
         last = history[-1]
-        graded = {d["mistake"]: d for d in json.loads(last.details)}
+        judged = read(last.details)
         score, passed, reason, scorer, note = last.score, last.passed, last.reason, last.scorer, ""
         when = f", {_fmt_time(last.scored_at)}" + (
             f"; {len(history) - 1} earlier scoring(s)" if len(history) > 1 else ""
@@ -190,7 +193,7 @@ def print_score(
         from trainer.scoring.grade import Grader, details
 
         result = Grader.current().score(course, events)
-        graded = {d["mistake"]: d for d in details(result)}
+        judged = read(details(result))
         score, passed, reason, scorer, note = result.score, result.passed, result.reason, result.scorer, result.note
         when = ", not stored"
     verdict = "[green]passed ✔[/green]" if passed else "[red]failed ✖[/red]"
@@ -198,20 +201,26 @@ def print_score(
     if note:
         console.print(f"[dim]{note}[/dim]", highlight=False)
     flagged = 0
-    for m in mistakes:
-        d = graded.get(m.id)
-        if d is None:
-            continue
-        std = f" [{m.standard}]" if m.standard else ""
-        confidence = f"  {100 * d['confidence']:.0f}%" if scorer != "rubric" else ""
-        review = "  REVIEW" if d["review"] else ""
-        flagged += bool(d["review"])
-        console.print(
-            f"  -{d['points']:g}  {m.code} ({d['severity']}){confidence}{review} at event {m.seq}: "
-            f"{m.rule.get(lang)}{std}",
-            highlight=False,
-            markup=False,
-        )
+    right = "正确做法" if lang == "zh" else "the right way"
+    for row in explained(course, events, judged):
+        j = row.judged
+        std = f" [{row.standard}]" if row.standard else ""
+        confidence = f"  {100 * j.confidence:.0f}%" if scorer != "rubric" else ""
+        review = "  REVIEW" if j.review else ""
+        flagged += bool(j.review)
+        at = f" at event {j.seq}" if j.seq is not None else ""
+        lines = [
+            f"  -{j.points:g}  {j.code} ({j.severity}){confidence}{review}{at}: {row.rule.get(lang)}{std}",
+            f"        {explanation(j, lang, scorer=scorer)}",
+        ]
+        if row.instead is not None:
+            lines.append(f"        -> {right}: {row.instead.get(lang)}")
+        if row.consequences:  # listed under their root, without points (docs/scoring.md, "Root causes fold")
+            lines.append(f"        {explanation(row.consequences[0].judged, lang, scorer=scorer)}")
+        for c in row.consequences:
+            lines.append(f"          0  {c.judged.code}: {c.rule.get(lang)}")
+        for line in lines:
+            console.print(plain(line), highlight=False, markup=False)
     if flagged:
         console.print(
             f"[yellow]{flagged} grade(s) flagged for review[/yellow] (the model's confidence is below its threshold): "

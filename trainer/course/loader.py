@@ -91,6 +91,7 @@ def _mistake(value: dict[str, Any] | None) -> m.Mistake | None:
         hazard=value.get("hazard"),
         standard=value.get("standard"),
         step=value.get("step"),
+        instead=_text(value.get("instead")),
     )
 
 

@@ -51,6 +51,7 @@ class Mistake:
     hazard: str | None = None
     standard: str | None = None
     step: str | None = None  # the procedure step this mistake stands for
+    instead: Text | None = None  # what to do instead (the debrief's "the right way"); None: the course does not say
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,9 @@ states:
             zh: 清理、调整前必须停机并上锁
             en: Stop and lock out before clearing or adjusting
           standard: GB/T 33579-2017
+          instead:
+            zh: 先停机，断开隔离开关并挂上个人锁，再清理进料口
+            en: Stop the machine and put your own lock on the isolator before clearing the infeed
   done:
     text: {{zh: 进料口已清理，作业完成。, en: The infeed is clear; the job is done.}}
     outcome: completed

@@ -373,6 +373,7 @@ MISTAKE = Obj(
         "hazard": F(Ident("Hazard category, e.g. crush, electrical, fall, fire, chemical")),
         "rule": F(Text(doc="The rule broken, as the debrief states it"), required=True),
         "standard": F(Str(doc="The clause of the standard the rule comes from")),
+        "instead": F(Text(doc="What to do instead: the right response, as the debrief shows it under the deduction")),
         "step": F(
             Ident("The procedure step (action id) this mistake stands for; skipping that step is not counted again")
         ),

@@ -51,7 +51,7 @@ class _Semantics:
         checks += [
             lambda i=i, ev=ev: self.check_event(i, ev) for i, ev in enumerate(_list(self.data.get("random_events")))
         ]
-        checks += [self.check_procedure, self.check_map, self.check_inventory, self.check_graph]
+        checks += [self.check_procedure, self.check_map, self.check_inventory, self.check_graph, self.check_instead]
         for check in checks:
             try:
                 check()
@@ -227,6 +227,14 @@ class _Semantics:
             if isinstance(event.get("ignored"), dict):
                 found.append((("random_events", i, "ignored"), event["ignored"]))
         return found
+
+    def check_instead(self) -> None:
+        """A declared mistake without `instead:` leaves the debrief without the right way for it (the next procedure
+        step would teach the wrong thing), so it is shown without one: worth a warning, not an error."""
+        for path, mistake in self.mistakes():
+            if "instead" not in mistake:
+                code = mistake.get("code", "?")
+                self.ck.warning(path, f"mistake {code} has no `instead:`: the debrief cannot show what to do instead")
 
     def check_map(self) -> None:
         m = self.data.get("map")

@@ -3,10 +3,12 @@
 - Only finished sessions are attempts (completed, failed or aborted). Voided sessions are set aside by an instructor and
   sessions still in progress or interrupted may yet go on, so neither is counted.
 - An attempt's score is the stored score, except for aborted sessions: the trainee walked away, so there is no score.
-- Its mistakes are those scoring/detect.py finds, read against the course version it was played on. The score sheet takes
-  them from the session's latest scoring, which kept them (detected against that version) with the score; otherwise they
-  are detected again from the events. When that exact version (same content hash) is no longer in the library and no
-  scoring kept them, the mistakes are unknown (None), never guessed from another version.
+- Its mistakes are those of the session's graded list (trainer/scoring/judgement.py): the latest scoring kept them, each
+  at its graded severity, with the score. Mistakes graded "none" (cleared by the model, or consequences folded under a
+  root mistake) are not counted. Reports that need a mistake's state and rule detect them again from the events and take
+  each one's grade from that list; a session never scored is graded by the rubric then. When the exact version (same
+  content hash) is no longer in the library and no scoring kept them, the mistakes are unknown (None), never guessed from
+  another version.
 - Its duration is the active time: the last event's time since the start, interruptions not counted.
 """
 
@@ -16,13 +18,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from trainer.course.model import Course, MistakeSeverity
+from trainer.course.model import Course, MistakeSeverity, Text
 from trainer.engine.events import Event
-from trainer.scoring.detect import DetectedMistake, detect
+from trainer.scoring.detect import detect
+from trainer.scoring.judgement import SEVERITIES, read
 from trainer.store.records import AttemptFacts, MistakeMade, SessionRecord, SessionStatus
 
 FINISHED = frozenset({SessionStatus.COMPLETED, SessionStatus.FAILED, SessionStatus.ABORTED})
-SEVERITIES = (MistakeSeverity.MINOR, MistakeSeverity.SERIOUS, MistakeSeverity.CRITICAL)
+__all__ = ["SEVERITIES", "Attempt", "GradedMistake", "attempt", "attempt_from_facts", "graded_by_id", "is_attempt"]
+
+
+@dataclass(frozen=True)
+class GradedMistake:
+    """A mistake read from the events, at its grade in the session's graded list."""
+
+    code: str
+    severity: MistakeSeverity  # the grade, not the declared severity
+    state: str
+    rule: Text
+    id: str = ""
+
+
+def graded_by_id(details: str | None) -> dict[str, str] | None:
+    """mistake id -> grade (none, minor, serious, critical) of a stored graded list; None for no list."""
+    if details is None:
+        return None
+    return {j.mistake: j.severity for j in read(details)}
 
 
 def is_attempt(record: SessionRecord) -> bool:
@@ -33,9 +54,10 @@ def is_attempt(record: SessionRecord) -> bool:
 class Attempt:
     record: SessionRecord
     duration: timedelta | None  # None when the events were not read
-    # DetectedMistake when read from the events (reports need their state and rule), MistakeMade from a stored scoring;
-    # None: unknown (the course version it was played on is not loaded, and no scoring kept them)
-    mistakes: tuple[DetectedMistake, ...] | tuple[MistakeMade, ...] | None
+    # GradedMistake when read from the events (reports need their state and rule), MistakeMade from a stored scoring;
+    # each at its graded severity. None: unknown (the course version it was played on is not loaded, and no scoring kept
+    # them)
+    mistakes: tuple[GradedMistake, ...] | tuple[MistakeMade, ...] | None
 
     @property
     def started_at(self) -> datetime:
@@ -86,14 +108,24 @@ def played_on(course: Course | None, record: SessionRecord) -> Course | None:
     return course
 
 
-def attempt(record: SessionRecord, events: Sequence[Event] | None, course: Course | None) -> Attempt:
-    """Summarise a finished session; `events` None skips what needs them (duration, mistakes)."""
+def attempt(
+    record: SessionRecord, events: Sequence[Event] | None, course: Course | None, graded: str | None = None
+) -> Attempt:
+    """Summarise a finished session; `events` None skips what needs them (duration, mistakes). `graded`: the session's
+    stored graded list (Store.graded_lists), whose grades its mistakes take; without one (never scored), the rubric's."""
     if events is None:
         return Attempt(record, None, None)
     duration = timedelta(milliseconds=events[-1].t_ms) if events else timedelta(0)
     exact = played_on(course, record)
-    mistakes = tuple(detect(exact, events)) if exact is not None else None
-    return Attempt(record, duration, mistakes)
+    if exact is None:
+        return Attempt(record, duration, None)
+    grades = graded_by_id(graded)
+    mistakes = []
+    for m in detect(exact, events):
+        grade = ("none" if m.under else str(m.severity)) if grades is None else grades.get(m.id, "none")
+        if grade != "none":
+            mistakes.append(GradedMistake(m.code, MistakeSeverity(grade), m.state, m.rule, m.id))
+    return Attempt(record, duration, tuple(mistakes))
 
 
 def attempt_from_facts(record: SessionRecord, facts: AttemptFacts) -> Attempt | None:

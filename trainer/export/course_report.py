@@ -124,15 +124,17 @@ def build(
     *,
     period: Period = ALL_DATES,
     trail: Sequence[AuditRecord] = (),
+    graded: Mapping[str, str] | None = None,
 ) -> CourseReport:
-    """The report from the course's session records and the events of those played on the loaded version, and the
-    audit rows about them (`trail`)."""
+    """The report from the course's session records and the events of those played on the loaded version, the audit
+    rows about them (`trail`) and each session's stored graded list (`graded`: Store.graded_lists), whose grades the
+    mistakes are counted at."""
     mine = [r for r in records if r.course_id == course_id and period.contains(r.started_at)]
     chosen = sorted(
         (r for r in records if r.course_id == course_id and is_attempt(r) and period.contains(r.started_at)),
         key=lambda r: (r.started_at, r.id),
     )
-    attempts = [attempt(r, events.get(r.id), course) for r in chosen]
+    attempts = [attempt(r, events.get(r.id), course, (graded or {}).get(r.id)) for r in chosen]
     analysed = [a for a in attempts if a.mistakes is not None]
 
     made: Counter[tuple[str, MistakeSeverity]] = Counter()
@@ -215,4 +217,4 @@ def load(store: Store, course_id: str, course: Course | None, *, period: Period 
     wanted = [r.id for r in records if is_attempt(r) and played_on(course, r) is not None]
     events = dict(store.events_of(wanted))
     trail = store.audit_of([r.id for r in records], MARKED)
-    return build(course_id, course, records, events, period=period, trail=trail)
+    return build(course_id, course, records, events, period=period, trail=trail, graded=store.graded_lists(wanted))

@@ -24,6 +24,7 @@ from trainer.course.library import Library
 from trainer.errors import UsageError
 from trainer.export.attempts import Attempt, attempt, attempt_from_facts, is_attempt
 from trainer.export.period import ALL_DATES, Period, local_day, local_naive
+from trainer.scoring.judgement import SEVERITY_WORDS
 from trainer.store.records import AttemptFacts, SessionRecord, SessionStatus, Trainee
 from trainer.store.store import Store
 
@@ -59,6 +60,7 @@ TRAINEE_COLUMNS = (
     Column("status", "status", "证书状态", "text", 24),
 )
 
+_W = SEVERITY_WORDS
 ATTEMPT_COLUMNS = (
     Column("badge", "badge", "工号", "text", 12),
     Column("name", "name", "姓名", "text", 16),
@@ -70,10 +72,11 @@ ATTEMPT_COLUMNS = (
     Column("score", "score", "成绩", "number", 8),
     Column("passed", "passed", "通过", "bool", 8),
     Column("outcome", "outcome", "结果", "text", 11),
-    Column("critical_mistakes", "critical mistakes", "致命错误", "text", 28),
-    Column("minor", "minor mistakes", "轻微错误数", "int", 9),
-    Column("serious", "serious mistakes", "严重错误数", "int", 9),
-    Column("critical", "critical mistakes (number)", "致命错误数", "int", 9),
+    # Counted at each mistake's graded severity (the session's graded list), named with the one set of severity words.
+    Column("critical_mistakes", f"{_W['critical'].en} mistakes", f"{_W['critical'].zh}错误", "text", 28),
+    Column("minor", f"{_W['minor'].en} mistakes", f"{_W['minor'].zh}错误数", "int", 9),
+    Column("serious", f"{_W['serious'].en} mistakes", f"{_W['serious'].zh}错误数", "int", 9),
+    Column("critical", f"{_W['critical'].en} mistakes (number)", f"{_W['critical'].zh}错误数", "int", 9),
     Column("session", "session", "会话编号", "text", 38),
 )
 
@@ -325,7 +328,7 @@ def assemble(
         unscored = [r.id for r in chosen if r.id not in found]
         for done, (sid, evs) in enumerate(events(unscored) if unscored else (), start=len(found) + 1):
             r = by_id[sid]
-            found[sid] = attempt(r, evs, library.get(r.course_id))
+            found[sid] = attempt(r, evs, library.get(r.course_id))  # never scored: the rubric's grades
             if progress and (done % 1000 == 0 or done == total):
                 progress(done, total)
         attempts = [found[r.id] for r in chosen]

@@ -63,10 +63,12 @@ def build(
     *,
     today: date,
     trail: Sequence[AuditRecord] = (),
+    graded: Mapping[str, str] | None = None,
 ) -> TraineeReport:
+    """`graded`: each session's stored graded list (Store.graded_lists), whose grades its mistakes are counted at."""
     mine = [r for r in records if r.badge == trainee.badge]
     done = sorted((r for r in mine if is_attempt(r)), key=lambda r: (r.started_at, r.id))
-    attempts = [attempt(r, events.get(r.id), library.get(r.course_id)) for r in done]
+    attempts = [attempt(r, events.get(r.id), library.get(r.course_id), (graded or {}).get(r.id)) for r in done]
     course_ids = sorted(set(library.courses) | {r.course_id for r in mine})
     standings = []
     for cid in course_ids:
@@ -90,5 +92,7 @@ def load(store: Store, badge: str, library: Library, *, today: date) -> TraineeR
             f"no trainee with badge {badge.strip()!r}; check the badge id (trainer sessions list shows them)"
         )
     records = store.sessions(badge=trainee.badge)
-    events = dict(store.events_of([r.id for r in records if is_attempt(r)]))
-    return build(trainee, records, events, library, today=today, trail=store.audit_of([r.id for r in records], MARKED))
+    ids = [r.id for r in records if is_attempt(r)]
+    events = dict(store.events_of(ids))
+    trail = store.audit_of([r.id for r in records], MARKED)
+    return build(trainee, records, events, library, today=today, trail=trail, graded=store.graded_lists(ids))

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from uuid import NAMESPACE_URL, uuid5
 
 from trainer.engine.events import EventKind
+from trainer.scoring.judgement import Judged, read
 from trainer.store.records import SessionRecord, StoredEvent, Trainee
 
 XAPI_VERSION = "1.0.3"
@@ -117,14 +118,21 @@ def statements(
     home_page: str,
     activity_base: str,
     course_titles: Mapping[str, Mapping[str, str | None]] | None = None,
+    graded: str | None = None,
 ) -> list[dict[str, Any]]:
     """The xAPI statements of one session, in event order.
+
+    `graded`: the session's graded list of mistakes (the `details` of its latest scoring, Store.graded_lists). A mistake
+    statement carries the mistake's grade as `severity` (and the course's `declared` one beside it), the score statement
+    the whole list: the same judgement as the debrief and the reports. Without it (not scored yet) a mistake statement
+    carries only the declared severity.
 
     `home_page` is the site's URL (the actor's account homePage, with the badge id as the account name); `activity_base`
     is the IRI that course ids are appended to (a '/' is added if missing). `course_titles` maps course ids to
     {'zh': ..., 'en': ...} titles for the course activity's name; without it the course id is the name.
     """
     builder = _Builder(session, trainee, home_page, activity_base, course_titles or {})
+    builder.graded = {j.mistake: j for j in read(graded)} if graded else None
     out: list[dict[str, Any]] = []
     for stored in sorted(events, key=lambda s: s.event.seq):
         if stored.session_id != session.id:
@@ -143,6 +151,7 @@ class _Builder:
         course_titles: Mapping[str, Mapping[str, str | None]],
     ) -> None:
         self.session = session
+        self.graded: dict[str, Judged] | None = None  # the graded list by mistake id; None: not scored
         self.actor: dict[str, Any] = {"objectType": "Agent", "account": {"homePage": home_page, "name": session.badge}}
         if trainee is not None and trainee.name:
             self.actor["name"] = trainee.name
@@ -209,6 +218,12 @@ class _Builder:
         if success is not None:
             result["success"] = success
         result["extensions"] = {EXTENSION + "outcome": _plain(data)}
+        if success is not None and self.graded is not None:
+            result["extensions"][EXTENSION + "mistakes"] = [
+                {"code": j.code, "declared": j.declared, "severity": j.severity, "points": j.points}
+                | ({"under": j.under} if j.under else {})
+                for j in self.graded.values()
+            ]
         return result
 
     def score(self) -> dict[str, Any] | None:
@@ -245,7 +260,12 @@ class _Builder:
         if e.kind is EventKind.HAZARD:
             return [self.statement(stored, verb, self.activity("hazard", "hazard", str(data.get("category"))))]
         if e.kind is EventKind.MISTAKE:
-            result = {"success": False, "extensions": {EXTENSION + "mistake": _plain(data)}}
+            mistake = {k: v for k, v in _plain(data).items() if k != "severity"}
+            mistake["declared"] = data.get("severity")
+            judged = None if self.graded is None else self.graded.get(f"m{e.seq}")
+            if judged is not None:
+                mistake["severity"] = judged.severity
+            result = {"success": False, "extensions": {EXTENSION + "mistake": mistake}}
             return [self.statement(stored, verb, self.activity("mistake", "mistake", str(data.get("code"))), result)]
         if e.kind is EventKind.HINT:
             return [

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trainer.course.conditions import Condition, Value
+from trainer.course.graph import edges
 from trainer.course.model import Course, MistakeSeverity, Outcome, ProcedureStep, Text
 from trainer.engine.events import Event, EventKind
 
@@ -57,6 +58,9 @@ class DetectedMistake:
     timer_running: bool = False  # the state it happened in had a timer
     variables: tuple[tuple[str, Value], ...] = ()  # the course variables when it happened (after the action)
     outcome: str | None = None  # how the session ended (completed, incident, aborted), None while running
+    # The root mistake (its id) this one is a consequence of: a step left undone because an earlier missing step made it
+    # impossible or meaningless (docs/scoring.md, "Root causes fold"). None: a mistake of its own.
+    under: str | None = None
 
 
 def declared_rule(course: Course, source: str, ref: str, state: str, code: str) -> tuple[Text, str | None]:
@@ -91,6 +95,9 @@ class _Plan:
     # each procedure step with its action, condition, prerequisites and the steps that must follow it
     steps: tuple[tuple[ProcedureStep, str, Condition | None, tuple[str, ...], tuple[str, ...]], ...]
     timers: frozenset[str]  # states with a timer
+    requires: Mapping[str, frozenset[str]]  # procedure step action -> every step it follows, directly or not (after:)
+    offered_in: Mapping[str, frozenset[str]]  # action id -> the states that offer it
+    reach: Mapping[str, frozenset[str]]  # state -> the states reachable from it (itself included), conditions ignored
     rules: dict[tuple[str, str, str], tuple[Text, str | None]]  # declared_rule's answers so far
 
 
@@ -103,10 +110,43 @@ def _plan(course: Course) -> _Plan:
         return got[1]
     steps = course.procedure
     followers = {s.action: tuple(t.action for t in steps if s.action in t.after) for s in steps}
+    direct = {s.action: s.after for s in steps}
+    requires: dict[str, frozenset[str]] = {}
+    for s in steps:
+        seen: set[str] = set()
+        todo = list(s.after)
+        while todo:
+            a = todo.pop()
+            if a not in seen:
+                seen.add(a)
+                todo += direct.get(a, ())
+        requires[s.action] = frozenset(seen)
+    offered: dict[str, set[str]] = {}
+    for sid, state in course.states.items():
+        for a in state.actions:
+            offered.setdefault(a.id, set()).add(sid)
+    for ev in course.random_events:
+        for a in ev.actions:
+            offered.setdefault(a.id, set()).update(ev.states)
+    successors: dict[str, set[str]] = {}
+    for edge in edges(course):
+        successors.setdefault(edge.source, set()).add(edge.target)
+    reach: dict[str, frozenset[str]] = {}
+    for sid in course.states:
+        seen_states, todo_states = {sid}, [sid]
+        while todo_states:
+            for nxt in successors.get(todo_states.pop(), ()):
+                if nxt not in seen_states:
+                    seen_states.add(nxt)
+                    todo_states.append(nxt)
+        reach[sid] = frozenset(seen_states)
     plan = _Plan(
         step_pos={s.action: i for i, s in enumerate(steps)},
         steps=tuple((s, s.action, s.when, s.after, followers[s.action]) for s in steps),
         timers=frozenset(sid for sid, s in course.states.items() if s.timer is not None),
+        requires=requires,
+        offered_in={a: frozenset(v) for a, v in offered.items()},
+        reach=reach,
         rules={},
     )
     if len(_plans) >= 256:  # courses live as long as their library: a handful per process
@@ -162,6 +202,7 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
     timeouts: list[tuple[EventRow, _Moment]] = []
     hazards: list[int] = []  # seqs of hazard states entered and of an incident
     hints: list[tuple[EventRow, _Moment]] = []
+    views: list[tuple[int, str]] = []  # (seq, state) of every state entered, in order
     last = events[-1] if events else None
 
     pending_timeout: tuple[EventRow, _Moment] | None = None
@@ -198,6 +239,7 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
                 snapshot = None
         elif kind is _VIEWED:
             entered_ms = t_ms
+            views.append((seq, state))
         elif kind is _RANDOM:
             changes = data.get("set")
             if changes:
@@ -321,6 +363,7 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
         return []
 
     drafts.sort(key=lambda d: (d[0], d[1]))
+    under = _folds(plan, drafts, views, last[3] if last else "") if steps else {}
     t_of: dict[int, int] | None = None  # made when first needed
     counts: dict[str, int] = {}
     found: list[DetectedMistake] = []
@@ -358,9 +401,61 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
             timer_running=at[_STATE] in timers,
             variables=at[_VARIABLES],
             outcome=outcome_text,
+            under=under.get(mistake_id),
         )
         found.append(_new_mistake(fields))
     return found
+
+
+def _folds(
+    plan: _Plan,
+    drafts: Sequence[tuple[int, str, dict[str, Any], _Moment, str | None, int | None]],
+    views: Sequence[tuple[int, str]],
+    end_state: str,
+) -> dict[str, str]:
+    """Which skipped steps are consequences of a root mistake (skipped id -> root id): see docs/scoring.md.
+
+    A skipped step is a consequence of
+    - a skipped step it follows, directly or not, by `after:` (or a declared mistake standing for that step, never put
+      right): doing it without its prerequisite would be meaningless;
+    - a declared mistake standing for a step (`step:`) never put right, or a timer running out, that took the trainee
+      from a state where the step could still be reached to one where it no longer can (the course's graph): it became
+      impossible.
+    Consequences of consequences belong to the first root.
+    """
+    steps_of: dict[str, str] = {}  # step never taken -> the id of the first mistake standing for it
+    movers: list[tuple[int, str, str]] = []  # (seq, id, state) of the mistakes that can make a step impossible
+    for seq, mistake_id, fields, _, step_id, fixed in drafts:
+        source = fields["source"]
+        if step_id is not None and fixed is None and source != "order":
+            steps_of.setdefault(step_id, mistake_id)
+        if (step_id is not None and fixed is None and source not in ("skipped", "order")) or source == "timer":
+            movers.append((seq, mistake_id, fields["state"]))
+    if not movers and len(steps_of) < 2:
+        return {}
+    order = {d[1]: i for i, d in enumerate(drafts)}
+    reach = plan.reach
+    under: dict[str, str] = {}
+    for _, mistake_id, fields, _, step_id, _ in drafts:
+        if fields["source"] != "skipped" or step_id is None:
+            continue
+        earlier = [steps_of[b] for b in plan.requires.get(step_id, ()) if b in steps_of and steps_of[b] != mistake_id]
+        root = min(earlier, key=order.__getitem__) if earlier else None
+        offered = plan.offered_in.get(step_id, frozenset())
+        for seq, mover, state in movers if root is None else ():
+            after = next((s for v, s in views if v > seq), end_state)
+            if offered & reach.get(state, frozenset()) and not offered & reach.get(after, frozenset()):
+                root = mover
+                break
+        if root is not None:
+            under[mistake_id] = root
+    for mistake_id in under:  # a chain (a step after a step after the root) folds into its first root
+        root, seen = under[mistake_id], {mistake_id}
+        while root in under and root not in seen:
+            seen.add(root)
+            root = under[root]
+        under[mistake_id] = root
+    return {k: v for k, v in under.items() if k != v}
 
 
 _FIELDS = frozenset(f.name for f in dataclasses.fields(DetectedMistake))

@@ -37,6 +37,57 @@ FEATURES: tuple[str, ...] = CATEGORICAL + NUMERIC
 NOT_CORRECTED_S = 9999.0  # correction_s of a mistake never corrected: "later than anything"
 
 
+# The facts of a mistake's context a trainee can understand, each with the value that means "nothing of note"; a model's
+# grade is explained by how the probability of that grade changes when one of these is set to its neutral value
+# (attribution(), docs/scoring.md). Course, code, state and declared severity are what the mistake is, not facts about it.
+NEUTRAL: dict[str, dict[str, Any]] = {
+    "corrected": {"corrected": 0.0, "correction_s": NOT_CORRECTED_S},
+    "hazard_followed": {"hazard_followed": 0.0},
+    "hazard": {"hazard": "none"},
+    "outcome": {"outcome": "completed"},
+    "repeat": {"repeat": 1.0},
+    "mistakes_before": {"mistakes_before": 0.0},
+    "timer_running": {"timer_running": 0.0},
+    "seconds_in_state": {"seconds_in_state": 0.0},
+}
+_COLUMN = {f: i for i, f in enumerate(FEATURES)}
+WEIGHED_MIN = 0.02  # a change in probability smaller than this is not worth telling the trainee
+WEIGHED_TOP = 3
+
+
+def attribution(model: Any, X: Any, grades: Sequence[str]) -> list[tuple[tuple[str, float], ...]]:
+    """For each row of X (features.matrix_of) and its predicted grade: the facts the model weighed most for that row, as
+    (fact, p(grade | row) - p(grade | row with the fact neutral)), largest first: the facts that pushed the model
+    towards this grade (those that pushed away are not listed). One call to the model for all rows and all facts."""
+    import numpy as np
+
+    if len(X) == 0:
+        return []
+    probe, owners = [], []  # (row index, fact) of each perturbed row
+    for i in range(len(X)):
+        for fact, neutral in NEUTRAL.items():
+            row = X[i].copy()
+            changed = False
+            for feature, value in neutral.items():
+                j = _COLUMN[feature]
+                if row[j] != value:
+                    row[j], changed = value, True
+            if changed:
+                probe.append(row)
+                owners.append((i, fact))
+    classes = list(model.grades)
+    base = model.probabilities(X)
+    out: list[list[tuple[str, float]]] = [[] for _ in range(len(X))]
+    if probe:
+        moved = model.probabilities(np.array(probe, dtype=object))
+        for (i, fact), p in zip(owners, moved, strict=True):
+            k = classes.index(grades[i])
+            delta = float(base[i][k] - p[k])
+            if delta >= WEIGHED_MIN:
+                out[i].append((fact, round(delta, 3)))
+    return [tuple(sorted(o, key=lambda fd: -fd[1])[:WEIGHED_TOP]) for o in out]
+
+
 def context(course: Course, m: DetectedMistake) -> dict[str, Any]:
     """The mistake's context as plain JSON values, keyed by feature name (what the labelled-session format stores)."""
     return dict(zip(FEATURES, values(course, m), strict=True))

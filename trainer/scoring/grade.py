@@ -25,8 +25,9 @@ from typing import Any
 from trainer.course.model import Course, MistakeSeverity
 from trainer.engine.events import Event
 from trainer.scoring.detect import DetectedMistake, EventRow, detect_rows, outcome_of_rows, rows_of
+from trainer.scoring.judgement import facts_of
 from trainer.scoring.model import ModelError, TrainedModel
-from trainer.scoring.rubric import Deduction, SessionScore, score_graded, score_session
+from trainer.scoring.rubric import Deduction, SessionScore, fixed_grade, score_graded, score_session, with_fixed
 
 ENV_VAR = "TRAINER_MODEL"
 OFF = ("rubric", "none", "off")
@@ -82,9 +83,10 @@ def load_cached(path: Path) -> TrainedModel:
 class Grader:
     """Scores sessions with one model (or the rubric). Build it with Grader.current() or Grader(model)."""
 
-    def __init__(self, model: TrainedModel | None, note: str = ""):
+    def __init__(self, model: TrainedModel | None, note: str = "", *, explain: bool = True):
         self.model = model
         self.note = note  # why there is no model, when there is none although one was chosen
+        self.explain = explain  # work out what the model weighed for each grade (the explanation beside it)
 
     @classmethod
     def current(cls, explicit: str | Path | None = None, *, strict: bool = False) -> Grader:
@@ -112,7 +114,7 @@ class Grader:
 
     def score_rows(self, sessions: Sequence[tuple[Course, Sequence[EventRow]]]) -> list[SessionScore]:
         """score_many() on events as EventRow tuples (as Store.event_rows_of reads them)."""
-        from trainer.scoring.features import matrix_of, values
+        from trainer.scoring.features import attribution, matrix_of, values
 
         detected: list[tuple[Course, list[DetectedMistake], Any, bool, str]] = []
         rows: list[tuple[Any, ...]] = []
@@ -131,20 +133,32 @@ class Grader:
                     f"(this file: {course.content_hash[:12]}): every grade is flagged for review"
                 )
             if use:
-                rows += [values(course, m) for m in mistakes]
+                rows += [values(course, m) for m in mistakes if not fixed_grade(m)]
             detected.append((course, mistakes, outcome_of_rows(events), use, note))
-        predictions = iter(model.predict_matrix(matrix_of(rows)) if model is not None and rows else ())
+        predicted: list[tuple[str, float]] = []
+        weighed: list[tuple[tuple[str, float], ...]] = []
+        if model is not None and rows:
+            X = matrix_of(rows)
+            predicted = model.predict_matrix(X)
+            if self.explain:
+                weighed = attribution(model, X, [g for g, _ in predicted])
+        predictions = iter(predicted)
+        why = iter(weighed)
         out = []
         for course, mistakes, outcome, use, note in detected:
             if model is None or not use:
                 out.append(_with_note(score_session(course, mistakes, outcome), note))
                 continue
             threshold = model.review_below
-            graded = []
+            graded, reasons = [], []
             for m in mistakes:
+                if fixed_grade(m):
+                    continue
                 grade, confidence = next(predictions)
                 graded.append((m, grade, confidence, bool(note) or confidence < threshold))
-            out.append(score_graded(course, graded, outcome, scorer=self.name, note=note))
+                reasons.append(next(why, ()))
+            score = score_graded(course, graded, outcome, scorer=self.name, note=note, weighed=reasons)
+            out.append(with_fixed(score, mistakes, course, outcome))
         return out
 
 
@@ -162,20 +176,37 @@ def grade_session(course: Course, events: Sequence[Event], *, model: str | Path 
 
 
 def details(score: SessionScore) -> list[dict[str, Any]]:
-    """The deductions (and the mistakes cleared) as plain data, for the scores history."""
-    rows = [(d, _NAMES[d.severity]) for d in score.deductions] + [(d, "none") for d in score.cleared]
-    return [
-        {
-            "mistake": d.mistake.id,
-            "code": d.mistake.code,
-            "declared": _NAMES[d.mistake.severity],
-            "severity": severity,
-            "points": d.points,
-            "confidence": round(d.confidence, 4),
-            "review": d.review,
-        }
-        for d, severity in sorted(rows, key=_in_order)
-    ]
+    """The graded list of mistakes as plain data, for the scores history: every deduction, mistake cleared and
+    consequence folded, in the order made. The one source every screen, report, sheet and export reads (see
+    trainer.scoring.judgement.read). Keys are only ever added, never renamed: older rows stay readable."""
+    return [_row(d, severity) for d, severity in _rows(score)]
+
+
+def _rows(score: SessionScore) -> list[tuple[Deduction, str]]:
+    rows = [(d, _NAMES[d.severity]) for d in score.deductions]
+    rows += [(d, "none") for d in score.cleared + score.folded]
+    rows.sort(key=_in_order)
+    return rows
+
+
+def _row(d: Deduction, severity: str) -> dict[str, Any]:
+    m = d.mistake
+    return {
+        "mistake": m.id,
+        "code": m.code,
+        "declared": _NAMES[m.severity],
+        "severity": severity,
+        "points": d.points,
+        "confidence": round(d.confidence, 4),
+        "review": d.review,
+        "seq": m.seq,
+        "t_ms": m.t_ms,
+        "state": m.state,
+        "source": m.source,
+        "under": m.under,
+        "facts": facts_of(m),
+        "weighed": [[fact, delta] for fact, delta in d.weighed],
+    }
 
 
 _NAMES = {s: str(s) for s in MistakeSeverity}  # str() of an enum is a call each time
@@ -189,27 +220,42 @@ def details_json(score: SessionScore) -> str:
     """details() as the canonical JSON text the store keeps (trainer.engine.events.canonical_json: keys sorted, no
     spaces, UTF-8 kept), written directly: the same text in half the time of building the dicts and dumping them
     (every scoring of `trainer score --all` writes one). Values of unexpected types take the general way."""
-    rows = [(d, _NAMES[d.severity]) for d in score.deductions] + [(d, "none") for d in score.cleared]
-    rows.sort(key=_in_order)
     parts = []
-    for d, severity in rows:
+    for d, severity in _rows(score):
         m, confidence, points = d.mistake, round(d.confidence, 4), d.points
         if not (
             type(m.id) is str
             and type(m.code) is str
+            and type(m.state) is str
+            and type(m.source) is str
+            and type(m.seq) is int
+            and type(m.t_ms) is int
+            and (m.under is None or type(m.under) is str)
             and type(confidence) is float
             and type(points) is float
             and isfinite(confidence)
             and isfinite(points)
             and type(d.review) is bool
+            and not d.weighed
         ):
             return json.dumps(details(score), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        facts = ",".join(f'"{k}":{_fact_json(v)}' for k, v in facts_of(m).items())
+        under = "null" if m.under is None else _quoted(m.under)
         parts.append(
             f'{{"code":{_quoted(m.code)},"confidence":{confidence!r},"declared":"{_NAMES[m.severity]}",'
-            f'"mistake":{_quoted(m.id)},"points":{points!r},"review":{"true" if d.review else "false"},'
-            f'"severity":"{severity}"}}'
+            f'"facts":{{{facts}}},"mistake":{_quoted(m.id)},"points":{points!r},'
+            f'"review":{"true" if d.review else "false"},"seq":{m.seq},"severity":"{severity}",'
+            f'"source":{_quoted(m.source)},"state":{_quoted(m.state)},"t_ms":{m.t_ms},"under":{under},"weighed":[]}}'
         )
     return f"[{','.join(parts)}]"
+
+
+def _fact_json(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return repr(value)
 
 
 def score_row(session_id: str, score: SessionScore, *, as_json: bool = False) -> dict[str, Any]:

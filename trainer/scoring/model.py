@@ -269,6 +269,16 @@ class TrainedModel:
         best = proba.argmax(axis=1)
         return list(zip([grades[b] for b in best.tolist()], proba[np.arange(len(best)), best].tolist(), strict=True))
 
+    @property
+    def grades(self) -> list[str]:
+        """The grades in the order of the columns of probabilities()."""
+        return [GRADES[int(c)] for c in self.pipeline.classes_]
+
+    def probabilities(self, X: Any) -> Any:
+        """The probability of each grade (columns: self.grades) for each row of the model's input."""
+        with one_thread():
+            return self.pipeline.predict_proba(X)
+
     def predict_ranks(self, contexts: Sequence[Mapping[str, Any]]) -> list[int]:
         return [RANK[g] for g, _ in self.predict(contexts)]
 

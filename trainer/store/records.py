@@ -108,10 +108,11 @@ class ScoreRecord:
 
 @dataclass(frozen=True)
 class MistakeMade:
-    """One mistake as a scoring kept it: its code and the severity the course declares for it."""
+    """One mistake as a scoring kept it: its code and its graded severity (not the one the course declares)."""
 
     code: str
     severity: MistakeSeverity
+    mistake: str = ""  # the detected mistake's id
 
 
 @dataclass(frozen=True)

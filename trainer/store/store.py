@@ -969,6 +969,28 @@ class Store:
             for r in rows
         ]
 
+    def graded_lists(self, session_ids: Sequence[str], *, chunk: int = 900) -> dict[str, str]:
+        """The graded list of mistakes (the `details` JSON text of the latest scoring) of each session that was scored,
+        by session id: what every report reads for a mistake's severity (trainer.scoring.judgement.read). Sessions
+        never scored are left out."""
+        h = schema.scores
+        latest = h.alias("latest")
+        out: dict[str, str] = {}
+        ids = list(dict.fromkeys(session_ids))
+        for first in range(0, len(ids), chunk):
+            part = ids[first : first + chunk]
+            last_scoring = (
+                select(latest.c.id)
+                .where(latest.c.session_id == h.c.session_id)
+                .order_by(latest.c.scored_at.desc(), latest.c.id.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+            query = select(h.c.session_id, h.c.details).where(h.c.session_id.in_(part), h.c.id == last_scoring)
+            with self._reading(f"read the graded mistakes of {len(part)} session(s)") as conn:
+                out.update((sid, details) for sid, details in conn.execute(query).all())
+        return out
+
     def sessions_with_facts(
         self, course_id: str | None = None, *, since: datetime | None = None, before: datetime | None = None
     ) -> list[tuple[SessionRecord, AttemptFacts | None]]:
@@ -1014,7 +1036,7 @@ class Store:
             try:
                 mistakes = None if details is None else known.get(details)
                 if mistakes is None and details is not None:
-                    mistakes = known[details] = tuple(_made(d) for d in json.loads(details))
+                    mistakes = known[details] = tuple(_made(d) for d in json.loads(details) if d["severity"] != "none")
             except (ValueError, KeyError, TypeError) as exc:
                 raise StoreError(
                     f"{self._where}: session {record.id[:8]} has an unreadable score ({exc}); rescore it with `trainer score`"
@@ -1087,8 +1109,10 @@ _SEVERITIES = {s.value: s for s in MistakeSeverity}
 
 
 def _made(deduction: Mapping[str, Any]) -> MistakeMade:
-    """A mistake of a stored scoring's details (see trainer.scoring.grade.details) at its declared severity."""
-    return MistakeMade(str(deduction["code"]), _SEVERITIES[deduction["declared"]])
+    """A mistake of a stored scoring's details (see trainer.scoring.grade.details) at its graded severity: the one
+    judgement every sheet counts by (rows graded "none", cleared or folded under a root, are not mistakes; the caller
+    leaves them out)."""
+    return MistakeMade(str(deduction["code"]), _SEVERITIES[deduction["severity"]], str(deduction["mistake"]))
 
 
 def _trainee(row: Row[Any]) -> Trainee:

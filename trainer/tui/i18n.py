@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from trainer.scoring.judgement import SEVERITY_WORDS
+from trainer.scoring.rubric import HINT_POINTS
+
 STRINGS: dict[str, tuple[str, str]] = {
     # key: (zh, en)
     "app.title": ("至信安全实训", "Zhixin Safety Training"),
@@ -71,7 +74,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "briefing.ppe": ("必须佩戴的防护用品", "PPE required"),
     "briefing.pass": ("合格标准", "Pass rule"),
     "briefing.pass_rule": (
-        "得分不低于 {score} 分；任何严重违章（致命错误）即不合格。",
+        "得分不低于 {score} 分；出现任何致命错误即不合格。",
         "A score of at least {score}; any critical mistake fails the session.",
     ),
     "briefing.minutes": ("预计用时 {minutes} 分钟", "About {minutes} minutes"),
@@ -96,9 +99,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "player.map": ("车间平面图", "Workshop map"),
     "player.no_actions": ("等待中…", "Waiting…"),
     "player.no_hint": ("这一步没有提示。", "There is no hint for this step."),
-    "severity.minor": ("轻微", "minor"),
-    "severity.serious": ("严重", "serious"),
-    "severity.critical": ("致命", "critical"),
+    # The severity words are fixed once for the app, the reports and the sheets (trainer/scoring/judgement.py).
+    **{f"severity.{k}": (t.zh or "", t.en or "") for k, t in SEVERITY_WORDS.items()},
+    "player.mistake": ("违章（结束时评定）", "Mistake (graded at the end)"),
     "pause.title": ("已暂停", "Paused"),
     "pause.resume": ("继续", "Resume"),
     "pause.abort": ("放弃本次实训", "Abandon this session"),
@@ -107,8 +110,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pause.no": ("不，继续", "No, go on"),
     "help.title": ("帮助", "Help"),
     "help.body": (
-        "数字键 1–9 或 ↑↓ 加 Enter：选择操作\nEsc：暂停菜单（继续 / 放弃）\nh：提示（会记录，扣少量分）\nF2：切换中文/English\n?：本帮助\nCtrl+Q：退出（进度已保存，可下次继续）",
-        "Number keys 1–9, or ↑↓ then Enter: choose an action\nEsc: pause menu (resume / abandon)\nh: a hint (recorded; costs a few points)\nF2: switch 中文/English\n?: this help\nCtrl+Q: quit (your progress is saved; resume next time)",
+        "数字键 1–9 或 ↑↓ 加 Enter：选择操作\nEsc：暂停菜单（继续 / 放弃）\nh：提示（会记录，每次扣{HINT}分）\nF2：切换中文/English\n?：本帮助\nCtrl+Q：退出（进度已保存，可下次继续）",
+        "Number keys 1–9, or ↑↓ then Enter: choose an action\nEsc: pause menu (resume / abandon)\nh: a hint (recorded; costs {HINT} points each time)\nF2: switch 中文/English\n?: this help\nCtrl+Q: quit (your progress is saved; resume next time)",
     ),
     "debrief.title": ("讲评", "Debrief"),
     "debrief.score": ("得分 {score}", "Score {score}"),
@@ -116,7 +119,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "debrief.failed": ("不合格", "FAILED"),
     "debrief.deductions": ("扣分明细", "Deductions"),
     "debrief.no_deductions": ("没有扣分，做得好！", "No deductions. Well done!"),
-    "debrief.right_step": ("正确做法", "The right step"),
+    "debrief.right_step": ("正确做法", "The right way"),
+    "debrief.consequence": ("由此未做（不另扣分）", "so never done (no further points)"),
+    "debrief.cleared": ("不扣分", "no deduction"),
+    "debrief.ending": ("最后一步", "How it ended"),
+    "debrief.not_scored": ("本次尚未评分。", "This session has not been scored yet."),
     "debrief.review": ("待教员复核", "for review"),
     "debrief.times": ("各步骤用时", "Time per step"),
     "debrief.replay": ("回放", "Replay"),
@@ -193,6 +200,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "This session cannot be resumed: {error}. Ask an instructor to void it.",
     ),
 }
+
+# A hint costs one number, the rubric's (a hint's grade is fixed: trainer.scoring.rubric.fixed_grade); the help says it.
+_zh, _en = STRINGS["help.body"]
+STRINGS["help.body"] = (_zh.replace("{HINT}", f"{HINT_POINTS:g}"), _en.replace("{HINT}", f"{HINT_POINTS:g}"))
 
 
 def t(key: str, lang: str, **values: object) -> str:

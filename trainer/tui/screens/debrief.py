@@ -1,4 +1,8 @@
-"""Debrief: score, pass or fail, every deduction with its rule and the right step, time per step, and a replay."""
+"""Debrief: how it ended, score, pass or fail, every deduction of the session's graded list with its rule, why it got
+its grade and the right way, time per step, and a replay.
+
+The deductions are the stored graded list (trainer/scoring/judgement.py): the same judgement as `trainer sessions show`,
+the reports, the sheets and xAPI. The instructor's session view is this screen with `instructor=True`."""
 
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Header, Static
 
 from trainer.course.model import Course, MistakeSeverity
-from trainer.engine.events import Event, EventKind
-from trainer.scoring.detect import action_label, expected_step
-from trainer.scoring.grade import Grader
+from trainer.engine.events import TERMINAL_KINDS, Event, EventKind
+from trainer.scoring.detect import action_label
+from trainer.scoring.grade import Grader, details
+from trainer.scoring.judgement import Explained, Judged, explained, explanation, read
 from trainer.scoring.rubric import SessionScore
 from trainer.tui.mapdraw import draw_map
 from trainer.tui.replay import Frame, frames, time_per_state
@@ -29,6 +34,14 @@ def _first_sentence(text: str, limit: int = 48) -> str:
             text = text.split(end, 1)[0] + end.strip()
             break
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _action(course: Course, state_id: str, action_id: str, event_id: object):
+    if event_id:
+        ev = next((e for e in course.random_events if e.id == event_id), None)
+        return next((a for a in ev.actions if a.id == action_id), None) if ev else None
+    state = course.states.get(state_id)
+    return state.action(action_id) if state else None
 
 
 class DebriefScreen(TrainerScreen[None]):
@@ -48,7 +61,8 @@ class DebriefScreen(TrainerScreen[None]):
         self.given_score = score  # the score the session was saved with, when the player hands it over
         self.events: list[Event] = []
         self.frames: list[Frame] = []
-        self.result: SessionScore | None = None
+        self.result: tuple[float, bool, str] | None = None  # score, passed, scorer
+        self.rows: list[Explained] = []
         self.index = 0
 
     def compose(self) -> ComposeResult:
@@ -67,8 +81,15 @@ class DebriefScreen(TrainerScreen[None]):
         stored = await asyncio.to_thread(self.app.store.events, self.session_id)
         self.events = [s.event for s in stored]
         self.frames = frames(self.course, self.events)
-        # The same grader that scored the session when it ended (the installed model, or the rubric), loaded once.
-        self.result = self.given_score or await asyncio.to_thread(Grader.current().score, self.course, self.events)
+        # The graded list stored when the session ended (or last rescored): the one judgement everything shows.
+        history = await asyncio.to_thread(self.app.store.scores, self.session_id)
+        if history:
+            last = history[-1]
+            judged, self.result = read(last.details), (last.score, last.passed, last.scorer)
+        else:  # the ending was stored without a score (see durable.py): grade it now, as the next command would
+            score = self.given_score or await asyncio.to_thread(Grader.current().score, self.course, self.events)
+            judged, self.result = read(details(score)), (score.score, score.passed, score.scorer)
+        self.rows = explained(self.course, self.events, judged)
         self.index = len(self.frames) - 1
         self.refresh_language()
         self.query_one("#back" if self.instructor else "#retry", Button).focus()
@@ -79,12 +100,17 @@ class DebriefScreen(TrainerScreen[None]):
     def refresh_language(self) -> None:
         if self.result is None:
             return
-        app, lang, course, result = self.app, self.app.lang, self.course, self.result
+        app, lang, course = self.app, self.app.lang, self.course
+        score, passed, scorer = self.result
         tr = app.tr
         summary = Text()
         summary.append(course.title.get(lang) + "\n", style="bold")
-        summary.append(tr("debrief.score", score=f"{result.score:g}") + "   ", style="bold")
-        if result.passed:
+        ending = self.ending()
+        if ending.plain:
+            summary.append(tr("debrief.ending") + "\n", style="bold underline")
+            summary.append_text(ending)
+        summary.append(tr("debrief.score", score=f"{score:g}") + "   ", style="bold")
+        if passed:
             summary.append("✔ " + tr("debrief.passed"), style="bold white on green")
         else:
             summary.append("✖ " + tr("debrief.failed"), style="bold white on red")
@@ -92,25 +118,11 @@ class DebriefScreen(TrainerScreen[None]):
 
         deductions = Text()
         deductions.append(tr("debrief.deductions") + "\n", style="bold underline")
-        if not result.deductions:
+        shown = [r for r in self.rows if r.judged.counts or self.instructor]
+        if not any(r.judged.counts for r in self.rows):
             deductions.append(tr("debrief.no_deductions") + "\n", style="green")
-        for d in result.deductions:
-            m = d.mistake
-            symbol, style = SEVERITY_LOOK[d.severity]
-            deductions.append(f"-{d.points:g} {symbol} {tr('severity.' + d.severity.value)} ", style=style)
-            deductions.append(f"[{_clock_text(m.t_ms)}] {m.rule.get(lang)}")
-            if m.standard:
-                deductions.append(f" [{m.standard}]", style="dim")
-            if self.instructor and result.scorer != "rubric":
-                deductions.append(
-                    f" ({d.confidence:.0%}{', ' + tr('debrief.review') if d.review else ''})", style="italic"
-                )
-            deductions.append("\n")
-            right = expected_step(course, self.events, m.seq) if m.source not in ("skipped", "order") else None
-            if right is not None:
-                deductions.append(
-                    f"    → {tr('debrief.right_step')}: {action_label(course, right.action).get(lang)}\n", style="green"
-                )
+        for row in shown:
+            self.deduction(deductions, row, scorer)
         self.query_one("#debrief-deductions", Static).update(deductions)
 
         times = Table(title=tr("debrief.times"), title_justify="left", show_edge=False, box=None, pad_edge=False)
@@ -123,6 +135,57 @@ class DebriefScreen(TrainerScreen[None]):
         self.query_one("#retry", Button).label = tr("debrief.retry")
         self.query_one("#back", Button).label = tr("debrief.back")
         self.draw_replay()
+
+    @property
+    def graded(self) -> dict[str, Judged]:
+        """Every row of the graded list (consequences too) by mistake id."""
+        out = {}
+        for row in self.rows:
+            out[row.judged.mistake] = row.judged
+            out.update((c.judged.mistake, c.judged) for c in row.consequences)
+        return out
+
+    def deduction(self, out: Text, row: Explained, scorer: str) -> None:
+        """One row of the graded list: points, grade, time, rule; why this grade; the right way; its consequences."""
+        lang, tr, j = self.app.lang, self.app.tr, row.judged
+        colon = "：" if lang == "zh" else ": "
+        if j.counts:
+            symbol, style = SEVERITY_LOOK[MistakeSeverity(j.severity)]
+            out.append(f"-{j.points:g} {symbol} {tr('severity.' + j.severity)} ", style=style)
+        else:
+            out.append(f"0 {tr('debrief.cleared')} ", style="dim")
+        if j.t_ms is not None:
+            out.append(f"[{_clock_text(j.t_ms)}] ")
+        out.append(row.rule.get(lang))
+        if row.standard:
+            out.append(f" [{row.standard}]", style="dim")
+        out.append("\n")
+        out.append(f"    {explanation(j, lang, scorer=scorer)}\n", style="italic")
+        if row.instead is not None:
+            out.append(f"    → {tr('debrief.right_step')}{colon}{row.instead.get(lang)}\n", style="green")
+        if row.consequences:
+            out.append(f"    {tr('debrief.consequence')}{colon}\n", style="dim")
+            for c in row.consequences:
+                out.append(f"      ↳ {c.rule.get(lang)}\n", style="dim")
+
+    def ending(self) -> Text:
+        """The feedback of the input that ended the session and the ending's own text: what the trainee would otherwise
+        never read when the ending comes straight after their last choice."""
+        lang, course = self.app.lang, self.course
+        out = Text()
+        end = next((e for e in reversed(self.events) if e.kind in TERMINAL_KINDS), None)
+        if end is None or end.kind is EventKind.ABORTED:
+            return out
+        last = next((e for e in reversed(self.events) if e.kind is EventKind.CHOSE and e.seq < end.seq), None)
+        if last is not None and last.action:
+            action = _action(course, last.state, last.action, last.data.get("event"))
+            if action is not None and action.feedback:
+                out.append("→ " + action_label(course, last.action).get(lang) + "\n", style="bold")
+                out.append(action.feedback.get(lang) + "\n")
+        state = course.states.get(end.state)
+        if state is not None and state.terminal:
+            out.append(state.text.get(lang) + "\n", style="italic")
+        return out
 
     def draw_replay(self) -> None:
         if not self.frames:
@@ -149,8 +212,11 @@ class DebriefScreen(TrainerScreen[None]):
             return Text("→ " + action_label(course, e.action).get(lang))
         if e.kind is EventKind.VIEWED and state is not None:
             return Text(state.text.get(lang))
-        if e.kind is EventKind.MISTAKE:
-            symbol, style = SEVERITY_LOOK[MistakeSeverity(str(e.data.get("severity")))]
+        if e.kind is EventKind.MISTAKE:  # at its grade, the one the deductions above show
+            j = self.graded.get(f"m{e.seq}")
+            if j is None or not j.counts:
+                return Text(f"⚑ {e.data.get('code')}", style="dim")
+            symbol, style = SEVERITY_LOOK[MistakeSeverity(j.severity)]
             return Text(f"{symbol} {e.data.get('code')}", style=style)
         if e.kind is EventKind.TIMED_OUT:
             return Text("⏱ " + tr("player.timeout"), style="bold red")

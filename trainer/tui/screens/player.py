@@ -210,10 +210,9 @@ class PlayerScreen(TrainerScreen[None]):
                     out.append(timer.feedback.get(lang))
                 out.append("\n")
             elif e.kind is EventKind.MISTAKE:
-                severity = MistakeSeverity(str(e.data.get("severity")))
-                symbol, style = SEVERITY_LOOK[severity]
+                # No severity here: the grade is given once, when the session ends, and may differ from the declared one.
                 rule, standard = self._rule(e)
-                out.append(f"{symbol} {app.tr('severity.' + severity.value)}: ", style=style)
+                out.append(f"⚑ {app.tr('player.mistake')}: ", style="bold dark_orange")
                 out.append(rule)
                 if standard:
                     out.append(f" [{standard}]", style="dim")

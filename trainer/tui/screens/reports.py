@@ -21,6 +21,7 @@ from trainer.export import display
 from trainer.export.attempts import SEVERITIES
 from trainer.export.course_report import CourseReport
 from trainer.export.due import Due
+from trainer.scoring.judgement import SEVERITY_WORDS
 from trainer.text import shown
 from trainer.tui.screens.base import TrainerScreen
 
@@ -48,9 +49,7 @@ TEXT = {
         "status": "status",
         "next": "next course",
         "back": "back",
-        "minor": "minor",
-        "serious": "serious",
-        "critical": "critical",
+        **{k: t.en or "" for k, t in SEVERITY_WORDS.items()},  # the one set of severity words
         "valid": "valid",
         "expiring": "expiring",
         "expired": "expired",
@@ -77,9 +76,7 @@ TEXT = {
         "status": "状态",
         "next": "下一门课程",
         "back": "返回",
-        "minor": "轻微",
-        "serious": "严重",
-        "critical": "致命",
+        **{k: t.zh or "" for k, t in SEVERITY_WORDS.items()},
         "valid": "有效",
         "expiring": "即将到期",
         "expired": "已过期",
