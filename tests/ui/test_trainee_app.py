@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from screen import ROOT, choose, make_app, offered, open_course, screen_text, sign_in, wait_for_actions
+from screen import ROOT, burst, choose, make_app, offered, open_course, screen_text, sign_in, wait_for_actions
 from textual import events
+from textual.widgets import Input
 
 from trainer.cli.play import parse_script
 
@@ -288,3 +289,20 @@ async def test_h_shows_the_hint_after_saving_that_it_was_asked(tmp_path):
         kinds = [s.event.kind for s in app.store.events(app.screen.durable.id)]
         assert kinds[-1] == "hint"
         assert "review_energy" in offered(pilot)  # nothing else changed
+
+
+async def test_sign_in_fields_take_tab_shift_tab_and_keys_typed_ahead(tmp_path):
+    """In tmux, keys arrive in one burst: each key must land in the field the key before it moved to."""
+    app = make_app(tmp_path / "t.db", lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await burst(pilot, *"E1", "enter", *"Li Wei", "tab", *"Stamping")
+        fields = {box.id: box.value for box in app.screen.query(Input)}
+        assert fields == {"badge": "E1", "name": "Li Wei", "department": "Stamping"}
+        await burst(pilot, "shift+tab", "shift+tab", "tab")
+        assert app.focused.id == "name"  # Shift+Tab went back to the badge and Tab forward again
+        await burst(pilot, "tab", "enter")
+        assert "Welcome, Li Wei (Stamping)" in screen_text(app)
+    app = make_app(tmp_path / "u.db", lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await burst(pilot, *"E2", "enter", "王", "enter", *"冲压", "enter")
+        assert "欢迎，王（冲压）" in screen_text(app)
