@@ -5,7 +5,6 @@ from __future__ import annotations
 STRINGS: dict[str, tuple[str, str]] = {
     # key: (zh, en)
     "app.title": ("至信安全实训", "Zhixin Safety Training"),
-    "lang.switch": ("切换语言 中文/English", "Switch language 中文/English"),
     "lang.name": ("中文", "English"),
     "signin.title": ("请刷卡或输入工号", "Scan your badge or type your badge number"),
     "signin.badge": ("工号", "Badge number"),
