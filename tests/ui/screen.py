@@ -46,6 +46,16 @@ async def burst(pilot: Pilot, *keys: str) -> None:
     await pilot.pause(0.3)
 
 
+async def shows(pilot: Pilot, text: str, timeout: float = 5.0) -> str:
+    """The screen once it shows `text` (a new screen may take a while on a loaded machine); fails if it never does."""
+    for _ in range(int(timeout / 0.05)):
+        await pilot.pause(0.05)
+        shown = screen_text(pilot.app)
+        if text in shown:
+            return shown
+    raise AssertionError(f"{text!r} never appeared; the screen shows:\n{screen_text(pilot.app)}")
+
+
 def make_app(db: Path, *, lang: str = "zh", seed: int = 1, clock: Clock | None = None) -> TrainerApp:
     store = Store.open(f"sqlite:///{db}")
     return TrainerApp(load_library(), store, lang=lang, clock=clock or Clock(), seed=lambda: seed)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from screen import ROOT, burst, choose, make_app, offered, open_course, screen_text, sign_in, wait_for_actions
+import pytest
+from screen import ROOT, burst, choose, make_app, offered, open_course, screen_text, shows, sign_in, wait_for_actions
 from textual import events
 from textual.widgets import Input
 
@@ -307,8 +308,52 @@ async def test_sign_in_fields_take_tab_shift_tab_and_keys_typed_ahead(tmp_path):
         await burst(pilot, "shift+tab", "shift+tab", "tab")
         assert app.focused.id == "name"  # Shift+Tab went back to the badge and Tab forward again
         await burst(pilot, "tab", "enter")
-        assert "Welcome, Li Wei (Stamping)" in screen_text(app)
+        await shows(pilot, "Welcome, Li Wei (Stamping)")
     app = make_app(tmp_path / "u.db", lang="zh")
     async with app.run_test(size=(80, 24)) as pilot:
         await burst(pilot, *"E2", "enter", "王", "enter", *"冲压", "enter")
-        assert "欢迎，王（冲压）" in screen_text(app)
+        await shows(pilot, "欢迎，王（冲压）")
+
+
+@pytest.mark.parametrize(
+    ("lang", "more", "rule"), [("zh", "▼ 下面还有", "得分不低于"), ("en", "▼ more below", "A score of at least")]
+)
+async def test_the_briefing_scrolls_by_keyboard_and_says_there_is_more(tmp_path, lang, more, rule):
+    app = make_app(tmp_path / "t.db", lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E12", "Ma", "Stamping")
+        await pilot.press(*PRESS, "enter")
+        assert rule not in await shows(pilot, more)  # the pass rule is below the fold, and the screen says so
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        assert rule in screen_text(app) and more not in screen_text(app)
+        await pilot.press("home")
+        await pilot.pause(0.2)
+        assert rule not in screen_text(app)
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        await pilot.pause(0.2)
+        assert rule in screen_text(app)
+        await pilot.press("enter")  # Enter still starts, whatever has been read
+        await wait_for_actions(pilot)
+        assert type(app.screen).__name__ == "PlayerScreen"
+
+
+async def test_the_debrief_scrolls_and_its_replay_comes_into_view_on_left_and_right(tmp_path):
+    app = make_app(tmp_path / "t.db", lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E13", "Ma", "Stamping")
+        await open_course(pilot, PRESS)
+        await play_expert(pilot, [s for s in EXPERT if s != "notify_affected"])
+        text = await shows(pilot, "扣分明细")
+        total = len(app.screen.frames)
+        assert "▼ 下面还有" in text and f"回放 {total}/{total}" not in text  # the replay is below the fold
+        await pilot.press("left")
+        await pilot.pause(0.2)
+        assert f"回放 {total - 1}/{total}" in screen_text(app)  # the step is seen, not below the fold
+        assert "← ◀ 回放" in screen_text(app).splitlines()[-1]  # and the keys stay in the footer
+        await pilot.press("home")
+        await pilot.pause(0.2)
+        assert "扣分明细" in screen_text(app)
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        assert f"回放 {total - 1}/{total}" in screen_text(app)

@@ -157,6 +157,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "无法继续这次培训：{error}。请让培训师作废它。",
         "This session cannot be resumed: {error}. Ask an instructor to void it.",
     ),
+    # --- issue 17, every screen at 80x24 and in Chinese (the screens' helper's block) ---
+    "reading.more_below": ("▼ 下面还有：↓ / PgDn 翻看", "▼ more below: ↓ / PgDn"),
+    "reading.more_above": ("▲ 上面还有：↑ / PgUp / Home", "▲ more above: ↑ / PgUp / Home"),
+    # --- end of issue 17's block ---
 }
 
 

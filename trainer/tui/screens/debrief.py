@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Button, Footer, Header, Static
 
 from trainer.course.model import Course, MistakeSeverity
@@ -20,6 +20,7 @@ from trainer.tui.mapdraw import draw_map
 from trainer.tui.replay import Frame, frames, time_per_state
 from trainer.tui.screens.base import TrainerScreen
 from trainer.tui.screens.player import SEVERITY_LOOK, _clock_text
+from trainer.tui.widgets.reading import ReadingPane
 
 
 def _first_sentence(text: str, limit: int = 48) -> str:
@@ -34,8 +35,9 @@ def _first_sentence(text: str, limit: int = 48) -> str:
 class DebriefScreen(TrainerScreen[None]):
     CSS_PATH = "debrief.tcss"
     BINDINGS = [
-        Binding("left", "step(-1)", "key.prev"),
-        Binding("right", "step(1)", "key.next"),
+        # Priority: the focused reading pane binds ←/→ too (to scroll sideways), which would hide these in the footer.
+        Binding("left", "step(-1)", "key.prev", priority=True),
+        Binding("right", "step(1)", "key.next", priority=True),
         Binding("r", "retry", "key.retry"),
         Binding("escape", "back", "key.back"),
     ]
@@ -53,7 +55,7 @@ class DebriefScreen(TrainerScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="debrief-body"):
+        with ReadingPane(id="debrief-body"):
             yield Static(id="debrief-summary")
             yield Static(id="debrief-deductions")
             yield Static(id="debrief-times")
@@ -71,7 +73,8 @@ class DebriefScreen(TrainerScreen[None]):
         self.result = self.given_score or await asyncio.to_thread(Grader.current().score, self.course, self.events)
         self.index = len(self.frames) - 1
         self.refresh_language()
-        self.query_one("#back" if self.instructor else "#retry", Button).focus()
+        # The text has the focus, so ↑↓ PgUp/PgDn Home/End scroll it (←/→ still step the replay); Tab reaches the buttons.
+        self.query_one("#debrief-body", ReadingPane).focus()
         catalog = next((s for s in self.app.screen_stack if hasattr(s, "needs_reload")), None)
         if catalog is not None:
             catalog.needs_reload = True
@@ -123,6 +126,7 @@ class DebriefScreen(TrainerScreen[None]):
         self.query_one("#retry", Button).label = tr("debrief.retry")
         self.query_one("#back", Button).label = tr("debrief.back")
         self.draw_replay()
+        self.query_one("#debrief-body", ReadingPane).show_more()
 
     def draw_replay(self) -> None:
         if not self.frames:
@@ -165,6 +169,8 @@ class DebriefScreen(TrainerScreen[None]):
         if self.frames:
             self.index = max(0, min(len(self.frames) - 1, self.index + delta))
             self.draw_replay()
+            # The replay is below the deductions and times: bring it into view, or ←/→ would change nothing visible.
+            self.query_one("#replay").scroll_visible(animate=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "retry":
