@@ -96,3 +96,45 @@ async def test_reports_open_from_instructor_mode(tmp_path):
         await pilot.press("ctrl+r")
         await pilot.pause(0.3)
         assert type(app.screen).__name__ == "ReportsScreen"
+
+
+def at_a_terminal(args, answers, env):
+    """Run `trainer ARGS` on a pseudo-terminal (getpass reads the terminal, not stdin), typing each answer after
+    the prompt that precedes it; the whole terminal output and the exit code."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: becomes trainer, its terminal the pty
+        os.execve(sys.executable, [sys.executable, "-m", "trainer", *args], env)
+    output, pending, deadline, given = b"", list(answers), time.monotonic() + 60, []
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+            prompt = pending[0][0].encode() if pending else b""
+            # the prompt shown once more than it was answered (the same prompt may come again after an error)
+            if pending and output.rstrip().endswith(prompt) and output.count(prompt) > given.count(prompt):
+                given.append(prompt)
+                os.write(fd, pending.pop(0)[1].encode() + b"\r")
+    _, status = os.waitpid(pid, 0)
+    return output.decode("utf-8", "replace"), os.waitstatus_to_exitcode(status)
+
+
+def test_set_password_at_a_terminal_asks_again_after_a_short_one_and_speaks_chinese(tmp_path):
+    env = {**os.environ, "TRAINER_DB": f"sqlite:///{tmp_path / 't.db'}"}
+    answers = [("新的教员密码：", "short"), ("新的教员密码：", "correct horse"), ("再输入一次：", "correct horse")]
+    output, code = at_a_terminal(["instructor", "set-password", "--lang", "zh"], answers, env)
+    assert code == 0, output
+    assert "密码至少要 8 个字符，请重新输入。" in output and "教员密码已设置。" in output
+    with Store.open(env["TRAINER_DB"]) as store:
+        assert check_password("correct horse", store.get_setting(SETTING))
+    output, code = at_a_terminal(["instructor", "--lang", "zh"], [("教员密码：", "wrong horse")], env)
+    assert code == 1 and "Instructor password" not in output

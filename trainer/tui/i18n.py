@@ -160,6 +160,25 @@ STRINGS: dict[str, tuple[str, str]] = {
     # --- issue 17, every screen at 80x24 and in Chinese (the screens' helper's block) ---
     "reading.more_below": ("▼ 下面还有：↓ / PgDn 翻看", "▼ more below: ↓ / PgDn"),
     "reading.more_above": ("▲ 上面还有：↑ / PgUp / Home", "▲ more above: ↑ / PgUp / Home"),
+    "punct.colon": ("：", ": "),
+    "punct.list": ("、", ", "),
+    "replay.started": ("开始实训", "Session started"),
+    "replay.resumed": ("中断后继续", "Resumed after an interruption"),
+    "replay.hint": ("查看了提示", "Asked for the hint"),
+    "replay.completed": ("实训完成", "Session completed"),
+    "replay.failed": ("实训以不合格结束", "Session ended as failed"),
+    "replay.aborted": ("实训已放弃", "Session abandoned"),
+    "password.ask": ("教员密码：", "Instructor password: "),
+    "password.new": ("新的教员密码：", "New instructor password: "),
+    "password.repeat": ("再输入一次：", "Repeat it: "),
+    "password.too_short": (
+        "密码至少要 {length} 个字符，请重新输入。",
+        "At least {length} characters, please; try again.",
+    ),
+    "password.differ": ("两次输入的密码不一致，请重新输入。", "The two differ; try again."),
+    "password.set": ("教员密码已设置。", "Instructor password set."),
+    "instructor.true": ("真", "true"),
+    "instructor.false": ("假", "false"),
     # --- end of issue 17's block ---
 }
 

@@ -10,6 +10,7 @@ from textual.widgets import Button, Footer, Header, Static
 
 from trainer.course.model import Course
 from trainer.tui.screens.base import TrainerScreen
+from trainer.tui.widgets.prose import Prose
 from trainer.tui.widgets.reading import ReadingPane
 
 
@@ -24,7 +25,7 @@ class BriefingScreen(TrainerScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with ReadingPane(id="briefing-body"):
-            yield Static(id="briefing-text")
+            yield Prose(id="briefing-text")
         with Horizontal(id="briefing-buttons"):
             yield Button(id="start", variant="primary")
             yield Button(id="back")

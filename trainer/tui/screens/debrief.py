@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from rich.cells import cell_len, set_cell_size
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,24 +13,27 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Footer, Header, Static
 
 from trainer.course.model import Course, MistakeSeverity
-from trainer.engine.events import Event, EventKind
-from trainer.scoring.detect import action_label, expected_step
+from trainer.engine.events import TERMINAL_KINDS, Event, EventKind
+from trainer.scoring.detect import action_label, declared_rule, expected_step
 from trainer.scoring.grade import Grader
 from trainer.scoring.rubric import SessionScore
+from trainer.tui.i18n import STRINGS
 from trainer.tui.mapdraw import draw_map
 from trainer.tui.replay import Frame, frames, time_per_state
 from trainer.tui.screens.base import TrainerScreen
 from trainer.tui.screens.player import SEVERITY_LOOK, _clock_text
+from trainer.tui.widgets.prose import Prose
 from trainer.tui.widgets.reading import ReadingPane
 
 
-def _first_sentence(text: str, limit: int = 48) -> str:
-    """A state's scene, cut to its first sentence: enough to recognise the step in the time table."""
+def _first_sentence(text: str, limit: int = 60) -> str:
+    """A state's scene, cut to its first sentence: enough to recognise the step in the time table. At most `limit`
+    cells (a Chinese character takes two), so that a row never wraps at 80 columns (a wrapped row began with `。`)."""
     for end in ("。", ". ", "！", "? ", "？"):
         if end in text:
             text = text.split(end, 1)[0] + end.strip()
             break
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if cell_len(text) <= limit else set_cell_size(text, limit - 1) + "…"
 
 
 class DebriefScreen(TrainerScreen[None]):
@@ -57,7 +61,7 @@ class DebriefScreen(TrainerScreen[None]):
         yield Header()
         with ReadingPane(id="debrief-body"):
             yield Static(id="debrief-summary")
-            yield Static(id="debrief-deductions")
+            yield Prose(id="debrief-deductions")
             yield Static(id="debrief-times")
             yield Static(id="replay", classes="panel")
         with Horizontal(id="debrief-buttons"):
@@ -155,7 +159,10 @@ class DebriefScreen(TrainerScreen[None]):
             return Text(state.text.get(lang))
         if e.kind is EventKind.MISTAKE:
             symbol, style = SEVERITY_LOOK[MistakeSeverity(str(e.data.get("severity")))]
-            return Text(f"{symbol} {e.data.get('code')}", style=style)
+            rule, _ = declared_rule(
+                course, str(e.data.get("source")), str(e.data.get("ref")), e.state, str(e.data.get("code"))
+            )
+            return Text(f"{symbol} {rule.get(lang)}", style=style)
         if e.kind is EventKind.TIMED_OUT:
             return Text("⏱ " + tr("player.timeout"), style="bold red")
         if e.kind is EventKind.RANDOM_EVENT:
@@ -163,6 +170,8 @@ class DebriefScreen(TrainerScreen[None]):
             return Text("! " + (ev.text.get(lang) if ev else str(e.data.get("event"))), style="magenta")
         if e.kind is EventKind.HAZARD and state is not None and state.hazard:
             return Text("⚠ " + state.hazard.text.get(lang), style="red")
+        if f"replay.{e.kind}" in STRINGS:
+            return Text(tr(f"replay.{e.kind}"), style="bold" if e.kind in TERMINAL_KINDS else "")
         return Text(str(e.kind))
 
     def action_step(self, delta: int) -> None:

@@ -22,6 +22,7 @@ from trainer.scoring.detect import declared_rule
 from trainer.store.records import StoredEvent
 from trainer.tui.mapdraw import draw_map, legend
 from trainer.tui.screens.base import TrainerScreen
+from trainer.tui.widgets.prose import Prose
 
 SEVERITY_LOOK = {
     MistakeSeverity.MINOR: ("▲", "bold yellow"),
@@ -66,8 +67,8 @@ class PlayerScreen(TrainerScreen[None]):
             if self.course.map is not None:
                 yield Static(id="map")
             with VerticalScroll(id="scene-box"):
-                yield Static(id="feedback")
-                yield Static(id="scene")
+                yield Prose(id="feedback")
+                yield Prose(id="scene")
         yield OptionList(id="actions")
         yield Static(id="status")
         yield Footer()
@@ -136,7 +137,7 @@ class PlayerScreen(TrainerScreen[None]):
         self.query_one("#scene-title", Static).update(Text(self.course.title.get(lang), style="bold"))
         scene = Text(state.text.get(lang))
         for ev in engine.active_events():
-            scene.append("\n\n! " + app.tr("player.event") + ": ", style="bold magenta")
+            scene.append("\n\n! " + app.tr("player.event") + app.tr("punct.colon"), style="bold magenta")
             scene.append(ev.text.get(lang), style="magenta")
         if state.hazard:
             scene.append(f"\n\n⚠ {state.hazard.text.get(lang)}", style="bold red")
@@ -188,7 +189,9 @@ class PlayerScreen(TrainerScreen[None]):
                 "⏱ " + countdown, style="bold red" if left_ms is not None and left_ms <= 10_000 else "bold yellow"
             )
         if carried:
-            status.append(" │ " + app.tr("player.carrying") + ": " + ", ".join(carried))
+            status.append(
+                " │ " + app.tr("player.carrying") + app.tr("punct.colon") + app.tr("punct.list").join(carried)
+            )
         if self.busy:
             status.append(" │ " + app.tr("player.saving"), style="dim")
         self.query_one("#status", Static).update(status)
@@ -213,7 +216,7 @@ class PlayerScreen(TrainerScreen[None]):
                 severity = MistakeSeverity(str(e.data.get("severity")))
                 symbol, style = SEVERITY_LOOK[severity]
                 rule, standard = self._rule(e)
-                out.append(f"{symbol} {app.tr('severity.' + severity.value)}: ", style=style)
+                out.append(f"{symbol} {app.tr('severity.' + severity.value)}{app.tr('punct.colon')}", style=style)
                 out.append(rule)
                 if standard:
                     out.append(f" [{standard}]", style="dim")

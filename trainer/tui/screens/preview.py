@@ -102,7 +102,7 @@ class VariableInspector(TrainerModal[None]):
         table.add_column(self.app.tr("instructor.variable"))
         table.add_column(self.app.tr("instructor.value"))
         for name, value in self.preview.engine.variables.items():
-            shown = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            shown = self.app.tr(f"instructor.{str(value).lower()}") if isinstance(value, bool) else str(value)
             table.add_row(name, shown, key=name)
         table.move_cursor(row=row)
 
