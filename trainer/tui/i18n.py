@@ -179,6 +179,27 @@ STRINGS: dict[str, tuple[str, str]] = {
     "password.set": ("教员密码已设置。", "Instructor password set."),
     "instructor.true": ("真", "true"),
     "instructor.false": ("假", "false"),
+    "instructor.preview_mark": ("预览（不记录）", "PREVIEW (nothing is stored)"),
+    "instructor.jumped": (
+        "→ {state}：变量已按从开始到这里的最短路径设置（按 v 查看或修改）。",
+        "→ {state}: variables as on the shortest way here from the start (v to see or change them).",
+    ),
+    "instructor.jumped_no_way": (
+        "→ {state}：从开始走不到这里，变量为课程的初始值（按 v 查看或修改）。",
+        "→ {state}: no way leads here from the start; variables are the course's initial ones (v to change them).",
+    ),
+    "instructor.trainee": (
+        "学员 {name}（工号 {badge}，{department}）· {when}",
+        "Trainee {name} (badge {badge}, {department}) · {when}",
+    ),
+    "instructor.replay_hint": ("←/→ 逐条回放学员的操作", "←/→ step through the trainee's session"),
+    "instructor.confidence": ("（模型把握 {confidence}{review}）", " (model confidence {confidence}{review})"),
+    "status.in_progress": ("进行中", "in progress"),
+    "status.interrupted": ("已中断", "interrupted"),
+    "status.completed": ("已完成", "completed"),
+    "status.failed": ("不合格", "failed"),
+    "status.aborted": ("已放弃", "abandoned"),
+    "status.voided": ("已作废", "voided"),
     # --- end of issue 17's block ---
 }
 

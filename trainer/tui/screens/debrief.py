@@ -46,8 +46,17 @@ class DebriefScreen(TrainerScreen[None]):
         Binding("escape", "back", "key.back"),
     ]
 
-    def __init__(self, course: Course, session_id: str, *, instructor: bool = False, score: SessionScore | None = None):
+    def __init__(
+        self,
+        course: Course,
+        session_id: str,
+        *,
+        instructor: bool = False,
+        score: SessionScore | None = None,
+        heading: str = "",
+    ):
         super().__init__()
+        self.heading = heading  # whose session, for an instructor (a trainee knows whose it is)
         self.course = course
         self.session_id = session_id
         self.instructor = instructor
@@ -60,12 +69,15 @@ class DebriefScreen(TrainerScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with ReadingPane(id="debrief-body"):
+            if self.heading:
+                yield Static(self.heading, id="debrief-who")
             yield Static(id="debrief-summary")
             yield Prose(id="debrief-deductions")
             yield Static(id="debrief-times")
             yield Static(id="replay", classes="panel")
         with Horizontal(id="debrief-buttons"):
-            yield Button(id="retry", variant="primary")
+            if not self.instructor:  # an instructor does not retry a trainee's session
+                yield Button(id="retry", variant="primary")
             yield Button(id="back")
         yield Footer()
 
@@ -109,8 +121,9 @@ class DebriefScreen(TrainerScreen[None]):
             if m.standard:
                 deductions.append(f" [{m.standard}]", style="dim")
             if self.instructor and result.scorer != "rubric":
+                review = tr("punct.list") + tr("debrief.review") if d.review else ""
                 deductions.append(
-                    f" ({d.confidence:.0%}{', ' + tr('debrief.review') if d.review else ''})", style="italic"
+                    tr("instructor.confidence", confidence=f"{d.confidence:.0%}", review=review), style="italic"
                 )
             deductions.append("\n")
             right = expected_step(course, self.events, m.seq) if m.source not in ("skipped", "order") else None
@@ -127,7 +140,8 @@ class DebriefScreen(TrainerScreen[None]):
             state = course.states.get(state_id)
             times.add_row(_first_sentence(state.text.get(lang)) if state else state_id, _clock_text(ms))
         self.query_one("#debrief-times", Static).update(times)
-        self.query_one("#retry", Button).label = tr("debrief.retry")
+        if not self.instructor:
+            self.query_one("#retry", Button).label = tr("debrief.retry")
         self.query_one("#back", Button).label = tr("debrief.back")
         self.draw_replay()
         self.query_one("#debrief-body", ReadingPane).show_more()
@@ -139,8 +153,8 @@ class DebriefScreen(TrainerScreen[None]):
         frame = self.frames[self.index]
         e = frame.event
         panel = self.query_one("#replay", Static)
-        panel.border_title = (
-            f"{app.tr('debrief.replay')} {self.index + 1}/{len(self.frames)} · {app.tr('debrief.replay_hint')}"
+        panel.border_title = f"{app.tr('debrief.replay')} {self.index + 1}/{len(self.frames)} · " + app.tr(
+            "instructor.replay_hint" if self.instructor else "debrief.replay_hint"
         )
         out = Text()
         out.append(f"[{_clock_text(e.t_ms)}] ", style="bold")
@@ -180,6 +194,9 @@ class DebriefScreen(TrainerScreen[None]):
             self.draw_replay()
             # The replay is below the deductions and times: bring it into view, or ←/→ would change nothing visible.
             self.query_one("#replay").scroll_visible(animate=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "retry" and self.instructor)  # no dead key in the instructor's footer
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "retry":
