@@ -90,7 +90,13 @@ async def test_the_instructors_screens_in_chinese_show_no_english_word(tmp_path)
             seen[f"report {app.screen.course_id}"] = screen_text(app)
         await pilot.press("escape")
         await pilot.pause(0.2)
-        await pilot.press("enter")  # the first course's preview
+        await pilot.press("enter")  # the session list has the focus: the trainee's session
+        seen["session"] = await shows(pilot, "扣分明细")
+        await pilot.press("left")
+        seen["session replay"] = await shows(pilot, "回放 ")
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        await pilot.press("tab", "enter")  # to the course list, and the first course's preview
         seen["preview"] = await shows(pilot, "你现在要做什么")
         await pilot.press("v")
         seen["variables"] = await shows(pilot, "变量")

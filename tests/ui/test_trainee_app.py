@@ -357,3 +357,32 @@ async def test_the_debrief_scrolls_and_its_replay_comes_into_view_on_left_and_ri
         await pilot.press("end")
         await pilot.pause(0.2)
         assert f"回放 {total - 1}/{total}" in screen_text(app)
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "failed", "source"),
+    [
+        ("zh", "800吨冲压机换模：上锁挂牌与安全垫块", "分 不合格", "凭 "),
+        ("en", "800 t press die change:", "failed", "from the pass on "),
+    ],
+)
+async def test_the_catalog_lays_out_by_content_and_says_where_a_certificate_comes_from(
+    tmp_path, lang, title, failed, source
+):
+    app = make_app(tmp_path / "t.db", lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E14", "Li Lei", "Stamping")
+        assert title in await shows(pilot, title)  # on one line: the short columns leave it room
+        await open_course(pilot, PRESS)
+        await play_expert(pilot)
+        await shows(pilot, "100")
+        await pilot.press("r")  # again, and fail this time
+        await wait_for_actions(pilot)
+        for step in ["notify_affected", "normal_stop", "isolate_electrical", "to_press_electrical_only"]:
+            await choose(pilot, step)
+        await pilot.press("enter")  # past the incident
+        await pilot.pause(0.3)
+        await pilot.press("escape")
+        text = await shows(pilot, failed)
+        row = next(n for n, line in enumerate(text.splitlines()) if failed in line)
+        assert source in text.splitlines()[row + 1]  # the certificate's line under it says it is an earlier pass's

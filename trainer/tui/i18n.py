@@ -32,7 +32,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "catalog.course": ("课程", "Course"),
     "catalog.area": ("区域", "Area"),
     "catalog.minutes": ("分钟", "Min"),
-    "catalog.last": ("上次成绩", "Last result"),
+    "catalog.last": ("最近一次", "Last attempt"),
     "catalog.cert": ("资格", "Certification"),
     "catalog.none": ("没有符合条件的课程。", "No course matches."),
     "cert.valid": ("有效至 {date}", "valid until {date}"),
@@ -200,6 +200,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "status.failed": ("不合格", "failed"),
     "status.aborted": ("已放弃", "abandoned"),
     "status.voided": ("已作废", "voided"),
+    "cert.from_pass": ("凭 {date} 的合格取得", "from the pass on {date}"),
     # --- end of issue 17's block ---
 }
 
