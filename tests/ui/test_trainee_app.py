@@ -386,3 +386,22 @@ async def test_the_catalog_lays_out_by_content_and_says_where_a_certificate_come
         text = await shows(pilot, failed)
         row = next(n for n, line in enumerate(text.splitlines()) if failed in line)
         assert source in text.splitlines()[row + 1]  # the certificate's line under it says it is an earlier pass's
+
+
+async def test_the_map_at_80x24_shows_who_the_scene_names_and_how_to_get_the_scene_back(tmp_path):
+    app = make_app(tmp_path / "t.db", lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E15", "Ma", "Stamping")
+        await open_course(pilot, PRESS)
+        scene = "操作工小李在操作台前"
+        assert scene in screen_text(app)
+        await pilot.press("m")
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert scene not in text and "m：回到场景文字" in text  # the map took the scene's place, and says so
+        assert "! 小李" in text  # where the course puts him: at the control panel
+        await pilot.press("m")
+        await pilot.pause(0.2)
+        assert scene in screen_text(app)
+        await pilot.press("question_mark")
+        assert "m：车间平面图" in await shows(pilot, "帮助")

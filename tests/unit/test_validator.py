@@ -273,3 +273,14 @@ def test_several_problems_are_all_reported_sorted_by_position(write):
         f"{path}:31:11: warning: states.done.text has no 'en' text; trainees will see the 'zh' text",
         f"{path}:40:19: error: after 'reach': no procedure step has that action",
     ]
+
+
+def test_a_person_placed_in_an_unknown_zone(write):
+    text = edit(
+        "    outcome: completed\n",
+        "    outcome: completed\n    people:\n      - {at: exti, label: {zh: 小李, en: Xiao Li}}\n",
+    )
+    text += MAP.replace("[15, 0, 10, 3]", "[10, 0, 10, 3]").replace("aisle", "exit")
+    path, result = check(write, text)
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 34, 14, "there is no map zone 'exti'", "did you mean 'exit'?")

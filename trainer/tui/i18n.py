@@ -83,8 +83,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pause.no": ("不，继续", "No, go on"),
     "help.title": ("帮助", "Help"),
     "help.body": (
-        "数字键 1–9 或 ↑↓ 加 Enter：选择操作\nEsc：暂停菜单（继续 / 放弃）\nh：提示（会记录，扣少量分）\nF2：切换中文/English\n?：本帮助\nCtrl+Q：退出（进度已保存，可下次继续）",
-        "Number keys 1–9, or ↑↓ then Enter: choose an action\nEsc: pause menu (resume / abandon)\nh: a hint (recorded; costs a few points)\nF2: switch 中文/English\n?: this help\nCtrl+Q: quit (your progress is saved; resume next time)",
+        "数字键 1–9 或 ↑↓ 加 Enter：选择操作\nEsc：暂停菜单（继续 / 放弃）\nh：提示（会记录，扣少量分）\nm：车间平面图（终端较小时与场景文字轮流显示，再按 m 返回）\nF2：切换中文/English\n?：本帮助\nCtrl+Q：退出（进度已保存，可下次继续）",
+        "Number keys 1–9, or ↑↓ then Enter: choose an action\nEsc: pause menu (resume / abandon)\nh: a hint (recorded; costs a few points)\nm: the workshop map (on a small terminal it takes the scene's place; m again brings the scene back)\nF2: switch 中文/English\n?: this help\nCtrl+Q: quit (your progress is saved; resume next time)",
     ),
     "debrief.title": ("讲评", "Debrief"),
     "debrief.score": ("得分 {score}", "Score {score}"),
@@ -201,6 +201,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "status.aborted": ("已放弃", "abandoned"),
     "status.voided": ("已作废", "voided"),
     "cert.from_pass": ("凭 {date} 的合格取得", "from the pass on {date}"),
+    "player.map_back": ("m：回到场景文字", "m: back to the scene"),
     # --- end of issue 17's block ---
 }
 

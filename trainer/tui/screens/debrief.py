@@ -161,7 +161,11 @@ class DebriefScreen(TrainerScreen[None]):
         out.append_text(self.describe(e))
         if course.map is not None:
             out.append("\n")
-            out.append_text(draw_map(course.map, frame.variables, lang, position=frame.position, people=frame.people))
+            state = course.states.get(e.state)
+            named = tuple((p.at, p.label.get(lang)) for p in state.people) if state is not None else ()
+            out.append_text(
+                draw_map(course.map, frame.variables, lang, position=frame.position, people=frame.people, named=named)
+            )
         panel.update(out)
 
     def describe(self, e: Event) -> Text:

@@ -147,7 +147,12 @@ class PlayerScreen(TrainerScreen[None]):
             self.position = state.position
         if self.course.map is not None:
             people = tuple(ev.appears_at for ev in engine.active_events() if ev.appears_at)
-            drawing = draw_map(self.course.map, engine.variables, lang, position=self.position, people=people)
+            named = tuple((p.at, p.label.get(lang)) for p in state.people)
+            drawing = draw_map(
+                self.course.map, engine.variables, lang, position=self.position, people=people, named=named
+            )
+            if self.has_class("compact"):  # the map has taken the scene's place: say how to get it back, first
+                drawing = Text(app.tr("player.map_back") + "\n", style="bold") + drawing
             drawing.append("\n")
             drawing.append_text(legend(lang))
             panel = self.query_one("#map", Static)
