@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 from rich.console import Console
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
@@ -31,6 +32,28 @@ class Clock(ManualClock):
 
     def __init__(self) -> None:
         super().__init__(1_000_000)
+
+
+async def burst(pilot: Pilot, *keys: str) -> None:
+    """Keys typed faster than the app handles them, as tmux, a badge reader or a fast typist sends them: all handed to
+    the app at once (Pilot.press waits for the app to go idle after each key, which hides what runs in what order)."""
+    app = pilot.app
+    for key in keys:
+        char = {"enter": "\r", "tab": "\t", "shift+tab": None}.get(key, key if len(key) == 1 else None)
+        event = events.Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+    await pilot.pause(0.3)
+
+
+async def shows(pilot: Pilot, text: str, timeout: float = 5.0) -> str:
+    """The screen once it shows `text` (a new screen may take a while on a loaded machine); fails if it never does."""
+    for _ in range(int(timeout / 0.05)):
+        await pilot.pause(0.05)
+        shown = screen_text(pilot.app)
+        if text in shown:
+            return shown
+    raise AssertionError(f"{text!r} never appeared; the screen shows:\n{screen_text(pilot.app)}")
 
 
 def make_app(db: Path, *, lang: str = "zh", seed: int = 1, clock: Clock | None = None) -> TrainerApp:

@@ -6,13 +6,15 @@ import os
 import subprocess
 import sys
 
-from screen import Clock, choose, make_app, offered, open_course, screen_text, sign_in
+import pytest
+from screen import Clock, choose, make_app, offered, open_course, screen_text, shows, sign_in
 from textual.widgets import DataTable
 
 from trainer.course.library import load_library
 from trainer.security import SETTING, check_password, hash_password
 from trainer.store.store import Store
 from trainer.tui.app import TrainerApp
+from trainer.tui.preview import variables_on_the_way
 
 
 def instructor_app(db):
@@ -82,7 +84,7 @@ async def test_any_trainees_session_opens_in_the_debrief(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert "E77" in screen_text(app)
-        await pilot.press("tab", "tab", "enter")  # courses -> filter -> sessions, then open the first
+        await pilot.press("enter")  # the sessions list has the focus when there are sessions: open the first
         await pilot.pause(0.3)
         text = screen_text(app)
         assert "FAILED" in text and "Isolate every energy source" in text
@@ -96,3 +98,95 @@ async def test_reports_open_from_instructor_mode(tmp_path):
         await pilot.press("ctrl+r")
         await pilot.pause(0.3)
         assert type(app.screen).__name__ == "ReportsScreen"
+
+
+def at_a_terminal(args, answers, env):
+    """Run `trainer ARGS` on a pseudo-terminal (getpass reads the terminal, not stdin), typing each answer after
+    the prompt that precedes it; the whole terminal output and the exit code."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: becomes trainer, its terminal the pty
+        os.execve(sys.executable, [sys.executable, "-m", "trainer", *args], env)
+    output, pending, deadline, given = b"", list(answers), time.monotonic() + 60, []
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+            prompt = pending[0][0].encode() if pending else b""
+            # the prompt shown once more than it was answered (the same prompt may come again after an error)
+            if pending and output.rstrip().endswith(prompt) and output.count(prompt) > given.count(prompt):
+                given.append(prompt)
+                os.write(fd, pending.pop(0)[1].encode() + b"\r")
+    _, status = os.waitpid(pid, 0)
+    return output.decode("utf-8", "replace"), os.waitstatus_to_exitcode(status)
+
+
+def test_set_password_at_a_terminal_asks_again_after_a_short_one_and_speaks_chinese(tmp_path):
+    env = {**os.environ, "TRAINER_DB": f"sqlite:///{tmp_path / 't.db'}"}
+    answers = [("新的教员密码：", "short"), ("新的教员密码：", "correct horse"), ("再输入一次：", "correct horse")]
+    output, code = at_a_terminal(["instructor", "set-password", "--lang", "zh"], answers, env)
+    assert code == 0, output
+    assert "密码至少要 8 个字符，请重新输入。" in output and "教员密码已设置。" in output
+    with Store.open(env["TRAINER_DB"]) as store:
+        assert check_password("correct horse", store.get_setting(SETTING))
+    output, code = at_a_terminal(["instructor", "--lang", "zh"], [("教员密码：", "wrong horse")], env)
+    assert code == 1 and "Instructor password" not in output
+
+
+async def instructor_with_a_session(tmp_path, size, lang="zh"):
+    db = tmp_path / "t.db"
+    trainee = make_app(db, lang="zh")
+    async with trainee.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E500", "王芳", "冲压车间")
+        await open_course(pilot, "press-loto")
+        for step in ["notify_affected", "normal_stop", "isolate_electrical", "to_press_electrical_only"]:
+            await choose(pilot, step)
+    app = instructor_app(db)
+    app.lang = lang
+    return app
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+async def test_the_session_list_is_whole_at_first_sight_and_enter_opens_the_session_with_whose_it_is(tmp_path, size):
+    app = await instructor_with_a_session(tmp_path, size)
+    async with app.run_test(size=size) as pilot:
+        text = await shows(pilot, "E500")
+        assert "press-loto-die-change" in text and "20 ✖" in text  # not cut to the headers' width until a resize
+        assert "▶ 学员记录" in text  # the list with the focus is marked
+        await pilot.press("enter")
+        text = await shows(pilot, "扣分明细")
+        assert "学员 王芳（工号 E500，冲压车间）" in text
+        assert "模型把握" in text and "再练一次" not in text  # the confidence says what it is; no dead retry
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        assert type(app.screen).__name__ == "DebriefScreen"
+        await pilot.press("left")
+        assert "逐条回放学员的操作" in await shows(pilot, "回放 ")
+
+
+async def test_the_preview_is_marked_and_a_jump_brings_the_variables_of_the_way_there(tmp_path):
+    app = instructor_app(tmp_path / "t.db")
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one("#preview-courses", DataTable)
+        keys = [row.value for row in table.rows]
+        await pilot.press(*["down"] * keys.index("press-loto-die-change"), "enter")
+        assert "PREVIEW (nothing is stored)" in await shows(pilot, "What do you do now?")
+        await pilot.press("j")
+        await pilot.pause()
+        jumper = app.screen.query_one("#jumper")
+        target = [jumper.get_option_at_index(i).id for i in range(jumper.option_count)].index("at_press")
+        await pilot.press("home", *["down"] * target, "enter")
+        text = await shows(pilot, "shortest way here")
+        assert "PREVIEW" in text
+        engine = app.screen.durable.engine
+        course = app.library.get("press-loto-die-change")
+        assert engine.variables == variables_on_the_way(course, "at_press") != course.variables

@@ -35,6 +35,16 @@ def test_catalog(snap_compare, tmp_path, lang):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
+def test_briefing(snap_compare, tmp_path, lang):
+    async def briefing(pilot):
+        await sign_in(pilot, "E9005", "Chen", "Stamping")
+        await pilot.press(*"press-loto", "enter")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app_for(tmp_path, lang), terminal_size=SIZE, run_before=briefing)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
 def test_player_after_a_mistake(snap_compare, tmp_path, lang):
     async def mid_course(pilot):
         await sign_in(pilot, "E9003", "Chen", "Stamping")

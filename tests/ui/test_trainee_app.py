@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import sqlite3
 
-from screen import ROOT, choose, confirm_name, make_app, offered, open_course, screen_text, sign_in, wait_for_actions
+import pytest
+from screen import (
+    ROOT,
+    burst,
+    choose,
+    confirm_name,
+    make_app,
+    offered,
+    open_course,
+    screen_text,
+    shows,
+    sign_in,
+    wait_for_actions,
+)
 from textual import events
+from textual.widgets import Input
 
 from trainer.cli.play import parse_script
 
@@ -44,7 +58,7 @@ async def test_sign_in_shows_its_keys_and_f2_switches_everything_on_it(tmp_path)
         text = screen_text(app)
         assert "Zhixin Safety Training" in text and "Scan your badge" in text and "Badge number" in text
         keys = text.splitlines()[-1]  # the bottom line, as a footer shows them
-        assert "enter Continue" in keys and "^q Quit" in keys and "f2 中/EN" in keys and "^p palette" in keys
+        assert "enter Continue" in keys and "^q Quit" in keys and "f2 中/EN" in keys and "palette" not in keys
         await pilot.press("enter")
         await pilot.pause()
         assert "Please enter your badge number." in screen_text(app)
@@ -265,17 +279,23 @@ async def test_a_failed_save_keeps_the_place_and_r_retries(tmp_path, monkeypatch
         assert stored == ["review_energy"]
 
 
-async def test_the_command_palette_switches_language(tmp_path):
+async def test_ctrl_p_opens_no_english_command_palette_and_f2_switches_language(tmp_path):
+    """Textual's palette offered a trainee Theme, Screenshot, Keys and Quit in English; every command of ours has a key."""
     app = make_app(tmp_path / "t.db", lang="zh")
     async with app.run_test(size=(80, 24)) as pilot:
-        assert "请刷卡或输入工号" in screen_text(app)
+        theme = app.theme
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "Screenshot" not in text and "Theme" not in text and "palette" not in text
+        assert app.theme == theme and type(app.screen).__name__ == "SignInScreen"
+        await sign_in(pilot, "E11", "Ma", "Stamping")
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"English")
+        assert type(app.screen).__name__ == "CatalogScreen" and "palette" not in screen_text(app)
+        await pilot.press("f2")
         await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause(0.3)
-        assert "Scan your badge" in screen_text(app)
+        assert "Choose a course" in screen_text(app)
 
 
 async def test_h_shows_the_hint_after_saving_that_it_was_asked(tmp_path):
@@ -289,3 +309,112 @@ async def test_h_shows_the_hint_after_saving_that_it_was_asked(tmp_path):
         kinds = [s.event.kind for s in app.store.events(app.screen.durable.id)]
         assert kinds[-1] == "hint"
         assert "review_energy" in offered(pilot)  # nothing else changed
+
+
+async def test_sign_in_fields_take_tab_shift_tab_and_keys_typed_ahead(tmp_path):
+    """In tmux, keys arrive in one burst: each key must land in the field the key before it moved to."""
+    app = make_app(tmp_path / "t.db", lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await burst(pilot, *"E1", "enter", *"Li Wei", "tab", *"Stamping")
+        fields = {box.id: box.value for box in app.screen.query(Input)}
+        assert fields == {"badge": "E1", "name": "Li Wei", "department": "Stamping"}
+        await burst(pilot, "shift+tab", "shift+tab", "tab")
+        assert app.focused.id == "name"  # Shift+Tab went back to the badge and Tab forward again
+        await burst(pilot, "tab", "enter")
+        await shows(pilot, "Welcome, Li Wei (Stamping)")
+    app = make_app(tmp_path / "u.db", lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await burst(pilot, *"E2", "enter", "王", "enter", *"冲压", "enter")
+        await shows(pilot, "欢迎，王（冲压）")
+
+
+@pytest.mark.parametrize(
+    ("lang", "more", "rule"), [("zh", "▼ 下面还有", "得分不低于"), ("en", "▼ more below", "A score of at least")]
+)
+async def test_the_briefing_scrolls_by_keyboard_and_says_there_is_more(tmp_path, lang, more, rule):
+    app = make_app(tmp_path / "t.db", lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E12", "Ma", "Stamping")
+        await pilot.press(*PRESS, "enter")
+        assert rule not in await shows(pilot, more)  # the pass rule is below the fold, and the screen says so
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        assert rule in screen_text(app) and more not in screen_text(app)
+        await pilot.press("home")
+        await pilot.pause(0.2)
+        assert rule not in screen_text(app)
+        await pilot.press("pagedown", "pagedown", "pagedown")
+        await pilot.pause(0.2)
+        assert rule in screen_text(app)
+        await pilot.press("enter")  # Enter still starts, whatever has been read
+        await wait_for_actions(pilot)
+        assert type(app.screen).__name__ == "PlayerScreen"
+
+
+async def test_the_debrief_scrolls_and_its_replay_comes_into_view_on_left_and_right(tmp_path):
+    app = make_app(tmp_path / "t.db", lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E13", "Ma", "Stamping")
+        await open_course(pilot, PRESS)
+        await play_expert(pilot, [s for s in EXPERT if s != "notify_affected"])
+        text = await shows(pilot, "扣分明细")
+        total = len(app.screen.frames)
+        assert "▼ 下面还有" in text and f"回放 {total}/{total}" not in text  # the replay is below the fold
+        await pilot.press("left")
+        await pilot.pause(0.2)
+        assert f"回放 {total - 1}/{total}" in screen_text(app)  # the step is seen, not below the fold
+        assert "← ◀ 回放" in screen_text(app).splitlines()[-1]  # and the keys stay in the footer
+        await pilot.press("home")
+        await pilot.pause(0.2)
+        assert "扣分明细" in screen_text(app)
+        await pilot.press("end")
+        await pilot.pause(0.2)
+        assert f"回放 {total - 1}/{total}" in screen_text(app)
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "failed", "source"),
+    [
+        ("zh", "800吨冲压机换模：上锁挂牌与安全垫块", "分 不合格", "凭 "),
+        ("en", "800 t press die change:", "failed", "from the pass on "),
+    ],
+)
+async def test_the_catalog_lays_out_by_content_and_says_where_a_certificate_comes_from(
+    tmp_path, lang, title, failed, source
+):
+    app = make_app(tmp_path / "t.db", lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E14", "Li Lei", "Stamping")
+        assert title in await shows(pilot, title)  # on one line: the short columns leave it room
+        await open_course(pilot, PRESS)
+        await play_expert(pilot)
+        await shows(pilot, "100")
+        await pilot.press("r")  # again, and fail this time
+        await wait_for_actions(pilot)
+        for step in ["notify_affected", "normal_stop", "isolate_electrical", "to_press_electrical_only"]:
+            await choose(pilot, step)
+        await pilot.press("enter")  # past the incident
+        await pilot.pause(0.3)
+        await pilot.press("escape")
+        text = await shows(pilot, failed)
+        row = next(n for n, line in enumerate(text.splitlines()) if failed in line)
+        assert source in text.splitlines()[row + 1]  # the certificate's line under it says it is an earlier pass's
+
+
+async def test_the_map_at_80x24_shows_who_the_scene_names_and_how_to_get_the_scene_back(tmp_path):
+    app = make_app(tmp_path / "t.db", lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "E15", "Ma", "Stamping")
+        await open_course(pilot, PRESS)
+        scene = "操作工小李在操作台前"
+        assert scene in screen_text(app)
+        await pilot.press("m")
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert scene not in text and "m：回到场景文字" in text  # the map took the scene's place, and says so
+        assert "! 小李" in text  # where the course puts him: at the control panel
+        await pilot.press("m")
+        await pilot.pause(0.2)
+        assert scene in screen_text(app)
+        await pilot.press("question_mark")
+        assert "m：车间平面图" in await shows(pilot, "帮助")

@@ -64,3 +64,33 @@ def test_trainee_and_a_person_are_drawn_without_hiding_the_machine():
     c = course()
     text = draw_map(c.map, c.variables, "en", position="panel", people=("press",)).plain
     assert text.count("@") == 1 and text.count("!") == 1 and "<R>" in text
+
+
+def test_a_long_label_goes_on_inside_its_box_instead_of_being_cut():
+    c = course()
+    narrow = c.map.zones[1].__class__(
+        "panel", c.map.zones[1].label.__class__(zh="控制柜", en="Control panel"), 22, 0, 9, 6
+    )
+    workshop = c.map.__class__(40, 6, (c.map.zones[0], narrow), c.map.machines)
+    rows = draw_map(workshop, c.variables, "en").plain.split("\n")
+    assert "┌Control┐" in rows[0] and "│panel  │" in rows[1]
+
+
+def test_people_the_scene_names_are_drawn_with_their_name_where_the_course_puts_them():
+    c = course()
+    zh = draw_map(c.map, c.variables, "zh", position="press", named=(("panel", "小李"),)).plain.split("\n")
+    en = draw_map(c.map, c.variables, "en", position="press", named=(("panel", "Xiao Li"),)).plain.split("\n")
+    assert any("! 小李" in row and row.index("! 小李") > 22 for row in zh)  # in the panel zone, right of x=22
+    assert any("! Xiao Li" in row for row in en)
+    assert all(cell_len(row) == 40 for row in zh)
+
+
+def test_the_course_format_places_people_per_state():
+    text = COURSE.replace(
+        "    position: panel\n",
+        "    position: press\n    people:\n      - {at: panel, label: {zh: 小李, en: Xiao Li}}\n",
+    )
+    result = check_text(text)
+    assert result.course is not None, result.diagnostics
+    (person,) = result.course.states["a"].people
+    assert person.at == "panel" and person.label.get("en") == "Xiao Li"

@@ -280,3 +280,12 @@ def test_a_declared_mistake_without_instead_is_a_warning_at_the_mistake(write):
     _, result = check(write, text)
     d = at(result, 29, 18, Severity.WARNING)
     assert "HANDS_IN_DIE has no `instead:`" in d.message and not result.errors
+def test_a_person_placed_in_an_unknown_zone(write):
+    text = edit(
+        "    outcome: completed\n",
+        "    outcome: completed\n    people:\n      - {at: exti, label: {zh: 小李, en: Xiao Li}}\n",
+    )
+    text += MAP.replace("[15, 0, 10, 3]", "[10, 0, 10, 3]").replace("aisle", "exit")
+    path, result = check(write, text)
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, 34, 14, "there is no map zone 'exti'", "did you mean 'exit'?")

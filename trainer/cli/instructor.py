@@ -13,12 +13,13 @@ from typing import Any
 
 from trainer.cli import command
 from trainer.errors import ExitCode, TrainerError, UsageError
+from trainer.tui.i18n import t
 
 
 def register(sub: Any) -> None:
     p = command(sub, "instructor", instructor)
     isub = p.add_subparsers(title="instructor commands", metavar="COMMAND")
-    sp = command(isub, "set-password", set_password, uses=("db",))
+    sp = command(isub, "set-password", set_password, uses=("db", "lang"))
     sp.add_argument(
         "--stdin",
         action="store_true",
@@ -45,10 +46,25 @@ def _read_password(prompt: str, from_stdin: bool) -> str:
         raise TrainerError("no password given") from None
 
 
+def _ask_new_password(lang: str) -> str:
+    """At the terminal: ask until the new password is long enough and typed the same twice (Ctrl+C gives up)."""
+    from trainer.security import MIN_LENGTH
+
+    while True:
+        first = _read_password(t("password.new", lang), False)
+        if len(first) < MIN_LENGTH:
+            print(t("password.too_short", lang, length=MIN_LENGTH), file=sys.stderr)
+            continue
+        if _read_password(t("password.repeat", lang), False) == first:
+            return first
+        print(t("password.differ", lang), file=sys.stderr)
+
+
 def set_password(args: argparse.Namespace) -> int:
     """Set the instructor password (stored as a salted scrypt hash in the database).
 
-    The first password needs nothing. Replacing it needs the current one (asked first; with --stdin the first line is
+    At a terminal it asks again until the new password is long enough and typed the same twice; with --stdin a
+    password that is too short is refused (exit 1). The first password needs nothing. Replacing it needs the current one (asked first; with --stdin the first line is
     the current password and the second the new one); a wrong current password counts as a failed sign-in (the same
     growing wait). An instructor who forgot it can use --reset --reason TEXT: the reset is recorded in the audit trail
     with the OS user, host and terminal. Every change is recorded (`trainer audit list`).
@@ -57,16 +73,15 @@ def set_password(args: argparse.Namespace) -> int:
     from trainer.security import SETTING, check_password, hash_password, refusal
     from trainer.store.audit import Act
 
+    lang = args.lang or "en"  # an administrator's command, in English unless asked (the app, and its prompt, in zh)
     if args.reset and not args.reason.strip():
         raise UsageError("--reset needs --reason TEXT: say why the password is replaced without the current one")
     with open_store(args) as store:
         replacing = store.get_setting(SETTING) is not None
         current = None
         if replacing and not args.reset:
-            current = _read_password("Current instructor password: ", args.stdin)
-        new = _read_password("New instructor password: ", args.stdin)
-        if not args.stdin and getpass.getpass("Repeat it: ") != new:
-            raise TrainerError("the two passwords differ; nothing was changed")
+            current = _read_password(t("password.current", lang), args.stdin)
+        new = _read_password("", True) if args.stdin else _ask_new_password(lang)
         stored = hash_password(new)
         old = None if current is None else (lambda stored_hash: check_password(current, stored_hash))
         done = store.set_instructor_password(
@@ -74,11 +89,7 @@ def set_password(args: argparse.Namespace) -> int:
         )
     if not done.ok:
         raise TrainerError(f"{refusal(done, 'wrong current instructor password')}; nothing was changed")
-    print(
-        "instructor password reset (recorded in the audit trail)"
-        if args.reset and replacing
-        else "instructor password set"
-    )
+    print(t("password.reset" if args.reset and replacing else "password.set", lang))
     return ExitCode.OK
 
 
@@ -98,7 +109,7 @@ def instructor(args: argparse.Namespace) -> int:
             raise TrainerError("no instructor password is set; run `trainer instructor set-password` first")
         interactive = sys.stdin.isatty()
         if not interactive:
-            password = _read_password("Instructor password: ", True)
+            password = _read_password(t("password.ask", args.lang or "zh"), True)
             done = store.instructor_sign_in(SETTING, lambda stored: check_password(password, stored))
             if not done.ok:
                 raise TrainerError(refusal(done))

@@ -139,6 +139,7 @@ def _state(doc: Document, sid: str, value: dict[str, Any]) -> m.State:
         incident=_text(value.get("incident")),
         position=value.get("position"),
         hint=_text(value.get("hint")),
+        people=tuple(m.Person(p["at"], m.Text(**p["label"])) for p in value.get("people") or ()),
         hazard=None if hazard is None else m.Hazard(hazard["category"], m.Text(**hazard["text"])),
         pos=doc.key_pos(path),
     )

@@ -84,6 +84,14 @@ class Hazard:
 
 
 @dataclass(frozen=True)
+class Person:
+    """Someone a state's scene mentions, shown on the map in zone `at` with a short name."""
+
+    at: str
+    label: Text
+
+
+@dataclass(frozen=True)
 class State:
     id: str
     text: Text
@@ -94,6 +102,7 @@ class State:
     position: str | None = None
     hazard: Hazard | None = None
     hint: Text | None = None
+    people: tuple[Person, ...] = ()
     pos: Pos = field(default=Pos(), compare=False)
 
     @property

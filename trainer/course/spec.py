@@ -420,6 +420,15 @@ HAZARD = Obj(
     fields={"category": F(Ident("e.g. crush, electrical, fire"), required=True), "text": F(Text(), required=True)},
 )
 
+PERSON = Obj(
+    name="person",
+    doc="Someone the scene mentions, drawn on the map where they are while the trainee is in this state.",
+    fields={
+        "at": F(Ident("Map zone where the person is"), required=True),
+        "label": F(Text(doc="Who: a short name shown beside the mark on the map (小李, Xiao Li)"), required=True),
+    },
+)
+
 STATE = Obj(
     name="state",
     fields={
@@ -429,6 +438,7 @@ STATE = Obj(
         "outcome": F(Enum(values=OUTCOMES, doc="Makes this a terminal state: completed, incident or aborted")),
         "incident": F(Text(doc="For an incident: what would have happened on the real line")),
         "position": F(Ident("Map zone where the trainee stands")),
+        "people": F(ListOf(item=PERSON, doc="People the scene mentions, and where they are on the map")),
         "hint": F(
             Text(doc="A hint the trainee may ask for (key h); asking is recorded and counted as a minor deviation")
         ),

@@ -141,6 +141,8 @@ class _Semantics:
                 self.check_set(state["timer"]["set"], (*path, "timer", "set"))
         if "position" in state:
             self.check_zone(state["position"], (*path, "position"))
+        for i, person in enumerate(state.get("people") or ()):
+            self.check_zone(person["at"], (*path, "people", i, "at"))
 
     def check_event(self, i: int, event: dict[str, Any]) -> None:
         path: Path_ = ("random_events", i)

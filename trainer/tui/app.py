@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import inspect
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
 from textual.reactive import reactive
@@ -42,6 +42,9 @@ class TrainerApp(App[None]):
     See docs/performance.md, app start."""
 
     CSS_PATH = "app.tcss"
+    # No command palette: Textual's offers its own English commands (theme, screenshot, keys, quit) that a trainee has
+    # no use for and should not have; every command of ours is a key shown in the footer (F2 language, Ctrl+Q quit).
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
         Binding("f2", "toggle_language", "key.lang", priority=True),
         Binding("ctrl+q", "quit", "key.quit", priority=True),
@@ -131,7 +134,3 @@ class TrainerApp(App[None]):
             refresh = getattr(screen, "refresh_language", None)
             if refresh is not None:
                 refresh()
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand(t("lang.switch", "zh"), t("lang.switch", "en"), self.action_toggle_language)

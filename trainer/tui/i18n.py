@@ -8,7 +8,6 @@ from trainer.scoring.rubric import HINT_POINTS
 STRINGS: dict[str, tuple[str, str]] = {
     # key: (zh, en)
     "app.title": ("至信安全实训", "Zhixin Safety Training"),
-    "lang.switch": ("切换语言 中文/English", "Switch language 中文/English"),
     "lang.name": ("中文", "English"),
     "signin.title": ("请刷卡或输入工号", "Scan your badge or type your badge number"),
     "signin.badge": ("工号", "Badge number"),
@@ -59,7 +58,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "catalog.course": ("课程", "Course"),
     "catalog.area": ("区域", "Area"),
     "catalog.minutes": ("分钟", "Min"),
-    "catalog.last": ("上次成绩", "Last result"),
+    "catalog.last": ("最近一次", "Last attempt"),
     "catalog.cert": ("资格", "Certification"),
     "catalog.none": ("没有符合条件的课程。", "No course matches."),
     "cert.valid": ("有效至 {date}", "valid until {date}"),
@@ -110,8 +109,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pause.no": ("不，继续", "No, go on"),
     "help.title": ("帮助", "Help"),
     "help.body": (
-        "数字键 1–9 或 ↑↓ 加 Enter：选择操作\nEsc：暂停菜单（继续 / 放弃）\nh：提示（会记录，每次扣{HINT}分）\nF2：切换中文/English\n?：本帮助\nCtrl+Q：退出（进度已保存，可下次继续）",
-        "Number keys 1–9, or ↑↓ then Enter: choose an action\nEsc: pause menu (resume / abandon)\nh: a hint (recorded; costs {HINT} points each time)\nF2: switch 中文/English\n?: this help\nCtrl+Q: quit (your progress is saved; resume next time)",
+        "数字键 1–9 或 ↑↓ 加 Enter：选择操作\nEsc：暂停菜单（继续 / 放弃）\nh：提示（会记录，每次扣{HINT}分）\nm：车间平面图（终端较小时与场景文字轮流显示，再按 m 返回）\nF2：切换中文/English\n?：本帮助\nCtrl+Q：退出（进度已保存，可下次继续）",
+        "Number keys 1–9, or ↑↓ then Enter: choose an action\nEsc: pause menu (resume / abandon)\nh: a hint (recorded; costs {HINT} points each time)\nm: the workshop map (on a small terminal it takes the scene's place; m again brings the scene back)\nF2: switch 中文/English\n?: this help\nCtrl+Q: quit (your progress is saved; resume next time)",
     ),
     "debrief.title": ("讲评", "Debrief"),
     "debrief.score": ("得分 {score}", "Score {score}"),
@@ -199,6 +198,54 @@ STRINGS: dict[str, tuple[str, str]] = {
         "无法继续这次培训：{error}。请让培训师作废它。",
         "This session cannot be resumed: {error}. Ask an instructor to void it.",
     ),
+    # --- issue 17, every screen at 80x24 and in Chinese (the screens' helper's block) ---
+    "reading.more_below": ("▼ 下面还有：↓ / PgDn 翻看", "▼ more below: ↓ / PgDn"),
+    "reading.more_above": ("▲ 上面还有：↑ / PgUp / Home", "▲ more above: ↑ / PgUp / Home"),
+    "punct.colon": ("：", ": "),
+    "punct.list": ("、", ", "),
+    "replay.started": ("开始实训", "Session started"),
+    "replay.resumed": ("中断后继续", "Resumed after an interruption"),
+    "replay.hint": ("查看了提示", "Asked for the hint"),
+    "replay.completed": ("实训完成", "Session completed"),
+    "replay.failed": ("实训以不合格结束", "Session ended as failed"),
+    "replay.aborted": ("实训已放弃", "Session abandoned"),
+    "password.ask": ("教员密码：", "Instructor password: "),
+    "password.new": ("新的教员密码：", "New instructor password: "),
+    "password.repeat": ("再输入一次：", "Repeat it: "),
+    "password.too_short": (
+        "密码至少要 {length} 个字符，请重新输入。",
+        "At least {length} characters, please; try again.",
+    ),
+    "password.differ": ("两次输入的密码不一致，请重新输入。", "The two differ; try again."),
+    "password.set": ("教员密码已设置。", "Instructor password set."),
+    "password.current": ("当前的教员密码：", "Current instructor password: "),
+    "password.reset": ("教员密码已重置（已记入审计记录）。", "Instructor password reset (recorded in the audit trail)."),
+    "instructor.true": ("真", "true"),
+    "instructor.false": ("假", "false"),
+    "instructor.preview_mark": ("预览（不记录）", "PREVIEW (nothing is stored)"),
+    "instructor.jumped": (
+        "→ {state}：变量已按从开始到这里的最短路径设置（按 v 查看或修改）。",
+        "→ {state}: variables as on the shortest way here from the start (v to see or change them).",
+    ),
+    "instructor.jumped_no_way": (
+        "→ {state}：从开始走不到这里，变量为课程的初始值（按 v 查看或修改）。",
+        "→ {state}: no way leads here from the start; variables are the course's initial ones (v to change them).",
+    ),
+    "instructor.trainee": (
+        "学员 {name}（工号 {badge}，{department}）· {when}",
+        "Trainee {name} (badge {badge}, {department}) · {when}",
+    ),
+    "instructor.replay_hint": ("←/→ 逐条回放学员的操作", "←/→ step through the trainee's session"),
+    "instructor.confidence": ("（模型把握 {confidence}{review}）", " (model confidence {confidence}{review})"),
+    "status.in_progress": ("进行中", "in progress"),
+    "status.interrupted": ("已中断", "interrupted"),
+    "status.completed": ("已完成", "completed"),
+    "status.failed": ("不合格", "failed"),
+    "status.aborted": ("已放弃", "abandoned"),
+    "status.voided": ("已作废", "voided"),
+    "cert.from_pass": ("凭 {date} 的合格取得", "from the pass on {date}"),
+    "player.map_back": ("m：回到场景文字", "m: back to the scene"),
+    # --- end of issue 17's block ---
 }
 
 # A hint costs one number, the rubric's (a hint's grade is fixed: trainer.scoring.rubric.fixed_grade); the help says it.

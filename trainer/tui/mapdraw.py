@@ -101,7 +101,29 @@ def _box(grid: _Grid, zone: Zone, label: str, style: Style, highlight: bool) -> 
         if zone.kind == "hazard":
             grid.put(x + 1, row, HAZARD_FILL * (w - 2), Style(color="red", dim=True))
     grid.put(x, y + h - 1, "└" + "─" * (w - 2) + "┘", line)
-    grid.put(x + 1, y, label, line, limit=w - 2)
+    # A label longer than the top edge goes on in the box (Isolation & / valves), by whole words where it can,
+    # ending in … only when the box has no row left for it.
+    rows = _label_lines(label, w - 2, 1 + max(h - 2, 0))
+    grid.put(x + 1, y, rows[0], line, limit=w - 2)
+    for n, rest in enumerate(rows[1:], start=1):
+        grid.put(x + 1, y + n, rest, style, limit=w - 2)
+
+
+def _label_lines(label: str, width: int, most: int) -> list[str]:
+    """`label` in at most `most` lines of `width` cells: broken at spaces (or anywhere in a long word or in Chinese),
+    the last line ending in … if the label does not fit."""
+    if width <= 0:
+        return [""]
+    from trainer.tui.linebreak import lines
+
+    out = lines(label, width)
+    if len(out) > most:
+        out = out[:most]
+        last = out[-1]
+        while last and cell_len(last) + 1 > width:
+            last = last[:-1]
+        out[-1] = last.rstrip() + "…"
+    return out
 
 
 def draw_map(
@@ -111,8 +133,11 @@ def draw_map(
     *,
     position: str | None = None,
     people: tuple[str, ...] = (),
+    named: tuple[tuple[str, str], ...] = (),
 ) -> Text:
-    """The map as Text, `workshop.height` lines of `workshop.width` cells."""
+    """The map as Text, `workshop.height` lines of `workshop.width` cells. `people`: zones where a random event's
+    person or vehicle is; `named`: (zone, name) of the people the state's scene mentions (course format `people`),
+    drawn with their name beside the mark where there is room."""
     grid = _Grid(workshop.width, workshop.height)
     for zone in workshop.zones:
         label = zone.label.get(lang)
@@ -126,11 +151,17 @@ def draw_map(
         x = machine.x + len(SYMBOL[Energy.RUNNING]) + 1
         if grid.free(x - 1, machine.y, cell_len(name) + 2):
             grid.put(x, machine.y, name, Style(dim=True))
-    for zone_id, symbol, style in [(position, TRAINEE, Style(color="bright_cyan", bold=True, reverse=True))] + [
-        (p, PERSON, Style(color="bright_magenta", bold=True, reverse=True)) for p in people
-    ]:
+    person = Style(color="bright_magenta", bold=True, reverse=True)
+    marks = [(position, TRAINEE, Style(color="bright_cyan", bold=True, reverse=True), "")]
+    marks += [(p, PERSON, person, "") for p in people] + [(zone, PERSON, person, name) for zone, name in named]
+    for zone_id, symbol, style, name in marks:
         zone = workshop.zone(zone_id) if zone_id else None
         if zone is None:
+            continue
+        spot = _room_for(grid, zone, 2 + cell_len(name)) if name else None
+        if spot is not None:  # a named person: the mark and the name together, inside the zone
+            grid.put(spot[0], spot[1], symbol, style)
+            grid.put(spot[0] + 2, spot[1], name, Style(color="bright_magenta"))
             continue
         cx = min(zone.x + max(zone.width // 2, 1) - (1 if symbol == PERSON else 0), workshop.width - 1)
         cy = min(zone.y + max(zone.height // 2, 0), workshop.height - 1)
@@ -139,6 +170,14 @@ def draw_map(
             cx += 1
         grid.put(cx, cy, symbol, style)
     return grid.text()
+
+
+def _room_for(grid: _Grid, zone: Zone, width: int) -> tuple[int, int] | None:
+    """The free place for `width` cells inside `zone` nearest its middle row and column, or None."""
+    rows = range(zone.y + 1, zone.y + zone.height - 1) if zone.height > 2 else range(zone.y, zone.y + 1)
+    middle_row, middle_col = zone.y + zone.height // 2, zone.x + (zone.width - width) // 2
+    places = [(x, y) for y in rows for x in range(zone.x + 1, zone.x + zone.width - width) if grid.free(x, y, width)]
+    return min(places, key=lambda p: (abs(p[1] - middle_row), abs(p[0] - middle_col)), default=None)
 
 
 def legend(lang: str) -> Text:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -46,12 +47,52 @@ class PreviewSession:
     def release(self) -> None:
         pass
 
-    def jump(self, state_id: str) -> None:
-        """Put the trainee in `state_id` now, keeping the variables (the instructor sets them in the inspector)."""
+    def jump(self, state_id: str) -> bool:
+        """Put the trainee in `state_id` now, with the variables of the shortest way there from the start (the old
+        ones could contradict the state: locks hung in a state before the isolation). False when no way leads there;
+        the course's starting variables are used then. The instructor may still change them in the inspector."""
+        reached = variables_on_the_way(self.engine.course, state_id)
         snap = self.engine.snapshot()
         now = self.engine.now_ms()
-        self.engine.restore(replace(snap, state=state_id, entered_ms=now, active_events=(), ended=False, outcome=None))
+        variables = reached if reached is not None else self.engine.course.variables
+        self.engine.restore(
+            replace(
+                snap,
+                state=state_id,
+                variables=MappingProxyType(dict(variables)),
+                entered_ms=now,
+                active_events=(),
+                ended=False,
+                outcome=None,
+            )
+        )
+        return reached is not None
 
     def set_variable(self, name: str, value: Value) -> None:
         snap = self.engine.snapshot()
         self.engine.restore(replace(snap, variables=MappingProxyType({**snap.variables, name: value})))
+
+
+def variables_on_the_way(course: Course, target: str, *, limit: int = 5000) -> Mapping[str, Value] | None:
+    """The variables on arriving in `target` by the fewest actions from the start (breadth first over the real engine,
+    its clock stopped so no timer runs out), or None if no way is found within `limit` situations."""
+    engine = Session(course, 0, clock=lambda: 0)
+    engine.start()
+    if engine.state.id == target:
+        return engine.variables
+    queue = deque([engine.snapshot()])
+    seen = {(queue[0].state, tuple(sorted(queue[0].variables.items())))}
+    while queue and len(seen) < limit:
+        snap = queue.popleft()
+        engine.restore(snap)
+        for offer in engine.available():
+            engine.restore(snap)
+            engine.choose(offer.action.id)
+            if engine.state.id == target:
+                return engine.variables
+            after = engine.snapshot()
+            key = (after.state, tuple(sorted(after.variables.items())))
+            if not after.ended and key not in seen:
+                seen.add(key)
+                queue.append(after)
+    return None

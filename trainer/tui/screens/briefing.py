@@ -5,11 +5,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Button, Footer, Header, Static
 
 from trainer.course.model import Course
 from trainer.tui.screens.base import TrainerScreen
+from trainer.tui.widgets.prose import Prose
+from trainer.tui.widgets.reading import ReadingPane
 
 
 class BriefingScreen(TrainerScreen[None]):
@@ -22,8 +24,8 @@ class BriefingScreen(TrainerScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="briefing-body"):
-            yield Static(id="briefing-text")
+        with ReadingPane(id="briefing-body"):
+            yield Prose(id="briefing-text")
         with Horizontal(id="briefing-buttons"):
             yield Button(id="start", variant="primary")
             yield Button(id="back")
@@ -31,7 +33,8 @@ class BriefingScreen(TrainerScreen[None]):
 
     def on_mount(self) -> None:
         self.refresh_language()
-        self.query_one("#start", Button).focus()
+        # The text has the focus, so ↑↓ PgUp/PgDn Home/End scroll it; Enter still starts, Tab reaches the buttons.
+        self.query_one("#briefing-body", ReadingPane).focus()
 
     def refresh_language(self) -> None:
         app = self.app
@@ -55,6 +58,7 @@ class BriefingScreen(TrainerScreen[None]):
         self.query_one("#briefing-text", Static).update(out)
         self.query_one("#start", Button).label = tr("briefing.start")
         self.query_one("#back", Button).label = tr("briefing.back")
+        self.query_one("#briefing-body", ReadingPane).show_more()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "start":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,7 +14,13 @@ from trainer.certification import CertStatus, certification
 from trainer.course.model import Course
 from trainer.store.records import SessionRecord
 from trainer.text import shown
+from trainer.tui.linebreak import wrap
 from trainer.tui.screens.base import TrainerScreen
+
+
+def _width(text: Text) -> int:
+    return max(cell_len(line) for line in text.plain.split("\n"))
+
 
 _CERT_STYLE = {
     CertStatus.VALID: ("✔", "green"),
@@ -49,8 +56,8 @@ class CatalogScreen(TrainerScreen[None]):
             await self.reload()
 
     def on_resize(self) -> None:
-        if self.is_mounted and max(20, self.size.width - 60) != getattr(self, "title_width", None):
-            self.refresh_language()
+        if self.is_mounted and self.size.width != getattr(self, "laid_out_for", None):
+            self.fill()
 
     async def reload(self) -> None:
         app = self.app
@@ -69,15 +76,6 @@ class CatalogScreen(TrainerScreen[None]):
                 + tr("catalog.title")
             )
         self.query_one("#filter", Input).placeholder = tr("catalog.filter")
-        table = self.query_one("#courses", DataTable)
-        table.clear(columns=True)
-        # The title column takes what the others leave, and long titles wrap, so nothing runs off an 80-column screen.
-        self.title_width = max(20, self.size.width - 60)
-        table.add_column(tr("catalog.course"), key="course", width=self.title_width)
-        table.add_column(tr("catalog.area"), key="area")
-        table.add_column(tr("catalog.minutes"), key="minutes")
-        table.add_column(tr("catalog.last"), key="last")
-        table.add_column(tr("catalog.cert"), key="cert")
         self.fill()
 
     def matching(self) -> list[Course]:
@@ -100,34 +98,51 @@ class CatalogScreen(TrainerScreen[None]):
         return out
 
     def fill(self) -> None:
+        """The table, laid out by its content: the short columns as wide as what they hold, the title the rest (it
+        wraps only when the screen is too narrow for it)."""
         app = self.app
         tr = app.tr
         table = self.query_one("#courses", DataTable)
-        table.clear()
+        table.clear(columns=True)
         courses = self.matching()
-        for course in courses:
-            mine = [s for s in self.history if s.course_id == course.id]
-            finished = [s for s in mine if s.score is not None]
-            if finished:
-                last = finished[0]
-                key = "result.passed" if last.passed else "result.failed"
-                last_text = Text(tr(key, score=f"{last.score:g}"), style="green" if last.passed else "red")
-            else:
-                last_text = Text(tr("result.none"))
-            cert = certification(mine, course.certification_days, app.today())
-            symbol, colour = _CERT_STYLE[cert.status]
-            date = cert.valid_until.isoformat() if cert.valid_until else ""
-            label = tr(f"cert.{cert.status}", date=date)
-            table.add_row(
-                Text(course.title.get(app.lang), overflow="fold"),
-                tr(f"area.{course.area}"),
-                str(course.minutes),
-                last_text,
-                Text(f"{symbol} {label}", style=colour),
-                key=course.id,
-                height=None,
-            )
+        rows = [self.row(course) for course in courses]
+        headers = [tr(f"catalog.{key}") for key in ("course", "area", "minutes", "last", "cert")]
+        widths = [max([cell_len(h)] + [_width(row[n]) for row in rows]) for n, h in enumerate(headers)]
+        # Each column has a cell of padding either side; the table its margins and a scrollbar's place.
+        spare = self.size.width - sum(widths[1:]) - 2 * len(headers) - 4
+        widths[0] = max(12, min(widths[0], spare))
+        self.laid_out_for = self.size.width
+        for key, header, width in zip(("course", "area", "minutes", "last", "cert"), headers, widths, strict=True):
+            table.add_column(header, key=key, width=width)
+        for course, (title, *rest) in zip(courses, rows, strict=True):
+            table.add_row(wrap(title, widths[0]), *rest, key=course.id, height=None)
         self.query_one("#catalog-empty", Static).update("" if courses else tr("catalog.none"))
+
+    def row(self, course: Course) -> tuple[Text, ...]:
+        app, tr = self.app, self.app.tr
+        mine = [s for s in self.history if s.course_id == course.id]
+        finished = [s for s in mine if s.score is not None]
+        last = finished[0] if finished else None
+        if last is not None:
+            key = "result.passed" if last.passed else "result.failed"
+            last_text = Text(tr(key, score=f"{last.score:g}"), style="green" if last.passed else "red")
+        else:
+            last_text = Text(tr("result.none"))
+        cert = certification(mine, course.certification_days, app.today())
+        symbol, colour = _CERT_STYLE[cert.status]
+        date = cert.valid_until.isoformat() if cert.valid_until else ""
+        cert_text = Text(f"{symbol} {tr(f'cert.{cert.status}', date=date)}", style=colour)
+        if last is not None and not last.passed and cert.passed_on is not None:
+            # A failed last attempt beside a valid certificate reads as a contradiction: say where the certificate
+            # comes from.
+            cert_text.append("\n  " + tr("cert.from_pass", date=cert.passed_on.isoformat()), style="dim")
+        return (
+            Text(course.title.get(app.lang), overflow="fold"),
+            Text(tr(f"area.{course.area}")),
+            Text(str(course.minutes)),
+            last_text,
+            cert_text,
+        )
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.fill()

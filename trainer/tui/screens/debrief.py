@@ -8,32 +8,37 @@ from __future__ import annotations
 
 import asyncio
 
+from rich.cells import cell_len, set_cell_size
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.widgets import Button, Footer, Header, Static
 
 from trainer.course.model import Course, MistakeSeverity
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind
-from trainer.scoring.detect import action_label
+from trainer.scoring.detect import action_label, declared_rule
 from trainer.scoring.grade import Grader, details
 from trainer.scoring.judgement import Explained, Judged, explained, explanation, read
 from trainer.scoring.rubric import SessionScore
+from trainer.tui.i18n import STRINGS
 from trainer.tui.mapdraw import draw_map
 from trainer.tui.replay import Frame, frames, time_per_state
 from trainer.tui.screens.base import TrainerScreen
 from trainer.tui.screens.player import SEVERITY_LOOK, _clock_text
+from trainer.tui.widgets.prose import Prose
+from trainer.tui.widgets.reading import ReadingPane
 
 
-def _first_sentence(text: str, limit: int = 48) -> str:
-    """A state's scene, cut to its first sentence: enough to recognise the step in the time table."""
+def _first_sentence(text: str, limit: int = 60) -> str:
+    """A state's scene, cut to its first sentence: enough to recognise the step in the time table. At most `limit`
+    cells (a Chinese character takes two), so that a row never wraps at 80 columns (a wrapped row began with `。`)."""
     for end in ("。", ". ", "！", "? ", "？"):
         if end in text:
             text = text.split(end, 1)[0] + end.strip()
             break
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if cell_len(text) <= limit else set_cell_size(text, limit - 1) + "…"
 
 
 def _action(course: Course, state_id: str, action_id: str, event_id: object):
@@ -47,14 +52,24 @@ def _action(course: Course, state_id: str, action_id: str, event_id: object):
 class DebriefScreen(TrainerScreen[None]):
     CSS_PATH = "debrief.tcss"
     BINDINGS = [
-        Binding("left", "step(-1)", "key.prev"),
-        Binding("right", "step(1)", "key.next"),
+        # Priority: the focused reading pane binds ←/→ too (to scroll sideways), which would hide these in the footer.
+        Binding("left", "step(-1)", "key.prev", priority=True),
+        Binding("right", "step(1)", "key.next", priority=True),
         Binding("r", "retry", "key.retry"),
         Binding("escape", "back", "key.back"),
     ]
 
-    def __init__(self, course: Course, session_id: str, *, instructor: bool = False, score: SessionScore | None = None):
+    def __init__(
+        self,
+        course: Course,
+        session_id: str,
+        *,
+        instructor: bool = False,
+        score: SessionScore | None = None,
+        heading: str = "",
+    ):
         super().__init__()
+        self.heading = heading  # whose session, for an instructor (a trainee knows whose it is)
         self.course = course
         self.session_id = session_id
         self.instructor = instructor
@@ -67,13 +82,16 @@ class DebriefScreen(TrainerScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with VerticalScroll(id="debrief-body"):
+        with ReadingPane(id="debrief-body"):
+            if self.heading:
+                yield Static(self.heading, id="debrief-who")
             yield Static(id="debrief-summary")
-            yield Static(id="debrief-deductions")
+            yield Prose(id="debrief-deductions")
             yield Static(id="debrief-times")
             yield Static(id="replay", classes="panel")
         with Horizontal(id="debrief-buttons"):
-            yield Button(id="retry", variant="primary")
+            if not self.instructor:  # an instructor does not retry a trainee's session
+                yield Button(id="retry", variant="primary")
             yield Button(id="back")
         yield Footer()
 
@@ -92,7 +110,8 @@ class DebriefScreen(TrainerScreen[None]):
         self.rows = explained(self.course, self.events, judged)
         self.index = len(self.frames) - 1
         self.refresh_language()
-        self.query_one("#back" if self.instructor else "#retry", Button).focus()
+        # The text has the focus, so ↑↓ PgUp/PgDn Home/End scroll it (←/→ still step the replay); Tab reaches the buttons.
+        self.query_one("#debrief-body", ReadingPane).focus()
         catalog = next((s for s in self.app.screen_stack if hasattr(s, "needs_reload")), None)
         if catalog is not None:
             catalog.needs_reload = True
@@ -132,9 +151,11 @@ class DebriefScreen(TrainerScreen[None]):
             state = course.states.get(state_id)
             times.add_row(_first_sentence(state.text.get(lang)) if state else state_id, _clock_text(ms))
         self.query_one("#debrief-times", Static).update(times)
-        self.query_one("#retry", Button).label = tr("debrief.retry")
+        if not self.instructor:
+            self.query_one("#retry", Button).label = tr("debrief.retry")
         self.query_one("#back", Button).label = tr("debrief.back")
         self.draw_replay()
+        self.query_one("#debrief-body", ReadingPane).show_more()
 
     @property
     def graded(self) -> dict[str, Judged]:
@@ -194,15 +215,19 @@ class DebriefScreen(TrainerScreen[None]):
         frame = self.frames[self.index]
         e = frame.event
         panel = self.query_one("#replay", Static)
-        panel.border_title = (
-            f"{app.tr('debrief.replay')} {self.index + 1}/{len(self.frames)} · {app.tr('debrief.replay_hint')}"
+        panel.border_title = f"{app.tr('debrief.replay')} {self.index + 1}/{len(self.frames)} · " + app.tr(
+            "instructor.replay_hint" if self.instructor else "debrief.replay_hint"
         )
         out = Text()
         out.append(f"[{_clock_text(e.t_ms)}] ", style="bold")
         out.append_text(self.describe(e))
         if course.map is not None:
             out.append("\n")
-            out.append_text(draw_map(course.map, frame.variables, lang, position=frame.position, people=frame.people))
+            state = course.states.get(e.state)
+            named = tuple((p.at, p.label.get(lang)) for p in state.people) if state is not None else ()
+            out.append_text(
+                draw_map(course.map, frame.variables, lang, position=frame.position, people=frame.people, named=named)
+            )
         panel.update(out)
 
     def describe(self, e: Event) -> Text:
@@ -212,12 +237,15 @@ class DebriefScreen(TrainerScreen[None]):
             return Text("→ " + action_label(course, e.action).get(lang))
         if e.kind is EventKind.VIEWED and state is not None:
             return Text(state.text.get(lang))
-        if e.kind is EventKind.MISTAKE:  # at its grade, the one the deductions above show
+        if e.kind is EventKind.MISTAKE:  # at its grade, the one the deductions above show, named by its rule
+            rule, _ = declared_rule(
+                course, str(e.data.get("source")), str(e.data.get("ref")), e.state, str(e.data.get("code"))
+            )
             j = self.graded.get(f"m{e.seq}")
             if j is None or not j.counts:
-                return Text(f"⚑ {e.data.get('code')}", style="dim")
+                return Text(f"⚑ {rule.get(lang)}", style="dim")
             symbol, style = SEVERITY_LOOK[MistakeSeverity(j.severity)]
-            return Text(f"{symbol} {e.data.get('code')}", style=style)
+            return Text(f"{symbol} {rule.get(lang)}", style=style)
         if e.kind is EventKind.TIMED_OUT:
             return Text("⏱ " + tr("player.timeout"), style="bold red")
         if e.kind is EventKind.RANDOM_EVENT:
@@ -225,12 +253,19 @@ class DebriefScreen(TrainerScreen[None]):
             return Text("! " + (ev.text.get(lang) if ev else str(e.data.get("event"))), style="magenta")
         if e.kind is EventKind.HAZARD and state is not None and state.hazard:
             return Text("⚠ " + state.hazard.text.get(lang), style="red")
+        if f"replay.{e.kind}" in STRINGS:
+            return Text(tr(f"replay.{e.kind}"), style="bold" if e.kind in TERMINAL_KINDS else "")
         return Text(str(e.kind))
 
     def action_step(self, delta: int) -> None:
         if self.frames:
             self.index = max(0, min(len(self.frames) - 1, self.index + delta))
             self.draw_replay()
+            # The replay is below the deductions and times: bring it into view, or ←/→ would change nothing visible.
+            self.query_one("#replay").scroll_visible(animate=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "retry" and self.instructor)  # no dead key in the instructor's footer
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "retry":

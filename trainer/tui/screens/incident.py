@@ -10,6 +10,7 @@ from textual.widgets import Button, Static
 
 from trainer.course.model import Course, State
 from trainer.tui.screens.base import TrainerModal
+from trainer.tui.widgets.prose import Prose
 
 
 class IncidentScreen(TrainerModal[None]):
@@ -24,7 +25,7 @@ class IncidentScreen(TrainerModal[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="incident-box"):
-            yield Static(id="incident-text")
+            yield Prose(id="incident-text")
             yield Button(id="incident-ok", variant="error")
 
     def on_mount(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -46,12 +47,28 @@ class InstructorScreen(TrainerScreen[None]):
     async def on_mount(self) -> None:
         self.records = await asyncio.to_thread(self.app.store.sessions)
         self.refresh_language()
-        self.query_one("#preview-courses", DataTable).focus()
+        # Reviewing sessions is the usual errand: start there when there are any.
+        self.query_one("#sessions" if self.records else "#preview-courses", DataTable).focus()
+
+    def on_descendant_focus(self) -> None:
+        self.mark_focus()
+
+    def on_descendant_blur(self) -> None:
+        self.mark_focus()
+
+    def mark_focus(self) -> None:
+        """▶ before the title of the list that has the focus (colour alone is not enough on every terminal)."""
+        tr = self.app.tr
+        for box, title, key in (
+            ("#instructor-courses", "#instructor-courses-title", "instructor.preview"),
+            ("#instructor-sessions", "#instructor-sessions-title", "instructor.sessions"),
+        ):
+            focused = self.focused is not None and self.query_one(box) in self.focused.ancestors_with_self
+            self.query_one(title, Static).update(("▶ " if focused else "  ") + tr(key))
 
     def refresh_language(self) -> None:
         app, tr = self.app, self.app.tr
-        self.query_one("#instructor-courses-title", Static).update(tr("instructor.preview"))
-        self.query_one("#instructor-sessions-title", Static).update(tr("instructor.sessions"))
+        self.mark_focus()
         self.query_one("#session-filter", Input).placeholder = tr("instructor.filter")
         courses = self.query_one("#preview-courses", DataTable)
         courses.clear(columns=True)
@@ -65,15 +82,21 @@ class InstructorScreen(TrainerScreen[None]):
         words = self.query_one("#session-filter", Input).value.strip().lower()
         table = self.query_one("#sessions", DataTable)
         table.clear(columns=True)
-        for col in ("instructor.badge", "catalog.course", "instructor.when", "instructor.result"):
-            table.add_column(tr(col))
+        rows = []
         for r in self.records:
             if words and words not in f"{r.badge} {r.course_id} {r.status}".lower():
                 continue
-            result = f"{r.score:g} {'✔' if r.passed else '✖'}" if r.score is not None else str(r.status)
-            table.add_row(
-                shown(r.badge), shown(r.course_id), r.started_at.astimezone().strftime("%m-%d %H:%M"), result, key=r.id
+            result = f"{r.score:g} {'✔' if r.passed else '✖'}" if r.score is not None else tr(f"status.{r.status}")
+            rows.append(
+                (r.id, shown(r.badge), shown(r.course_id), r.started_at.astimezone().strftime("%m-%d %H:%M"), result)
             )
+        # Widths from the content, given up front: left to the table, the first frame (before any resize) cut every
+        # column to its header's width (`E500  pres  12-0`).
+        labels = ("instructor.badge", "catalog.course", "instructor.when", "instructor.result")
+        for n, col in enumerate(labels, start=1):
+            table.add_column(tr(col), width=max([cell_len(tr(col))] + [cell_len(row[n]) for row in rows]))
+        for key, *cells in rows:
+            table.add_row(*cells, key=key)
 
     def action_reports(self) -> None:
         from trainer.tui.screens.reports import ReportsScreen
@@ -99,7 +122,15 @@ class InstructorScreen(TrainerScreen[None]):
             message = self.app.tr("instructor.version_missing", course=record.course_id, version=record.course_version)
             self.query_one("#instructor-message", Static).update(Text(message, style="bold red"))
             return
-        self.app.push_screen(DebriefScreen(course, record.id, instructor=True))
+        trainee = self.app.store.get_trainee(record.badge)
+        heading = self.app.tr(
+            "instructor.trainee",
+            name=shown(trainee.name) if trainee else "?",
+            badge=shown(record.badge),
+            department=shown(trainee.department) if trainee else "?",
+            when=record.started_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+        )
+        self.app.push_screen(DebriefScreen(course, record.id, instructor=True, heading=heading))
 
     async def on_screen_resume(self) -> None:
         try:

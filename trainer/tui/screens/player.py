@@ -22,6 +22,7 @@ from trainer.scoring.detect import declared_rule
 from trainer.store.records import StoredEvent
 from trainer.tui.mapdraw import draw_map, legend
 from trainer.tui.screens.base import TrainerScreen
+from trainer.tui.widgets.prose import Prose
 
 SEVERITY_LOOK = {
     MistakeSeverity.MINOR: ("▲", "bold yellow"),
@@ -66,8 +67,8 @@ class PlayerScreen(TrainerScreen[None]):
             if self.course.map is not None:
                 yield Static(id="map")
             with VerticalScroll(id="scene-box"):
-                yield Static(id="feedback")
-                yield Static(id="scene")
+                yield Prose(id="feedback")
+                yield Prose(id="scene")
         yield OptionList(id="actions")
         yield Static(id="status")
         yield Footer()
@@ -136,7 +137,7 @@ class PlayerScreen(TrainerScreen[None]):
         self.query_one("#scene-title", Static).update(Text(self.course.title.get(lang), style="bold"))
         scene = Text(state.text.get(lang))
         for ev in engine.active_events():
-            scene.append("\n\n! " + app.tr("player.event") + ": ", style="bold magenta")
+            scene.append("\n\n! " + app.tr("player.event") + app.tr("punct.colon"), style="bold magenta")
             scene.append(ev.text.get(lang), style="magenta")
         if state.hazard:
             scene.append(f"\n\n⚠ {state.hazard.text.get(lang)}", style="bold red")
@@ -146,7 +147,12 @@ class PlayerScreen(TrainerScreen[None]):
             self.position = state.position
         if self.course.map is not None:
             people = tuple(ev.appears_at for ev in engine.active_events() if ev.appears_at)
-            drawing = draw_map(self.course.map, engine.variables, lang, position=self.position, people=people)
+            named = tuple((p.at, p.label.get(lang)) for p in state.people)
+            drawing = draw_map(
+                self.course.map, engine.variables, lang, position=self.position, people=people, named=named
+            )
+            if self.has_class("compact"):  # the map has taken the scene's place: say how to get it back, first
+                drawing = Text(app.tr("player.map_back") + "\n", style="bold") + drawing
             drawing.append("\n")
             drawing.append_text(legend(lang))
             panel = self.query_one("#map", Static)
@@ -188,7 +194,9 @@ class PlayerScreen(TrainerScreen[None]):
                 "⏱ " + countdown, style="bold red" if left_ms is not None and left_ms <= 10_000 else "bold yellow"
             )
         if carried:
-            status.append(" │ " + app.tr("player.carrying") + ": " + ", ".join(carried))
+            status.append(
+                " │ " + app.tr("player.carrying") + app.tr("punct.colon") + app.tr("punct.list").join(carried)
+            )
         if self.busy:
             status.append(" │ " + app.tr("player.saving"), style="dim")
         self.query_one("#status", Static).update(status)
@@ -212,7 +220,7 @@ class PlayerScreen(TrainerScreen[None]):
             elif e.kind is EventKind.MISTAKE:
                 # No severity here: the grade is given once, when the session ends, and may differ from the declared one.
                 rule, standard = self._rule(e)
-                out.append(f"⚑ {app.tr('player.mistake')}: ", style="bold dark_orange")
+                out.append(f"⚑ {app.tr('player.mistake')}{app.tr('punct.colon')}", style="bold dark_orange")
                 out.append(rule)
                 if standard:
                     out.append(f" [{standard}]", style="dim")

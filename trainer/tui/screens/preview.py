@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, OptionList
+from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
 from trainer.tui.preview import PreviewSession
@@ -20,6 +20,14 @@ class PreviewScreen(PlayerScreen):
         Binding("v", "inspect", "key.inspect"),
         Binding("escape", "leave", "key.back"),
     ]
+
+    def redraw(self) -> None:
+        super().redraw()
+        # Marked on every screen of it, so a preview is never taken for a trainee's session (nothing is stored).
+        self.query_one("#scene-title", Static).update(
+            Text(f"{self.app.tr('instructor.preview_mark')} · ", style="bold reverse")
+            + Text(self.course.title.get(self.app.lang), style="bold")
+        )
 
     async def open_session(self) -> PreviewSession:
         return PreviewSession(self.course, seed=self.app.seed(), lang=self.app.lang, clock=self.app.clock)
@@ -35,9 +43,10 @@ class PreviewScreen(PlayerScreen):
     def action_jump(self) -> None:
         def jumped(state_id: str | None) -> None:
             if state_id:
-                self.durable.jump(state_id)
+                found = self.durable.jump(state_id)
                 self.finished = False
-                self.feedback = Text(f"→ {state_id}", style="dim")
+                said = "instructor.jumped" if found else "instructor.jumped_no_way"
+                self.feedback = Text(self.app.tr(said, state=state_id), style="dim")
                 self.redraw()
 
         self.app.push_screen(StateJumper(self.course, self.durable.engine.state.id), jumped)
@@ -102,7 +111,7 @@ class VariableInspector(TrainerModal[None]):
         table.add_column(self.app.tr("instructor.variable"))
         table.add_column(self.app.tr("instructor.value"))
         for name, value in self.preview.engine.variables.items():
-            shown = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            shown = self.app.tr(f"instructor.{str(value).lower()}") if isinstance(value, bool) else str(value)
             table.add_row(name, shown, key=name)
         table.move_cursor(row=row)
 

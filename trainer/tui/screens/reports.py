@@ -196,7 +196,8 @@ class ReportsScreen(TrainerScreen[None]):
             sev = str(m.severity)
             share = m.attempts / r.analysed if r.analysed else None
             mistakes.add_row(
-                Text(m.code, style=SEVERITY_STYLE[sev]),
+                # The rule broken, in the reader's language (the code, SKIPPED_REVIEW_ENERGY, is for exports).
+                Text(_cut(m.rule.get(lang) or m.code, 28), style=SEVERITY_STYLE[sev]),
                 Text(self._t(sev), style=SEVERITY_STYLE[sev]),
                 Text(str(m.count), justify="right"),
                 Text(display.percent(share), justify="right"),
@@ -209,7 +210,20 @@ class ReportsScreen(TrainerScreen[None]):
         peak = max((n for s in r.states for n in s.mistakes), default=0)
         for s in r.states:
             cells = [_heat(n, peak, str(sev)) for n, sev in zip(s.mistakes, SEVERITIES, strict=True)]
-            states.add_row(Text(s.state), *cells, Text(display.duration_ms(s.median_ms), justify="right"), key=s.state)
+            states.add_row(
+                Text(self._state_name(s.state), overflow="ellipsis"),
+                *cells,
+                Text(display.duration_ms(s.median_ms), justify="right"),
+                key=s.state,
+            )
+
+    def _state_name(self, state_id: str) -> str:
+        """A state as the trainee saw it: the first sentence of its scene (its id when the course is not loaded)."""
+        from trainer.tui.screens.debrief import _first_sentence
+
+        course = self.app.library.get(self.course_id) if self.course_id else None
+        state = course.states.get(state_id) if course is not None else None
+        return _first_sentence(state.text.get(self.app.lang), 24) if state is not None else state_id
 
     def _fill_due(self) -> None:
         table = self.query_one("#report-due", DataTable)
@@ -241,6 +255,13 @@ class ReportsScreen(TrainerScreen[None]):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def _cut(text: str, cells: int) -> str:
+    """At most `cells` terminal cells, with … when cut, so the numbers beside it stay on an 80-column screen."""
+    from rich.cells import cell_len, set_cell_size
+
+    return text if cell_len(text) <= cells else set_cell_size(text, cells - 1) + "…"
 
 
 def _heat(n: int, peak: int, severity: str) -> Text:

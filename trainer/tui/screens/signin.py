@@ -5,6 +5,11 @@ styling and painting, so: the app's title and the keys are in the screen's own t
 Textual's Header and Footer (the keys read from the same bindings as a Footer), Enter continues instead of a button,
 each field is one widget with its label in its frame (no containers, which cost another round each), and the name and
 department fields and any message are mounted only when needed.
+
+Enter, Tab and Shift+Tab are the screen's priority keys: the app runs them before it hands the next key on, so a badge
+reader or a fast typist's keys typed ahead (`E1 Enter 王 Enter 冲压 Enter`) land in the field the previous key moved to.
+Left to the fields, those keys reach a field only after the keys behind them have been handed to the old one. Enter
+first waits for the field to take the keys typed before it, so it reads all of them.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from trainer import people
@@ -30,6 +36,11 @@ def field(name: str, label: str, max_length: int) -> Input:
 class SignInScreen(TrainerScreen[None]):
     CSS_PATH = "signin.tcss"
     AUTO_FOCUS = "#badge"
+    BINDINGS = [
+        Binding("enter", "enter", show=False, priority=True),
+        Binding("tab", "move(1)", show=False, priority=True),
+        Binding("shift+tab", "move(-1)", show=False, priority=True),
+    ]
     TEXTS = {"signin-prompt": "signin.title", "first-time": "signin.first_time"}
     LABELS = {"badge": "signin.badge", "name": "signin.name", "department": "signin.department"}
 
@@ -72,6 +83,9 @@ class SignInScreen(TrainerScreen[None]):
     def new_trainee(self) -> bool:
         return bool(self.query("#name"))
 
+    def field_box(self, name: str) -> Input:
+        return self.query_one(f"#{name}", Input)
+
     async def ask_name_and_department(self) -> None:
         tr = self.app.tr
         await self.mount_all(
@@ -82,12 +96,26 @@ class SignInScreen(TrainerScreen[None]):
             ],
             after="#badge",
         )
-        self.query_one("#badge", Input).disabled = True
-        self.query_one("#name", Input).focus()
+        self.set_focus(self.field_box("name"))
 
-    async def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "name":
-            self.query_one("#department", Input).focus()
+    def action_move(self, step: int) -> None:
+        """Tab / Shift+Tab: the next or previous field, at once (Screen.set_focus, not Widget.focus, which waits)."""
+        boxes = list(self.query(Input))
+        at = boxes.index(self.focused) if self.focused in boxes else -1
+        self.set_focus(boxes[(at + step) % len(boxes)])
+
+    async def typed_so_far(self) -> None:
+        """Wait until the focused field has taken the keys handed to it before this one (its queue, in order)."""
+        if self.focused is not None:
+            taken = asyncio.Event()
+            self.focused.call_later(taken.set)
+            await taken.wait()
+
+    async def action_enter(self) -> None:
+        """Enter: from the name to the department; anywhere else, continue with what is typed."""
+        await self.typed_so_far()
+        if self.focused is not None and self.focused.id == "name":
+            self.set_focus(self.field_box("department"))
             return
         await self.submit()
 
@@ -109,16 +137,18 @@ class SignInScreen(TrainerScreen[None]):
             return
         try:
             badge = people.badge(badge)
-            if self.new_trainee:
-                name = self.query_one("#name", Input).value.strip()
-                department = self.query_one("#department", Input).value.strip()
+            # Looked up again even when the name is asked for: the badge field stays editable (Shift+Tab goes back to
+            # it), and a badge corrected to a known one signs that trainee in without touching their name.
+            trainee = await asyncio.to_thread(app.store.get_trainee, badge)
+            if trainee is None and self.new_trainee:
+                name = self.field_box("name").value.strip()
+                department = self.field_box("department").value.strip()
                 if not (name and department):
                     self.message("signin.need_name")
+                    self.set_focus(self.field_box("department" if name else "name"))
                     return
                 name, department = people.name(name), people.department(department)
                 trainee = await asyncio.to_thread(app.store.upsert_trainee, badge, name, department)
-            else:
-                trainee = await asyncio.to_thread(app.store.get_trainee, badge)
         except people.TraineeFieldError as exc:
             self.message(f"signin.bad_{exc.field}")  # one sentence per field that says what it may hold
             return
