@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -126,6 +127,8 @@ def at_a_terminal(args, answers, env):
             if pending and output.rstrip().endswith(prompt) and output.count(prompt) > given.count(prompt):
                 given.append(prompt)
                 os.write(fd, pending.pop(0)[1].encode() + b"\r")
+    else:  # still running at the deadline (waiting for an answer that never comes): stop it, or the test hangs
+        os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
     return output.decode("utf-8", "replace"), os.waitstatus_to_exitcode(status)
 
@@ -138,8 +141,12 @@ def test_set_password_at_a_terminal_asks_again_after_a_short_one_and_speaks_chin
     assert "密码至少要 8 个字符，请重新输入。" in output and "教员密码已设置。" in output
     with Store.open(env["TRAINER_DB"]) as store:
         assert check_password("correct horse", store.get_setting(SETTING))
-    output, code = at_a_terminal(["instructor", "--lang", "zh"], [("教员密码：", "wrong horse")], env)
-    assert code == 1 and "Instructor password" not in output
+    # Replacing it asks for the current one first, in Chinese too; a wrong one changes nothing.
+    answers = [("当前的教员密码：", "wrong horse"), ("新的教员密码：", "other horse"), ("再输入一次：", "other horse")]
+    output, code = at_a_terminal(["instructor", "set-password", "--lang", "zh"], answers, env)
+    assert code == 1 and "Current instructor password" not in output, output
+    with Store.open(env["TRAINER_DB"]) as store:
+        assert check_password("correct horse", store.get_setting(SETTING))
 
 
 async def instructor_with_a_session(tmp_path, size, lang="zh"):
