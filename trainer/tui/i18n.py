@@ -236,7 +236,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Trainee {name} (badge {badge}, {department}) · {when}",
     ),
     "instructor.replay_hint": ("←/→ 逐条回放学员的操作", "←/→ step through the trainee's session"),
-    "instructor.confidence": ("（模型把握 {confidence}{review}）", " (model confidence {confidence}{review})"),
     "status.in_progress": ("进行中", "in progress"),
     "status.interrupted": ("已中断", "interrupted"),
     "status.completed": ("已完成", "completed"),
