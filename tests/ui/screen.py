@@ -66,20 +66,37 @@ async def wait_for_actions(pilot: Pilot) -> None:
     raise AssertionError("the player did not get ready")
 
 
-def offered(pilot: Pilot) -> list[str]:
+def listed(pilot: Pilot) -> list[str]:
+    """Every action in the list, in its place (number - 1), offered or greyed."""
     actions = pilot.app.screen.query_one("#actions", OptionList)
     return [actions.get_option_at_index(i).id or "" for i in range(actions.option_count)]
 
 
+def number_of(pilot: Pilot, action_id: str) -> int | None:
+    """The number shown before an action ("3. ..."), None past the ninth (shown without one)."""
+    actions = pilot.app.screen.query_one("#actions", OptionList)
+    prompt = str(actions.get_option(action_id).prompt)
+    head = prompt.split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def offered(pilot: Pilot) -> list[str]:
+    """The actions that can be chosen now (greyed ones, no longer offered, are left out)."""
+    actions = pilot.app.screen.query_one("#actions", OptionList)
+    options = [actions.get_option_at_index(i) for i in range(actions.option_count)]
+    return [o.id or "" for o in options if not o.disabled]
+
+
 async def choose(pilot: Pilot, action_id: str) -> None:
-    """Choose an action the way a trainee does: its number key, or arrows and Enter past the ninth."""
+    """Choose an action the way a trainee does: its number key, or arrows and Enter past the ninth (the arrows skip
+    greyed actions)."""
     ids = offered(pilot)
     assert action_id in ids, f"{action_id!r} is not offered; the screen offers {ids}"
-    index = ids.index(action_id)
-    if index < 9:
-        await pilot.press(str(index + 1))
+    number = number_of(pilot, action_id)
+    if number is not None:
+        await pilot.press(str(number))
     else:
-        await pilot.press("home", *["down"] * index, "enter")
+        await pilot.press("home", *["down"] * ids.index(action_id), "enter")
     await pilot.pause()
     for _ in range(100):
         if not getattr(pilot.app.screen, "busy", False):

@@ -19,9 +19,11 @@ session time) and the real length of the pause in its data. Choices and hints ar
 a kill during a pause ends the pause at the moment it began (the `resumed` event says `paused: true`): the resume
 screen is the trainee's "ready" step, and the state's timer starts again in full as after any resume.
 
-Menu: the actions offered while a state is shown keep their places (`menu()`): an action that stops being offered
-(a step done in a hub state) keeps its number, greyed, and a newly offered one takes the next number, so numbers do
-not move under the trainee's fingers. The menu starts afresh each time a state is entered.
+Menu: while a state is shown, each action keeps its number (`menu()`), so numbers never move under the trainee's
+fingers (pressing `1 1 2 2` in a hub state once took an action the trainee never read). An action chosen there keeps
+its place, greyed, while the state is shown (pressing its number again does nothing); the place of an action that
+stops being offered without being chosen is free, and an action newly offered takes the lowest free place, else the
+next number. The menu starts afresh each time a state is entered; replay rebuilds it with everything else.
 
 Time: the clock returns integer milliseconds and every time the engine computes (event times, deadlines) is an integer
 number of milliseconds, so replaying the stored times gives back exactly the stored times (see trainer/engine/clock.py).
@@ -106,13 +108,15 @@ class Snapshot:
     timeouts_in_a_row: int = 0  # since the last trainee input; the timer stops at MAX_TIMEOUTS_IN_A_ROW
     paused: bool = False  # the course clock stands at last_ms until unpaused
     awaiting_shown: bool = False  # the state's timer waits for the app to report its scene shown
-    menu: tuple[tuple[str, str | None], ...] = ()  # (action id, event id) offered since the state was entered
+    menu: tuple[tuple[str, str | None] | None, ...] = ()  # places of (action id, event id); None: a free place
+    menu_chosen: frozenset[tuple[str, str | None]] = frozenset()  # chosen since the state was entered
 
 
 @dataclass(frozen=True)
 class MenuItem:
-    """A place in the menu of the state shown: its number is its position; `offer` is None when no longer offered."""
+    """A place in the menu of the state shown; `offer` is None for an action chosen there and no longer offered."""
 
+    number: int  # 1-based
     action: Action
     event: RandomEvent | None
     offer: Offer | None
@@ -209,24 +213,37 @@ class Session:
         """What is newly offered takes the next places of the menu (none move: see the module docstring). Called after
         every input; the instructor's preview calls it after changing a variable."""
         snap = self._snap
-        new = [key for key in self.offered_now() if key not in snap.menu]
-        if new:
-            self._snap = replace(snap, menu=(*snap.menu, *new))
+        offered = self.offered_now()
+        places = [k if k is not None and (k in offered or k in snap.menu_chosen) else None for k in snap.menu]
+        for key in offered:
+            if key not in places:
+                free = next((i for i, k in enumerate(places) if k is None), None)
+                if free is None:
+                    places.append(key)
+                else:
+                    places[free] = key
+        while places and places[-1] is None:
+            places.pop()
+        if tuple(places) != snap.menu:
+            self._snap = replace(snap, menu=tuple(places))
 
     def menu(self) -> list[MenuItem]:
         """The actions of the state shown, each in the place it took when first offered (see the module docstring)."""
         offers = {(o.action.id, o.event.id if o.event else None): o for o in self.available()}
         items = []
-        for action_id, event_id in self._snap.menu:
-            offer = offers.get((action_id, event_id))
-            if offer is not None:
-                items.append(MenuItem(offer.action, offer.event, offer))
+        for number, key in enumerate(self._snap.menu, start=1):
+            if key is None:
                 continue
+            offer = offers.get(key)
+            if offer is not None:
+                items.append(MenuItem(number, offer.action, offer.event, offer))
+                continue
+            action_id, event_id = key
             event = self._events.get(event_id) if event_id else None
             actions = event.actions if event else self.state.actions
             action = next((a for a in actions if a.id == action_id), None)
             if action is not None:
-                items.append(MenuItem(action, event, None))
+                items.append(MenuItem(number, action, event, None))
         return items
 
     def deadline_ms(self) -> int | None:
@@ -313,7 +330,11 @@ class Session:
             data["step"] = action.step
         out.emit(EventKind.CHOSE, action=action.id, data=data)
         self._set(action.set)
-        self._snap = replace(self._snap, history=(*self._snap.history, action.id))
+        self._snap = replace(
+            self._snap,
+            history=(*self._snap.history, action.id),
+            menu_chosen=self._snap.menu_chosen | {(action.id, answered.id if answered else None)},
+        )
         self._acted(out.t_ms)
         if action.mistake:
             out.mistake(action.mistake, "action", action.id)
@@ -448,6 +469,7 @@ class Session:
             entered_ms=out.t_ms,
             active_events=still_active,
             menu=(),
+            menu_chosen=frozenset(),
             awaiting_shown=self.timers_after_shown and state.timer is not None,
         )
         out.emit(EventKind.VIEWED, data={"from": previous})

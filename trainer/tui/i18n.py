@@ -73,6 +73,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "player.map": ("车间平面图", "Workshop map"),
     "player.no_actions": ("等待中…", "Waiting…"),
     "player.no_hint": ("这一步没有提示。", "There is no hint for this step."),
+    "player.grading": ("正在评分…", "Grading…"),
+    "player.not_offered": ("这一项现在不能选。", "That one cannot be chosen now."),
     "severity.minor": ("轻微", "minor"),
     "severity.serious": ("严重", "serious"),
     "severity.critical": ("致命", "critical"),

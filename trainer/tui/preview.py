@@ -31,11 +31,20 @@ class PreviewSession:
         self.stored += kept
         return kept
 
-    def choose(self, action_id: str) -> list[StoredEvent]:
+    def choose(self, action_id: str, on_ending: Callable[[list[Event]], None] | None = None) -> list[StoredEvent]:
         return self._keep(lambda: self.engine.choose(action_id))
 
-    def tick(self) -> list[StoredEvent]:
+    def tick(self, on_ending: Callable[[list[Event]], None] | None = None) -> list[StoredEvent]:
         return self._keep(self.engine.tick)
+
+    def pause(self) -> list[StoredEvent]:
+        return self._keep(self.engine.pause)
+
+    def unpause(self) -> list[StoredEvent]:
+        return self._keep(self.engine.unpause)
+
+    def shown(self) -> list[StoredEvent]:
+        return self._keep(self.engine.shown)
 
     def abort(self, reason: str = "instructor") -> list[StoredEvent]:
         return self._keep(lambda: self.engine.abort(reason))
@@ -50,8 +59,12 @@ class PreviewSession:
         """Put the trainee in `state_id` now, keeping the variables (the instructor sets them in the inspector)."""
         snap = self.engine.snapshot()
         now = self.engine.now_ms()
-        self.engine.restore(replace(snap, state=state_id, entered_ms=now, active_events=(), ended=False, outcome=None))
+        self.engine.restore(
+            replace(snap, state=state_id, entered_ms=now, active_events=(), ended=False, outcome=None, menu=())
+        )
+        self.engine.extend_menu()
 
     def set_variable(self, name: str, value: Value) -> None:
         snap = self.engine.snapshot()
         self.engine.restore(replace(snap, variables=MappingProxyType({**snap.variables, name: value})))
+        self.engine.extend_menu()
