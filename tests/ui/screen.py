@@ -11,6 +11,7 @@ from textual.widgets import OptionList
 
 from trainer.course.library import load_library
 from trainer.engine.clock import ManualClock
+from trainer.scoring.grade import preload
 from trainer.store.store import Store
 from trainer.tui.app import TrainerApp
 
@@ -34,6 +35,9 @@ class Clock(ManualClock):
 
 
 def make_app(db: Path, *, lang: str = "zh", seed: int = 1, clock: Clock | None = None) -> TrainerApp:
+    # Signing in loads the grading model in a worker thread (seconds, once per process). Loaded here first, so that
+    # load does not slow the screens a test reads at fixed moments (a trainee takes minutes over a course).
+    preload()
     store = Store.open(f"sqlite:///{db}")
     return TrainerApp(load_library(), store, lang=lang, clock=clock or Clock(), seed=lambda: seed)
 
