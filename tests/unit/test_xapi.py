@@ -463,7 +463,7 @@ def test_a_pause_is_suspended_then_resumed_and_left_out_of_the_duration(validato
     record, stored = play(mini, [(1.0, "lock"), (2.0, "pause"), (62.0, "unpause"), (3.0 + 60, "work")])
     statements = export(record, stored)
     assert_valid(validator, statements)
-    assert ["suspended", "resumed"] == [v for v in verbs(statements) if v in ("suspended", "resumed")]
+    assert [v for v in verbs(statements) if v in ("suspended", "resumed")] == ["suspended", "resumed"]
     resumed = next(s for s in statements if s["verb"]["display"]["en-US"] == "resumed")
     assert resumed["result"]["extensions"][xapi.EXTENSION + "paused-ms"] == 60_000
     completed = next(s for s in statements if s["verb"]["display"]["en-US"] == "completed")
