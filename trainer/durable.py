@@ -39,10 +39,20 @@ class DurableSession:
 
     @classmethod
     def begin(
-        cls, store: Store, course: Course, badge: str, *, seed: int, lang: str = "zh", clock: Clock = monotonic_ms
+        cls,
+        store: Store,
+        course: Course,
+        badge: str,
+        *,
+        seed: int,
+        lang: str = "zh",
+        clock: Clock = monotonic_ms,
+        timers_after_shown: bool = False,
     ) -> DurableSession:
+        """Start a session. `timers_after_shown` (the terminal app): a timer starts when the app reports the scene
+        shown (see Session.shown), not when the state is entered."""
         record = store.create_session(badge, course.id, course.version, course.content_hash, seed, lang)
-        engine = Session(course, seed, clock=clock, lang=lang)
+        engine = Session(course, seed, clock=clock, lang=lang, timers_after_shown=timers_after_shown)
         durable = cls(store, record, engine, [])
         durable._commit(engine.start, rollback=False)
         return durable
@@ -72,11 +82,19 @@ class DurableSession:
         durable._commit(lambda: engine.resume(gap_ms))
         return durable
 
-    def _commit(self, step: Callable[[], list[Event]], rollback: bool = True) -> list[StoredEvent]:
+    def _commit(
+        self,
+        step: Callable[[], list[Event]],
+        rollback: bool = True,
+        on_ending: Callable[[list[Event]], None] | None = None,
+    ) -> list[StoredEvent]:
         before = self.engine.snapshot()
         events = step()
         if not events:
             return []
+        if on_ending is not None and any(e.kind in TERMINAL_KINDS for e in events):
+            # The caller may show the ending while it is graded and stored; the score is only known once stored.
+            on_ending(events)
         try:
             # The session's ending and its score are stored in one transaction: graded first (the events are known before
             # they are stored), so no kill between two writes can leave a finished session without a score.
@@ -107,11 +125,22 @@ class DurableSession:
                 return None
             return replace(rubric, note=f"model not used: {exc}")
 
-    def choose(self, action_id: str) -> list[StoredEvent]:
-        return self._commit(lambda: self.engine.choose(action_id))
+    def choose(self, action_id: str, on_ending: Callable[[list[Event]], None] | None = None) -> list[StoredEvent]:
+        """Take an action; `on_ending` is called with the events (before they are graded and stored) if it ends the
+        session, so an app can show the ending at once."""
+        return self._commit(lambda: self.engine.choose(action_id), on_ending=on_ending)
 
-    def tick(self) -> list[StoredEvent]:
-        return self._commit(self.engine.tick)
+    def tick(self, on_ending: Callable[[list[Event]], None] | None = None) -> list[StoredEvent]:
+        return self._commit(self.engine.tick, on_ending=on_ending)
+
+    def pause(self) -> list[StoredEvent]:
+        return self._commit(self.engine.pause)
+
+    def unpause(self) -> list[StoredEvent]:
+        return self._commit(self.engine.unpause)
+
+    def shown(self) -> list[StoredEvent]:
+        return self._commit(self.engine.shown)
 
     def hint(self) -> list[StoredEvent]:
         return self._commit(self.engine.hint)

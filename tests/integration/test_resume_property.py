@@ -5,7 +5,9 @@ digits included) are played with random valid choices, hints and waits, after ra
 awkward decimal seconds such as 1.0011, read as `trainer play` reads a script's delays. Each is stored through the real
 store (an SQLite file), interrupted at random points, resumed with DurableSession.resume and finished; then the stored
 record must be exactly the events the session produced, its chain must verify, and replaying it must give back every
-stored event. The number of examples is stated in docs/reliability.md ("resume property test size").
+stored event. Pauses (Esc) are among the steps, and a terminal may go away while paused; half the sessions are started
+as the terminal app starts them, with timers that wait for the scene to be reported shown. The number of examples is
+stated in docs/reliability.md ("resume property test size").
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ delays = st.one_of(
     st.from_regex(r"\A[0-9]{1,2}\.[0-9]{1,7}\Z"),
 )
 steps = st.lists(
-    st.tuples(delays, st.sampled_from(["choose", "choose", "choose", "wait", "hint"]), st.integers(0, 50)),
+    st.tuples(delays, st.sampled_from(["choose", "choose", "choose", "wait", "hint", "pause"]), st.integers(0, 50)),
     max_size=30,
 )
 timer_seconds = st.from_regex(r"\A[1-9](\.[0-9]{1,4})?\Z")
@@ -77,13 +79,19 @@ def _delay_ms(delay: int | str) -> int:
 
 
 def _step(durable: DurableSession, clock: ManualClock, step: tuple[int | str, str, int]) -> list[StoredEvent]:
-    """One script line: wait, let timers run out, then choose an offered action (picked by index) or ask for a hint."""
+    """One script line: wait (paused, if the last line paused), let timers run out, then pause, choose an offered
+    action (picked by index) or ask for a hint; the scene is reported shown first, as the app does after each paint."""
     delay, what, pick = step
     clock.advance(_delay_ms(delay))
-    made = durable.tick()
+    made = durable.unpause() if durable.engine.paused and what != "pause" else []
+    made += durable.tick()
     engine = durable.engine
     if engine.ended:
         return made
+    if engine.timers_after_shown and pick % 3:  # sometimes the step comes before the paint's report
+        made += durable.shown()
+    if what == "pause":
+        return made + durable.pause()
     if what == "choose" and engine.available():
         offers = engine.available()
         made += durable.choose(offers[pick % len(offers)].action.id)
@@ -100,11 +108,14 @@ def _step(durable: DurableSession, clock: ManualClock, step: tuple[int | str, st
     plan=steps,
     cuts=st.lists(st.integers(0, 30), max_size=3),
     restart_at=st.integers(0, 10**9),
+    as_the_app=st.booleans(),
 )
-def test_every_interrupted_session_resumes_and_replays_exactly(store, which, timer, seed, plan, cuts, restart_at):
+def test_every_interrupted_session_resumes_and_replays_exactly(
+    store, which, timer, seed, plan, cuts, restart_at, as_the_app
+):
     course = mini_with_timer(timer) if timer is not None else courses()[which % len(courses())]
     clock = ManualClock()
-    durable = DurableSession.begin(store, course, BADGE, seed=seed, clock=clock)
+    durable = DurableSession.begin(store, course, BADGE, seed=seed, clock=clock, timers_after_shown=as_the_app)
     produced: list[Event] = [s.event for s in durable.stored]
     interruptions = sorted(set(cuts))
     for n, step in enumerate(plan):
@@ -114,12 +125,16 @@ def test_every_interrupted_session_resumes_and_replays_exactly(store, which, tim
             # The terminal goes away; another one (with a clock of another origin) takes the session over.
             durable.release()
             clock = ManualClock(restart_at + n)
+            was_paused = durable.engine.paused
             durable = DurableSession.resume(store, course, durable.id, clock=clock)
             assert [s.event for s in durable.stored][: len(produced)] == produced
+            # A pause open when the terminal went away is closed by the resume, where it began.
+            assert not durable.engine.paused
+            assert durable.stored[-1].event.data.get("paused", False) is was_paused
             produced = [s.event for s in durable.stored]
         produced += [s.event for s in _step(durable, clock, step)]
     if not durable.engine.ended:
-        produced += [s.event for s in durable.abort("trainee")]
+        produced += [s.event for s in durable.abort("trainee")]  # abandoning from the pause menu, too
 
     stored = [s.event for s in store.events(durable.id)]
     assert [e.canonical() for e in stored] == [e.canonical() for e in produced]

@@ -12,6 +12,7 @@ from textual.widgets import OptionList
 
 from trainer.course.library import load_library
 from trainer.engine.clock import ManualClock
+from trainer.scoring.grade import preload
 from trainer.store.store import Store
 from trainer.tui.app import TrainerApp
 
@@ -57,6 +58,9 @@ async def shows(pilot: Pilot, text: str, timeout: float = 5.0) -> str:
 
 
 def make_app(db: Path, *, lang: str = "zh", seed: int = 1, clock: Clock | None = None) -> TrainerApp:
+    # Signing in loads the grading model in a worker thread (seconds, once per process). Loaded here first, so that
+    # load does not slow the screens a test reads at fixed moments (a trainee takes minutes over a course).
+    preload()
     store = Store.open(f"sqlite:///{db}")
     return TrainerApp(load_library(), store, lang=lang, clock=clock or Clock(), seed=lambda: seed)
 
@@ -97,20 +101,37 @@ async def wait_for_actions(pilot: Pilot) -> None:
     raise AssertionError("the player did not get ready")
 
 
-def offered(pilot: Pilot) -> list[str]:
+def listed(pilot: Pilot) -> list[str]:
+    """Every action in the list, in its place (number - 1), offered or greyed."""
     actions = pilot.app.screen.query_one("#actions", OptionList)
     return [actions.get_option_at_index(i).id or "" for i in range(actions.option_count)]
 
 
+def number_of(pilot: Pilot, action_id: str) -> int | None:
+    """The number shown before an action ("3. ..."), None past the ninth (shown without one)."""
+    actions = pilot.app.screen.query_one("#actions", OptionList)
+    prompt = str(actions.get_option(action_id).prompt)
+    head = prompt.split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def offered(pilot: Pilot) -> list[str]:
+    """The actions that can be chosen now (greyed ones, no longer offered, are left out)."""
+    actions = pilot.app.screen.query_one("#actions", OptionList)
+    options = [actions.get_option_at_index(i) for i in range(actions.option_count)]
+    return [o.id or "" for o in options if not o.disabled]
+
+
 async def choose(pilot: Pilot, action_id: str) -> None:
-    """Choose an action the way a trainee does: its number key, or arrows and Enter past the ninth."""
+    """Choose an action the way a trainee does: its number key, or arrows and Enter past the ninth (the arrows skip
+    greyed actions)."""
     ids = offered(pilot)
     assert action_id in ids, f"{action_id!r} is not offered; the screen offers {ids}"
-    index = ids.index(action_id)
-    if index < 9:
-        await pilot.press(str(index + 1))
+    number = number_of(pilot, action_id)
+    if number is not None:
+        await pilot.press(str(number))
     else:
-        await pilot.press("home", *["down"] * index, "enter")
+        await pilot.press("home", *["down"] * ids.index(action_id), "enter")
     await pilot.pause()
     for _ in range(100):
         if not getattr(pilot.app.screen, "busy", False):

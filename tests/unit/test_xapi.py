@@ -100,6 +100,10 @@ def play(course: Course, steps: list[tuple[float, str]], *, session_id: str | No
             keep(engine.abort("trainee"), at)
         elif step.startswith("resume:"):
             keep(engine.resume(int(step.split(":")[1])), at)
+        elif step == "pause":
+            keep(engine.pause(), at)
+        elif step == "unpause":
+            keep(engine.unpause(), at)
         else:
             keep(engine.choose(step), at)
     events = [s.event for s in stored]
@@ -454,3 +458,14 @@ def test_cli_usage_errors_are_one_line(tmp_path, capsys):
     assert main(["export"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 5 and all(line.startswith("trainer: error: ") for line in err)
+
+
+def test_a_pause_is_suspended_then_resumed_and_left_out_of_the_duration(validator, mini):
+    record, stored = play(mini, [(1.0, "lock"), (2.0, "pause"), (62.0, "unpause"), (3.0 + 60, "work")])
+    statements = export(record, stored)
+    assert_valid(validator, statements)
+    assert [v for v in verbs(statements) if v in ("suspended", "resumed")] == ["suspended", "resumed"]
+    resumed = next(s for s in statements if s["verb"]["display"]["en-US"] == "resumed")
+    assert resumed["result"]["extensions"][xapi.EXTENSION + "paused-ms"] == 60_000
+    completed = next(s for s in statements if s["verb"]["display"]["en-US"] == "completed")
+    assert completed["result"]["duration"] == "PT3S"  # 63 s on the wall clock, 60 of them paused

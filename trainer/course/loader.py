@@ -117,13 +117,34 @@ def _actions(doc: Document, values: list[dict[str, Any]], path: tuple) -> tuple[
     return tuple(_action(a, doc.pos((*path, i))) for i, a in enumerate(values))
 
 
+def _blocks(value: Any) -> tuple[m.TextBlock, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        m.TextBlock(m.Text(zh=b.get("zh"), en=b.get("en")), parse_condition(b["when"]) if "when" in b else None)
+        for b in value
+    )
+
+
+def _fixed_text(blocks: tuple[m.TextBlock, ...]) -> m.Text:
+    """The part of a scene shown whatever the variables (or its first block): what reports and previews quote."""
+    fixed = [b for b in blocks if b.when is None] or [blocks[0]]
+    return m.Text(
+        zh=m.join_blocks([b.text.get("zh") for b in fixed], "zh"),
+        en=m.join_blocks([b.text.get("en") for b in fixed], "en"),
+    )
+
+
 def _state(doc: Document, sid: str, value: dict[str, Any]) -> m.State:
     path = ("states", sid)
     timer = value.get("timer")
     hazard = value.get("hazard")
+    blocks = _blocks(value["text"])
     return m.State(
         id=sid,
-        text=m.Text(**value["text"]),
+        text=_fixed_text(blocks) if blocks else m.Text(**value["text"]),
+        blocks=blocks,
+        reading_s=float(value["reading_s"]) if "reading_s" in value else None,
         actions=_actions(doc, value.get("actions") or [], (*path, "actions")),
         timer=None
         if timer is None

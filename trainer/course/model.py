@@ -44,6 +44,25 @@ EMPTY_TEXT = Text()
 
 
 @dataclass(frozen=True)
+class TextBlock:
+    """A part of a state's scene, shown only while `when` holds (always, without one)."""
+
+    text: Text
+    when: Condition | None = None
+
+
+def join_blocks(parts: list[str], lang: str | Lang) -> str:
+    """A scene's blocks as one text: run on in Chinese, one space between in English; a block that begins with a line
+    break starts its own paragraph."""
+    out = ""
+    for part in parts:
+        if out and Lang(lang) is Lang.EN and not part.startswith("\n") and not out.endswith("\n"):
+            out += " "
+        out += part
+    return out
+
+
+@dataclass(frozen=True)
 class Mistake:
     code: str
     severity: MistakeSeverity
@@ -103,7 +122,15 @@ class State:
     hazard: Hazard | None = None
     hint: Text | None = None
     people: tuple[Person, ...] = ()
+    reading_s: float | None = None  # reading time added before the timer starts counting
+    blocks: tuple[TextBlock, ...] = ()  # a scene given as blocks, some conditional; `text` is then its fixed part
     pos: Pos = field(default=Pos(), compare=False)
+
+    def scene(self, variables: Mapping[str, Value], lang: str | Lang) -> str:
+        """The scene as the trainee sees it now: the blocks whose condition holds for `variables`."""
+        if not self.blocks:
+            return self.text.get(lang)
+        return join_blocks([b.text.get(lang) for b in self.blocks if b.when is None or b.when(variables)], lang)
 
     @property
     def terminal(self) -> bool:

@@ -241,6 +241,34 @@ class Text(Spec):
 
 
 @dataclass(frozen=True)
+class SceneText(Spec):
+    """A state's scene: a text {zh, en}, or a list of blocks {zh, en, when} shown while their condition holds."""
+
+    def check(self, value: Any, path: Path_, ck: Checker) -> bool:
+        if not isinstance(value, list):
+            return Text().check(value, path, ck)
+        if not value:
+            ck.error(path, f"{_where(path)} needs at least one block {{zh: ..., en: ...}}")
+            return False
+        ok = True
+        for i, block in enumerate(value):
+            if not isinstance(block, dict):
+                ck.error((*path, i), f"{_where((*path, i))} must be a block {{zh: ..., en: ..., when: ...}}")
+                ok = False
+                continue
+            if "when" in block and not Str().check(block["when"], (*path, i, "when"), ck):
+                ok = False
+            ok = Text().check({k: v for k, v in block.items() if k != "when"}, (*path, i), ck) and ok
+        return ok
+
+    def schema(self) -> dict[str, Any]:
+        block = Text().schema()
+        block = {**block, "properties": {**block["properties"], "when": {"type": "string", "minLength": 1}}}
+        block.pop("description", None)
+        return self._described({"oneOf": [Text().schema(), {"type": "array", "minItems": 1, "items": block}]})
+
+
+@dataclass(frozen=True)
 class ListOf(Spec):
     item: Spec = field(default_factory=Spec)
     min_items: int = 0
@@ -432,9 +460,22 @@ PERSON = Obj(
 STATE = Obj(
     name="state",
     fields={
-        "text": F(Text(doc="The scene: what the trainee sees and hears"), required=True),
+        "text": F(
+            SceneText(
+                doc="The scene: what the trainee sees and hears; a list of blocks {zh, en, when} shows each block "
+                "only while its condition holds"
+            ),
+            required=True,
+        ),
         "actions": F(ListOf(item=ACTION)),
         "timer": F(TIMER),
+        "reading_s": F(
+            Num(
+                minimum=0,
+                maximum=TIMER_MAX_SECONDS,
+                doc="Seconds of reading time before the state's timer starts counting (default 0)",
+            )
+        ),
         "outcome": F(Enum(values=OUTCOMES, doc="Makes this a terminal state: completed, incident or aborted")),
         "incident": F(Text(doc="For an incident: what would have happened on the real line")),
         "position": F(Ident("Map zone where the trainee stands")),

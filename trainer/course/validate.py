@@ -118,6 +118,13 @@ class _Semantics:
 
     def check_state(self, sid: str, state: dict[str, Any]) -> None:
         path: Path_ = ("states", sid)
+        text = state.get("text")
+        if isinstance(text, list):
+            for i, block in enumerate(text):
+                if isinstance(block, dict) and isinstance(block.get("when"), str):
+                    self.check_condition(block["when"], (*path, "text", i, "when"))
+        if "reading_s" in state and "timer" not in state:
+            self.ck.warning((*path, "reading_s"), f"state {sid!r} has reading_s but no timer: it changes nothing")
         actions = state.get("actions") or []
         if "outcome" in state:
             if actions:

@@ -11,7 +11,7 @@ from typing import Any
 
 
 class EventKind(StrEnum):
-    STARTED = "started"  # data: course, version, content_hash, seed, lang
+    STARTED = "started"  # data: course, version, content_hash, seed, lang; timers: "shown" (timers wait for SHOWN)
     VIEWED = "viewed"  # entered `state`; data: from (previous state or null)
     CHOSE = "chose"  # took `action` in `state`; data: goto, set, event (random event answered, if any)
     TIMED_OUT = "timed_out"  # the timer of `state` ran out; data: goto, seconds
@@ -20,6 +20,9 @@ class EventKind(StrEnum):
     HAZARD = "hazard"  # entered a state with a hazard; data: category
     RESUMED = "resumed"  # data: gap_ms (time the session was interrupted, not counted)
     HINT = "hint"  # the trainee asked for the hint of `state`
+    PAUSED = "paused"  # the trainee paused (Esc): the course clock and every timer stop until `unpaused`
+    UNPAUSED = "unpaused"  # the pause ended, at the time it began (paused time is not counted); data: paused_ms
+    SHOWN = "shown"  # the scene of a timed state was on screen in full: its timer starts now (sessions started so)
     COMPLETED = "completed"  # terminal: the course was completed; data: outcome
     FAILED = "failed"  # terminal: incident or critical mistake; data: outcome, reason
     ABORTED = "aborted"  # terminal: abandoned; data: outcome, reason
@@ -27,13 +30,24 @@ class EventKind(StrEnum):
 
 TERMINAL_KINDS = frozenset({EventKind.COMPLETED, EventKind.FAILED, EventKind.ABORTED})
 # The trainee's (or the clock's) inputs: replaying these through the engine rebuilds everything else.
-INPUT_KINDS = frozenset({EventKind.CHOSE, EventKind.TIMED_OUT, EventKind.RESUMED, EventKind.ABORTED, EventKind.HINT})
+INPUT_KINDS = frozenset(
+    {
+        EventKind.CHOSE,
+        EventKind.TIMED_OUT,
+        EventKind.RESUMED,
+        EventKind.ABORTED,
+        EventKind.HINT,
+        EventKind.PAUSED,
+        EventKind.UNPAUSED,
+        EventKind.SHOWN,
+    }
+)
 
 
 @dataclass(frozen=True)
 class Event:
     seq: int  # 1-based, no gaps, per session
-    t_ms: int  # milliseconds since the session started, interruptions excluded (monotonic clock)
+    t_ms: int  # milliseconds since the session started, interruptions and pauses excluded (monotonic clock)
     kind: EventKind
     state: str
     action: str | None = None

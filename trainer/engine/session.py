@@ -4,12 +4,26 @@ Deterministic by construction: the clock is injected and random events come from
 the course, the seed and the timed inputs (actions, timeouts, resumes, aborts) reproduce a session event for event.
 That is what replay, resume, scoring and the debrief rely on.
 
-Timers: a state's timer runs from the moment the state was entered. `tick()` (called by the app a few times a second,
+Timers: a state's timer runs from the moment the state was entered, or, in a session started with
+`timers_after_shown` (the terminal app), from the moment the app reports the scene on screen in full (`shown()`, stored
+as a `shown` event, so replay agrees); a state's `reading_s` is added to its timer either way. `tick()` (called by the app a few times a second,
 and before each action) emits the timeout stamped at the exact deadline, not at the moment it was noticed, so a replay
 gives the same times. After a resume the current state's timer starts again in full: the trainee is not punished for
 the time the terminal was closed, and the gap is recorded in the `resumed` event. Timers that lead back round fire at
 most MAX_TIMEOUTS_IN_A_ROW times while nobody acts; then the timer stops until the next action, hint or resume (so a day's
 wait over a 1 s timer is not 86,400 timeouts).
+
+Pause: `pause()` stops the course clock, so every timer and the elapsed time stand still, until `unpause()`; both are
+stored (`paused`, `unpaused`), the `unpaused` event carries the same time as its `paused` event (paused time is not
+session time) and the real length of the pause in its data. Choices and hints are refused while paused. A resume after
+a kill during a pause ends the pause at the moment it began (the `resumed` event says `paused: true`): the resume
+screen is the trainee's "ready" step, and the state's timer starts again in full as after any resume.
+
+Menu: while a state is shown, each action keeps its number (`menu()`), so numbers never move under the trainee's
+fingers (pressing `1 1 2 2` in a hub state once took an action the trainee never read). An action chosen there keeps
+its place, greyed, while the state is shown (pressing its number again does nothing); the place of an action that
+stops being offered without being chosen is free, and an action newly offered takes the lowest free place, else the
+next number. The menu starts afresh each time a state is entered; replay rebuilds it with everything else.
 
 Time: the clock returns integer milliseconds and every time the engine computes (event times, deadlines) is an integer
 number of milliseconds, so replaying the stored times gives back exactly the stored times (see trainer/engine/clock.py).
@@ -92,15 +106,40 @@ class Snapshot:
     rng_state: Any = None
     history: tuple[str, ...] = field(default=())  # action ids taken, in order
     timeouts_in_a_row: int = 0  # since the last trainee input; the timer stops at MAX_TIMEOUTS_IN_A_ROW
+    paused: bool = False  # the course clock stands at last_ms until unpaused
+    awaiting_shown: bool = False  # the state's timer waits for the app to report its scene shown
+    menu: tuple[tuple[str, str | None] | None, ...] = ()  # places of (action id, event id); None: a free place
+    menu_chosen: frozenset[tuple[str, str | None]] = frozenset()  # chosen since the state was entered
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """A place in the menu of the state shown; `offer` is None for an action chosen there and no longer offered."""
+
+    number: int  # 1-based
+    action: Action
+    event: RandomEvent | None
+    offer: Offer | None
 
 
 class Session:
     """Plays one course for one trainee. Methods return the events they caused, already numbered and timed."""
 
-    def __init__(self, course: Course, seed: int, *, clock: Clock = monotonic_ms, lang: str = "zh", offset_ms: int = 0):
+    def __init__(
+        self,
+        course: Course,
+        seed: int,
+        *,
+        clock: Clock = monotonic_ms,
+        lang: str = "zh",
+        offset_ms: int = 0,
+        timers_after_shown: bool = False,
+    ):
         self.course = course
         self.seed = seed
         self.lang = lang
+        self.timers_after_shown = timers_after_shown
+        self._paused_at = 0  # the clock's reading when the pause began (live play: how long the pause lasted)
         self._clock = clock
         self._origin = clock()
         self._offset_ms = offset_ms
@@ -140,7 +179,18 @@ class Session:
     def active_events(self) -> list[RandomEvent]:
         return [self._events[e] for e in self._snap.active_events]
 
+    @property
+    def paused(self) -> bool:
+        return self._snap.paused
+
+    @property
+    def awaiting_shown(self) -> bool:
+        """The state's timer waits for the app to report the scene shown (`shown()`)."""
+        return self._snap.awaiting_shown
+
     def now_ms(self) -> int:
+        if self._snap.paused:
+            return self._snap.last_ms  # the course clock stands still while paused
         elapsed = self._clock() - self._origin
         if not isinstance(elapsed, int):
             # A float-seconds clock (time.monotonic) would store times that replay cannot reproduce: refuse it loudly.
@@ -155,11 +205,54 @@ class Session:
         offers += [Offer(a) for a in self.state.actions if a.when is None or a.when(env)]
         return offers
 
+    def offered_now(self) -> tuple[tuple[str, str | None], ...]:
+        """The (action id, event id) of each offer, in the order available() gives them."""
+        return tuple((o.action.id, o.event.id if o.event else None) for o in self.available())
+
+    def extend_menu(self) -> None:
+        """What is newly offered takes the next places of the menu (none move: see the module docstring). Called after
+        every input; the instructor's preview calls it after changing a variable."""
+        snap = self._snap
+        offered = self.offered_now()
+        places = [k if k is not None and (k in offered or k in snap.menu_chosen) else None for k in snap.menu]
+        for key in offered:
+            if key not in places:
+                free = next((i for i, k in enumerate(places) if k is None), None)
+                if free is None:
+                    places.append(key)
+                else:
+                    places[free] = key
+        while places and places[-1] is None:
+            places.pop()
+        if tuple(places) != snap.menu:
+            self._snap = replace(snap, menu=tuple(places))
+
+    def menu(self) -> list[MenuItem]:
+        """The actions of the state shown, each in the place it took when first offered (see the module docstring)."""
+        offers = {(o.action.id, o.event.id if o.event else None): o for o in self.available()}
+        items = []
+        for number, key in enumerate(self._snap.menu, start=1):
+            if key is None:
+                continue
+            offer = offers.get(key)
+            if offer is not None:
+                items.append(MenuItem(number, offer.action, offer.event, offer))
+                continue
+            action_id, event_id = key
+            event = self._events.get(event_id) if event_id else None
+            actions = event.actions if event else self.state.actions
+            action = next((a for a in actions if a.id == action_id), None)
+            if action is not None:
+                items.append(MenuItem(number, action, event, None))
+        return items
+
     def deadline_ms(self) -> int | None:
         timer = self.state.timer
-        if timer is None or self._snap.ended or self._snap.timeouts_in_a_row >= MAX_TIMEOUTS_IN_A_ROW:
+        snap = self._snap
+        if timer is None or snap.ended or snap.awaiting_shown or snap.timeouts_in_a_row >= MAX_TIMEOUTS_IN_A_ROW:
             return None
-        return self._snap.entered_ms + timer_ms(timer.seconds)
+        reading = timer_ms(self.state.reading_s) if self.state.reading_s else 0
+        return snap.entered_ms + reading + timer_ms(timer.seconds)
 
     def time_left_ms(self) -> int | None:
         """Milliseconds until the current state's timer runs out, or None when the state has no timer."""
@@ -187,6 +280,7 @@ class Session:
                 "content_hash": self.course.content_hash,
                 "seed": self.seed,
                 "lang": self.lang,
+                **({"timers": "shown"} if self.timers_after_shown else {}),
             },
         )
         self._enter(out, self.course.start, previous=None)
@@ -195,7 +289,7 @@ class Session:
     def tick(self) -> list[Event]:
         """Fire the current state's timer if it has run out. Safe to call as often as you like."""
         events: list[Event] = []
-        while not self._snap.ended:
+        while not self._snap.ended and not self._snap.paused:
             deadline = self.deadline_ms()
             if deadline is None or self.now_ms() < deadline:
                 break
@@ -219,6 +313,7 @@ class Session:
         """Take an action. If the state's timer ran out first, only the timeout happens and its events are returned."""
         if self._snap.ended:
             raise SessionOver()
+        self._not_paused()
         timed_out = self.tick()
         if timed_out:
             return timed_out
@@ -235,7 +330,11 @@ class Session:
             data["step"] = action.step
         out.emit(EventKind.CHOSE, action=action.id, data=data)
         self._set(action.set)
-        self._snap = replace(self._snap, history=(*self._snap.history, action.id))
+        self._snap = replace(
+            self._snap,
+            history=(*self._snap.history, action.id),
+            menu_chosen=self._snap.menu_chosen | {(action.id, answered.id if answered else None)},
+        )
         self._acted(out.t_ms)
         if action.mistake:
             out.mistake(action.mistake, "action", action.id)
@@ -270,6 +369,7 @@ class Session:
         """The trainee asks for the current state's hint (shown by the caller); the request is recorded."""
         if self._snap.ended:
             raise SessionOver()
+        self._not_paused()
         timed_out = self.tick()
         if timed_out:
             return timed_out
@@ -281,16 +381,74 @@ class Session:
         return out.finish()
 
     def resume(self, gap_ms: int = 0) -> list[Event]:
-        """Mark the session as resumed; the current state's timer starts again in full."""
+        """Mark the session as resumed; the current state's timer starts again in full. A pause still open (the
+        terminal went away while paused) ends here, at the time it began: `paused: true` in the event says so."""
         if self._snap.ended:
             raise SessionOver()
         now = self.now_ms()
+        was_paused = self._snap.paused
         out = _Emitter(self, now)
-        out.emit(EventKind.RESUMED, data={"gap_ms": max(0, int(gap_ms))})
-        self._snap = replace(self._snap, entered_ms=now, timeouts_in_a_row=0)
+        out.emit(EventKind.RESUMED, data={"gap_ms": max(0, int(gap_ms)), **({"paused": True} if was_paused else {})})
+        if was_paused:
+            self._restart_clock(now)
+        self._snap = replace(
+            self._snap, entered_ms=now, timeouts_in_a_row=0, paused=False, awaiting_shown=self._timer_waits()
+        )
+        return out.finish()
+
+    def pause(self) -> list[Event]:
+        """Stop the course clock (a timer that ran out before is fired first). Nothing happens if already paused."""
+        if self._snap.ended:
+            raise SessionOver()
+        if self._snap.paused:
+            return []
+        events = self.tick()
+        if self._snap.ended:
+            return events
+        out = _Emitter(self, self.now_ms())
+        out.emit(EventKind.PAUSED)
+        self._paused_at = self._clock()
+        self._snap = replace(self._snap, paused=True)
+        return events + out.finish()
+
+    def unpause(self, paused_ms: int | None = None) -> list[Event]:
+        """Start the course clock again where it stopped. `paused_ms` (how long the pause lasted, for the record) is
+        measured on the clock unless given (replay gives the stored value)."""
+        if self._snap.ended:
+            raise SessionOver()
+        if not self._snap.paused:
+            return []
+        lasted = self._clock() - self._paused_at if paused_ms is None else paused_ms
+        now = self._snap.last_ms
+        out = _Emitter(self, now)
+        out.emit(EventKind.UNPAUSED, data={"paused_ms": max(0, int(lasted))})
+        self._restart_clock(now)
+        self._snap = replace(self._snap, paused=False)
+        return out.finish()
+
+    def shown(self) -> list[Event]:
+        """The app has the current scene on screen in full: a timer waiting for that starts now. Nothing to record
+        (and nothing returned) otherwise, so the app may call this after every paint."""
+        if self._snap.ended or self._snap.paused or not self._snap.awaiting_shown:
+            return []
+        out = _Emitter(self, self.now_ms())
+        out.emit(EventKind.SHOWN)
+        self._snap = replace(self._snap, awaiting_shown=False, entered_ms=out.t_ms)
         return out.finish()
 
     # --- rules ---------------------------------------------------------------------------------------------------
+    def _not_paused(self) -> None:
+        if self._snap.paused:
+            raise EngineError("the session is paused")
+
+    def _restart_clock(self, at_ms: int) -> None:
+        """The course clock goes on from `at_ms`, counting from the clock's reading now."""
+        self._origin = self._clock()
+        self._offset_ms = at_ms
+
+    def _timer_waits(self) -> bool:
+        return self.timers_after_shown and self.state.timer is not None and not self._snap.ended
+
     def _acted(self, t_ms: int) -> None:
         """The trainee did something: timeouts in a row count from zero again, and a timer they stopped restarts now."""
         if self._snap.timeouts_in_a_row >= MAX_TIMEOUTS_IN_A_ROW:
@@ -305,7 +463,15 @@ class Session:
     def _enter(self, out: _Emitter, state_id: str, previous: str | None) -> None:
         state = self.course.states[state_id]
         still_active = tuple(e for e in self._snap.active_events if state_id in self._events[e].states)
-        self._snap = replace(self._snap, state=state_id, entered_ms=out.t_ms, active_events=still_active)
+        self._snap = replace(
+            self._snap,
+            state=state_id,
+            entered_ms=out.t_ms,
+            active_events=still_active,
+            menu=(),
+            menu_chosen=frozenset(),
+            awaiting_shown=self.timers_after_shown and state.timer is not None,
+        )
         out.emit(EventKind.VIEWED, data={"from": previous})
         if state.hazard:
             out.emit(EventKind.HAZARD, data={"category": state.hazard.category})
@@ -371,6 +537,7 @@ class _Emitter:
         self.emit(EventKind.MISTAKE, data=data)
 
     def finish(self) -> list[Event]:
+        self.session.extend_menu()
         return self.events
 
 
@@ -398,7 +565,7 @@ def _replay(course: Course, events: Sequence[Event], clock: Clock) -> Session:
     except (KeyError, TypeError, ValueError):
         raise ReplayMismatch(1, "the 'started' event has no valid seed") from None
     manual = ManualClock()
-    session = Session(course, seed, clock=manual, lang=lang)
+    session = Session(course, seed, clock=manual, lang=lang, timers_after_shown=first.data.get("timers") == "shown")
     produced = session.start()
     checked = _compare(events, produced, 0)
     for stored in events:
@@ -451,16 +618,22 @@ def _apply_input(session: Session, stored: Event) -> list[Event]:
         if stored.kind is EventKind.TIMED_OUT:
             return session.tick()
         if stored.kind is EventKind.RESUMED:
-            return session.tick() or session.resume(_gap_ms(stored))
+            return session.tick() or session.resume(_int_data(stored, "gap_ms"))
         if stored.kind is EventKind.HINT:
             return session.hint()
+        if stored.kind is EventKind.PAUSED:
+            return session.pause()
+        if stored.kind is EventKind.UNPAUSED:
+            return session.unpause(_int_data(stored, "paused_ms"))
+        if stored.kind is EventKind.SHOWN:
+            return session.tick() or session.shown()
         return session.tick() or session.abort(str(stored.data.get("reason", "trainee")))
     except EngineError as exc:
         raise ReplayMismatch(stored.seq, str(exc)) from exc
 
 
-def _gap_ms(stored: Event) -> int:
+def _int_data(stored: Event, key: str) -> int:
     try:
-        return int(stored.data.get("gap_ms", 0))
+        return int(stored.data.get(key, 0))
     except (TypeError, ValueError):
-        raise ReplayMismatch(stored.seq, f"gap_ms {stored.data.get('gap_ms')!r} is not a number") from None
+        raise ReplayMismatch(stored.seq, f"{key} {stored.data.get(key)!r} is not a number") from None

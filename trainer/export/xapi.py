@@ -41,6 +41,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "passed": (ADL + "passed", "passed"),
     "terminated": (ADL + "terminated", "terminated"),
     "asked": (ADL + "asked", "asked"),
+    "suspended": (ADL + "suspended", "suspended"),
 }
 # Which verb each event kind becomes. A completed event also yields `passed` or `failed` (the score statement).
 KIND_VERB: dict[EventKind, str] = {
@@ -56,6 +57,9 @@ KIND_VERB: dict[EventKind, str] = {
     EventKind.FAILED: "failed",
     EventKind.ABORTED: "terminated",
     EventKind.HINT: "asked",
+    EventKind.PAUSED: "suspended",
+    EventKind.UNPAUSED: "resumed",
+    EventKind.SHOWN: "experienced",
 }
 
 ACTIVITY_TYPES = {
@@ -271,6 +275,13 @@ class _Builder:
             return [
                 self.statement(stored, verb, self.activity("hint", "state", e.state, "hint", name=f"{e.state} hint"))
             ]
+        if e.kind is EventKind.PAUSED:
+            return [self.statement(stored, verb, self.course)]
+        if e.kind is EventKind.UNPAUSED:
+            result = {"extensions": {EXTENSION + "paused-ms": int(data.get("paused_ms", 0))}}
+            return [self.statement(stored, verb, self.course, result)]
+        if e.kind is EventKind.SHOWN:
+            return [self.statement(stored, verb, self.activity("state", "state", e.state))]
         if e.kind is EventKind.RESUMED:
             result = {"extensions": {EXTENSION + "gap-ms": int(data.get("gap_ms", 0))}}
             return [self.statement(stored, verb, self.course, result)]

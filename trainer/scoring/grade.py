@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _quoted  # json.dumps' own, for ensure_ascii=False
@@ -63,6 +64,9 @@ def choose(explicit: str | Path | None = None) -> ModelChoice:
 
 
 _loaded: dict[tuple[str, int, int], TrainedModel] = {}
+# One load at a time: a session that ends while the app is still loading the model in the background waits for that
+# load instead of starting a second one.
+_load_lock = threading.Lock()
 
 
 def load_cached(path: Path) -> TrainedModel:
@@ -74,10 +78,19 @@ def load_cached(path: Path) -> TrainedModel:
     except OSError as exc:
         raise ModelError(f"{path}: no model file here ({exc.strerror or exc})") from None
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _loaded:
-        _loaded.clear()
-        _loaded[key] = load(path)
-    return _loaded[key]
+    with _load_lock:
+        if key not in _loaded:
+            _loaded.clear()
+            _loaded[key] = load(path)
+        return _loaded[key]
+
+
+def preload() -> None:
+    """Load the chosen model now (and the code that grades with it), so that grading a session that ends later takes
+    milliseconds, not the seconds a first load takes. The terminal app calls this in a worker thread at start."""
+    from trainer.scoring import features  # noqa: F401 - imported for its cost, here rather than at the first grading
+
+    Grader.current()
 
 
 class Grader:

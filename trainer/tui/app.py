@@ -123,6 +123,14 @@ class TrainerApp(App[None]):
         self.title = self.tr("app.title")
         self.localize_bindings(self)
 
+    def preload_grader(self) -> None:
+        """Load the grading model in a worker thread (once per process): it takes seconds, and a session is graded
+        when it ends (trainer/durable.py), so the end must not wait for it. Called when a trainee signs in."""
+        from trainer.scoring.grade import preload
+
+        if not any(w.name == "preload-grader" for w in self.workers):
+            self.run_worker(preload, name="preload-grader", group="grader", thread=True, exit_on_error=False)
+
     def action_toggle_language(self) -> None:
         self.lang = "en" if self.lang == "zh" else "zh"
 

@@ -101,6 +101,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     # The severity words are fixed once for the app, the reports and the sheets (trainer/scoring/judgement.py).
     **{f"severity.{k}": (t.zh or "", t.en or "") for k, t in SEVERITY_WORDS.items()},
     "player.mistake": ("违章（结束时评定）", "Mistake (graded at the end)"),
+    "player.grading": ("正在评分…", "Grading…"),
+    "player.not_offered": ("这一项现在不能选。", "That one cannot be chosen now."),
     "pause.title": ("已暂停", "Paused"),
     "pause.resume": ("继续", "Resume"),
     "pause.abort": ("放弃本次实训", "Abandon this session"),

@@ -32,11 +32,20 @@ class PreviewSession:
         self.stored += kept
         return kept
 
-    def choose(self, action_id: str) -> list[StoredEvent]:
+    def choose(self, action_id: str, on_ending: Callable[[list[Event]], None] | None = None) -> list[StoredEvent]:
         return self._keep(lambda: self.engine.choose(action_id))
 
-    def tick(self) -> list[StoredEvent]:
+    def tick(self, on_ending: Callable[[list[Event]], None] | None = None) -> list[StoredEvent]:
         return self._keep(self.engine.tick)
+
+    def pause(self) -> list[StoredEvent]:
+        return self._keep(self.engine.pause)
+
+    def unpause(self) -> list[StoredEvent]:
+        return self._keep(self.engine.unpause)
+
+    def shown(self) -> list[StoredEvent]:
+        return self._keep(self.engine.shown)
 
     def abort(self, reason: str = "instructor") -> list[StoredEvent]:
         return self._keep(lambda: self.engine.abort(reason))
@@ -64,13 +73,16 @@ class PreviewSession:
                 active_events=(),
                 ended=False,
                 outcome=None,
+                menu=(),
             )
         )
+        self.engine.extend_menu()
         return reached is not None
 
     def set_variable(self, name: str, value: Value) -> None:
         snap = self.engine.snapshot()
         self.engine.restore(replace(snap, variables=MappingProxyType({**snap.variables, name: value})))
+        self.engine.extend_menu()
 
 
 def variables_on_the_way(course: Course, target: str, *, limit: int = 5000) -> Mapping[str, Value] | None:

@@ -15,7 +15,7 @@ from textual.widgets.option_list import Option
 
 from trainer.course.model import Course, MistakeSeverity, Outcome
 from trainer.durable import DurableSession
-from trainer.engine.events import EventKind
+from trainer.engine.events import Event, EventKind
 from trainer.engine.session import EngineError, ReplayMismatch
 from trainer.errors import TrainerError
 from trainer.scoring.detect import declared_rule
@@ -29,6 +29,21 @@ SEVERITY_LOOK = {
     MistakeSeverity.SERIOUS: ("▲▲", "bold dark_orange"),
     MistakeSeverity.CRITICAL: ("✖", "bold white on red"),
 }
+
+
+# Events that change nothing the trainee is told: storing them keeps the feedback on screen as it was.
+QUIET_KINDS = frozenset({EventKind.PAUSED, EventKind.UNPAUSED, EventKind.SHOWN})
+# The trainee's inputs whose feedback the screen shows (a resume shows the last one's again).
+SHOWN_INPUTS = frozenset({EventKind.CHOSE, EventKind.TIMED_OUT, EventKind.HINT})
+
+
+def last_input(events: Sequence[Event]) -> list[Event]:
+    """The events of the trainee's last input (a choice, a timeout or a hint, with what it caused): what the screen
+    showed as feedback before the session was interrupted."""
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].kind in SHOWN_INPUTS:
+            return [e for e in events[i:] if e.kind not in QUIET_KINDS and e.kind is not EventKind.RESUMED]
+    return []
 
 
 def _clock_text(ms: int) -> str:
@@ -58,6 +73,15 @@ class PlayerScreen(TrainerScreen[None]):
         self.position: str | None = None
         self.finished = False
         self.last_heartbeat_ms = 0
+        self.ending_shown = False  # the ending is on screen while it is graded and stored
+        self.incident_open = False  # the incident modal is up (pushed at once, before the ending is stored)
+        self.debrief_pending = False  # the incident modal was closed before the ending was stored
+        self.shown_state: str | None = None  # the state whose menu the option list shows (to keep the highlight)
+        self.numbers: dict[int, str] = {}  # number key -> action id (option id) in the list shown
+        self.notice = ""  # a short word in the status line (a greyed number pressed), until the next input
+        # Inputs (busy) and "shown" reports are written one at a time; a key pressed while a report is written waits
+        # for it (a few milliseconds) instead of being dropped as a key pressed during a save is.
+        self.saving = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -98,7 +122,17 @@ class PlayerScreen(TrainerScreen[None]):
             key = "error.resume" if isinstance(exc, ReplayMismatch) else "error.store"
             self.query_one("#scene", Static).update(Text(self.app.tr(key, error=str(exc)), style="bold red"))
             return
-        self.show(self.durable.stored)
+        if self.resume_id:
+            # As before quitting: the scene with its active events, and the feedback of the last input (not a recap).
+            events = [s.event for s in self.durable.stored]
+            last = last_input(events)
+            if last and last[0].kind is EventKind.HINT and self.durable.engine.state.hint is not None:
+                self.feedback = Text("? ", style="bold cyan") + Text(self.durable.engine.state.hint.get(self.app.lang))
+            else:
+                self.feedback = self.describe(last)
+            self.redraw()
+        else:
+            self.show(self.durable.stored)
         self.set_interval(0.25, self.on_tick)
 
     async def open_session(self):
@@ -116,6 +150,7 @@ class PlayerScreen(TrainerScreen[None]):
             seed=app.seed(),
             lang=app.lang,
             clock=app.clock,
+            timers_after_shown=True,
         )
 
     def on_unmount(self) -> None:
@@ -135,7 +170,7 @@ class PlayerScreen(TrainerScreen[None]):
         lang = app.lang
         state = engine.state
         self.query_one("#scene-title", Static).update(Text(self.course.title.get(lang), style="bold"))
-        scene = Text(state.text.get(lang))
+        scene = Text(state.scene(engine.variables, lang))
         for ev in engine.active_events():
             scene.append("\n\n! " + app.tr("player.event") + app.tr("punct.colon"), style="bold magenta")
             scene.append(ev.text.get(lang), style="magenta")
@@ -160,16 +195,31 @@ class PlayerScreen(TrainerScreen[None]):
             panel.update(drawing)
         actions = self.query_one("#actions", OptionList)
         actions.border_title = app.tr("player.actions")
+        highlighted = actions.highlighted_option.id if actions.highlighted_option is not None else None
+        same_state = self.shown_state == engine.state.id
         actions.clear_options()
-        offers = engine.available()
-        for n, offer in enumerate(offers, start=1):
-            label = Text(f"{n}. " if n < 10 else "   ", style="bold")
-            label.append(offer.action.label.get(lang), style="magenta" if offer.event else "")
-            actions.add_option(Option(label, id=offer.action.id))
-        if offers:
-            actions.highlighted = 0
+        # Each action keeps its number while the state is shown (engine.menu): one no longer offered stays, greyed.
+        menu = engine.menu()
+        self.numbers = {item.number: item.action.id for item in menu}
+        for item in menu:
+            n = item.number
+            label = Text(f"{n}. " if n < 10 else "   ", style="bold" if item.offer else "dim")
+            if item.offer is not None:
+                label.append(item.action.label.get(lang), style="magenta" if item.event else "")
+            else:
+                done = "✓ " if item.action.id in engine.history else ""
+                label.append(done + item.action.label.get(lang), style="dim")
+            actions.add_option(Option(label, id=item.action.id, disabled=item.offer is None))
+        enabled = [i for i, item in enumerate(menu) if item.offer is not None]  # option indexes
+        keep = [i for i in enabled if same_state and menu[i].action.id == highlighted]
+        if enabled:
+            actions.highlighted = (keep or enabled)[0]
+        self.shown_state = engine.state.id
         actions.focus()
         self.update_status()
+        if engine.awaiting_shown:
+            # The timer starts once this scene is on screen in full (after layout and paint), not when it was entered.
+            self.call_after_refresh(self.report_shown)
 
     def set_feedback(self, text: Text) -> None:
         self.feedback = text
@@ -187,7 +237,10 @@ class PlayerScreen(TrainerScreen[None]):
         if left_ms is not None:
             countdown = app.tr("player.countdown", seconds=f"{left_ms / 1000:.0f}")
         carried = [item.label.get(app.lang) for item in self.course.inventory if item.when(engine.variables)]
-        status = Text(" │ ".join(parts))
+        status = Text()
+        if self.notice:  # first, so a narrow terminal does not cut it off
+            status.append(self.notice + " │ ", style="bold")
+        status.append(" │ ".join(parts))
         if countdown:
             status.append(" │ ")
             status.append(
@@ -198,15 +251,15 @@ class PlayerScreen(TrainerScreen[None]):
                 " │ " + app.tr("player.carrying") + app.tr("punct.colon") + app.tr("punct.list").join(carried)
             )
         if self.busy:
-            status.append(" │ " + app.tr("player.saving"), style="dim")
+            key = "player.grading" if self.ending_shown else "player.saving"
+            status.append(" │ " + app.tr(key), style="dim")
         self.query_one("#status", Static).update(status)
 
-    def describe(self, stored: Sequence[StoredEvent]) -> Text:
+    def describe(self, events: Sequence[Event]) -> Text:
         """What the trainee is told about the events an input caused."""
         app, lang, course = self.app, self.app.lang, self.course
         out = Text()
-        for s in stored:
-            e = s.event
+        for e in events:
             if e.kind is EventKind.CHOSE and e.action:
                 action = self._action(e.state, e.action, e.data.get("event"))
                 if action is not None and action.feedback:
@@ -240,25 +293,63 @@ class PlayerScreen(TrainerScreen[None]):
         return rule.get(self.app.lang), standard
 
     def show(self, stored: Sequence[StoredEvent]) -> None:
-        self.feedback = self.describe(stored)
+        events = [s.event for s in stored]
+        if any(e.kind not in QUIET_KINDS for e in events):
+            self.feedback = self.describe(events)
         self.redraw()
         if self.durable.engine.ended and not self.finished:
             self.finished = True
             self.end_session()
 
+    def ending_from_worker(self, events: list[Event]) -> None:
+        """Called in the worker thread when an input ends the session, before it is graded and stored."""
+        self.app.call_from_thread(self.show_ending, events)
+
+    def show_ending(self, events: list[Event]) -> None:
+        """The ending at once (the scene, and the incident if it is one); the debrief follows once it is stored."""
+        from trainer.tui.screens.incident import IncidentScreen
+
+        self.ending_shown = True
+        self.feedback = self.describe(events)
+        self.redraw()
+        engine = self.durable.engine
+        if engine.outcome is Outcome.INCIDENT:
+            self.incident_open = True
+            self.app.push_screen(IncidentScreen(self.course, engine.state, self.feedback), self.incident_closed)
+
+    def incident_closed(self, _: object = None) -> None:
+        self.incident_open = False
+        if self.finished:
+            self.open_debrief()
+        else:
+            self.debrief_pending = True  # still being stored: the debrief opens when it is
+
+    def ending_lost(self) -> None:
+        """The ending could not be stored (the engine is back where it was): take it off the screen."""
+        if self.incident_open and self.app.screen is not self:
+            self.incident_open = False
+            self.app.pop_screen()
+        self.ending_shown = self.debrief_pending = False
+        self.redraw()
+
     def end_session(self) -> None:
-        from trainer.tui.screens.debrief import DebriefScreen
         from trainer.tui.screens.incident import IncidentScreen
 
         engine = self.durable.engine
         self.query_one("#actions", OptionList).clear_options()
-        debrief = DebriefScreen(self.course, self.durable.id, score=self.durable.score)
-        if engine.outcome is Outcome.INCIDENT:
-            self.app.push_screen(
-                IncidentScreen(self.course, engine.state, self.feedback), lambda _: self.app.switch_screen(debrief)
-            )
+        if self.incident_open:
+            return  # the debrief opens when the trainee closes the incident
+        if self.debrief_pending or engine.outcome is not Outcome.INCIDENT:
+            self.open_debrief()
         else:
-            self.app.switch_screen(debrief)
+            self.incident_open = True
+            self.app.push_screen(IncidentScreen(self.course, engine.state, self.feedback), self.incident_closed)
+
+    def open_debrief(self) -> None:
+        from trainer.tui.screens.debrief import DebriefScreen
+
+        self.debrief_pending = False
+        self.app.switch_screen(DebriefScreen(self.course, self.durable.id, score=self.durable.score))
 
     # --- input ---------------------------------------------------------------------------------------------------
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -266,26 +357,36 @@ class PlayerScreen(TrainerScreen[None]):
             await self.choose(event.option.id)
 
     async def action_pick(self, index: int) -> None:
+        """Number key `index + 1`: the action with that number (numbers stay on their actions: engine.menu)."""
+        action_id = self.numbers.get(index + 1)
+        if action_id is None:
+            return
         actions = self.query_one("#actions", OptionList)
-        if 0 <= index < actions.option_count:
-            option = actions.get_option_at_index(index)
-            if option.id:
-                await self.choose(option.id)
+        option = actions.get_option(action_id)
+        if option.disabled:
+            self.notice = self.app.tr("player.not_offered")  # in the status line until the next input
+            self.update_status()
+        else:
+            await self.choose(action_id)
 
     async def choose(self, action_id: str) -> None:
-        if self.busy or self.durable is None or self.durable.engine.ended:
+        if self.busy or self.durable is None or self.durable.engine.ended or self.durable.engine.paused:
             return
-        await self._save(lambda: self.durable.choose(action_id), action_id)
+        await self._save(lambda: self.durable.choose(action_id, on_ending=self.ending_from_worker), action_id)
 
     async def _save(self, step, action_id: str | None) -> bool:
         """Run an input in a worker thread and show what it caused once it is stored; False if nothing was."""
         self.busy = True
+        self.notice = ""
         self.update_status()
         try:
-            stored = await asyncio.to_thread(step)
+            async with self.saving:  # after a "shown" report in flight: one write to the session at a time
+                stored = await asyncio.to_thread(step)
         except TrainerError as exc:
             self.pending = action_id
             self.busy = False
+            if self.ending_shown:
+                self.ending_lost()
             self.set_feedback(Text(self.app.tr("player.save_failed", error=str(exc)), style="bold red"))
             self.update_status()
             return False
@@ -300,7 +401,7 @@ class PlayerScreen(TrainerScreen[None]):
 
     async def action_hint(self) -> None:
         """Show the state's hint; asking is saved first (it counts as a minor deviation in the debrief)."""
-        if self.busy or self.durable is None or self.durable.engine.ended:
+        if self.busy or self.durable is None or self.durable.engine.ended or self.durable.engine.paused:
             return
         hint = self.durable.engine.state.hint
         if hint is None:
@@ -323,21 +424,48 @@ class PlayerScreen(TrainerScreen[None]):
             self.last_heartbeat_ms = self.app.clock()
             with contextlib.suppress(TrainerError):
                 await asyncio.to_thread(self.app.store.heartbeat, self.durable.id)
+        if self.durable.engine.awaiting_shown:
+            await self.report_shown()  # a paint whose report was missed (busy then, or its save failed)
         left_ms = self.durable.engine.time_left_ms()
         if left_ms is not None and left_ms <= 0:
-            await self._save(self.durable.tick, None)
+            await self._save(lambda: self.durable.tick(on_ending=self.ending_from_worker), None)
         else:
             self.update_status()
 
-    def action_pause(self) -> None:
+    async def report_shown(self) -> None:
+        """The scene is on screen in full: its timer starts now (stored, so replay and resume agree)."""
+        durable = self.durable
+        if durable is None or self.busy or self.saving.locked():
+            return
+        async with self.saving:
+            if not durable.engine.awaiting_shown or durable.engine.paused or durable.engine.ended:
+                return
+            # On failure it is tried again at the next tick; meanwhile the timer waits, which costs the trainee nothing.
+            with contextlib.suppress(TrainerError, EngineError):
+                await asyncio.to_thread(durable.shown)
+        self.update_status()
+
+    async def action_pause(self) -> None:
+        """Stop the course clock and every timer (stored as a pause), then offer resume or abandon."""
         from trainer.tui.screens.pause import PauseScreen
 
-        if self.durable is None or self.durable.engine.ended:
+        durable = self.durable
+        if durable is None or durable.engine.ended or self.busy:
             return
+        if not durable.engine.paused:
+            await self._save(durable.pause, None)
+            if durable.engine.ended or not durable.engine.paused:
+                return  # a timer ran out first and ended the session, or the pause could not be stored (said so)
 
         async def after(choice: str | None) -> None:
-            if choice == "abort" and self.durable is not None and not self.busy:
+            if self.durable is None or self.durable.engine.ended:
+                return
+            while self.busy:
+                await asyncio.sleep(0.01)
+            if choice == "abort":
                 await self._save(lambda: self.durable.abort("trainee"), None)
+            else:
+                await self._save(self.durable.unpause, None)
 
         self.app.push_screen(PauseScreen(), after)
 

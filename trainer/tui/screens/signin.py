@@ -187,6 +187,7 @@ class SignInScreen(TrainerScreen[None]):
         from trainer.tui.screens.resume import ResumeScreen
 
         app = self.app
+        app.preload_grader()  # the grading model loads while the trainee picks and plays a course
         interrupted = await asyncio.to_thread(
             app.store.sessions, badge=app.trainee.badge, status=SessionStatus.INTERRUPTED
         )
