@@ -122,26 +122,28 @@ def check_session(
         problems.append(broken)
 
     # the scorings, after the events
-    prev, last, hashed = str(row["head_hash"]), None, 0
+    prev, last, hashed, scored = str(row["head_hash"]), None, 0, len(problems)
     for scoring in scorings:
         number = scoring["id"]
         if scoring["hash"] is None:
             if legacy and not hashed:  # scored before version 4
                 last = scoring
                 continue
-            problems.append(field("scores", f"scoring {number} has no hash: it was added behind the store's back"))
+            problems.append(field("scores", f"scores row {number} has no hash: it was added behind the store's back"))
             break
         if scoring["prev_hash"] != prev:
             problems.append(
                 field(
                     "scores",
-                    f"scoring {number} does not link to the one before it (a scoring was removed, added or moved)",
+                    f"scores row {number} does not link to the scoring before it (a scoring was removed, added or moved)",
                 )
             )
             break
         if keyings and all(chain.scoring_hash(k, prev, scoring) != scoring["hash"] for k in keyings):
             problems.append(
-                field("scores", f"scoring {number} was altered: its score, verdict or deductions do not match its hash")
+                field(
+                    "scores", f"scores row {number} was altered: its score, verdict or deductions do not match its hash"
+                )
             )
             break
         prev, last, hashed = str(scoring["hash"]), scoring, hashed + 1
@@ -156,7 +158,9 @@ def check_session(
 
     voided = entries[-1].kind == "void"
     if not legacy and broken is None:
-        problems += _derived(row, events, last, entries[-1] if voided else None, field)
+        # a broken scoring chain is the finding: the score is not compared with a scoring that cannot be trusted
+        intact = len(problems) == scored
+        problems += _derived(row, events, last, entries[-1] if voided else None, field, scores=intact)
 
     # the session's head, against the ledger's last word on it
     latest = entries[-1]
@@ -196,6 +200,8 @@ def _derived(
     last_scoring: Mapping[str, Any] | None,
     void: Entry | None,
     field: Any,
+    *,
+    scores: bool,
 ) -> list[ChainProblem]:
     """status, outcome, ended_at, score, passed and the void fields, against what the chain and the ledger say."""
     final = events[-1] if events else None
@@ -208,7 +214,9 @@ def _derived(
         }
     else:
         want = {"status": "voided" if void is not None else "in_progress", "outcome": None, "ended_at": None}
-    if last_scoring is None:
+    if not scores:
+        pass
+    elif last_scoring is None:
         want |= {"score": None, "passed": None}
     else:
         want |= {"score": float(last_scoring["score"]), "passed": bool(last_scoring["passed"])}
