@@ -1091,8 +1091,26 @@ def _chained_scoring(keying: chain.Keying, prev_hash: str, scoring: dict[str, An
 
 _LEDGER_TAIL = select(schema.ledger.c.seq, schema.ledger.c.hash).order_by(schema.ledger.c.seq.desc()).limit(1)
 _LEDGER_INSERT = schema.ledger.insert()
+_LEDGER_COLUMNS = ("seq", "kind", "subject", "event_count", "head", "facts", "prev_hash", "hash")
 # A ledger entry before it is numbered and chained: (kind, subject, event_count, head, facts); see schema.ledger.
 LedgerEntry = tuple[str, str, int, str, str | None]
+# The ledger's two statements compiled once per backend, run on the driver's cursor: every trainee answer runs them,
+# and SQLAlchemy's execute() costs more than the statements do (a third of an append's time, measured).
+_LEDGER_SQL: dict[str, tuple[str, tuple[Any, ...], str, list[str], bool]] = {}
+
+
+def _ledger_sql(conn: Connection) -> tuple[str, tuple[Any, ...], str, list[str], bool]:
+    """(tail SQL, its parameters, insert SQL, the insert's parameter names in order, whether they are positional)."""
+    name = conn.dialect.name
+    if name not in _LEDGER_SQL:
+        tail = _LEDGER_TAIL.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        tail_params: Any = tail.params
+        if tail.positional:
+            tail_params = tuple(tail_params[key] for key in tail.positiontup or ())
+        insert = _LEDGER_INSERT.compile(dialect=conn.dialect, column_keys=list(_LEDGER_COLUMNS))
+        names = list(insert.positiontup or ()) if insert.positional else list(insert.bind_names.values())
+        _LEDGER_SQL[name] = (str(tail), tail_params, str(insert), names, bool(insert.positional))
+    return _LEDGER_SQL[name]
 
 
 def _enter(conn: Connection, keying: chain.Keying, entries: Sequence[LedgerEntry]) -> None:
@@ -1102,21 +1120,27 @@ def _enter(conn: Connection, keying: chain.Keying, entries: Sequence[LedgerEntry
     PostgreSQL: dialect.lock_ledger, taken last so that it never waits while holding it for another lock).
     """
     dialect.lock_ledger(conn)
-    tail = conn.execute(_LEDGER_TAIL).first()
-    seq, prev = (int(tail[0]), str(tail[1])) if tail is not None else (0, chain.LEDGER_GENESIS)
-    rows = []
-    for kind, subject, count, head, facts in entries:
-        seq += 1
-        digest = chain.ledger_hash(keying, prev, seq, kind, subject, count, head, facts)
-        rows.append(
-            {"seq": seq, "kind": kind, "subject": subject, "event_count": count, "head": head, "facts": facts}
-            | {"prev_hash": prev, "hash": digest}
-        )
-        prev = digest
-    if len(rows) == 1:
-        conn.execute(_LEDGER_INSERT, rows[0])
-    elif rows:
-        _driver_executemany(conn, _LEDGER_INSERT, rows)
+    tail_sql, tail_params, insert_sql, names, positional = _ledger_sql(conn)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(tail_sql, tail_params)
+        tail = cursor.fetchone()
+        seq, prev = (int(tail[0]), str(tail[1])) if tail is not None else (0, chain.LEDGER_GENESIS)
+        rows: list[Any] = []
+        for kind, subject, count, head, facts in entries:
+            seq += 1
+            digest = chain.ledger_hash(keying, prev, seq, kind, subject, count, head, facts)
+            values = dict(zip(_LEDGER_COLUMNS, (seq, kind, subject, count, head, facts, prev, digest), strict=True))
+            rows.append(tuple(values[key] for key in names) if positional else values)
+            prev = digest
+        if len(rows) == 1:
+            cursor.execute(insert_sql, rows[0])
+        elif rows:
+            cursor.executemany(insert_sql, rows)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(insert_sql, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
 
 
 def _keying(engine: Engine) -> chain.Keying:
