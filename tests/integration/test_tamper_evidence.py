@@ -361,3 +361,5 @@ def test_without_the_key_a_keyed_database_is_checked_for_structure_and_refuses_w
         os.devnull, db=db_url, env={"TRAINER_SITE_KEY_FILE": ""},
     )  # fmt: skip
     assert run.returncode != 0 and "keyed with site key" in run.stderr and "Traceback" not in run.stderr
+    listed = trainer("sessions", "list", db=db_url, env={"TRAINER_SITE_KEY_FILE": ""})  # reading needs no key
+    assert listed.returncode == 0 and ids["failed"][:8] in listed.stdout, listed.stderr

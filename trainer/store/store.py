@@ -242,6 +242,11 @@ class Store:
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"{self._where}: could not {action}: {dialect.explain(exc)}") from exc
 
+    @property
+    def writable(self) -> bool:
+        """False for a keyed database opened without its site key: it can be read and verified, not written."""
+        return self._keying.can_hash
+
     def _hasher(self, action: str) -> chain.Keying:
         """The keying to hash a write with; a keyed database without its key takes no writes (they could not be verified)."""
         keying = self._keying
