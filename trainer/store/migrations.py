@@ -120,12 +120,10 @@ def _tamper_evidence(conn: Connection) -> None:
         Column("prev_hash", String(64), nullable=False),
         Column("hash", String(64), nullable=False),
     )
-    index = Index(None, ledger.c.subject, ledger.c.seq)
     conn.execute(text("ALTER TABLE sessions ADD COLUMN score_hash VARCHAR(64)"))
     conn.execute(text("ALTER TABLE scores ADD COLUMN prev_hash VARCHAR(64)"))
     conn.execute(text("ALTER TABLE scores ADD COLUMN hash VARCHAR(64)"))
     conn.execute(CreateTable(ledger))
-    conn.execute(CreateIndex(index))
     keying = new_keying()
     conn.execute(schema.meta.insert().values(key="chain", value=keying.meta_value()))
     entries: list[dict[str, object]] = []

@@ -692,14 +692,19 @@ class Store:
             for e in entries:
                 if e.kind in evidence.SESSION_KINDS:
                     mine.setdefault(e.subject, []).append(e)
-            for row in rows:
-                own = mine.get(row.id, [])
-                legacy += bool(own) and own[0].kind == "legacy"
-                stored, unreadable = _read_events(conn.execute(_events_query(row.id)).all())
-                scorings = conn.execute(select(h).where(h.c.session_id == row.id).order_by(h.c.id)).all()
-                problems += evidence.check_session(
-                    row._mapping, stored, unreadable, [r._mapping for r in scorings], own, keying
-                )
+            for first in range(0, len(rows), 500):
+                part = rows[first : first + 500]
+                scorings: dict[str, list[Any]] = {}  # the scorings of 500 sessions in one query, not one each
+                query = select(h).where(h.c.session_id.in_([row.id for row in part])).order_by(h.c.session_id, h.c.id)
+                for scoring in conn.execute(query):
+                    scorings.setdefault(scoring.session_id, []).append(scoring._mapping)
+                for row in part:
+                    own = mine.get(row.id, [])
+                    legacy += bool(own) and own[0].kind == "legacy"
+                    stored, unreadable = _read_events(conn.execute(_events_query(row.id)).all())
+                    problems += evidence.check_session(
+                        row._mapping, stored, unreadable, scorings.get(row.id, []), own, keying
+                    )
             if session_id is None:
                 problems += evidence.missing_sessions({row.id for row in rows}, entries)
                 problems += evidence.check_trainees([r._mapping for r in conn.execute(select(t))], entries)
@@ -795,7 +800,9 @@ class Store:
             ids = list(dict.fromkeys(r["session_id"] for r in rows))
             heads: dict[str, tuple[int, str]] = {}
             for first in range(0, len(ids), 900):
-                for sid, count, head, score_head in conn.execute(heads_of.where(s.c.id.in_(ids[first : first + 900]))):
+                for sid, count, head, score_head in _driver_rows(
+                    conn, heads_of.where(s.c.id.in_(ids[first : first + 900]))
+                ):
                     heads[sid] = (count, score_head or head)
             unknown = next((i for i in ids if i not in heads), None)
             if unknown is not None:
@@ -804,8 +811,7 @@ class Store:
             for row in rows:
                 sid = row["session_id"]
                 count, prev = heads[sid]
-                linked = _chained_scoring(keying, prev, row)
-                assert linked is not None
+                linked = _linked(keying, prev, row)
                 heads[sid] = (count, linked["hash"])
                 chained.append(linked)
                 entries.append(("head", sid, count, linked["hash"], None))
@@ -865,8 +871,7 @@ class Store:
                 ).first()
                 if head is None:
                     continue
-                linked = _chained_scoring(keying, head.score_hash or head.head_hash, row)
-                assert linked is not None
+                linked = _linked(keying, head.score_hash or head.head_hash, row)
                 conn.execute(
                     s.update()
                     .where(s.c.id == sid)
@@ -1087,11 +1092,14 @@ def _scoring_row(x: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-def _chained_scoring(keying: chain.Keying, prev_hash: str, scoring: dict[str, Any] | None) -> dict[str, Any] | None:
+def _linked(keying: chain.Keying, prev_hash: str, scoring: dict[str, Any]) -> dict[str, Any]:
     """A scores row (see _scoring_row) with its place in the session's chain: after `prev_hash`."""
-    if scoring is None:
-        return None
     return {**scoring, "prev_hash": prev_hash, "hash": chain.scoring_hash(keying, prev_hash, scoring)}
+
+
+def _chained_scoring(keying: chain.Keying, prev_hash: str, scoring: dict[str, Any] | None) -> dict[str, Any] | None:
+    """_linked(), or None without a scoring."""
+    return None if scoring is None else _linked(keying, prev_hash, scoring)
 
 
 _LEDGER_TAIL = select(schema.ledger.c.seq, schema.ledger.c.hash).order_by(schema.ledger.c.seq.desc()).limit(1)
