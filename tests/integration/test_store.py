@@ -110,7 +110,7 @@ def test_append_and_read_round_trip(store: Store) -> None:
 
     first = store.append(session.id, sent[:3])
     second = store.append(session.id, sent[3:])
-    store.set_score(session.id, 87.5, True)
+    store.add_scores([{"session_id": session.id, "scorer": "rubric", "score": 87.5, "passed": True, "reason": "r", "review": False}])
 
     stored = store.events(session.id)
     assert [s.event for s in stored] == sent

@@ -23,7 +23,7 @@ from trainer.engine.session import Session
 from trainer.export import xapi
 from trainer.scoring.detect import detect, outcome_of
 from trainer.scoring.rubric import score_session
-from trainer.store.chain import genesis, link
+from trainer.store.chain import Keying, legacy_genesis, link
 from trainer.store.records import SessionRecord, SessionStatus, StoredEvent, Trainee
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,8 +88,8 @@ def play(course: Course, steps: list[tuple[float, str]], *, session_id: str | No
     stored: list[StoredEvent] = []
 
     def keep(events: list[Event], at: float) -> None:
-        prev = stored[-1].hash if stored else genesis(sid)
-        stored.extend(link(sid, prev, events, T0 + timedelta(seconds=at)))
+        prev = stored[-1].hash if stored else legacy_genesis(sid)
+        stored.extend(link(Keying(), sid, prev, events, T0 + timedelta(seconds=at)))
 
     keep(engine.start(), 0)
     for at, step in steps:

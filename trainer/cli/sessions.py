@@ -229,38 +229,58 @@ def print_score(console: Any, course: Any, history: list[Any], events: list[Any]
 
 
 def verify(args: argparse.Namespace) -> int:
-    """Check the hash chain of one session or all, and that every finished session has its score.
+    """Check the whole record of one session or all against its hashes, and that every finished session has its score.
 
-    Names any session whose events were edited, deleted, inserted or reordered, with the first bad sequence number,
-    and any finished session without a score (an older Trainer killed between storing its ending and its score).
-    --repair scores those with the current model (their course version must be loaded: --courses, TRAINER_COURSES);
-    any other command that opens the database does it too. Exit 1 when any session fails or is left without a score.
+    Names each finding with its session (or trainee, or the ledger) and the event seq or field: events edited, deleted,
+    inserted or reordered; a session row whose badge, course, seed or start no longer matches its chain, or whose
+    status, outcome, end, score or verdict does not match its events and scorings; a scoring edited or removed; a
+    session or trainee deleted whole or renamed (the ledger). Also any finished session without a score (an older
+    Trainer killed between storing its ending and its score). --repair scores those with the current model (their
+    course version must be loaded: --courses, TRAINER_COURSES); any other command that opens the database does it too.
+    Exit 1 when any finding is made or a session is left without a score.
     """
     from trainer.cli.unscored import score_unscored
+    from trainer.sitekey import ENV_VAR
     from trainer.store.store import Store
+    from trainer.text import shown
 
     with Store.open(args.db) as store:
         if args.session:
             record = store.session(args.session)
-            problems = store.verify(record.id)
-            checked = 1
+            found = store.verification(record.id)
             unscored = [r for r in store.unscored_sessions() if r.id == record.id]
         else:
-            problems = store.verify()
-            checked = len(store.sessions())
+            found = store.verification()
             unscored = store.unscored_sessions()
         repair = None
         if args.repair and unscored:
             repair = score_unscored(store, args.courses, found=unscored, via="verify --repair")
+    problems = found.problems
+    if not found.authenticated:
+        print(
+            f"trainer: warning: this database's hashes are keyed with site key {found.keying.partition(' ')[2]}, which "
+            f"{ENV_VAR} does not name: its structure was checked, its authenticity cannot be",
+            file=sys.stderr,
+        )
     for p in problems:
-        print(f"session {p.session_id}: event {p.seq}: {p.reason}")
+        print(shown(p.line()))  # a finding quotes stored text (a badge, a name): it must not act on the terminal
     left = unscored if repair is None else list(repair.left)
     for r, result in repair.scored if repair else ():
         verdict = "passed" if result.passed else "failed"
         print(f"session {r.id}: {r.status} without a score: scored {result.score:g} ({verdict}) by {result.scorer}")
     for r in left:
         print(f"session {r.id}: {r.status} without a score ({r.course_id} {r.course_version})")
-    summary = f"{checked} session(s) checked, {len(problems)} failed verification"
+    if found.legacy:
+        print(
+            f"{found.legacy} session(s) not covered (recorded before version 4): their events are chained and the "
+            "ledger knows them, their trainee, course, status and scores are not checked"
+        )
+    print(f"ledger: {found.ledger_entries} entries, last {found.ledger_head[:16] or 'none'} ({found.keying})")
+    sessions_failed = len({p.session_id for p in problems if p.session_id})
+    summary = f"{found.checked} session(s) checked, {sessions_failed} failed verification"
+    others = len([p for p in problems if not p.session_id])
+    if others:
+        summary += f", {others} other finding(s)"
     if repair is not None:
         summary += f", {len(unscored)} finished without a score: {len(repair.scored)} scored, {len(left)} left"
     else:

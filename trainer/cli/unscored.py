@@ -67,6 +67,8 @@ def score_unscored(
     todo = store.unscored_sessions() if found is None else list(found)
     if not todo:
         return Repair((), ())
+    if not store.writable:  # a keyed database without its key: report, do not stop the command that opened it
+        return Repair((), tuple(todo), failed="the database is keyed with a site key this process does not have")
     from trainer.cli.score import rescore
     from trainer.course.library import Library, load_library
     from trainer.scoring.grade import Grader, score_row

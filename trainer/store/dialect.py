@@ -247,6 +247,16 @@ def lock_schema(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('trainer schema ' || current_schema()))"))
 
 
+def lock_ledger(conn: Connection) -> None:
+    """Serialize appends to the ledger (store.py's _enter), which has one end for the whole store.
+
+    SQLite's BEGIN IMMEDIATE already does; PostgreSQL takes a transaction-scoped advisory lock, so two writers never read
+    the same last entry and chain after it.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('trainer ledger ' || current_schema()))"))
+
+
 def upsert(conn: Connection, table: Table, values: Mapping[str, Any], *, update: Sequence[str]) -> None:
     """Insert a row, or set the columns `update` of the row with the same primary key: one statement, so no race."""
     keys = [column.name for column in table.primary_key.columns]

@@ -33,10 +33,12 @@ from sqlalchemy import (
     Text,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from trainer.store import dialect, schema
+from trainer import sitekey
+from trainer.store import chain, dialect, schema
 
 BASE_VERSION = 1  # the first schema; created by schema.py, not by a step
 
@@ -115,6 +117,8 @@ def _audit_trail(conn: Connection) -> None:
         Index(None, audit.c.at),
     ):
         conn.execute(CreateIndex(index))
+
+
 def _trainee_pins(conn: Connection) -> None:
     """Version 4: the trainee_pins table, spelled out as it was at version 4."""
     md = MetaData(naming_convention=schema.metadata.naming_convention)
@@ -132,16 +136,77 @@ def _trainee_pins(conn: Connection) -> None:
     conn.execute(CreateTable(pins))
 
 
+def new_keying() -> chain.Keying:
+    """How a database created or upgraded to version 4 now hashes its record: keyed when the site has a key."""
+    return chain.Keying.for_new(sitekey.site_key())
+
+
+def _tamper_evidence(conn: Connection) -> None:
+    """Version 4: scorings chained onto their session (scores.prev_hash, hash; sessions.score_hash) and the ledger.
+
+    The sessions already recorded are entered in the ledger as *legacy*, with the head they have now: deleting or
+    rolling one back is detected from here on, but their identity and scores were never bound to their chain and are
+    not checked (verify reports them once as not covered). The trainees are entered with their name and department as
+    they are now: the upgrade trusts the rows it finds. The hashing (keyed or not) is chosen now, once (meta['chain']).
+    """
+    md = MetaData(naming_convention=schema.metadata.naming_convention)
+    ledger = Table(
+        "ledger",
+        md,
+        Column("seq", Integer, primary_key=True, autoincrement=False),
+        Column("kind", String(16), nullable=False),
+        Column("subject", String(64), nullable=False),
+        Column("event_count", Integer, nullable=False),
+        Column("head", String(64), nullable=False),
+        Column("facts", Text),
+        Column("prev_hash", String(64), nullable=False),
+        Column("hash", String(64), nullable=False),
+    )
+    conn.execute(text("ALTER TABLE sessions ADD COLUMN score_hash VARCHAR(64)"))
+    conn.execute(text("ALTER TABLE scores ADD COLUMN prev_hash VARCHAR(64)"))
+    conn.execute(text("ALTER TABLE scores ADD COLUMN hash VARCHAR(64)"))
+    conn.execute(CreateTable(ledger))
+    keying = new_keying()
+    conn.execute(schema.meta.insert().values(key="chain", value=keying.meta_value()))
+    entries: list[dict[str, object]] = []
+    prev = chain.LEDGER_GENESIS
+    found = [
+        ("trainee", badge, 0, "", chain.trainee_facts(badge, name, department))
+        for badge, name, department in conn.execute(text("SELECT badge, name, department FROM trainees ORDER BY badge"))
+    ]
+    found += [
+        ("legacy", sid, count, head, None)
+        for sid, count, head in conn.execute(
+            text("SELECT id, event_count, head_hash FROM sessions ORDER BY started_at, id")
+        )
+    ]
+    for seq, (kind, subject, count, head, facts) in enumerate(found, start=1):
+        head = head or chain.record_hash(keying, kind, facts or "")  # a trainee's head: the hash of its record
+        digest = chain.ledger_hash(keying, prev, seq, kind, subject, count, head, facts)
+        entries.append(
+            {"seq": seq, "kind": kind, "subject": subject, "event_count": count, "head": head, "facts": facts}
+            | {"prev_hash": prev, "hash": digest}
+        )
+        prev = digest
+    if entries:
+        conn.execute(ledger.insert(), entries)
+
+
 def _version_4(conn: Connection) -> None:
     """Version 4: each addition of version 4, in its own function so each reads on its own."""
     _audit_trail(conn)
     _trainee_pins(conn)
+    _tamper_evidence(conn)
 
 
 STEPS: tuple[Step, ...] = (
     Step(2, "labels and scores: instructor severities per mistake, score history", _labels_and_scores),
     Step(3, "an index of unscored sessions: finished ones get their score when the store opens", _unscored_index),
-    Step(4, "the audit trail (who changed which record, when and why; sign-ins) and trainee PINs", _version_4),
+    Step(
+        4,
+        "the audit trail, trainee PINs, and tamper evidence over the whole record (chained scorings, a ledger)",
+        _version_4,
+    ),
 )
 
 
@@ -226,7 +291,11 @@ def ensure(engine: Engine, steps: Sequence[Step] = STEPS) -> int:
             schema.metadata.create_all(conn)
             conn.execute(
                 schema.meta.insert(),
-                [{"key": "application", "value": schema.APPLICATION}, {"key": "schema_version", "value": str(latest)}],
+                [
+                    {"key": "application", "value": schema.APPLICATION},
+                    {"key": "schema_version", "value": str(latest)},
+                    {"key": "chain", "value": new_keying().meta_value()},
+                ],
             )
             return 0
         for step in steps:

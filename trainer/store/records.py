@@ -73,11 +73,38 @@ class StoredEvent:
 
 @dataclass(frozen=True)
 class ChainProblem:
-    """Why `trainer sessions verify` rejects a session: the first bad sequence number and what is wrong there."""
+    """One finding of `trainer sessions verify`: what does not match the record's hashes, and where.
+
+    A session's broken event chain names the first bad sequence number (`seq`); a field of a row that does not match
+    the chain or the ledger names that field (`field`, e.g. "sessions.badge", seq 0). Findings about a trainee or the
+    ledger itself have no session: `subject` says what they are about ("trainee B1", "ledger").
+    """
 
     session_id: str
     seq: int
     reason: str
+    field: str = ""
+    subject: str = ""
+
+    def line(self) -> str:
+        """The finding as `trainer sessions verify` prints it."""
+        where = f"session {self.session_id}" if self.session_id else self.subject
+        if self.field:
+            return f"{where}: {self.reason}"
+        return f"{where}: event {self.seq}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What Store.verification() found: the findings, and what it could not check."""
+
+    problems: tuple[ChainProblem, ...]
+    checked: int  # sessions checked
+    legacy: int  # sessions recorded before schema version 4: their events are chained, not their identity or scores
+    keying: str  # meta['chain']: "sha256", or "hmac-sha256 KEYID"
+    authenticated: bool  # False: a keyed database verified without its key (links and fields only, no hash recomputed)
+    ledger_entries: int
+    ledger_head: str  # the hash of the ledger's last entry: note it outside the database to detect a later rollback
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ This module describes the *latest* schema, which a fresh database is created wit
 steps in migrations.py, which must spell out their own DDL instead of reusing these objects (they change over time).
 Version 2 added labels (instructor severities per detected mistake) and scores (every scoring of a session, kept as
 history). Version 3 added an index of the sessions without a score (finished ones are scored when a command opens the
-store). Version 4 added the audit trail (who changed which record, when and why; instructor sign-ins) and trainee_pins
-(a trainee's PIN, as a salted hash, and its wrong guesses). Planned: models (trained scoring models and their provenance).
+store). Version 4 added the audit trail (who changed which record, when and why; instructor sign-ins), trainee_pins
+(a trainee's PIN, as a salted hash, and its wrong guesses), and made the whole record tamper-evident (chain.py):
+scorings chained onto their session's events (scores.prev_hash, scores.hash, sessions.score_hash) and the store-wide
+ledger of session heads and trainees. Planned: models (trained scoring models and their provenance).
 """
 
 from __future__ import annotations
@@ -120,6 +122,8 @@ sessions = Table(
     Column("void_reason", Text),
     Column("voided_by", String(64)),
     Column("voided_at", UTCDateTime),
+    # The hash of the latest scoring (the end of the session's chain, see chain.py); NULL while it has none.
+    Column("score_hash", String(64)),
 )
 Index(None, sessions.c.badge, sessions.c.started_at)
 Index(None, sessions.c.course_id, sessions.c.started_at)
@@ -185,6 +189,10 @@ scores = Table(
     Column("reason", Text, nullable=False),
     Column("review", Boolean, nullable=False),  # some grade is flagged for an instructor's review
     Column("details", Text, nullable=False),  # canonical JSON: the deductions with severity, points, confidence, review
+    # The scoring's place in its session's chain (chain.scoring_hash): the previous scoring's hash, or the session's
+    # last event's for the first. NULL in scorings recorded before version 4.
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
 )
 Index(None, scores.c.session_id, scores.c.scored_at)
 
@@ -220,3 +228,23 @@ trainee_pins = Table(
     Column("failures", Integer, nullable=False),
     Column("retry_at", UTCDateTime),
 )
+# The store-wide, append-only ledger (version 4): one entry per write that changes a session's record or a trainee, each
+# hash-chained to the one before (chain.ledger_hash), seq counting from 1 without gaps. A session or trainee deleted
+# whole, or a session rolled back to an earlier head, no longer matches it (Store.verification).
+LEDGER_KINDS = ("start", "head", "void", "legacy", "trainee")
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    # start: a session created (facts: its identity); head: its events or scorings grew; void: it was voided (facts: why,
+    # by whom, when); legacy: recorded before version 4 (entered by the upgrade); trainee: registered or renamed (facts).
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(64), nullable=False),  # the session id, or the trainee's badge
+    Column("event_count", Integer, nullable=False),  # the session's event_count after the write; 0 for a trainee
+    Column("head", String(64), nullable=False),  # the session's head after the write (score_hash, else head_hash)
+    Column("facts", Text),  # canonical JSON, see kind
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+# No index on subject: one more B-tree write per append and per scoring (a tenth of a rescoring's time) for the one
+# reader that would use it, `sessions verify ID`, which reads the ledger through instead.

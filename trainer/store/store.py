@@ -24,10 +24,10 @@ from sqlalchemy import Connection, Engine, Row, bindparam, case, func, null, sel
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from trainer import people
+from trainer import people, sitekey
 from trainer.course.model import MistakeSeverity
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind, canonical_json
-from trainer.store import audit, chain, dialect, migrations, schema
+from trainer.store import audit, chain, dialect, evidence, migrations, schema
 from trainer.store import backup as backup_mod
 from trainer.store.errors import StoreError
 from trainer.store.liveness import Owner, owner_alive
@@ -44,6 +44,7 @@ from trainer.store.records import (
     SessionStatus,
     StoredEvent,
     Trainee,
+    Verification,
 )
 
 ENV_VAR = "TRAINER_DB"
@@ -87,9 +88,12 @@ class Store:
 
     default_url = staticmethod(default_url)
 
-    def __init__(self, engine: Engine, where: str, *, upgraded_from: int | None = None) -> None:
+    def __init__(
+        self, engine: Engine, where: str, *, upgraded_from: int | None = None, keying: chain.Keying | None = None
+    ) -> None:
         """Use Store.open(): it checks the file, configures the engine and migrates the schema first."""
         self._engine = engine
+        self._keying = keying or chain.Keying()  # how this database's record is hashed (meta['chain'], chain.py)
         self._where = where  # the file path, or the URL with its password hidden: how messages name the database
         # What open() found: None if the schema was current, 0 if the database was empty (created), else the old version.
         self.upgraded_from = upgraded_from
@@ -132,6 +136,10 @@ class Store:
         try:
             found = migrations.ensure(engine)
             _check_writable(engine)
+            keying = _keying(engine)
+        except sitekey.SiteKeyError:
+            engine.dispose()
+            raise
         except migrations.ForeignDatabase as exc:
             engine.dispose()
             raise StoreError(f"{where}: not a Trainer database ({exc}); the database was left untouched") from exc
@@ -141,7 +149,7 @@ class Store:
         except (SQLAlchemyError, OSError) as exc:
             engine.dispose()
             raise StoreError(f"{where}: cannot open the database: {dialect.explain(exc)}") from exc
-        return cls(engine, where, upgraded_from=None if found == migrations.latest_version() else found)
+        return cls(engine, where, upgraded_from=None if found == migrations.latest_version() else found, keying=keying)
 
     def describe(self) -> str:
         """The database's URL with any password hidden (for `trainer db info` and logs)."""
@@ -236,6 +244,21 @@ class Store:
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"{self._where}: could not {action}: {dialect.explain(exc)}") from exc
 
+    @property
+    def writable(self) -> bool:
+        """False for a keyed database opened without its site key: it can be read and verified, not written."""
+        return self._keying.can_hash
+
+    def _hasher(self, action: str) -> chain.Keying:
+        """The keying to hash a write with; a keyed database without its key takes no writes (they could not be verified)."""
+        keying = self._keying
+        if not keying.can_hash:
+            raise StoreError(
+                f"{self._where}: cannot {action}: this database's record is keyed with site key {keying.key_id}, and "
+                f"this process does not have it; set {sitekey.ENV_VAR} to that key's file"
+            )
+        return keying
+
     # --- trainees -------------------------------------------------------------------------------------------------------
 
     def upsert_trainee(self, badge: str, name: str, department: str) -> Trainee:
@@ -246,10 +269,15 @@ class Store:
         """
         badge, name, department = people.badge(badge), people.name(name), people.department(department)
         t = schema.trainees
+        keying = self._hasher(f"save trainee {badge}")
         with self._writing(f"save trainee {badge}") as conn:
+            before = conn.execute(select(t.c.name, t.c.department).where(t.c.badge == badge)).one_or_none()
             values = {"badge": badge, "name": name, "department": department, "created_at": _utcnow()}
             dialect.upsert(conn, t, values, update=("name", "department"))
             saved = conn.execute(select(t).where(t.c.badge == badge)).one()
+            if before is None or tuple(before) != (saved.name, saved.department):  # the ledger keeps every change
+                facts = chain.trainee_facts(saved.badge, saved.name, saved.department)
+                _enter(conn, keying, [("trainee", badge, 0, chain.record_hash(keying, "trainee", facts), facts)])
         return _trainee(saved)
 
     def get_trainee(self, badge: str) -> Trainee | None:
@@ -275,27 +303,35 @@ class Store:
         session_id = str(uuid4())
         now = _utcnow()
         owner = Owner.this_process()
+        keying = self._hasher(f"start a session for badge {badge}")
+        named = {
+            "badge": badge,
+            "course_id": course_id,
+            "course_version": course_version,
+            "content_hash": content_hash,
+            "seed": int(seed),
+            "lang": lang,
+            "started_at": now,
+        }
+        # The session's identity is bound into its genesis (its first event links to it) and kept in the ledger.
+        facts = chain.identity(session_id, named)
+        first = chain.genesis(keying, facts)
         with self._writing(f"start a session for badge {badge}") as conn:
             if conn.execute(select(schema.trainees.c.badge).where(schema.trainees.c.badge == badge)).first() is None:
                 raise StoreError(f"{self._where}: no trainee with badge {badge}; register the trainee first")
             conn.execute(
                 s.insert().values(
                     id=session_id,
-                    badge=badge,
-                    course_id=course_id,
-                    course_version=course_version,
-                    content_hash=content_hash,
-                    seed=int(seed),
-                    lang=lang,
+                    **named,
                     status=SessionStatus.IN_PROGRESS.value,
-                    started_at=now,
                     event_count=0,
-                    head_hash=chain.genesis(session_id),
+                    head_hash=first,
                     owner_host=owner.host,
                     owner_pid=owner.pid,
                     heartbeat_at=now,
                 )
             )
+            _enter(conn, keying, [("start", session_id, 0, first, canonical_json(facts))])
             row = conn.execute(select(s).where(s.c.id == session_id)).one()
         return _session(row, now)
 
@@ -320,27 +356,32 @@ class Store:
             )
         if score is not None and not terminal:
             raise ValueError(f"session {short}: a score is stored only with the session's terminal event")
+        keying = self._hasher(f"store events of session {short}")
         now = _utcnow()
         scoring = None if score is None else _scoring_row({**score, "session_id": session_id}, now)
         # The head this store wrote last is usually still the head (a session has one owner). Chaining from it before the
         # write lock is taken keeps the lock short when terminals write at once; the UPDATE checks it still holds, and
         # when it does not, the head is read under the lock and checked as always.
         known = self._heads.get(session_id)
-        guess = None
+        guess = chained = None
         if known is not None and [e.seq for e in batch] == list(range(known[0] + 1, known[0] + 1 + len(batch))):
-            guess = chain.link(session_id, known[1], batch, now)
+            guess = chain.link(keying, session_id, known[1], batch, now)
+            chained = _chained_scoring(keying, guess[-1].hash, scoring)
         with self._writing(
             f"store {len(batch)} event(s) of session {short}", undone="nothing was stored; retry", session=session_id
         ) as conn:
             stored = guess
             if (
                 guess is None
-                or conn.execute(_APPEND_UPDATE_IF_HEAD, self._head_update(guess, known, scoring)).rowcount != 1
+                or conn.execute(_APPEND_UPDATE_IF_HEAD, self._head_update(guess, known, chained)).rowcount != 1
             ):
-                stored = self._append_checked(conn, session_id, batch, now, scoring)
+                stored, chained = self._append_checked(conn, keying, session_id, batch, now, scoring)
             conn.execute(_APPEND_EVENTS, [_event_row(item) for item in stored])
-            if scoring is not None:
-                conn.execute(_APPEND_SCORE, scoring)
+            if chained is not None:
+                conn.execute(_APPEND_SCORE, chained)
+            # The ledger keeps the session's new head: rolling the session back to an earlier one no longer matches it.
+            head = stored[-1].hash if chained is None else chained["hash"]
+            _enter(conn, keying, [("head", session_id, stored[-1].event.seq, head, None)])
         if terminal:
             self._heads.pop(session_id, None)
         else:
@@ -348,9 +389,16 @@ class Store:
         return stored
 
     def _append_checked(
-        self, conn: Connection, session_id: str, batch: list[Event], now: datetime, scoring: dict[str, Any] | None
-    ) -> list[StoredEvent]:
-        """append()'s checks against the session row as stored, and its update; the chained events (not yet inserted)."""
+        self,
+        conn: Connection,
+        keying: chain.Keying,
+        session_id: str,
+        batch: list[Event],
+        now: datetime,
+        scoring: dict[str, Any] | None,
+    ) -> tuple[list[StoredEvent], dict[str, Any] | None]:
+        """append()'s checks against the session row as stored, and its update; the chained events and scoring (not yet
+        inserted)."""
         short = session_id[:8]
         row = conn.execute(_APPEND_HEAD, {"b_id": session_id}).one_or_none()
         if row is None:
@@ -368,16 +416,17 @@ class Store:
             raise StoreError(
                 f"{self._where}: session {short}: events must continue at seq {expected[0]} without gaps, got {_seqs(got)}"
             )
-        stored = chain.link(session_id, row.head_hash, batch, now)
-        conn.execute(_APPEND_UPDATE, self._head_update(stored, None, scoring))
-        return stored
+        stored = chain.link(keying, session_id, row.head_hash, batch, now)
+        chained = _chained_scoring(keying, stored[-1].hash, scoring)
+        conn.execute(_APPEND_UPDATE, self._head_update(stored, None, chained))
+        return stored, chained
 
     @staticmethod
     def _head_update(
         stored: list[StoredEvent], known: tuple[int, str] | None = None, scoring: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
         """The session row's new values after `stored` (and, with `known`, the head it must still have: the b_ keys;
-        with `scoring`, the score it finishes with)."""
+        with `scoring`, chained, the score it finishes with)."""
         last = stored[-1]
         values: dict[str, Any] = {
             "b_id": last.session_id,
@@ -393,7 +442,7 @@ class Store:
                 ended_at=last.utc,
             )
         if scoring is not None:
-            values.update(score=scoring["score"], passed=scoring["passed"])
+            values.update(score=scoring["score"], passed=scoring["passed"], score_hash=scoring["hash"])
         if known is not None:
             owner = Owner.this_process()
             values.update(b_count=known[0], b_head=known[1], b_host=owner.host, b_pid=owner.pid)
@@ -434,13 +483,6 @@ class Store:
                 )
                 .values(owner_host="", owner_pid=0)
             )
-
-    def set_score(self, session_id: str, score: float, passed: bool) -> None:
-        s = schema.sessions
-        with self._writing(f"save the score of session {session_id[:8]}") as conn:
-            done = conn.execute(s.update().where(s.c.id == session_id).values(score=float(score), passed=bool(passed)))
-            if done.rowcount != 1:
-                raise StoreError(f"{self._where}: no session {session_id}; check the session id")
 
     def events(self, session_id: str) -> list[StoredEvent]:
         """A session's stored events in seq order (not verified: see verify())."""
@@ -596,6 +638,7 @@ class Store:
         if not reason:
             raise StoreError(f"{self._where}: give a reason for voiding session {session_id[:8]}")
         now = _utcnow()
+        keying = self._hasher(f"void session {session_id[:8]}")
         with self._writing(f"void session {session_id[:8]}") as conn:
             row = self._find(conn, session_id, lock=True)
             current = _session(row, now)
@@ -617,27 +660,70 @@ class Store:
             detail = {"status": [str(current.status), SessionStatus.VOIDED.value], "by": by}
             trail_act = audit.Act(reason, act.actor if act else None)  # the reason given is the void's reason
             audit.write(conn, [audit.row(audit.SESSION_VOID, act=trail_act, at=now, session_id=row.id, detail=detail)])
+            facts = canonical_json({"reason": reason.strip(), "by": by, "at": chain.utc_text(now)})
+            _enter(conn, keying, [("void", row.id, row.event_count, row.score_hash or row.head_hash, facts)])
             row = conn.execute(select(s).where(s.c.id == row.id)).one()
         return _session(row, now)
 
     def verify(self, session_id: str | None = None) -> list[ChainProblem]:
-        """Check the hash chains of one session (id or unique prefix) or of all; one problem (the first) per bad session."""
-        s = schema.sessions
+        """verification()'s findings: none when the record is intact."""
+        return list(self.verification(session_id).problems)
+
+    def verification(self, session_id: str | None = None) -> Verification:
+        """Check the record of one session (id or unique prefix) or of the whole store against its hashes (chain.py,
+        evidence.py): each session's events, identity, scorings and derived fields, and its head against the ledger;
+        for the whole store also the ledger itself, the sessions and trainees it names, and every trainee.
+
+        One snapshot (a read transaction) for all of it. A keyed database read without its key is checked for
+        structure (links, numbering, fields against the chain and the ledger), not authenticity (no hash recomputed).
+        """
+        s, h, t, led = schema.sessions, schema.scores, schema.trainees, schema.ledger
+        keying = self._keying
         problems: list[ChainProblem] = []
+        legacy = 0
         with self._reading("verify sessions") as conn:
             if session_id is None:
-                heads = conn.execute(
-                    select(s.c.id, s.c.event_count, s.c.head_hash).order_by(s.c.started_at, s.c.id)
-                ).all()
+                rows = conn.execute(select(s).order_by(s.c.started_at, s.c.id)).all()
+                entries = [evidence.Entry(*r) for r in conn.execute(select(led).order_by(led.c.seq))]
+                problems += evidence.check_ledger(entries, keying, whole=True)
+                size, tail = len(entries), (entries[-1].hash if entries else "")
             else:
-                heads = [self._find(conn, session_id)]
-            for head in heads:
-                problem = _verify_rows(
-                    head.id, conn.execute(_events_query(head.id)).all(), head.head_hash, head.event_count
-                )
-                if problem is not None:
-                    problems.append(problem)
-        return problems
+                rows = [self._find(conn, session_id)]
+                query = select(led).where(led.c.subject == rows[0].id).order_by(led.c.seq)
+                entries = [evidence.Entry(*r) for r in conn.execute(query)]
+                problems += evidence.check_ledger(entries, keying, whole=False)
+                size = conn.execute(select(func.count()).select_from(led)).scalar_one()
+                tail = conn.execute(_LEDGER_TAIL).first()
+                tail = "" if tail is None else str(tail[1])
+            mine: dict[str, list[evidence.Entry]] = {}
+            for e in entries:
+                if e.kind in evidence.SESSION_KINDS:
+                    mine.setdefault(e.subject, []).append(e)
+            for first in range(0, len(rows), 500):
+                part = rows[first : first + 500]
+                scorings: dict[str, list[Any]] = {}  # the scorings of 500 sessions in one query, not one each
+                query = select(h).where(h.c.session_id.in_([row.id for row in part])).order_by(h.c.session_id, h.c.id)
+                for scoring in conn.execute(query):
+                    scorings.setdefault(scoring.session_id, []).append(scoring._mapping)
+                for row in part:
+                    own = mine.get(row.id, [])
+                    legacy += bool(own) and own[0].kind == "legacy"
+                    stored, unreadable = _read_events(conn.execute(_events_query(row.id)).all())
+                    problems += evidence.check_session(
+                        row._mapping, stored, unreadable, scorings.get(row.id, []), own, keying
+                    )
+            if session_id is None:
+                problems += evidence.missing_sessions({row.id for row in rows}, entries)
+                problems += evidence.check_trainees([r._mapping for r in conn.execute(select(t))], entries)
+        return Verification(
+            problems=tuple(problems),
+            checked=len(rows),
+            legacy=legacy,
+            keying=keying.meta_value(),
+            authenticated=keying.can_hash,
+            ledger_entries=size,
+            ledger_head=tail,
+        )
 
     # --- settings -------------------------------------------------------------------------------------------------------
 
@@ -713,6 +799,7 @@ class Store:
         """`act` with its reason checked and its actor known (looked up once, however many rows it signs)."""
         act = act or audit.Act()
         return audit.Act(self._reason(act.reason), act.actor or audit.Actor.here())
+
     # --- trainee PINs (schema version 4) ---------------------------------------------------------------------------------
 
     def has_pin(self, badge: str) -> bool:
@@ -865,6 +952,7 @@ class Store:
         if not scores:
             return
         s, h = schema.sessions, schema.scores
+        keying = self._hasher(f"save {len(scores)} score(s)")
         now = _utcnow()
         rows = [_scoring_row(x, now) for x in scores]
         # In session id order (stable: of two scorings of one session, the one given last stays the current score): each
@@ -873,23 +961,43 @@ class Store:
         update = (
             s.update()
             .where(s.c.id == bindparam("b_id"))
-            .values(score=bindparam("b_score"), passed=bindparam("b_passed"))
+            .values(score=bindparam("b_score"), passed=bindparam("b_passed"), score_hash=bindparam("b_hash"))
         )
+        heads_of = select(s.c.id, s.c.event_count, s.c.head_hash, s.c.score_hash).with_for_update()
         trail = self._act(act) if act is not None else None
         with self._writing(f"save {len(rows)} score(s)") as conn:
             each = trail is not None and per_session
-            old = _current_scores(conn, [r["session_id"] for r in rows]) if each else {}
-            changed = _driver_executemany(
-                conn, update, [{"b_id": r["session_id"], "b_score": r["score"], "b_passed": r["passed"]} for r in rows]
-            )
-            if changed != len(rows):  # one row per scoring, each session's row as often as it is given
-                ids = list(dict.fromkeys(r["session_id"] for r in rows))
-                known: set[str] = set()
-                for first in range(0, len(ids), 900):
-                    known.update(conn.execute(select(s.c.id).where(s.c.id.in_(ids[first : first + 900]))).scalars())
-                unknown = next((i for i in ids if i not in known), "?")
+            old = _current_scores(conn, [r["session_id"] for r in rows]) if each else {}  # before they are replaced
+            # Each scoring is chained after its session's head (its last scoring, else its last event), read locked.
+            ids = list(dict.fromkeys(r["session_id"] for r in rows))
+            heads: dict[str, tuple[int, str]] = {}
+            for first in range(0, len(ids), 900):
+                for sid, count, head, score_head in _driver_rows(
+                    conn, heads_of.where(s.c.id.in_(ids[first : first + 900]))
+                ):
+                    heads[sid] = (count, score_head or head)
+            unknown = next((i for i in ids if i not in heads), None)
+            if unknown is not None:
                 raise StoreError(f"{self._where}: no session {unknown}; check the session id")
-            _driver_executemany(conn, h.insert(), rows)
+            chained, entries = [], []
+            for row in rows:
+                sid = row["session_id"]
+                count, prev = heads[sid]
+                linked = _linked(keying, prev, row)
+                heads[sid] = (count, linked["hash"])
+                chained.append(linked)
+                entries.append(("head", sid, count, linked["hash"], None))
+            last = {row["session_id"]: row for row in chained}  # each session's row takes its last scoring
+            _driver_executemany(
+                conn,
+                update,
+                [
+                    {"b_id": sid, "b_score": r["score"], "b_passed": r["passed"], "b_hash": r["hash"]}
+                    for sid, r in last.items()
+                ],
+            )
+            _driver_executemany(conn, h.insert(), chained)
+            _enter(conn, keying, entries)
             if each:
                 assert trail is not None
                 _driver_executemany(
@@ -934,19 +1042,32 @@ class Store:
         if not scores:
             return []
         s, h = schema.sessions, schema.scores
+        keying = self._hasher(f"save {len(scores)} missing score(s)")
         now = _utcnow()
         finished = sorted(status.value for status in _FINISHED)
         done: list[str] = []
+        entries: list[LedgerEntry] = []
         with self._writing(f"save {len(scores)} missing score(s)") as conn:
             for row in (_scoring_row(x, now) for x in scores):
-                changed = conn.execute(
+                sid = row["session_id"]
+                head = conn.execute(
+                    select(s.c.event_count, s.c.head_hash, s.c.score_hash)
+                    .where(s.c.id == sid, s.c.score.is_(None), s.c.status.in_(finished))
+                    .with_for_update()
+                ).first()
+                if head is None:
+                    continue
+                linked = _linked(keying, head.score_hash or head.head_hash, row)
+                conn.execute(
                     s.update()
-                    .where(s.c.id == row["session_id"], s.c.score.is_(None), s.c.status.in_(finished))
-                    .values(score=row["score"], passed=row["passed"])
-                ).rowcount
-                if changed == 1:
-                    conn.execute(h.insert(), row)
-                    done.append(row["session_id"])
+                    .where(s.c.id == sid)
+                    .values(score=row["score"], passed=row["passed"], score_hash=linked["hash"])
+                )
+                conn.execute(h.insert(), linked)
+                entries.append(("head", sid, head.event_count, linked["hash"], None))
+                done.append(sid)
+            if entries:
+                _enter(conn, keying, entries)
             trail = self._act(act)
             audit.write(
                 conn,
@@ -1142,15 +1263,15 @@ _APPEND_UPDATE_IF_HEAD = _APPEND_UPDATE.where(  # the head append() chained from
 )
 
 
-# What a SessionRecord is made of: the sessions table's columns in order, up to void_reason (voided_by and voided_at,
-# the last two, are not part of it), so that a `select(schema.sessions)` row starts with these too. The heartbeat only
+# What a SessionRecord is made of: the sessions table's columns in order, up to void_reason (voided_by, voided_at and
+# score_hash, the last three, are not part of it), so that a `select(schema.sessions)` row starts with these too. The heartbeat only
 # decides whether a session in progress still runs: listings read it for those alone (one timestamp less to parse in
 # each finished session's row).
 _RECORD_COLUMNS = tuple(
     case((schema.sessions.c.status == SessionStatus.IN_PROGRESS.value, column), else_=null()).label(column.name)
     if column.name == "heartbeat_at"
     else column
-    for column in tuple(schema.sessions.c)[:-2]
+    for column in tuple(schema.sessions.c)[: tuple(schema.sessions.c).index(schema.sessions.c.void_reason) + 1]
 )
 
 
@@ -1223,6 +1344,79 @@ def _scoring_audit(
             "passed": [was_passed, row["passed"]],
         },
     )
+
+
+def _linked(keying: chain.Keying, prev_hash: str, scoring: dict[str, Any]) -> dict[str, Any]:
+    """A scores row (see _scoring_row) with its place in the session's chain: after `prev_hash`."""
+    return {**scoring, "prev_hash": prev_hash, "hash": chain.scoring_hash(keying, prev_hash, scoring)}
+
+
+def _chained_scoring(keying: chain.Keying, prev_hash: str, scoring: dict[str, Any] | None) -> dict[str, Any] | None:
+    """_linked(), or None without a scoring."""
+    return None if scoring is None else _linked(keying, prev_hash, scoring)
+
+
+_LEDGER_TAIL = select(schema.ledger.c.seq, schema.ledger.c.hash).order_by(schema.ledger.c.seq.desc()).limit(1)
+_LEDGER_INSERT = schema.ledger.insert()
+_LEDGER_COLUMNS = ("seq", "kind", "subject", "event_count", "head", "facts", "prev_hash", "hash")
+# A ledger entry before it is numbered and chained: (kind, subject, event_count, head, facts); see schema.ledger.
+LedgerEntry = tuple[str, str, int, str, str | None]
+# The ledger's two statements compiled once per backend, run on the driver's cursor: every trainee answer runs them,
+# and SQLAlchemy's execute() costs more than the statements do (a third of an append's time, measured).
+_LEDGER_SQL: dict[str, tuple[str, tuple[Any, ...], str, list[str], bool]] = {}
+
+
+def _ledger_sql(conn: Connection) -> tuple[str, tuple[Any, ...], str, list[str], bool]:
+    """(tail SQL, its parameters, insert SQL, the insert's parameter names in order, whether they are positional)."""
+    name = conn.dialect.name
+    if name not in _LEDGER_SQL:
+        tail = _LEDGER_TAIL.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        tail_params: Any = tail.params
+        if tail.positional:
+            tail_params = tuple(tail_params[key] for key in tail.positiontup or ())
+        insert = _LEDGER_INSERT.compile(dialect=conn.dialect, column_keys=list(_LEDGER_COLUMNS))
+        names = list(insert.positiontup or ()) if insert.positional else list(insert.bind_names.values())
+        _LEDGER_SQL[name] = (str(tail), tail_params, str(insert), names, bool(insert.positional))
+    return _LEDGER_SQL[name]
+
+
+def _enter(conn: Connection, keying: chain.Keying, entries: Sequence[LedgerEntry]) -> None:
+    """Append entries to the ledger, chained after its last one, in the write transaction `conn`.
+
+    The ledger has one end for the whole store: the writers that append to it are serialized (SQLite's write lock;
+    PostgreSQL: dialect.lock_ledger, taken last so that it never waits while holding it for another lock).
+    """
+    dialect.lock_ledger(conn)
+    tail_sql, tail_params, insert_sql, names, positional = _ledger_sql(conn)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(tail_sql, tail_params)
+        tail = cursor.fetchone()
+        seq, prev = (int(tail[0]), str(tail[1])) if tail is not None else (0, chain.LEDGER_GENESIS)
+        rows: list[Any] = []
+        for kind, subject, count, head, facts in entries:
+            seq += 1
+            digest = chain.ledger_hash(keying, prev, seq, kind, subject, count, head, facts)
+            values = dict(zip(_LEDGER_COLUMNS, (seq, kind, subject, count, head, facts, prev, digest), strict=True))
+            rows.append(tuple(values[key] for key in names) if positional else values)
+            prev = digest
+        if len(rows) == 1:
+            cursor.execute(insert_sql, rows[0])
+        elif rows:
+            cursor.executemany(insert_sql, rows)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(insert_sql, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
+
+
+def _keying(engine: Engine) -> chain.Keying:
+    """How the database's record is hashed (meta['chain']); the site key is read only for a keyed database."""
+    m = schema.meta
+    with dialect.read_transaction(engine) as conn:
+        value = conn.execute(select(m.c.value).where(m.c.key == "chain")).scalar_one_or_none()
+    keyed = (value or "").startswith(chain.KEYED)
+    return chain.Keying.from_meta(value, sitekey.site_key() if keyed else None)
 
 
 def _event_row(stored: StoredEvent) -> dict[str, Any]:
@@ -1327,17 +1521,15 @@ def _stored_event(row: Row[Any]) -> StoredEvent:
     return StoredEvent(session_id=row.session_id, event=event, utc=row.utc, prev_hash=row.prev_hash, hash=row.hash)
 
 
-def _verify_rows(session_id: str, rows: Sequence[Row[Any]], head_hash: str, event_count: int) -> ChainProblem | None:
+def _read_events(rows: Sequence[Row[Any]]) -> tuple[list[StoredEvent], ChainProblem | None]:
+    """The stored events of a session's rows, up to the first unreadable one (which cannot be hashed), and the problem
+    that one is (evidence.check_session reports the chain up to it first: an earlier problem wins)."""
     stored: list[StoredEvent] = []
     for row in rows:
         try:
             stored.append(_stored_event(row))
         except (ValueError, KeyError, TypeError) as exc:
-            # an unreadable row cannot be hashed; report the chain up to it first (an earlier problem wins)
-            earlier = chain.verify(
-                session_id, stored, stored[-1].hash if stored else chain.genesis(session_id), len(stored)
+            return stored, ChainProblem(
+                session_id=row.session_id, seq=row.seq, reason=f"event {row.seq} is unreadable: {exc}"
             )
-            return earlier or ChainProblem(
-                session_id=session_id, seq=row.seq, reason=f"event {row.seq} is unreadable: {exc}"
-            )
-    return chain.verify(session_id, stored, head_hash, event_count)
+    return stored, None
