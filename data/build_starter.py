@@ -68,13 +68,13 @@ def main() -> None:
         line = labelled.record(s.course, s.events, session=s.session, trainee=s.trainee, seed=s.seed, profile=s.profile)
         (holdout if in_holdout(s.trainee) else train).append(label_line(line))
     args.out.mkdir(parents=True, exist_ok=True)
-    labelled.write(args.out / "train.jsonl.gz", train)
-    labelled.write(args.out / "holdout.jsonl.gz", holdout)
+    labelled.write(args.out / "train.jsonl.gz", train, force=True)  # a rebuild replaces what it built before
+    labelled.write(args.out / "holdout.jsonl.gz", holdout, force=True)
     print(f"{len(train)} training and {len(holdout)} holdout sessions written to {args.out}")
 
     data = M.load_data([args.out / "train.jsonl.gz"])
     trained = M.train(data, seed=0)
-    M.save(trained, args.model)
+    M.save(trained, args.model, force=True)
     cv = trained.metadata["cv"]
     print(
         f"default model {trained.short_id} ({trained.metadata['chosen']}): "
