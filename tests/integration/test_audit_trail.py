@@ -197,7 +197,7 @@ def test_replacing_the_password_needs_the_old_one(db, wall, capsys, monkeypatch)
     code, out, _ = run(
         capsys, monkeypatch, "instructor", "set-password", "--stdin", stdin="correct horse\nnew password 1\n"
     )
-    assert code == 0 and out.strip() == "instructor password set"
+    assert code == 0 and out.strip() == "Instructor password set."
     with Store.open(db) as store:
         assert check_password("new password 1", store.get_setting(SETTING) or "")
     rows = trail(db)

@@ -7,7 +7,18 @@ from __future__ import annotations
 import asyncio
 import time
 
-from screen import Clock, choose, make_app, number_of, offered, open_course, screen_text, sign_in, wait_for_actions
+from screen import (
+    Clock,
+    choose,
+    confirm_name,
+    make_app,
+    number_of,
+    offered,
+    open_course,
+    screen_text,
+    sign_in,
+    wait_for_actions,
+)
 from test_trainee_app import EXPERT, PRESS, play_expert
 
 from trainer.engine.events import EventKind
@@ -68,6 +79,7 @@ async def test_resume_shows_the_scene_its_event_and_status_as_before_quitting(tm
     app = make_app(db, lang="zh")
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_in(pilot, "P2")
+        await confirm_name(pilot, "李")  # without PINs, resuming asks for the registered name first
         await pilot.pause(0.2)
         await pilot.press("enter")  # resume
         await wait_for_actions(pilot)

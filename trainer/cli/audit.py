@@ -10,7 +10,7 @@ from trainer.errors import ExitCode, UsageError
 
 
 def register(sub: Any) -> None:
-    from trainer.store.audit import ACTIONS
+    from trainer.store.actions import ACTIONS  # not store.audit: --help and course check stay free of SQLAlchemy
 
     group = command(sub, "audit", _group_help, uses=("db",))
     asub = group.add_subparsers(title="audit commands", metavar="COMMAND")

@@ -25,33 +25,22 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from trainer.store import schema
-
-SESSION_VOID = "session.void"
-LABEL_SET = "label.set"
-LABEL_IMPORT = "label.import"
-SCORE_MODEL = "score.model"  # `trainer score --model FILE|rubric`: a model other than the current one
-SCORE_RESCORE = "score.rescore"  # `trainer score` with the current model
-SCORE_REPAIR = "score.repair"  # a finished session found without a score, scored when a command opened the store
-DB_RESTORE = "db.restore"
-LOGIN_OK = "instructor.login_ok"
-LOGIN_FAILED = "instructor.login_failed"
-LOGIN_REFUSED = "instructor.login_refused"  # an attempt made before the wait was over: refused unchecked
-PASSWORD_SET = "instructor.password_set"
-PASSWORD_RESET = "instructor.password_reset"
-ACTIONS = (
-    SESSION_VOID,
-    LABEL_SET,
-    LABEL_IMPORT,
-    SCORE_MODEL,
-    SCORE_RESCORE,
-    SCORE_REPAIR,
+from trainer.store.actions import (  # noqa: F401  (re-exported: callers name them audit.SESSION_VOID etc.)
+    ACTIONS,
     DB_RESTORE,
-    LOGIN_OK,
+    LABEL_IMPORT,
+    LABEL_SET,
     LOGIN_FAILED,
+    LOGIN_OK,
     LOGIN_REFUSED,
-    PASSWORD_SET,
     PASSWORD_RESET,
+    PASSWORD_SET,
+    SCORE_MODEL,
+    SCORE_REPAIR,
+    SCORE_RESCORE,
+    SESSION_VOID,
 )
+
 # The events after which the failure count starts again from zero.
 _RESETS = (LOGIN_OK, PASSWORD_SET, PASSWORD_RESET)
 
