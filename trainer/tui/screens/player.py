@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -476,10 +477,11 @@ class PlayerScreen(TrainerScreen[None]):
 
         await self.push_paused(HelpScreen())
 
-    async def push_paused(self, modal: Screen) -> None:
+    async def push_paused(self, modal: Screen, then: Callable[[Any], object] | None = None) -> None:
         """Show `modal` over the scene with the course paused the stored way (as Esc pauses): `paused` before it shows,
         `unpaused` when it closes. A trainee reading an overlay cannot read the scene, so no timer may run meanwhile.
-        Already paused (or no session yet, or ended): the modal just shows, and closing it resumes nothing."""
+        Already paused (or no session yet, or ended): the modal just shows, and closing it resumes nothing. `then` gets
+        the modal's result after the course runs again."""
         durable = self.durable
         paused_here = False
         if durable is not None and not durable.engine.ended and not durable.engine.paused:
@@ -492,11 +494,17 @@ class PlayerScreen(TrainerScreen[None]):
                 return  # a timer ran out first and ended the session: its ending shows, not the overlay
             paused_here = durable.engine.paused  # False if the pause could not be stored (the feedback says so)
 
-        async def closed(_: object) -> None:
-            if not paused_here or self.durable is None or self.durable.engine.ended or not self.durable.engine.paused:
-                return
-            while self.busy:
-                await asyncio.sleep(0.01)
-            await self._save(self.durable.unpause, None)
+        async def closed(result: object) -> None:
+            if (
+                paused_here
+                and self.durable is not None
+                and not self.durable.engine.ended
+                and self.durable.engine.paused
+            ):
+                while self.busy:
+                    await asyncio.sleep(0.01)
+                await self._save(self.durable.unpause, None)
+            if then is not None:
+                then(result)
 
         self.app.push_screen(modal, closed)
