@@ -197,3 +197,33 @@ async def test_the_preview_is_marked_and_a_jump_brings_the_variables_of_the_way_
         engine = app.screen.durable.engine
         course = app.library.get("press-loto-die-change")
         assert engine.variables == variables_on_the_way(course, "at_press") != course.variables
+
+
+async def test_the_preview_clock_waits_while_the_variable_inspector_or_the_jumper_covers_the_scene(tmp_path):
+    """Issue 17 item 1 for the preview: an instructor reading the variables of a timed state is not timed out."""
+    app = instructor_app(tmp_path / "t.db")
+    clock = app.clock
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#preview-courses", DataTable)
+        keys = [row.value for row in table.rows]
+        await pilot.press(*["down"] * keys.index("press-loto-die-change"), "enter")
+        await pilot.pause(0.3)
+        await pilot.press("j")
+        await pilot.pause()
+        jumper = app.screen.query_one("#jumper")
+        target = [jumper.get_option_at_index(i).id for i in range(jumper.option_count)].index("first_stroke")
+        await pilot.press("home", *["down"] * target, "enter")  # a state with a 10 s timer
+        await pilot.pause(0.3)
+        clock.advance(3_000)
+        await pilot.pause(0.4)
+        assert "7 s left" in screen_text(app)
+        for key in ("v", "j"):
+            await pilot.press(key)
+            await pilot.pause(0.3)
+            clock.advance(12_000)  # longer than the timer has left
+            await pilot.pause(0.4)
+            await pilot.press("escape")
+            await pilot.pause(0.4)
+            assert "7 s left" in screen_text(app), key
+            assert "stop_entry" in offered(pilot), key  # still in the timed state: no timeout took the trainee on

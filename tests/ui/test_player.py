@@ -171,3 +171,40 @@ async def test_the_ending_shows_at_once_while_the_session_is_graded(tmp_path, mo
         assert "FAILED" in screen_text(app)
         record = app.store.sessions(badge="P6")[0]
         assert record.status == "failed" and record.score is not None
+
+
+async def test_help_over_the_scene_stops_the_countdown_and_the_elapsed_clock(tmp_path):
+    """Issue 17 item 1: the help covers the scene, so reading it must not cost timer seconds (it used to: a trainee
+    reading the keys at 剩余 7 秒 came back to a timeout and a serious mistake). Stored as a pause, like Esc."""
+    clock = Clock()
+    app = make_app(tmp_path / "t.db", lang="zh", clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "P9", "赵", "冲压")
+        await open_course(pilot, PRESS)
+        await play_expert(pilot, EXPERT[: EXPERT.index("stop_entry")])  # the next state has a 10 s timer
+        await pilot.pause(0.3)
+        clock.advance(3_000)
+        await pilot.pause(0.4)
+        assert "剩余 7 秒" in screen_text(app)
+        player = app.screen
+        elapsed = player.durable.engine.now_ms()
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+        assert "帮助" in screen_text(app) and "计时暂停" in screen_text(app)
+        clock.advance(8_000)  # reading the help for longer than the timer has left
+        await pilot.pause(0.5)
+        assert "时间到" not in screen_text(app)
+        await pilot.press("escape")  # closes the help
+        await pilot.pause(0.3)
+        assert app.screen is player
+        text = screen_text(app)
+        assert "剩余 7 秒" in text and "时间到" not in text
+        assert player.durable.engine.now_ms() == elapsed  # the elapsed clock stood still too
+        assert kinds(app)[-2:] == ["paused", "unpaused"]
+        assert "timed_out" not in kinds(app)
+        await pilot.press("question_mark")  # a second look pauses again, and closing it with ? resumes again
+        await pilot.pause(0.3)
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+        assert kinds(app)[-4:] == ["paused", "unpaused", "paused", "unpaused"]
+        assert "剩余 7 秒" in screen_text(app)

@@ -111,8 +111,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pause.no": ("不，继续", "No, go on"),
     "help.title": ("帮助", "Help"),
     "help.body": (
-        "数字键 1–9 或 ↑↓ 加 Enter：选择操作\nEsc：暂停菜单（继续 / 放弃）\nh：提示（会记录，每次扣{HINT}分）\nm：车间平面图（终端较小时与场景文字轮流显示，再按 m 返回）\nF2：切换中文/English\n?：本帮助\nCtrl+Q：退出（进度已保存，可下次继续）",
-        "Number keys 1–9, or ↑↓ then Enter: choose an action\nEsc: pause menu (resume / abandon)\nh: a hint (recorded; costs {HINT} points each time)\nm: the workshop map (on a small terminal it takes the scene's place; m again brings the scene back)\nF2: switch 中文/English\n?: this help\nCtrl+Q: quit (your progress is saved; resume next time)",
+        "数字键 1–9 或 ↑↓ 加 Enter：选择操作\nEsc：暂停菜单（继续 / 放弃）\nh：提示（会记录，每次扣{HINT}分）\nm：车间平面图（终端较小时与场景文字轮流显示，再按 m 返回）\nF2：切换中文/English\n?：本帮助（看帮助时计时暂停）\nCtrl+Q：退出（进度已保存，可下次继续）",
+        "Number keys 1–9, or ↑↓ then Enter: choose an action\nEsc: pause menu (resume / abandon)\nh: a hint (recorded; costs {HINT} points each time)\nm: the workshop map (on a small terminal it takes the scene's place; m again brings the scene back)\nF2: switch 中文/English\n?: this help (the clock stops while it is open)\nCtrl+Q: quit (your progress is saved; resume next time)",
     ),
     "debrief.title": ("讲评", "Debrief"),
     "debrief.score": ("得分 {score}", "Score {score}"),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -469,7 +471,40 @@ class PlayerScreen(TrainerScreen[None]):
 
         self.app.push_screen(PauseScreen(), after)
 
-    def action_help(self) -> None:
+    async def action_help(self) -> None:
+        """The keys, over the scene: the course clock stands still while they are read (stored as a pause)."""
         from trainer.tui.screens.help import HelpScreen
 
-        self.app.push_screen(HelpScreen())
+        await self.push_paused(HelpScreen())
+
+    async def push_paused(self, modal: Screen, then: Callable[[Any], object] | None = None) -> None:
+        """Show `modal` over the scene with the course paused the stored way (as Esc pauses): `paused` before it shows,
+        `unpaused` when it closes. A trainee reading an overlay cannot read the scene, so no timer may run meanwhile.
+        Already paused (or no session yet, or ended): the modal just shows, and closing it resumes nothing. `then` gets
+        the modal's result after the course runs again."""
+        durable = self.durable
+        paused_here = False
+        if durable is not None and not durable.engine.ended and not durable.engine.paused:
+            while self.busy:  # an answer being stored: pause after it, as its outcome is what the trainee comes back to
+                await asyncio.sleep(0.01)
+            if durable.engine.ended:
+                return
+            await self._save(durable.pause, None)
+            if durable.engine.ended:
+                return  # a timer ran out first and ended the session: its ending shows, not the overlay
+            paused_here = durable.engine.paused  # False if the pause could not be stored (the feedback says so)
+
+        async def closed(result: object) -> None:
+            if (
+                paused_here
+                and self.durable is not None
+                and not self.durable.engine.ended
+                and self.durable.engine.paused
+            ):
+                while self.busy:
+                    await asyncio.sleep(0.01)
+                await self._save(self.durable.unpause, None)
+            if then is not None:
+                then(result)
+
+        self.app.push_screen(modal, closed)

@@ -40,7 +40,7 @@ class PreviewScreen(PlayerScreen):
     def action_leave(self) -> None:
         self.app.pop_screen()
 
-    def action_jump(self) -> None:
+    async def action_jump(self) -> None:
         def jumped(state_id: str | None) -> None:
             if state_id:
                 found = self.durable.jump(state_id)
@@ -49,10 +49,11 @@ class PreviewScreen(PlayerScreen):
                 self.feedback = Text(self.app.tr(said, state=state_id), style="dim")
                 self.redraw()
 
-        self.app.push_screen(StateJumper(self.course, self.durable.engine.state.id), jumped)
+        # Like the help, the jumper and the inspector cover the scene: the preview's clock waits while they are open.
+        await self.push_paused(StateJumper(self.course, self.durable.engine.state.id), jumped)
 
-    def action_inspect(self) -> None:
-        self.app.push_screen(VariableInspector(self.durable), lambda _: self.redraw())
+    async def action_inspect(self) -> None:
+        await self.push_paused(VariableInspector(self.durable), lambda _: self.redraw())
 
 
 class StateJumper(TrainerModal[str | None]):
