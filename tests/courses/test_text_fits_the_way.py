@@ -39,3 +39,30 @@ def test_crane_landing_after_blocks_and_one_signaller_no_longer_has_wang_waving_
     assert "waving you down" not in shown(played) and "挥手" not in shown(played, "zh")
     assert "at his feet" not in shown(played)
     assert "only Lao Chen gives signals" in shown(played)
+
+
+def test_fire_fighting_after_pulling_the_pin_no_longer_says_pin_in_and_seal_intact():
+    played = play("fire-response", ["raise_alarm", "take_co2", "approach_aisle", "pull_pin"], event=False)
+    assert played.session.state.id == "fighting"
+    assert "pin in and seal intact" not in shown(played) and "保险销还插着" not in shown(played, "zh")
+    assert "the pin is out" in shown(played)
+
+
+def test_fire_evacuation_without_an_alarm_does_not_say_the_alarm_is_ringing():
+    steps = ["fight_first", "approach_aisle", "pull_pin", "discharge_flames", "back_off"]
+    played = play("fire-response", steps, event=False)
+    assert played.session.state.id == "evacuate"
+    assert "alarm is ringing" not in shown(played) and "警铃在响" not in shown(played, "zh")
+    assert "Nobody has raised the alarm" in shown(played)
+    played = play("fire-response", [*steps, "raise_alarm"], event=False)
+    assert "alarm is ringing" in shown(played)
+
+
+def test_fire_ending_after_not_reporting_in_does_not_say_everyone_was_accounted_for():
+    steps = ["raise_alarm", "take_co2", "approach_aisle", "pull_pin", "discharge_base", "hand_over", "take_stairs"]
+    played = play("fire-response", [*steps, "wait_unreported"], event=False)
+    assert played.outcome == "completed"
+    assert "Everyone is accounted for" not in shown(played) and "人员清点无误" not in shown(played, "zh")
+    assert "never reported in" in shown(played)
+    played = play("fire-response", [*steps, "report_in", "wait_all_clear"], event=False)
+    assert "Everyone is accounted for" in shown(played)
