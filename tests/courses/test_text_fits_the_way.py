@@ -66,3 +66,32 @@ def test_fire_ending_after_not_reporting_in_does_not_say_everyone_was_accounted_
     assert "never reported in" in shown(played)
     played = play("fire-response", [*steps, "report_in", "wait_all_clear"], event=False)
     assert "Everyone is accounted for" in shown(played)
+
+
+FORKLIFT_TO_SPARE = [
+    "get_on", "test_parking_brake", "secure_truck", "tag_out", "report_defect", "to_spare",
+]  # fmt: skip
+
+
+def test_forklift_spare_truck_is_not_called_ready_to_go_before_its_check():
+    played = play("forklift-shift", FORKLIFT_TO_SPARE, event=False)
+    assert played.session.state.id == "depart"
+    assert "ready to go" not in shown(played) and "准备出发" not in shown(played, "zh")
+    assert "nobody has checked it yet" in shown(played)
+    played = play("forklift-shift", [*FORKLIFT_TO_SPARE, "check_spare"], event=False)
+    assert "ready to go" in shown(played)
+
+
+def test_forklift_ending_with_the_forks_left_up_or_the_no3_untagged_does_not_say_parked_safely_or_out_of_service():
+    way = ["check_spare", "fasten_seatbelt", "pull_away", "approach_careful", "travel_reverse", "stop_under_forks"]
+    untagged = ["get_on", "test_parking_brake", "to_spare_untagged"]
+    for steps in ([*FORKLIFT_TO_SPARE, *way, "leave_truck_forks_up"], [*untagged, *way, "lower_forks", "leave_truck"]):
+        played = play("forklift-shift", steps, event=False)
+        assert played.outcome == "completed"
+        for claim in ("parked safely", "out of service for repair"):
+            assert claim not in shown(played)
+        for claim in ("按规定停好", "停用待修"):
+            assert claim not in shown(played, "zh")
+    assert "forks still raised" in shown(
+        play("forklift-shift", [*FORKLIFT_TO_SPARE, *way, "leave_truck_forks_up"], event=False)
+    )
