@@ -95,3 +95,31 @@ def test_forklift_ending_with_the_forks_left_up_or_the_no3_untagged_does_not_say
     assert "forks still raised" in shown(
         play("forklift-shift", [*FORKLIFT_TO_SPARE, *way, "leave_truck_forks_up"], event=False)
     )
+
+
+PAINT_IN = ["alert_people", "small_spill", "read_sds", "don_ppe", "don_supplied_air", "control_ignition", "enter_spill"]
+
+
+def test_paint_contain_after_absorbing_no_longer_says_six_litres_lie_on_the_floor():
+    played = play("paint-solvent-spill", [*PAINT_IN, "stop_source", "contain_absorb"], event=False)
+    assert played.session.state.id == "contain"
+    assert "six litres" not in shown(played) and "六升" not in shown(played, "zh")
+    assert "soaked up" in shown(played)
+
+
+def test_paint_report_after_skipping_the_clean_up_does_not_call_the_room_clean():
+    played = play("paint-solvent-spill", [*PAINT_IN, "stop_source", "contain_absorb", "leave_room"], event=False)
+    assert played.session.state.id == "report"
+    assert "is clean" not in shown(played) and "清理干净" not in shown(played, "zh")
+    assert "sodden absorbent" in shown(played)
+
+
+def test_paint_ending_unreported_with_waste_in_the_general_bin_claims_neither_report_nor_hazardous_waste_store():
+    way = [*PAINT_IN, "stop_source", "contain_absorb", "decontaminate", "waste_general_bin", "leave_room"]
+    played = play("paint-solvent-spill", [*way, "hand_back_unreported"], event=False)
+    assert played.outcome == "completed"
+    for claim in ("hazardous-waste store", "the spill is reported"):
+        assert claim not in shown(played)
+    for claim in ("危废库", "事件已上报"):
+        assert claim not in shown(played, "zh")
+    assert "never reported" in shown(played)
