@@ -123,3 +123,31 @@ def test_paint_ending_unreported_with_waste_in_the_general_bin_claims_neither_re
     for claim in ("危废库", "事件已上报"):
         assert claim not in shown(played, "zh")
     assert "never reported" in shown(played)
+
+
+def test_press_check_station_after_refitting_the_button_box_no_longer_says_it_hangs_beside_the_die():
+    played = play("press-shift-check", ["start_check", "to_station", "refit_console"], event=False)
+    assert played.session.state.id == "station"
+    assert "beside the die" not in shown(played) and "立柱空着" not in shown(played, "zh")
+    assert "back on its pedestal" in shown(played)
+    played = play("press-shift-check", ["start_check", "to_station", "leave_console"], event=False)
+    assert "beside the die" in shown(played)
+
+
+PRESS_CHECK_TO_SECURE = ["start_check", "to_station", "to_curtain", "fetch_rod", "test_low", "stop_press"]
+
+
+def test_press_check_secure_after_tagging_out_no_longer_says_the_tags_are_in_the_clip():
+    played = play("press-shift-check", [*PRESS_CHECK_TO_SECURE, "main_off", "tag_out"], event=False)
+    assert played.session.state.id == "secure"
+    assert "in your checklist clip" not in shown(played) and "夹在你的点检表夹子里" not in shown(played, "zh")
+    assert "tag hangs on QS1" in shown(played) and "is at OFF" in shown(played)
+
+
+def test_press_check_restart_without_the_retest_does_not_end_repaired_and_re_tested():
+    steps = [*PRESS_CHECK_TO_SECURE, "main_off", "tag_out", "record_fault", "go_report", "back_to_press"]
+    played = play("press-shift-check", [*steps, "restart_unverified"], event=False)
+    assert played.outcome == "completed"
+    assert "re-tested" not in shown(played) and "复测合格" not in shown(played, "zh")
+    assert "electrician's word alone" in shown(played)
+    assert "re-tested" in shown(play("press-shift-check", [*steps, "retest", "restart"], event=False))
