@@ -151,3 +151,22 @@ def test_press_check_restart_without_the_retest_does_not_end_repaired_and_re_tes
     assert "re-tested" not in shown(played) and "复测合格" not in shown(played, "zh")
     assert "electrician's word alone" in shown(played)
     assert "re-tested" in shown(play("press-shift-check", [*steps, "retest", "restart"], event=False))
+
+
+ROBOT_IN = ["notify", "to_panel", "stop_cell", "isolate_power", "lock_power", "isolate_air", "enter_gate"]
+
+
+def test_robot_fixture_after_replacing_the_pin_no_longer_says_pin_3_is_bent():
+    played = play("robot-cell-entry", [*ROBOT_IN, "replace_pin"], event=False)
+    assert played.session.state.id == "fixture"
+    assert "bent" not in shown(played) and "弯了" not in shown(played, "zh")
+    assert "still sit on the fixture table" in shown(played)
+    played = play("robot-cell-entry", [*ROBOT_IN, "replace_pin", "collect_tools"], event=False)
+    assert "back in the toolbox" in shown(played)
+
+
+def test_robot_outside_after_unlocking_no_longer_says_the_lock_is_still_on_qs2():
+    played = play("robot-cell-entry", [*ROBOT_IN, "replace_pin", "collect_tools", "exit_cell", "unlock"], event=False)
+    assert played.session.state.id == "outside"
+    assert "still on QS2" not in shown(played) and "还挂在QS2上" not in shown(played, "zh")
+    assert "Your lock is off" in shown(played)
