@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from test_engine import COURSE, Clock, seed_with
 
-from tests.unit.test_engine import COURSE, Clock, seed_with
 from trainer.course.loader import check_text, load_course
 from trainer.durable import DurableSession
 from trainer.engine.events import EventKind
