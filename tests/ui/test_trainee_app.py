@@ -326,6 +326,10 @@ async def test_sign_in_fields_take_tab_shift_tab_and_keys_typed_ahead(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await burst(pilot, *"E2", "enter", "王", "enter", *"冲压", "enter")
         await shows(pilot, "欢迎，王（冲压）")
+    app = make_app(tmp_path / "v.db", lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:  # Tab after the badge goes on to the name, as Enter does
+        await burst(pilot, *"E3", "tab", "王", "tab", *"冲压", "enter")
+        await shows(pilot, "欢迎，王（冲压）")
 
 
 @pytest.mark.parametrize(

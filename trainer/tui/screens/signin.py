@@ -98,9 +98,15 @@ class SignInScreen(TrainerScreen[None]):
         )
         self.set_focus(self.field_box("name"))
 
-    def action_move(self, step: int) -> None:
-        """Tab / Shift+Tab: the next or previous field, at once (Screen.set_focus, not Widget.focus, which waits)."""
-        boxes = list(self.query(Input))
+    async def action_move(self, step: int) -> None:
+        """Tab / Shift+Tab: the next or previous field, at once (Screen.set_focus, not Widget.focus, which waits).
+
+        Tab in the badge field while it is the only one continues as Enter does: a first-timer's name field comes next
+        (typing `E7 Tab 王` put 王 in the badge field when Tab had nowhere to go)."""
+        boxes = [box for box in self.query(Input) if not box.disabled]
+        if step > 0 and len(boxes) == 1:
+            await self.action_enter()
+            return
         at = boxes.index(self.focused) if self.focused in boxes else -1
         self.set_focus(boxes[(at + step) % len(boxes)])
 
