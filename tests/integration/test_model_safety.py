@@ -118,7 +118,7 @@ def mutate(nodes: np.ndarray, field: str, rng: random.Random, n_bitsets: int) ->
     leaves = np.flatnonzero(nodes["is_leaf"] == 1).tolist()
     node = rng.choice(splits)
     if field in ("left", "right"):
-        value = rng.choice([n, n + rng.randrange(1, 5000), 2**31, 2**32 - 1, node, 0, rng.randrange(1, node + 1)])
+        value = rng.choice([n, n + rng.randrange(1, 5000), 2**31, 2**32 - 1, node, 0, rng.randrange(0, node + 1)])
     elif field == "feature_idx":
         value = rng.choice([19, 20, 1000, 2**40, -1, -(2**62)])
     elif field == "bitset_idx":
