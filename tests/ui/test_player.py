@@ -33,17 +33,22 @@ def kinds(app) -> list[str]:
     return [str(s.event.kind) for s in app.store.events(app.screen.durable.id)]
 
 
+async def seven_seconds_left(pilot, clock: Clock, badge: str, name: str) -> None:
+    """Sign in, play the press course to the state with a 10 s timer and let 3 s of it run: 剩余 7 秒 on screen."""
+    await sign_in(pilot, badge, name, "冲压")
+    await open_course(pilot, PRESS)
+    await play_expert(pilot, EXPERT[: EXPERT.index("stop_entry")])  # the next state has a 10 s timer
+    await pilot.pause(0.3)
+    clock.advance(3_000)
+    await pilot.pause(0.4)
+    assert "剩余 7 秒" in screen_text(pilot.app)
+
+
 async def test_esc_pauses_the_countdown_and_the_elapsed_clock(tmp_path):
     clock = Clock()
     app = make_app(tmp_path / "t.db", lang="zh", clock=clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot, "P1", "王", "冲压")
-        await open_course(pilot, PRESS)
-        await play_expert(pilot, EXPERT[: EXPERT.index("stop_entry")])  # the next state has a 10 s timer
-        await pilot.pause(0.3)
-        clock.advance(3_000)
-        await pilot.pause(0.4)
-        assert "剩余 7 秒" in screen_text(app)
+        await seven_seconds_left(pilot, clock, "P1", "王")
         elapsed = app.screen.durable.engine.now_ms()
         await pilot.press("escape")
         await pilot.pause(0.3)
@@ -179,13 +184,7 @@ async def test_help_over_the_scene_stops_the_countdown_and_the_elapsed_clock(tmp
     clock = Clock()
     app = make_app(tmp_path / "t.db", lang="zh", clock=clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot, "P9", "赵", "冲压")
-        await open_course(pilot, PRESS)
-        await play_expert(pilot, EXPERT[: EXPERT.index("stop_entry")])  # the next state has a 10 s timer
-        await pilot.pause(0.3)
-        clock.advance(3_000)
-        await pilot.pause(0.4)
-        assert "剩余 7 秒" in screen_text(app)
+        await seven_seconds_left(pilot, clock, "P9", "赵")
         player = app.screen
         elapsed = player.durable.engine.now_ms()
         await pilot.press("question_mark")
