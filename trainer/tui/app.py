@@ -23,6 +23,8 @@ from trainer.tui.i18n import KEY_OF_TEXT, STRINGS, t
 
 if TYPE_CHECKING:
     from trainer.course.library import Library
+    from trainer.course.model import Course
+    from trainer.scoring.rubric import SessionScore
     from trainer.store.records import Trainee
     from trainer.store.store import Store
 
@@ -122,6 +124,13 @@ class TrainerApp(App[None]):
     def on_mount(self) -> None:
         self.title = self.tr("app.title")
         self.localize_bindings(self)
+
+    def show_debrief(self, course: Course, session_id: str, *, score: SessionScore | None = None) -> None:
+        """Replace the player with the debrief of the session it just ended. Screens move on through the app, so the
+        player and the debrief (whose "again" opens a new player) do not import each other."""
+        from trainer.tui.screens.debrief import DebriefScreen
+
+        self.switch_screen(DebriefScreen(course, session_id, score=score))
 
     def preload_grader(self) -> None:
         """Load the grading model in a worker thread (once per process): it takes seconds, and a session is graded

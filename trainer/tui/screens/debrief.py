@@ -23,10 +23,10 @@ from trainer.scoring.grade import Grader, details
 from trainer.scoring.judgement import Explained, Judged, explained, explanation, read
 from trainer.scoring.rubric import SessionScore
 from trainer.tui.i18n import STRINGS
+from trainer.tui.look import SEVERITY_LOOK, clock_text
 from trainer.tui.mapdraw import draw_map
 from trainer.tui.replay import Frame, frames, time_per_state
 from trainer.tui.screens.base import TrainerScreen
-from trainer.tui.screens.player import SEVERITY_LOOK, _clock_text
 from trainer.tui.widgets.prose import Prose
 from trainer.tui.widgets.reading import ReadingPane
 
@@ -149,7 +149,7 @@ class DebriefScreen(TrainerScreen[None]):
         times.add_column("", justify="right")
         for state_id, ms in time_per_state(self.events):
             state = course.states.get(state_id)
-            times.add_row(_first_sentence(state.text.get(lang)) if state else state_id, _clock_text(ms))
+            times.add_row(_first_sentence(state.text.get(lang)) if state else state_id, clock_text(ms))
         self.query_one("#debrief-times", Static).update(times)
         if not self.instructor:
             self.query_one("#retry", Button).label = tr("debrief.retry")
@@ -176,7 +176,7 @@ class DebriefScreen(TrainerScreen[None]):
         else:
             out.append(f"0 {tr('debrief.cleared')} ", style="dim")
         if j.t_ms is not None:
-            out.append(f"[{_clock_text(j.t_ms)}] ")
+            out.append(f"[{clock_text(j.t_ms)}] ")
         out.append(row.rule.get(lang))
         if row.standard:
             out.append(f" [{row.standard}]", style="dim")
@@ -219,7 +219,7 @@ class DebriefScreen(TrainerScreen[None]):
             "instructor.replay_hint" if self.instructor else "debrief.replay_hint"
         )
         out = Text()
-        out.append(f"[{_clock_text(e.t_ms)}] ", style="bold")
+        out.append(f"[{clock_text(e.t_ms)}] ", style="bold")
         out.append_text(self.describe(e))
         if course.map is not None:
             out.append("\n")

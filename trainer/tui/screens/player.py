@@ -15,23 +15,17 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from trainer.course.model import Course, MistakeSeverity, Outcome
+from trainer.course.model import Course, Outcome
 from trainer.durable import DurableSession
 from trainer.engine.events import Event, EventKind
 from trainer.engine.session import EngineError, ReplayMismatch
 from trainer.errors import TrainerError
 from trainer.scoring.detect import declared_rule
 from trainer.store.records import StoredEvent
+from trainer.tui.look import clock_text
 from trainer.tui.mapdraw import draw_map, legend
 from trainer.tui.screens.base import TrainerScreen
 from trainer.tui.widgets.prose import Prose
-
-SEVERITY_LOOK = {
-    MistakeSeverity.MINOR: ("▲", "bold yellow"),
-    MistakeSeverity.SERIOUS: ("▲▲", "bold dark_orange"),
-    MistakeSeverity.CRITICAL: ("✖", "bold white on red"),
-}
-
 
 # Events that change nothing the trainee is told: storing them keeps the feedback on screen as it was.
 QUIET_KINDS = frozenset({EventKind.PAUSED, EventKind.UNPAUSED, EventKind.SHOWN})
@@ -46,11 +40,6 @@ def last_input(events: Sequence[Event]) -> list[Event]:
         if events[i].kind in SHOWN_INPUTS:
             return [e for e in events[i:] if e.kind not in QUIET_KINDS and e.kind is not EventKind.RESUMED]
     return []
-
-
-def _clock_text(ms: int) -> str:
-    minutes, seconds = divmod(ms // 1000, 60)
-    return f"{minutes:02d}:{seconds:02d}"
 
 
 class PlayerScreen(TrainerScreen[None]):
@@ -233,7 +222,7 @@ class PlayerScreen(TrainerScreen[None]):
         if self.durable is None:
             return
         app, engine = self.app, self.durable.engine
-        parts = [app.tr("player.elapsed", time=_clock_text(engine.now_ms()))]
+        parts = [app.tr("player.elapsed", time=clock_text(engine.now_ms()))]
         left_ms = engine.time_left_ms()
         countdown = None
         if left_ms is not None:
@@ -348,10 +337,8 @@ class PlayerScreen(TrainerScreen[None]):
             self.app.push_screen(IncidentScreen(self.course, engine.state, self.feedback), self.incident_closed)
 
     def open_debrief(self) -> None:
-        from trainer.tui.screens.debrief import DebriefScreen
-
         self.debrief_pending = False
-        self.app.switch_screen(DebriefScreen(self.course, self.durable.id, score=self.durable.score))
+        self.app.show_debrief(self.course, self.durable.id, score=self.durable.score)
 
     # --- input ---------------------------------------------------------------------------------------------------
     async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -1,0 +1,113 @@
+"""Modules do not import each other in a circle, even through imports inside functions: a circle means neither file
+can be read, changed or tested without the other (the player and the debrief once did: tui/look.py and
+TrainerApp.show_debrief now hold what they shared)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import trainer
+
+PACKAGE = Path(trainer.__file__).parent
+
+
+def _module_name(path: Path, package: Path) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _runtime_imports(tree: ast.AST) -> list[str]:
+    """Every module named by an import the program runs (at the top or inside a function); `if TYPE_CHECKING:` blocks
+    are left out, since they never run."""
+    names: list[str] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.extend(f"{node.module}.{alias.name}" for alias in node.names)
+            names.append(node.module)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return names
+
+
+def import_graph(root: Path, package: Path = PACKAGE) -> dict[str, set[str]]:
+    """Module -> the modules under `root` it imports at run time."""
+    files = {_module_name(p, package): p for p in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        found = {m for m in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))) if m in files}
+        graph[name] = found - {name}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, edges = work[-1]
+            for nxt in edges:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph[nxt]))))
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    group = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.append(member)
+                        if member == node:
+                            break
+                    if len(group) > 1:
+                        found.append(sorted(group))
+    return found
+
+
+def test_the_terminal_screens_import_no_circle():
+    assert circles(import_graph(PACKAGE / "tui")) == []
+
+
+def test_the_domain_core_imports_no_circle():
+    graph = import_graph(PACKAGE)
+    core = {m for m in graph if m.split(".")[1:2] in (["course"], ["engine"], ["scoring"])}
+    assert core
+    assert circles({m: graph[m] & core for m in core}) == []
+
+
+def test_a_circle_through_a_function_level_import_is_seen(tmp_path):
+    pkg = tmp_path / "trainer" / "tui"
+    pkg.mkdir(parents=True)
+    (tmp_path / "trainer" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "player.py").write_text("from trainer.tui.look import X\ndef done():\n    from trainer.tui.debrief import D\n")
+    (pkg / "debrief.py").write_text("from trainer.tui.player import P\n")
+    (pkg / "look.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from trainer.tui.player import P\n")
+    assert circles(import_graph(pkg, tmp_path / "trainer")) == [["trainer.tui.debrief", "trainer.tui.player"]]
