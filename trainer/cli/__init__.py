@@ -78,7 +78,7 @@ def command(
     doc = inspect.cleandoc(handler.__doc__ or "")  # without the docstring's indentation
     parser = sub.add_parser(
         name,
-        help=doc.splitlines()[0] if doc else None,
+        help=first_sentence(doc) or None,
         description=doc,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         **kwargs,
@@ -86,6 +86,14 @@ def command(
     add_common(parser, uses)
     parser.set_defaults(handler=handler, common_uses=frozenset(uses), command_prog=parser.prog)
     return parser
+
+
+def first_sentence(doc: str) -> str:
+    """The docstring's first sentence on one line: a group's --help lists each subcommand with it (a docstring's first
+    line alone stops wherever the source was wrapped)."""
+    paragraph = " ".join(doc.split("\n\n", 1)[0].split())
+    end = paragraph.find(". ")
+    return paragraph if end < 0 else paragraph[: end + 1]
 
 
 def add_common(parser: argparse.ArgumentParser, uses: Sequence[str] = ALL_COMMON) -> None:
