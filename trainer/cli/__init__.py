@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -75,6 +74,8 @@ def command(
     `uses`: the common options (--db, --courses, --lang) this command reads. The others are still accepted on its line
     (a group's subcommands may need them) but refused after parsing, so no option is ever silently ignored.
     """
+    import inspect
+
     doc = inspect.cleandoc(handler.__doc__ or "")  # without the docstring's indentation
     parser = sub.add_parser(
         name,
@@ -129,8 +130,33 @@ def plain(text: object) -> str:
     return escape(shown(str(text)))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from trainer.cli import course, root
+# Every command group: trainer/cli/NAME.py registers it, and this is the line `trainer --help` lists for it. Only the
+# module of the group on the command line is imported (`trainer --help` and `trainer course check` import no other);
+# tests/unit/test_cli_help.py checks each line against the module's own.
+GROUPS = {
+    "course": "Check, list, draw and test courses (see trainer course --help).",
+    "play": "Play a course without the terminal app, from a script of action ids.",
+    "sessions": "List, show, verify and void stored sessions (see trainer sessions --help).",
+    "export": "Export stored sessions for other systems (see trainer export --help).",
+    "instructor": "Start the terminal app in instructor mode: preview any course, open any trainee's session.",
+    "db": "Database information, upgrades, backups and restores (see trainer db --help).",
+    "report": "Reports for instructors and HR: a course, a trainee, certifications due (see trainer report --help).",
+    "simulate": "Simulated trainees of documented profiles play courses through the real engine.",
+    "model": "Train, evaluate and inspect the model that grades mistakes (see trainer model --help).",
+    "label": "Walk through a session's mistakes and grade each (none, minor, serious, critical); the labels are stored.",
+    "score": "Rescore finished sessions with the current model (or --model), keeping every earlier score in the history.",
+    "serve": "Serve the trainee's app to web browsers: one URL for the whole training room, one trainee per browser tab.",
+    "audit": "The audit trail of record changes and instructor sign-ins (see trainer audit --help).",
+    "trainees": "Trainee PINs: turn them on or off for the site, set or clear one trainee's (see trainer trainees --help).",
+}
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given the `argv` about to be parsed, only the group it names is built for real (the
+    others are stand-ins that show their line in `trainer --help`), so a command starts without importing the rest."""
+    import importlib
+
+    from trainer.cli import root
 
     parser = _Parser(
         prog="trainer",
@@ -140,42 +166,32 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(parser)
     parser.set_defaults(handler=root.start, common_uses=frozenset(ALL_COMMON), command_prog="trainer")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
-    course.register(sub)
-    _register_optional(sub)
+    chosen = None if argv is None else chosen_group(argv)
+    for name, summary in GROUPS.items():
+        if argv is None or name == chosen:
+            importlib.import_module(f"trainer.cli.{name}").register(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 
-def _register_optional(sub: Any) -> None:
-    """Command groups that later modules add; each registers itself if present."""
-    import importlib
-
-    for name in (
-        "play",
-        "sessions",
-        "export",
-        "instructor",
-        "db",
-        "report",
-        "simulate",
-        "model",
-        "label",
-        "score",
-        "serve",
-        "audit",
-        "trainees",
-    ):
-        try:
-            module = importlib.import_module(f"trainer.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"trainer.cli.{name}":
-                raise
-            continue
-        module.register(sub)
+def chosen_group(argv: Sequence[str]) -> str | None:
+    """The command group `argv` names: its first word that is neither an option nor a common option's value."""
+    takes_value = {flags[0] for flags, options in COMMON_OPTIONS.values() if options.get("action") != "store_true"}
+    words = iter(argv)
+    for word in words:
+        if word in takes_value:
+            next(words, None)
+        elif word == "--":
+            return next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         code = args.handler(settle_common(args))
     except TrainerError as exc:

@@ -1,0 +1,100 @@
+"""How long a user waits for a new `trainer` process, as whole processes against floors started the same way.
+
+1. `trainer --help` against `python -c "import argparse"`: goal <= 2x.
+2. `trainer course check courses/press-loto-die-change.yaml` against a new process that only loads the same file with
+   yaml's CSafeLoader (what any YAML course reader pays): goal <= 1.5x.
+3. `trainer` to its sign-in screen (headless, badge field focused, then exit) against a hello-world Textual app (a label
+   and an input, focused, then exit): goal <= 1.5x.
+
+Pairs run alternated, so a busy moment of the machine lands on both sides; each figure is the median of --runs.
+Usage: python bench/bench_startup.py [--runs 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COURSE = ROOT / "courses" / "press-loto-die-change.yaml"
+
+# Both apps are driven the same way: run headless, wait until an input has the focus, exit.
+DRIVE = """
+import sys
+async def until_ready(pilot):
+    while pilot.app.focused is None:
+        await pilot.pause(0.001)
+    pilot.app.exit()
+"""
+
+APP = (
+    DRIVE
+    + """
+from trainer.tui import app as A
+run = A.TrainerApp.run
+A.TrainerApp.run = lambda self, **kw: run(self, headless=True, auto_pilot=until_ready)
+from trainer.cli import main
+sys.exit(main(["--db", sys.argv[1]]))
+"""
+)
+
+HELLO = (
+    DRIVE
+    + """
+from textual.app import App
+from textual.widgets import Input, Static
+class Hello(App):
+    def compose(self):
+        yield Static("Hello")
+        yield Input()
+Hello().run(headless=True, auto_pilot=until_ready)
+"""
+)
+
+
+def wall(cmd: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def pair(runs: int, ours: list[str], floor: list[str]) -> tuple[float, float]:
+    wall(ours), wall(floor)  # warm the file cache for both
+    mine, base = [], []
+    for _ in range(runs):
+        mine.append(wall(ours))
+        base.append(wall(floor))
+    return statistics.median(mine), statistics.median(base)
+
+
+def report(what: str, goal: float, ours: float, floor: float, floor_name: str) -> None:
+    ratio = ours / floor
+    verdict = "met" if ratio <= goal else "missed"
+    print(f"{what:<34} {ours * 1000:7.0f} ms   {floor_name:<28} {floor * 1000:6.0f} ms   {ratio:4.2f}x (goal <= {goal}x: {verdict})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=9)
+    runs = parser.parse_args().runs
+    py = sys.executable
+    print(f"whole processes, median of {runs} alternated pairs")
+    ours, floor = pair(runs, [py, "-m", "trainer", "--help"], [py, "-c", "import argparse"])
+    report("trainer --help", 2.0, ours, floor, "import argparse")
+    load = f"import yaml; yaml.load(open({str(COURSE)!r}, encoding='utf-8'), Loader=yaml.CSafeLoader)"
+    ours, floor = pair(runs, [py, "-m", "trainer", "course", "check", str(COURSE)], [py, "-c", load])
+    report("trainer course check (press)", 1.5, ours, floor, "CSafeLoader of the same file")
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "bench.db")
+        wall([py, "-c", APP, db])  # creates the database: a first start, not what a trainee waits for each time
+        ours, floor = pair(runs, [py, "-c", APP, db], [py, "-c", HELLO])
+    report("trainer to the sign-in screen", 1.5, ours, floor, "hello-world Textual app")
+
+
+if __name__ == "__main__":
+    main()
