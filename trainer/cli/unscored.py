@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,11 +94,19 @@ def score_unscored(
 
 
 def open_store(
-    args: argparse.Namespace, *, library: Library | None = None, also: Sequence[Course] = (), repair: bool = True
+    args: argparse.Namespace,
+    *,
+    library: Library | None = None,
+    also: Sequence[Course] = (),
+    repair: bool = True,
+    say: Callable[[str], object] | None = None,
 ) -> Store:
     """Store.open() for a command (its --db), after which no finished session is without a score if its course
     version is loaded (--courses, TRAINER_COURSES, the bundled courses, `library`, `also`): see score_unscored().
-    `repair=False` (a dry run, which must store nothing): only Store.open()."""
+    `repair=False` (a dry run, which must store nothing): only Store.open(). `say` takes the lines about sessions
+    scored now (default: printed on stderr; the trainee's app prints them after it has left the terminal)."""
+    if say is None:
+        say = _to_stderr
     from trainer.store.store import Store
 
     store = Store.open(args.db)
@@ -111,7 +119,11 @@ def open_store(
         raise
     if done.scored:
         ids = ", ".join(r.id[:8] for r, _ in done.scored[:5]) + (", ..." if len(done.scored) > 5 else "")
-        print(f"trainer: scored {len(done.scored)} finished session(s) left without a score: {ids}", file=sys.stderr)
+        say(f"trainer: scored {len(done.scored)} finished session(s) left without a score: {ids}")
     if warning := done.warning():
-        print(f"trainer: warning: {warning}", file=sys.stderr)
+        say(f"trainer: warning: {warning}")
     return store
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)

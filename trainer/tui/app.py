@@ -3,6 +3,7 @@ what they all share is in app.tcss."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import secrets
 from collections.abc import Callable
@@ -55,9 +56,10 @@ class TrainerApp(App[None]):
 
     def __init__(
         self,
-        library: Library,
-        store: Store,
+        library: Library | None = None,
+        store: Store | None = None,
         *,
+        opener: Callable[[], tuple[Library, Store]] | None = None,
         lang: str = "zh",
         clock: Clock = monotonic_ms,
         today: Callable[[], date] = date.today,
@@ -73,8 +75,19 @@ class TrainerApp(App[None]):
             from trainer.tui.screens.signin import SignInScreen as first
         self.first_screen: type[Screen] = first
         super().__init__(css_path=[*stylesheets(type(self)), *stylesheets(first)])
-        self.library = library
-        self.store = store
+        # With `opener` (the trainee's `trainer`), the courses and the database are opened in the background once the
+        # sign-in screen is painted: importing SQLAlchemy and reading the courses would otherwise delay the first
+        # screen by most of a second. The sign-in waits for them (opened()) only when a badge is entered.
+        self.library: Library
+        self.store: Store
+        self.opener = opener
+        self.start_error: BaseException | None = None  # why opening failed; `trainer` reports it after the app exits
+        self._opened = asyncio.Event()
+        if opener is None:
+            if library is None or store is None:
+                raise TypeError("TrainerApp needs a library and a store, or an opener")
+            self.library, self.store = library, store
+            self._opened.set()
         self.clock = clock
         self.today = today
         self.seed = seed
@@ -124,6 +137,34 @@ class TrainerApp(App[None]):
     def on_mount(self) -> None:
         self.title = self.tr("app.title")
         self.localize_bindings(self)
+        if self.opener is not None:
+            self.call_after_refresh(self.run_worker, self._open, name="open", thread=True, exit_on_error=False)
+
+    def _open(self) -> None:
+        """Worker thread: open the courses and the database; on failure, leave with the reason (start_error)."""
+        assert self.opener is not None
+        try:
+            library, store = self.opener()
+        except BaseException as exc:  # noqa: BLE001 - reported by `trainer` after the app has left the terminal
+            self.call_from_thread(self._not_opened, exc)
+            return
+        self.call_from_thread(self._now_open, library, store)
+
+    def _now_open(self, library: Library, store: Store) -> None:
+        self.library, self.store = library, store
+        self._opened.set()
+
+    def _not_opened(self, exc: BaseException) -> None:
+        self.start_error = exc
+        self.exit()
+
+    async def opened(self) -> None:
+        """Wait until the courses and the database are open (at once unless they are still opening at start)."""
+        await self._opened.wait()
+
+    def opened_store(self) -> Store | None:
+        """The database if it was opened (for closing it when the app has ended), else None."""
+        return self.store if self._opened.is_set() else None
 
     def show_debrief(self, course: Course, session_id: str, *, score: SessionScore | None = None) -> None:
         """Replace the player with the debrief of the session it just ended. Screens move on through the app, so the

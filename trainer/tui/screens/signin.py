@@ -143,6 +143,7 @@ class SignInScreen(TrainerScreen[None]):
             return
         try:
             badge = people.badge(badge)
+            await app.opened()  # the database opens in the background while the trainee types (TrainerApp.opener)
             # Looked up again even when the name is asked for: the badge field stays editable (Shift+Tab goes back to
             # it), and a badge corrected to a known one signs that trainee in without touching their name.
             trainee = await asyncio.to_thread(app.store.get_trainee, badge)
