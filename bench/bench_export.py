@@ -33,7 +33,6 @@ from openpyxl import Workbook
 from rows import event_row
 from sqlalchemy import create_engine
 
-from trainer.cli.gcpause import paused_gc
 from trainer.course.library import Library
 from trainer.course.loader import load_course
 from trainer.engine.clock import ManualClock
@@ -42,6 +41,7 @@ from trainer.engine.session import Session
 from trainer.export import scores
 from trainer.export.period import Period
 from trainer.export.xlsx import write_tables
+from trainer.gcpause import paused_gc
 from trainer.scoring.detect import detect, outcome_of
 from trainer.scoring.grade import score_row
 from trainer.scoring.rubric import SessionScore, score_session

@@ -6,7 +6,7 @@ Store.append: one durable transaction per event would take hours; the chains are
 them).
 
 Then, in the same process:
-- end to end: what `trainer score --all` does (trainer.cli.score.rescore_all): list the finished sessions, read their
+- end to end: what `trainer score --all` does (trainer.scoring.rescoring.rescore_all): list the finished sessions, read their
   events in bulk, detect the mistakes and their context, build the features, one model call per batch of sessions,
   apply the course's rule, and store every score in the history and as the session's score; with its default worker
   processes (one per CPU) grading the batches;
@@ -34,12 +34,12 @@ from uuid import UUID
 from rows import event_row
 from sqlalchemy import create_engine, select
 
-from trainer.cli.score import rescore_all
 from trainer.course.library import Library, load_library
 from trainer.scoring.detect import detect
 from trainer.scoring.features import context, matrix
 from trainer.scoring.grade import Grader
 from trainer.scoring.model import one_thread
+from trainer.scoring.rescoring import rescore_all
 from trainer.scoring.simulate import simulate
 from trainer.store import schema
 from trainer.store.store import Store

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-import trainer.cli.score as score_cli
+import trainer.scoring.rescoring as rescoring
 from trainer.course.library import Library, load_library
 from trainer.engine.events import canonical_json
 from trainer.scoring.grade import DEFAULT_MODEL, Grader, details
@@ -17,7 +17,7 @@ from trainer.store import Store
 from trainer.store.errors import StoreError
 
 LIBRARY = load_library()
-in_workers = score_cli._in_workers
+in_workers = rescoring._in_workers
 COURSES = list(LIBRARY.courses.values())
 
 
@@ -68,20 +68,20 @@ def test_bulk_rescoring_stores_what_grading_each_session_alone_gives(
     assert [(r.id, r.course_id, r.course_version, r.content_hash, r.status, r.score, r.passed) for r in records] == [
         (r.id, r.course_id, r.course_version, r.content_hash, r.status, r.score, r.passed)
         for r in store.sessions()
-        if str(r.status) in score_cli.FINISHED
+        if str(r.status) in rescoring.FINISHED
     ]
 
-    monkeypatch.setattr(score_cli, "BATCH", 16)  # several batches, the last one short
-    monkeypatch.setattr(score_cli, "WRITE_EVERY", 40)  # stored three batches at a time, then the last ones one by one
-    done = score_cli.rescore(store, LIBRARY, grader, records, jobs=1)
+    monkeypatch.setattr(rescoring, "BATCH", 16)  # several batches, the last one short
+    monkeypatch.setattr(rescoring, "WRITE_EVERY", 40)  # stored three batches at a time, then the last ones one by one
+    done = rescoring.rescore(store, LIBRARY, grader, records, jobs=1)
     assert done.done == 70 and not done.missing
     assert latest(store) == expected
 
     # Worker processes, each grading some of the batches, give the same scores again.
-    monkeypatch.setattr(score_cli, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(rescoring, "PARALLEL_FROM", 1)
     forked = []
-    monkeypatch.setattr(score_cli, "_in_workers", lambda *a: forked.append(a[2]) or in_workers(*a))
-    again = score_cli.rescore(store, LIBRARY, grader, records, jobs=2)
+    monkeypatch.setattr(rescoring, "_in_workers", lambda *a: forked.append(a[2]) or in_workers(*a))
+    again = rescoring.rescore(store, LIBRARY, grader, records, jobs=2)
     assert len(forked) == 1 and len(forked[0]) > 2  # batches for both workers
     assert latest(store) == expected
     assert (again.done, again.flagged) == (done.done, done.flagged)
@@ -91,7 +91,7 @@ def test_bulk_rescoring_stores_what_grading_each_session_alone_gives(
 def test_a_library_without_a_course_leaves_its_sessions_alone(store: Store) -> None:
     grader = Grader.current("rubric")
     kept = Library({k: c for k, c in LIBRARY.courses.items() if k != "fire-response"}, ())
-    done = score_cli.rescore(store, kept, grader, store.sessions(), jobs=1)
+    done = rescoring.rescore(store, kept, grader, store.sessions(), jobs=1)
     fire = LIBRARY.courses["fire-response"]
     assert done.done == 60 and done.missing == {f"fire-response {fire.version}": 10}
     assert all(

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from trainer.cli import command
-from trainer.cli.gcpause import paused_gc
 from trainer.cli.outputs import add_force
 from trainer.errors import ExitCode, TrainerError, UsageError
+from trainer.gcpause import paused_gc
 
 DEFAULT_HOME_PAGE = "https://trainer.local"
 SITE_URL_SETTING = "site.url"

@@ -69,9 +69,9 @@ def score_unscored(
         return Repair((), ())
     if not store.writable:  # a keyed database without its key: report, do not stop the command that opened it
         return Repair((), tuple(todo), failed="the database is keyed with a site key this process does not have")
-    from trainer.cli.score import rescore
     from trainer.course.library import Library, load_library
     from trainer.scoring.grade import Grader, score_row
+    from trainer.scoring.rescoring import rescore
 
     library = library or load_library(course_dirs)
     if also:
