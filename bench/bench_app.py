@@ -31,6 +31,7 @@ from textual.widgets import Input, Static
 
 from trainer.course.library import load_library
 from trainer.store.store import Store
+from trainer.tui import compat
 from trainer.tui.app import TrainerApp
 
 
@@ -64,14 +65,12 @@ async def keypress_times(db: Path, library) -> tuple[list[float], list[float]]:
     redraw: list[float] = []
     action: list[float] = []
     painted: list[float] = []
-    display = app._display
 
     def timed_display(screen, renderable) -> None:
         if renderable is not None:
             painted.append(time.perf_counter())
-        display(screen, renderable)
 
-    app._display = timed_display  # type: ignore[method-assign]
+    compat.on_frame(app, timed_display)
 
     async def key_to_paint(key: str, *, wait_busy: bool = False) -> float:
         await pilot.pause()
@@ -153,19 +152,17 @@ async def end_times(db: Path, library, sessions: int, *, preloaded: bool) -> tup
         if not preloaded:
             app.preload_grader = lambda: None  # type: ignore[method-assign]
         painted: list[tuple[float, bool, bool]] = []  # (when, ending on screen, debrief with its score on screen)
-        display = app._display
         holder: dict[str, object] = {}
 
-        def timed_display(screen, renderable, app=app, painted=painted, display=display, holder=holder) -> None:
+        def timed_display(screen, renderable, app=app, painted=painted, holder=holder) -> None:
             if renderable is not None:
                 player = holder.get("player")
                 shown = app.screen
                 ending = player is not None and (shown is not player or player.ending_shown or player.finished)
                 debrief = isinstance(shown, DebriefScreen) and shown.result is not None
                 painted.append((time.perf_counter(), ending, debrief))
-            display(screen, renderable)
 
-        app._display = timed_display  # type: ignore[method-assign]
+        compat.on_frame(app, timed_display)
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.press(*f"D{n}", "enter")
             await pilot.pause()

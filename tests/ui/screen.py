@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-from rich.console import Console
-from textual import events
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
@@ -14,18 +11,15 @@ from trainer.course.library import load_library
 from trainer.engine.clock import ManualClock
 from trainer.scoring.grade import preload
 from trainer.store.store import Store
+from trainer.tui import compat
 from trainer.tui.app import TrainerApp
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def screen_text(app: TrainerApp) -> str:
-    """Every character on the screen, as a terminal would show it (the same render as Textual's screenshots)."""
-    console = Console(
-        width=app.size.width, height=app.size.height, file=io.StringIO(), record=True, legacy_windows=False
-    )
-    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
-    return console.export_text()
+    """Every character on the screen, as a terminal would show it."""
+    return compat.screen_text(app)
 
 
 class Clock(ManualClock):
@@ -38,12 +32,7 @@ class Clock(ManualClock):
 async def burst(pilot: Pilot, *keys: str) -> None:
     """Keys typed faster than the app handles them, as tmux, a badge reader or a fast typist sends them: all handed to
     the app at once (Pilot.press waits for the app to go idle after each key, which hides what runs in what order)."""
-    app = pilot.app
-    for key in keys:
-        char = {"enter": "\r", "tab": "\t", "shift+tab": None}.get(key, key if len(key) == 1 else None)
-        event = events.Key(key, char)
-        event.set_sender(app)
-        app._driver.send_message(event)
+    compat.send_keys(pilot.app, keys)
     await pilot.pause(0.3)
 
 

@@ -7,19 +7,19 @@ import asyncio
 import inspect
 import secrets
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import App
-from textual.binding import Binding, BindingsMap
+from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.screen import Screen
 
 from trainer.engine.clock import Clock, monotonic_ms
+from trainer.tui import compat
 from trainer.tui.i18n import KEY_OF_TEXT, STRINGS, t
 
 if TYPE_CHECKING:
@@ -101,20 +101,14 @@ class TrainerApp(App[None]):
     def localize_bindings(self, node: DOMNode) -> None:
         """Show the key hints of `node` in the current language.
 
-        Binding descriptions are written as i18n keys ("key.pause"). Textual's footer reads the node's bindings
-        (`_bindings`), which may share lists with other instances, so we give the node a fresh map with the
-        descriptions translated; a description already translated is recognised in either language.
-        """
-        fresh = BindingsMap()
-        for key, bindings in node._bindings.key_to_bindings.items():
-            fresh.key_to_bindings[key] = [
-                replace(b, description=self.tr(KEY_OF_TEXT.get(b.description, b.description)))
-                if KEY_OF_TEXT.get(b.description, b.description) in STRINGS
-                else b
-                for b in bindings
-            ]
-        node._bindings = fresh
-        self.refresh_bindings()
+        Binding descriptions are written as i18n keys ("key.pause"); a description already translated is recognised
+        in either language."""
+
+        def describe(binding: Binding) -> str | None:
+            key = KEY_OF_TEXT.get(binding.description, binding.description)
+            return self.tr(key) if key in STRINGS else None
+
+        compat.relabel_bindings(node, describe)
 
     def read_stylesheets(self, *screens: type[Screen]) -> None:
         """Read these screens' stylesheets now, all together.
@@ -123,13 +117,7 @@ class TrainerApp(App[None]):
         5-20 ms as more widgets' styles are known); reading the next screens' at once, at a transition that happens
         anyway, pays that once instead of on each of their first appearances.
         """
-        paths = [path for screen in screens for path in stylesheets(screen)]
-        new = [path for path in dict.fromkeys(paths) if not self.stylesheet.has_source(str(path))]
-        if new:
-            for path in new:
-                self.stylesheet.read(path)
-            self.stylesheet.reparse()
-            self.stylesheet.update(self)
+        compat.read_stylesheets(self, (path for screen in screens for path in stylesheets(screen)))
 
     def get_default_screen(self) -> Screen:
         return self.first_screen()

@@ -8,12 +8,11 @@ course, escape goes back. Texts live here rather than in i18n.py: they are the s
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingsMap
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -23,6 +22,7 @@ from trainer.export.course_report import CourseReport
 from trainer.export.due import Due
 from trainer.scoring.judgement import SEVERITY_WORDS
 from trainer.text import shown
+from trainer.tui import compat
 from trainer.tui.screens.base import TrainerScreen
 
 TEXT = {
@@ -152,13 +152,7 @@ class ReportsScreen(TrainerScreen[None]):
     def _bind_texts(self) -> None:
         """Key hints in the current language (as app.localize_bindings does for the keys i18n.py knows)."""
         words = {"next_course": self._t("next"), "back": self._t("back")}
-        fresh = BindingsMap()
-        for key, bindings in self._bindings.key_to_bindings.items():
-            fresh.key_to_bindings[key] = [
-                replace(b, description=words[b.action]) if b.action in words else b for b in bindings
-            ]
-        self._bindings = fresh
-        self.app.refresh_bindings()
+        compat.relabel_bindings(self, lambda b: words.get(b.action))
 
     def _fill_course(self) -> None:
         lang = self.app.lang
