@@ -49,7 +49,15 @@ class ScoringStore(Protocol):
 
     def finished_sessions(self, *, since: datetime | None = ..., newest_first: bool = ...) -> Sequence[Any]: ...
     def event_rows_of(self, ids: Sequence[str]) -> Any: ...
-    def add_scores(self, rows: Sequence[Mapping[str, Any]], **recorded: Any) -> Any: ...
+    def add_scores(
+        self,
+        scores: Sequence[Mapping[str, Any]],
+        *,
+        act: Any = ...,
+        action: str = ...,
+        detail: Mapping[str, Any] | None = ...,
+        per_session: bool = ...,
+    ) -> None: ...
     def forget_connections(self, *, close: bool = ...) -> None: ...
 
 

@@ -58,11 +58,13 @@ def screen_text(app: App[Any]) -> str:
 def send_keys(app: App[Any], keys: Iterable[str]) -> None:
     """Hand keys to the app as its terminal driver does (all queued at once, as a badge reader or tmux types), rather
     than as Pilot.press does (waiting for the app to go idle after each)."""
+    driver = app._driver
+    assert driver is not None, "the app is not running"
     for key in keys:
         char = {"enter": "\r", "tab": "\t", "shift+tab": None}.get(key, key if len(key) == 1 else None)
         event = events.Key(key, char)
         event.set_sender(app)
-        app._driver.send_message(event)
+        driver.send_message(event)
 
 
 def on_frame(app: App[Any], seen: Callable[[Any, Any], None]) -> None:
