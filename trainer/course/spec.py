@@ -43,7 +43,6 @@ _NAME_RULES = {
 }
 CODE_PATTERN = r"^[A-Z][A-Z0-9_]*$"
 _ID_RX = re.compile(ID_PATTERN)
-_CODE_RX = re.compile(CODE_PATTERN)
 
 
 class Checker:
@@ -596,6 +595,3 @@ COURSE = Obj(
 def is_ident(value: str) -> bool:
     return bool(_ID_RX.match(value))
 
-
-def is_code(value: str) -> bool:
-    return bool(_CODE_RX.match(value))

@@ -61,7 +61,7 @@ class Event:
             "kind": str(self.kind),
             "state": self.state,
             "action": self.action,
-            "data": _plain(self.data),
+            "data": plain_data(self.data),
         }
 
     @classmethod
@@ -76,14 +76,15 @@ class Event:
         )
 
 
-def _plain(value: Any) -> Any:
+def plain_data(value: Any) -> Any:
+    """Event data as JSON's types: mappings with text keys, lists for tuples (what a stored event reads back as)."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain_data(v) for v in value]
     return value
 
 
 def canonical_json(value: Any) -> str:
     """Deterministic JSON: sorted keys, no spaces, UTF-8 kept. The hash chain depends on this being stable."""
-    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(plain_data(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 from uuid import NAMESPACE_URL, uuid5
 
-from trainer.engine.events import EventKind
+from trainer.engine.events import EventKind, plain_data
 from trainer.scoring.judgement import Judged, read
 from trainer.store.records import SessionRecord, StoredEvent, Trainee
 
@@ -221,7 +221,7 @@ class _Builder:
         result: dict[str, Any] = {"completion": completion, "duration": duration(t_ms)}
         if success is not None:
             result["success"] = success
-        result["extensions"] = {EXTENSION + "outcome": _plain(data)}
+        result["extensions"] = {EXTENSION + "outcome": plain_data(data)}
         if success is not None and self.graded is not None:
             result["extensions"][EXTENSION + "mistakes"] = [
                 {"code": j.code, "declared": j.declared, "severity": j.severity, "points": j.points}
@@ -264,7 +264,7 @@ class _Builder:
         if e.kind is EventKind.HAZARD:
             return [self.statement(stored, verb, self.activity("hazard", "hazard", str(data.get("category"))))]
         if e.kind is EventKind.MISTAKE:
-            mistake = {k: v for k, v in _plain(data).items() if k != "severity"}
+            mistake = {k: v for k, v in plain_data(data).items() if k != "severity"}
             mistake["declared"] = data.get("severity")
             judged = None if self.graded is None else self.graded.get(f"m{e.seq}")
             if judged is not None:
@@ -313,11 +313,3 @@ class _Builder:
 def _segment(value: str | None) -> str:
     """One IRI path segment (course, state and action ids are already [a-z0-9_-], but stay safe for any text)."""
     return quote(str(value), safe="-_.~")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

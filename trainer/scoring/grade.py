@@ -183,11 +183,6 @@ def _with_note(score: SessionScore, note: str) -> SessionScore:
     return replace(score, note=note)
 
 
-def grade_session(course: Course, events: Sequence[Event], *, model: str | Path | None = None) -> SessionScore:
-    """Score one session with the current model (or `model`), falling back to the rubric."""
-    return Grader.current(model).score(course, events)
-
-
 def details(score: SessionScore) -> list[dict[str, Any]]:
     """The graded list of mistakes as plain data, for the scores history: every deduction, mistake cleared and
     consequence folded, in the order made. The one source every screen, report, sheet and export reads (see
