@@ -145,6 +145,10 @@ class DurableSession:
     def hint(self) -> list[StoredEvent]:
         return self._commit(self.engine.hint)
 
+    def heartbeat(self) -> None:
+        """Tell terminals on other machines that this session is still being played (the trainee is reading)."""
+        self.store.heartbeat(self.record.id)
+
     def release(self) -> None:
         """The trainee left mid-way: mark the session interrupted now, so it can be resumed anywhere."""
         if not self.engine.ended:

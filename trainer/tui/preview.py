@@ -53,6 +53,9 @@ class PreviewSession:
     def hint(self) -> list[StoredEvent]:
         return self._keep(self.engine.hint)
 
+    def heartbeat(self) -> None:
+        pass  # nothing is stored, so no other terminal could take this session over
+
     def release(self) -> None:
         pass
 

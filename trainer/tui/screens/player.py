@@ -408,11 +408,10 @@ class PlayerScreen(TrainerScreen[None]):
     async def on_tick(self) -> None:
         if self.durable is None or self.busy or self.durable.engine.ended:
             return
-        if self.durable.id != "preview" and self.app.clock() - self.last_heartbeat_ms >= self.HEARTBEAT_MS:
-            # Tells terminals on other machines that this session is still being played while the trainee reads.
+        if self.app.clock() - self.last_heartbeat_ms >= self.HEARTBEAT_MS:
             self.last_heartbeat_ms = self.app.clock()
             with contextlib.suppress(TrainerError):
-                await asyncio.to_thread(self.app.store.heartbeat, self.durable.id)
+                await asyncio.to_thread(self.durable.heartbeat)
         if self.durable.engine.awaiting_shown:
             await self.report_shown()  # a paint whose report was missed (busy then, or its save failed)
         left_ms = self.durable.engine.time_left_ms()
