@@ -31,7 +31,7 @@ from trainer.course.loader import load_course
 from trainer.course.model import Course
 from trainer.engine.clock import ManualClock, ms_from_seconds
 from trainer.export import xapi
-from trainer.export.lrs import LRSClient, LRSError, MemoryLedger, ledger_key, send
+from trainer.export.lrs import LRSClient, LRSError, MemoryLedger, Outgoing, ledger_prefix, send
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "tests" / "fixtures" / "mini_course.yaml"
@@ -263,6 +263,11 @@ def exported(db: Path) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
+def outgoing(grouped: dict[str, list[dict[str, Any]]]) -> list[Outgoing]:
+    """Exported statements as send() takes them, each in a slot of its own (its id): for a fresh ledger."""
+    return [Outgoing(sid, [xapi.Slotted(s["id"], s) for s in made], made[0]["actor"]) for sid, made in grouped.items()]
+
+
 def export_to(ralph: Ralph, db: Path, *extra: str) -> int:
     from trainer.cli import main
 
@@ -291,7 +296,7 @@ def test_post_read_back_and_rerun_sends_nothing_twice(ralph, store_with_sessions
     assert export_to(ralph, db, "--batch-size", "4") == 0
     summary = capsys.readouterr().err
     assert f"posted {total} statement(s) of 2 session(s)" in summary
-    assert f"({total} new, 0 already there); 0 skipped" in summary
+    assert f"({total} new, 0 already there; 0 voiding superseded ones); 0 skipped" in summary
     assert ralph.stored_lines() == before + total
 
     client = ralph.client()
@@ -302,13 +307,17 @@ def test_post_read_back_and_rerun_sends_nothing_twice(ralph, store_with_sessions
             assert _same(statement, back[statement["id"]]), statement["verb"]
 
     with Store.open(db) as store:
-        ledger = json.loads(store.get_setting(ledger_key(ralph.endpoint)) or "{}")
-    assert ledger == {sid: len(expected[sid]) for sid in session_ids}
+        prefix = ledger_prefix(ralph.endpoint, HOME)
+        ledger = {k.removeprefix(prefix): json.loads(v) for k, v in store.settings_under(prefix).items()}
+    assert {sid: sorted(row.values()) for sid, row in ledger.items()} == {
+        sid: sorted(s["id"] for s in expected[sid]) for sid in session_ids
+    }
 
     # Rerun: the ledger says everything was accepted, so nothing is posted at all.
     assert export_to(ralph, db) == 0
-    assert f"posted 0 statement(s) of 0 session(s) in 0 batch(es) (0 new, 0 already there); {total} skipped" in (
-        capsys.readouterr().err
+    assert (
+        f"posted 0 statement(s) of 0 session(s) in 0 batch(es) (0 new, 0 already there; 0 voiding superseded ones);"
+        f" {total} skipped" in capsys.readouterr().err
     )
     assert ralph.stored_lines() == before + total
     for sid in session_ids:
@@ -321,11 +330,11 @@ def test_the_lrs_drops_copies_when_the_ledger_is_lost(ralph, store_with_sessions
     db, session_ids = store_with_sessions
     expected = exported(db)
     client = ralph.client()
-    first = send(client, expected.items(), MemoryLedger(), batch_size=3)
+    first = send(client, outgoing(expected), MemoryLedger(), batch_size=3)
     assert first.stored == first.posted == sum(len(v) for v in expected.values())
     lines = ralph.stored_lines()
 
-    again = send(client, expected.items(), MemoryLedger(), batch_size=3)
+    again = send(client, outgoing(expected), MemoryLedger(), batch_size=3)
     assert again.posted == first.posted
     assert again.stored == 0
     assert again.already == again.posted
@@ -340,11 +349,11 @@ def test_a_changed_statement_with_a_known_id_is_not_stored(ralph, store_with_ses
     db, _ = store_with_sessions
     expected = exported(db)
     client = ralph.client()
-    send(client, expected.items(), MemoryLedger())
+    send(client, outgoing(expected), MemoryLedger())
     lines = ralph.stored_lines()
     sid, statements = next(iter(expected.items()))
     changed = [dict(statements[0], timestamp="2020-01-01T00:00:00.000Z"), *statements[1:]]
-    report = send(client, [(sid, changed)], MemoryLedger())
+    report = send(client, outgoing({sid: changed}), MemoryLedger())
     assert report.conflicts == 1
     assert report.already == len(changed)
     assert ralph.stored_lines() == lines
@@ -360,6 +369,7 @@ def test_a_session_that_grows_sends_only_its_new_statements(ralph, tmp_path, min
     clock = ManualClock()
     with Store.open(db) as store:
         store.upsert_trainee("B-0100", "Zhao Min", "Press shop")
+        store.set_setting("site.url", HOME)
         durable = DurableSession.begin(store, mini, "B-0100", seed=5, lang="en", clock=clock)
         clock.ms = 2000
         durable.choose("lock")
@@ -370,12 +380,12 @@ def test_a_session_that_grows_sends_only_its_new_statements(ralph, tmp_path, min
         clock.ms = 4000
         durable.choose("work")
         assert export_to(ralph, db) == 0
-        assert "posted 4 statement(s) of 1 session(s) in 1 batch(es) (4 new, 0 already there); 3 skipped" in (
+        assert "posted 5 statement(s) of 1 session(s) in 1 batch(es) (5 new, 0 already there; 0 voiding" in (
             capsys.readouterr().err
         )
     verbs = [s["verb"]["display"]["en-US"] for s in ralph.client().query(registration=durable.id)]
     assert sorted(verbs) == sorted(
-        ["initialized", "accessed", "selected", "selected", "accessed", "completed", "passed"]
+        ["initialized", "accessed", "selected", "selected", "accessed", "completed", "passed", "terminated"]
     )
 
 
@@ -450,9 +460,16 @@ def scripted(*script: tuple[int, Any, dict[str, str]]) -> Iterator[Scripted]:
         thread.join(timeout=10)
 
 
+SID = "6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f"
+ACTOR = {"objectType": "Agent", "account": {"homePage": HOME, "name": "B-1"}}
+
+
 def statements_for(n: int) -> list[dict[str, Any]]:
-    sid = "6f1c2b9e-3d4a-4c5b-8e7f-0a1b2c3d4e5f"
-    return [{"id": xapi.statement_id(sid, i), "n": i} for i in range(1, n + 1)]
+    return [{"id": xapi.legacy_statement_id(SID, i), "n": i} for i in range(1, n + 1)]
+
+
+def session_of(statements: list[dict[str, Any]], sid: str = "s1") -> list[Outgoing]:
+    return [Outgoing(sid, [xapi.Slotted(str(s["n"]), s) for s in statements], ACTOR)]
 
 
 def ids_of(body: list[dict[str, Any]]) -> list[str]:
@@ -470,7 +487,7 @@ def test_5xx_and_429_are_retried_with_backoff_then_the_batch_goes_through():
         (503, {"detail": "busy"}, {}), (429, None, {"Retry-After": "2"}), (500, "oops", {}), (200, ids_of, {})
     ) as server:
         client = LRSClient(server.endpoint, "u", "p", sleep=sleep, backoff=0.5)
-        report = send(client, [("s1", statements_for(3))], MemoryLedger())
+        report = send(client, session_of(statements_for(3)), MemoryLedger())
     assert report.stored == 3 and report.batches == 1
     assert slept == [0.5, 2.0, 2.0]  # backoff 0.5, then the server's Retry-After, then backoff 2.0 (third attempt)
     method, path, headers, body = server.seen[-1]
@@ -484,13 +501,14 @@ def test_5xx_and_429_are_retried_with_backoff_then_the_batch_goes_through():
 def test_an_lrs_that_keeps_failing_stops_the_run_and_keeps_the_ledger():
     slept, sleep = sleeper()
     ledger = MemoryLedger()
+    ids = ids_of(statements_for(4))
     with scripted((200, ids_of, {}), *[(502, {"detail": "bad gateway"}, {})] * 3) as server:
         client = LRSClient(server.endpoint, "u", "p", sleep=sleep, attempts=3)
         with pytest.raises(LRSError) as caught:
-            send(client, [("s1", statements_for(4))], ledger, batch_size=2)
+            send(client, session_of(statements_for(4)), ledger, batch_size=2)
     message = str(caught.value)
     assert "\n" not in message and "502" in message and "3 attempt(s)" in message
-    assert ledger.counts == {"s1": 2}  # the first batch was accepted and is remembered
+    assert ledger.rows == {"s1": {"1": ids[0], "2": ids[1]}}  # the first batch was accepted and is remembered
     assert len(slept) == 2
 
 
@@ -499,7 +517,7 @@ def test_refusals_are_one_line_errors_without_retries():
         with scripted((status, {"detail": "no\nway"}, {})) as server:
             client = LRSClient(server.endpoint, "u", "secret-pw", sleep=lambda s: None)
             with pytest.raises(LRSError) as caught:
-                send(client, [("s1", statements_for(1))], MemoryLedger())
+                send(client, session_of(statements_for(1)), MemoryLedger())
         assert expect in str(caught.value) and "\n" not in str(caught.value)
         assert "secret-pw" not in str(caught.value)
         assert len(server.seen) == 1
@@ -513,7 +531,7 @@ def test_a_conflicting_batch_is_retried_one_by_one():
         (409, {"detail": "differs"}, {}),
         (204, None, {}),
     ) as server:
-        report = send(LRSClient(server.endpoint, "u", "p"), [("s1", batch)], MemoryLedger())
+        report = send(LRSClient(server.endpoint, "u", "p"), session_of(batch), MemoryLedger())
     assert (report.posted, report.stored, report.already, report.conflicts) == (3, 1, 2, 1)
     assert [ids_of(body) for _, _, _, body in server.seen[1:]] == [[s["id"]] for s in batch]
 
@@ -522,7 +540,7 @@ def test_connection_refused_is_retried_then_reported():
     slept, sleep = sleeper()
     client = LRSClient(f"http://127.0.0.1:{_free_port()}/xAPI", "u", "p", sleep=sleep, attempts=2, timeout=2)
     with pytest.raises(LRSError, match="cannot reach the LRS"):
-        send(client, [("s1", statements_for(1))], MemoryLedger())
+        send(client, session_of(statements_for(1)), MemoryLedger())
     assert slept == [0.5]
 
 

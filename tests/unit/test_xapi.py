@@ -32,7 +32,8 @@ HOME = "https://factory.example.com"
 BASE = "https://factory.example.com/courses/"
 T0 = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)
 TRAINEE = Trainee(badge="B-0042", name="王芳", department="冲压车间", created_at=T0)
-TITLES = {"mini": {"zh": "小课程", "en": "Mini course"}}
+PROFILE = xapi.Profile(home_page=HOME, activity_base=BASE)
+EXT = HOME + "/xapi/extensions/"  # the profile IRI defaults to the site's URL + /xapi
 
 # A course with every kind of event: a timer, a hazard, a random event that is answered.
 HAZARD_COURSE = """\
@@ -129,8 +130,15 @@ def play(course: Course, steps: list[tuple[float, str]], *, session_id: str | No
     return record, stored
 
 
-def export(record: SessionRecord, stored: list[StoredEvent], trainee: Trainee | None = TRAINEE) -> list[dict[str, Any]]:
-    return xapi.statements(record, trainee, stored, home_page=HOME, activity_base=BASE, course_titles=TITLES)
+def export(
+    record: SessionRecord,
+    stored: list[StoredEvent],
+    trainee: Trainee | None = TRAINEE,
+    *,
+    course: Course | None = None,
+    profile: xapi.Profile = PROFILE,
+) -> list[dict[str, Any]]:
+    return xapi.statements(record, trainee, stored, profile=profile, course=course)
 
 
 def verbs(statements: list[dict[str, Any]]) -> list[str]:
@@ -218,7 +226,7 @@ def test_every_statement_validates(validator, passed, incident, everything, mini
 
 
 def test_schema_rejects_what_the_spec_forbids(validator, passed):
-    good = export(*passed)[-1]
+    good = export(*passed)[-2]  # the score statement
     assert validator.is_valid(good)
 
     def broken(**changes: Any) -> dict[str, Any]:
@@ -255,10 +263,19 @@ def test_schema_rejects_what_the_spec_forbids(validator, passed):
 # --- what the statements say ----------------------------------------------------------------------------------------
 
 
-def test_passed_session_verbs_objects_and_result(passed):
+def test_passed_session_verbs_objects_and_result(passed, mini):
     record, stored = passed
-    statements = export(record, stored)
-    assert verbs(statements) == ["initialized", "accessed", "selected", "selected", "accessed", "completed", "passed"]
+    statements = export(record, stored, course=mini)
+    assert verbs(statements) == [
+        "initialized",
+        "accessed",
+        "selected",
+        "selected",
+        "accessed",
+        "completed",
+        "passed",
+        "terminated",
+    ]
     ids = {s["verb"]["display"]["en-US"]: s["verb"]["id"] for s in statements}
     assert ids == {
         "initialized": "http://adlnet.gov/expapi/verbs/initialized",
@@ -266,6 +283,7 @@ def test_passed_session_verbs_objects_and_result(passed):
         "selected": "https://w3id.org/xapi/adb/verbs/selected",
         "completed": "http://adlnet.gov/expapi/verbs/completed",
         "passed": "http://adlnet.gov/expapi/verbs/passed",
+        "terminated": "http://adlnet.gov/expapi/verbs/terminated",
     }
     course_iri = BASE + "mini"
     assert statements[0]["object"]["id"] == course_iri
@@ -276,7 +294,7 @@ def test_passed_session_verbs_objects_and_result(passed):
     for s in statements[1:5]:
         assert s["context"]["contextActivities"]["parent"][0]["id"] == course_iri
 
-    completed, scored = statements[-2], statements[-1]
+    completed, scored = statements[-3], statements[-2]
     assert completed["result"]["completion"] is True
     assert completed["result"]["duration"] == "PT7.5S"
     assert "score" not in completed["result"]
@@ -290,11 +308,21 @@ def test_passed_session_verbs_objects_and_result(passed):
 def test_incident_gives_a_mistake_and_a_failed_course(incident):
     record, stored = incident
     statements = export(record, stored)
-    assert verbs(statements) == ["initialized", "accessed", "selected", "failed", "accessed", "failed"]
+    assert verbs(statements) == [
+        "initialized",
+        "accessed",
+        "selected",
+        "made a mistake",
+        "accessed",
+        "failed",
+        "terminated",
+    ]
     mistake, course_failed = statements[3], statements[5]
+    # `failed` is the course attempt's verb only: a mistake is the profile's own verb, under the site's profile IRI.
+    assert mistake["verb"]["id"] == HOME + "/xapi/verbs/made-mistake"
     assert mistake["object"]["id"] == BASE + "mini/mistake/HANDS_IN_DIE"
     assert mistake["result"]["success"] is False
-    details = mistake["result"]["extensions"][xapi.EXTENSION + "mistake"]
+    details = mistake["result"]["extensions"][EXT + "mistake"]
     assert details["code"] == "HANDS_IN_DIE"
     # Not given the graded list (as if not scored yet): the declared severity only, never passed off as the grade.
     assert details["declared"] == "critical" and "severity" not in details
@@ -311,24 +339,25 @@ def test_timer_resume_hazard_random_event_and_answer(everything):
     statements = export(record, stored)
     by_kind = {}
     for s in statements:
-        seq = s["context"]["extensions"][xapi.EXTENSION + "seq"]
+        seq = s["context"]["extensions"][EXT + "seq"]
         kind = next(st.event.kind for st in stored if st.event.seq == seq)
         by_kind.setdefault(kind, s)
     assert by_kind[EventKind.TIMED_OUT]["verb"]["id"] == "http://adlnet.gov/expapi/verbs/experienced"
     assert by_kind[EventKind.TIMED_OUT]["object"]["id"] == BASE + "hz/state/door/timer"
     assert by_kind[EventKind.RESUMED]["verb"]["id"] == "http://adlnet.gov/expapi/verbs/resumed"
-    assert by_kind[EventKind.RESUMED]["result"]["extensions"][xapi.EXTENSION + "gap-ms"] == 5000
+    assert by_kind[EventKind.RESUMED]["result"]["extensions"][EXT + "gap-ms"] == 5000
     assert by_kind[EventKind.HAZARD]["object"]["id"] == BASE + "hz/hazard/crush"
     assert by_kind[EventKind.RANDOM_EVENT]["object"]["id"] == BASE + "hz/event/visitor"
     answers = [s for s in statements if s["object"]["id"].endswith("/action/stop_visitor")]
     assert [a["object"]["id"] for a in answers] == [BASE + "hz/event/visitor/action/stop_visitor"]
 
 
-def test_aborted_session_is_terminated(mini):
+def test_aborted_session_is_abandoned_then_terminated(mini):
     record, stored = play(mini, [(1.0, "lock"), (4.0, "abort")])
-    last = export(record, stored)[-1]
+    abandoned, last = export(record, stored)[-2:]
+    assert abandoned["verb"]["id"] == "https://w3id.org/xapi/adl/verbs/abandoned"
+    assert abandoned["result"]["completion"] is False
     assert last["verb"]["id"] == "http://adlnet.gov/expapi/verbs/terminated"
-    assert last["result"]["completion"] is False
     assert last["result"]["duration"] == "PT4S"
 
 
@@ -351,8 +380,8 @@ def test_actor_context_and_timestamps(passed):
         assert ctx["registration"] == record.id
         assert ctx["revision"] == "1.0"
         assert ctx["platform"] == "Trainer"
-        seq = ctx["extensions"][xapi.EXTENSION + "seq"]
-        assert ctx["extensions"][xapi.EXTENSION + "state"] == by_seq[seq].event.state
+        seq = ctx["extensions"][EXT + "seq"]
+        assert ctx["extensions"][EXT + "state"] == by_seq[seq].event.state
         stamped = datetime.fromisoformat(s["timestamp"].replace("Z", "+00:00"))
         assert abs(stamped - by_seq[seq].utc) < timedelta(milliseconds=1)
     anonymous = export(record, stored, trainee=None)
@@ -368,15 +397,17 @@ def test_ids_are_stable_unique_and_uuid(passed, mini):
     assert all(uuid.UUID(i).version == 5 for i in ids)
     other_record, other_stored = play(mini, [(3.2, "lock"), (7.5, "work")])
     assert not set(ids) & {s["id"] for s in export(other_record, other_stored)}
-    assert ids[0] == xapi.statement_id(record.id, 1)
+    assert ids[0] == xapi.content_id(record.id, "1", first[0])
 
 
 def test_score_statement_follows_once_the_session_is_scored(passed):
     record, stored = passed
-    unscored = export(replace(record, score=None, passed=None), stored)
-    scored = export(record, stored)
-    assert verbs(unscored)[-1] == "completed"
-    assert scored[: len(unscored)] == unscored  # the score statement is added at the end: earlier ones do not change
+    unscored = xapi.slotted(replace(record, score=None, passed=None), TRAINEE, stored, profile=PROFILE)
+    scored = xapi.slotted(record, TRAINEE, stored, profile=PROFILE)
+    assert verbs([s.statement for s in unscored])[-2:] == ["completed", "terminated"]
+    assert verbs([s.statement for s in scored])[-3:] == ["completed", "passed", "terminated"]
+    # The score statement fills a slot of its own: every other slot keeps its statement (and id).
+    assert [s for s in scored if s.slot != "6/score"] == unscored
 
 
 def test_unfinished_session_exports_what_happened_so_far(mini):
@@ -437,9 +468,9 @@ def test_cli_exports_a_stored_session_the_same_way_twice(tmp_path, mini, validat
     assert {s["context"]["registration"] for s in array} == {session_id}
     assert array[0]["actor"]["account"] == {"homePage": HOME, "name": "B-0042"}
     assert array[0]["object"]["id"] == HOME + "/courses/mini"
-    assert verbs(array)[-2:] == ["completed", "passed"]
+    assert verbs(array)[-3:] == ["completed", "passed", "terminated"]
     assert array[-1]["result"]["duration"] == "PT8.25S"
-    assert "wrote 7 statement(s) of 1 session(s)" in capsys.readouterr().err
+    assert "wrote 8 statement(s) of 1 session(s)" in capsys.readouterr().err
 
     # The period filter: nothing started before 2000.
     empty = tmp_path / "none.json"
@@ -466,6 +497,6 @@ def test_a_pause_is_suspended_then_resumed_and_left_out_of_the_duration(validato
     assert_valid(validator, statements)
     assert [v for v in verbs(statements) if v in ("suspended", "resumed")] == ["suspended", "resumed"]
     resumed = next(s for s in statements if s["verb"]["display"]["en-US"] == "resumed")
-    assert resumed["result"]["extensions"][xapi.EXTENSION + "paused-ms"] == 60_000
+    assert resumed["result"]["extensions"][EXT + "paused-ms"] == 60_000
     completed = next(s for s in statements if s["verb"]["display"]["en-US"] == "completed")
     assert completed["result"]["duration"] == "PT3S"  # 63 s on the wall clock, 60 of them paused
