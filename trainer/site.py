@@ -39,6 +39,10 @@ def _site_url(key: str, value: str) -> str:
     return url
 
 
+def _iri(key: str, value: str) -> str:
+    return check_url(value, key)
+
+
 def _name(key: str, value: str) -> str:
     text = " ".join(value.split())
     if not text or len(text) > 200:
@@ -51,6 +55,6 @@ SETTABLE: dict[str, Settable] = {
     for s in (
         Settable(SITE_URL, "the site's URL: trainees' identity in an LRS (their xAPI account homePage)", _site_url),
         Settable(SITE_NAME, "the site's name, written into xAPI statements", _name),
-        Settable(XAPI_IRI, "IRI of the site's xAPI extensions and profile verb (default: site.url/xapi)", check_url),
+        Settable(XAPI_IRI, "IRI of the site's xAPI extensions and profile verb (default: site.url/xapi)", _iri),
     )
 }

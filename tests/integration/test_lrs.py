@@ -407,6 +407,231 @@ def test_wrong_password_and_wrong_address_are_one_line_errors(ralph, store_with_
     assert err.count("\n") == 0 and "(404)" in err
 
 
+ADL = "http://adlnet.gov/expapi/verbs/"
+
+
+def rescore(db: Path, session_id: str, score: float, passed: bool) -> None:
+    """A new scoring of a session (what `trainer score --all` stores after a model update), as its current score."""
+    from trainer.store.store import Store
+
+    row = {"session_id": session_id, "scorer": "model:test", "score": score, "passed": passed}
+    with Store.open(db) as store:
+        store.add_scores([{**row, "reason": "rescored", "review": False, "details": "[]"}])
+
+
+def course_verdicts(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [s for s in statements if s["verb"]["id"] in (ADL + "passed", ADL + "failed")]
+
+
+@needs_lrs
+def test_a_rescore_reaches_the_lrs_as_a_new_statement_and_voids_the_old_one(
+    ralph, store_with_sessions, monkeypatch, capsys
+):
+    """Issue 18, item 7: after a rescore the export used to say '0 posted, N skipped' and the LRS kept the old score."""
+    db, (passed_id, _) = store_with_sessions
+    monkeypatch.setenv("TRAINER_LRS_PASSWORD", PASSWORD)
+    assert export_to(ralph, db) == 0
+    client = ralph.client()
+    [old] = course_verdicts(client.query(registration=passed_id))
+    assert old["verb"]["id"] == ADL + "passed" and old["result"]["score"]["raw"] == 100.0
+
+    rescore(db, passed_id, 55.0, False)  # a pass/fail flip: the verb changes too
+    capsys.readouterr()
+    assert export_to(ralph, db) == 0
+    summary = capsys.readouterr().err
+    assert "posted 2 statement(s) of 1 session(s) in 1 batch(es) (2 new, 0 already there; 1 voiding" in summary
+
+    back = client.query(registration=passed_id)
+    new = [s for s in course_verdicts(back) if s["id"] != old["id"]]
+    assert [(s["verb"]["id"], s["result"]["score"]["raw"], s["result"]["success"]) for s in new] == [
+        (ADL + "failed", 55.0, False)
+    ]
+    voids = [s for s in back if s["verb"]["id"] == ADL + "voided"]
+    assert [v["object"] for v in voids] == [{"objectType": "StatementRef", "id": old["id"]}]
+    assert voids[0]["actor"]["account"] == old["actor"]["account"]
+
+    # The ledger now holds the new score: a rerun posts nothing, and a second rescore replaces the new one in turn.
+    lines = ralph.stored_lines()
+    assert export_to(ralph, db) == 0
+    assert "posted 0 statement(s)" in capsys.readouterr().err
+    assert ralph.stored_lines() == lines
+    rescore(db, passed_id, 90.0, True)
+    assert export_to(ralph, db) == 0
+    back = client.query(registration=passed_id)
+    voided = {v["object"]["id"] for v in back if v["verb"]["id"] == ADL + "voided"}
+    current = [s for s in course_verdicts(back) if s["id"] not in voided]
+    assert [(s["verb"]["id"], s["result"]["score"]["raw"]) for s in current] == [(ADL + "passed", 90.0)]
+
+
+@needs_lrs
+def test_a_session_voided_in_trainer_is_voided_in_the_lrs(ralph, tmp_path, mini, monkeypatch, capsys):
+    """An interrupted session is posted as far as it went (suspended); voided by an instructor, its statements are
+    voided in the LRS too."""
+    from trainer.durable import DurableSession
+    from trainer.store.store import Store
+
+    monkeypatch.setenv("TRAINER_LRS_PASSWORD", PASSWORD)
+    db = tmp_path / "void.db"
+    clock = ManualClock()
+    with Store.open(db) as store:
+        store.set_setting("site.url", HOME)
+        store.upsert_trainee("B-0300", "Sun Li", "Press shop")
+        durable = DurableSession.begin(store, mini, "B-0300", seed=2, lang="zh", clock=clock)
+        clock.ms = 1500
+        durable.choose("lock")
+        durable.release()  # the trainee left mid-way: interrupted
+    assert export_to(ralph, db) == 0
+    client = ralph.client()
+    posted = client.query(registration=durable.id)
+    assert sorted(s["verb"]["display"]["en-US"] for s in posted) == [
+        "accessed",
+        "initialized",
+        "selected",
+        "suspended",
+    ]
+    with Store.open(db) as store:
+        store.void(durable.id, "wrong trainee at the terminal", "instructor")
+    capsys.readouterr()
+    assert export_to(ralph, db) == 0
+    assert "posted 4 statement(s) of 1 session(s)" in capsys.readouterr().err
+    voided = {s["object"]["id"] for s in client.query(registration=durable.id) if s["verb"]["id"] == ADL + "voided"}
+    assert voided == {s["id"] for s in posted}
+    assert export_to(ralph, db) == 0
+    assert "posted 0 statement(s)" in capsys.readouterr().err
+
+
+@needs_lrs
+def test_each_site_url_is_its_own_identity_and_ledger(ralph, store_with_sessions, monkeypatch, capsys):
+    """Issue 18, item 8: the same badge at two sites is two agents; the ledger is kept per LRS and identity."""
+    db, (first, _) = store_with_sessions
+    monkeypatch.setenv("TRAINER_LRS_PASSWORD", PASSWORD)
+    expected = exported(db)
+    total = sum(len(v) for v in expected.values())
+    assert export_to(ralph, db) == 0
+    capsys.readouterr()
+    plant2 = "https://plant2.factory.example.com"
+    assert export_to(ralph, db, "--home-page", plant2) == 0
+    assert f"posted {total} statement(s) of 2 session(s)" in capsys.readouterr().err
+    homes = {s["actor"]["account"]["homePage"] for s in ralph.client().query(registration=first)}
+    assert homes == {HOME, plant2}
+    # Each identity's ledger is complete: neither re-posts, neither voids the other's statements.
+    assert export_to(ralph, db) == 0
+    assert export_to(ralph, db, "--home-page", plant2) == 0
+    assert capsys.readouterr().err.count("posted 0 statement(s)") == 2
+
+
+@needs_lrs
+def test_wrong_credentials_fail_even_when_nothing_is_new(ralph, store_with_sessions, monkeypatch, capsys):
+    """Issue 18, item 9: with everything sent before, a wrong password went unnoticed (exit 0, nothing posted)."""
+    db, _ = store_with_sessions
+    monkeypatch.setenv("TRAINER_LRS_PASSWORD", PASSWORD)
+    assert export_to(ralph, db) == 0
+    monkeypatch.setenv("TRAINER_LRS_PASSWORD", "not-the-password")
+    capsys.readouterr()
+    assert export_to(ralph, db) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "(401)" in err and "not-the-password" not in err
+
+
+@needs_lrs
+def test_conflicts_fail_the_run_and_are_listed(ralph, store_with_sessions, monkeypatch, capsys, tmp_path):
+    """Issue 18, item 9: ids the LRS holds with other content used to be counted, exit 0, and never named."""
+    db, (first, _) = store_with_sessions
+    monkeypatch.setenv("TRAINER_LRS_PASSWORD", PASSWORD)
+    statements = exported(db)[first]
+    taken = [dict(s, timestamp="2020-01-01T00:00:00.000Z") for s in statements[:2]]  # same ids, other content
+    ralph.client().post(taken)
+    capsys.readouterr()
+    listing = tmp_path / "conflicts.txt"
+    assert export_to(ralph, db, "--conflicts", str(listing)) == 1
+    err = capsys.readouterr().err
+    assert "2 id(s) were there with other content" in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("trainer: error: ") and all(s["id"] in last for s in taken) and str(listing) in last
+    assert listing.read_text(encoding="utf-8").split() == [s["id"] for s in taken]
+    # The rest went in; the ledger holds what the LRS has, so the next run is clean (the conflict was reported once).
+    assert export_to(ralph, db) == 0
+
+
+def test_posting_with_the_placeholder_home_page_is_refused(tmp_path, monkeypatch, capsys):
+    """Issue 18, item 8: every plant was https://trainer.local, so badge B1001 at two plants was one agent."""
+    from trainer.cli import main
+    from trainer.store.store import Store
+
+    db = tmp_path / "t.db"
+    with Store.open(db):
+        pass
+    monkeypatch.setenv("TRAINER_LRS_PASSWORD", "p")
+    with scripted((404, None, {}), (200, {"statements": []}, {}), (200, [], {})) as server:
+        args = ["export", "xapi", "--db", str(db), "--lrs", server.endpoint, "--lrs-user", "u"]
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("trainer: error: ") and "trainer db set site.url" in err and "\n" not in err
+        assert server.seen == []  # refused before anything was sent
+        assert main([*args, "--home-page", "https://plant1.example-corp.com"]) == 0
+    assert [(m, p.split("?")[0]) for m, p, _, _ in server.seen] == [("GET", "/xAPI/about"), ("GET", "/xAPI/statements")]
+
+
+def test_db_set_site_url_name_and_profile_iri(tmp_path, capsys):
+    from trainer.cli import main
+
+    db = str(tmp_path / "t.db")
+    assert main(["db", "set", "site.url", "https://plant2.example-corp.com/", "--db", db]) == 0
+    assert main(["db", "set", "site.name", "  Plant 2,  Suzhou ", "--db", db]) == 0
+    assert main(["db", "set", "xapi.iri", "https://training.example-corp.com/xapi", "--db", db]) == 0
+    assert main(["db", "set", "site.url", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "site.url = https://plant2.example-corp.com\n" in out and out.endswith(
+        "site.url = https://plant2.example-corp.com\n"
+    )
+    assert main(["db", "info", "--db", db]) == 0
+    info = capsys.readouterr().out
+    assert "site.name: Plant 2, Suzhou" in info and "xapi.iri: https://training.example-corp.com/xapi" in info
+    for bad in (
+        ["site.url", "plant2"],
+        ["site.url", "https://trainer.local"],
+        ["site.colour", "red"],
+        ["site.name", " "],
+    ):
+        assert main(["db", "set", *bad, "--db", db]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 4 and all(line.startswith("trainer: error: ") for line in err)
+
+    out_file = tmp_path / "s.json"
+    from trainer.durable import DurableSession
+    from trainer.store.store import Store
+
+    with Store.open(db) as store:
+        store.upsert_trainee("B1001", "王芳", "冲压车间")
+        DurableSession.begin(store, load_course(MINI), "B1001", seed=1, lang="en", clock=ManualClock())
+    assert main(["export", "xapi", "--db", db, "--out", str(out_file), "--no-names"]) == 0
+    [first] = json.loads(out_file.read_text(encoding="utf-8"))[:1]
+    assert first["actor"] == {
+        "objectType": "Agent",
+        "account": {"homePage": "https://plant2.example-corp.com", "name": "B1001"},
+    }
+    ext = first["context"]["extensions"]
+    assert ext["https://training.example-corp.com/xapi/extensions/site"] == "Plant 2, Suzhou"
+    assert ext["https://training.example-corp.com/xapi/extensions/seq"] == 1
+
+
+def test_an_older_trainers_ledger_is_voided_and_the_sessions_posted_again():
+    """A ledger that only counted statements (before ids followed content): what it lists is voided by its old ids."""
+    ledger = MemoryLedger(counts={SID: 3})
+    made = [{"id": xapi.legacy_statement_id(SID, 99), "n": 1}]
+    out = Outgoing(SID, [xapi.Slotted("1", made[0])], ACTOR, event_count=2)
+    with scripted((200, ids_of, {})) as server:
+        report = send(LRSClient(server.endpoint, "u", "p"), [out], ledger)
+    _, _, _, body = server.seen[0]
+    voided = [s["object"]["id"] for s in body if s.get("verb", {}).get("id") == ADL + "voided"]
+    assert voided == [
+        xapi.legacy_statement_id(SID, 1),
+        xapi.legacy_statement_id(SID, 2),
+        xapi.legacy_statement_id(SID, 2, "score"),
+    ]
+    assert report.voided == 3 and ledger.rows == {SID: {"1": made[0]["id"]}}
+
+
 # --- retries and refusals, against a scripted server -----------------------------------------------------------------
 
 
