@@ -500,3 +500,122 @@ def test_a_pause_is_suspended_then_resumed_and_left_out_of_the_duration(validato
     assert resumed["result"]["extensions"][EXT + "paused-ms"] == 60_000
     completed = next(s for s in statements if s["verb"]["display"]["en-US"] == "completed")
     assert completed["result"]["duration"] == "PT3S"  # 63 s on the wall clock, 60 of them paused
+
+
+# --- the cmi5-aligned profile (issue 18, item 10) -------------------------------------------------------------------
+
+
+def by_verb(statements: list[dict[str, Any]], display: str) -> list[dict[str, Any]]:
+    return [s for s in statements if s["verb"]["display"]["en-US"] == display]
+
+
+def test_an_interrupted_launch_is_suspended_and_the_resume_starts_a_new_cmi5_session(validator, mini):
+    record, stored = play(mini, [(1.0, "lock"), (1.0, "resume:5000"), (3.0, "work")])
+    statements = export(record, stored)
+    assert_valid(validator, statements)
+    assert verbs(statements)[:6] == ["initialized", "accessed", "selected", "suspended", "resumed", "selected"]
+    suspended, resumed = by_verb(statements, "suspended")[0], by_verb(statements, "resumed")[0]
+    assert resumed["result"]["extensions"][EXT + "gap-ms"] == 5000
+    assert suspended["result"]["extensions"][EXT + "interrupted"] is True
+    assert suspended["timestamp"] == statements[2]["timestamp"]  # when the last event of that launch was stored
+    launches = [s["context"]["extensions"][xapi.SESSION_ID] for s in statements]
+    first, second = xapi.launch_id(record.id, 1), xapi.launch_id(record.id, 2)
+    assert launches == [first] * 4 + [second] * (len(statements) - 4)
+    assert first != second and len({xapi.launch_id(str(uuid.uuid4()), 1), first}) == 2
+
+    # While it waits (interrupted, not resumed yet) the same `suspended` statement is exported: same slot, same id.
+    waiting = [s for s in stored if s.event.seq <= 3]
+    before = export(replace(record, status=SessionStatus.INTERRUPTED, event_count=3), waiting)
+    assert verbs(before) == ["initialized", "accessed", "selected", "suspended"]
+    assert before[-1] == suspended
+    # Being played right now (in progress): nothing is suspended.
+    assert "suspended" not in verbs(export(replace(record, status=SessionStatus.IN_PROGRESS), waiting))
+
+
+def test_every_ending_is_followed_by_terminated(mini, passed, incident):
+    aborted = play(mini, [(1.0, "lock"), (4.0, "abort")])
+    for record, stored in (passed, incident, aborted):
+        statements = export(record, stored)
+        assert verbs(statements)[-1] == "terminated"
+        assert verbs(statements).count("terminated") == 1
+        assert statements[-1]["result"]["duration"] == xapi.duration(stored[-1].event.t_ms)
+    assert verbs(export(*aborted))[-2] == "abandoned"
+
+
+def test_failed_is_only_the_course_attempts_verb(incident, everything):
+    for record, stored in (incident, everything):
+        for s in export(record, stored):
+            if s["verb"]["id"] == "http://adlnet.gov/expapi/verbs/failed":
+                assert s["object"]["id"] == BASE + record.course_id
+
+
+def test_mastery_score_move_on_and_cmi5_categories(passed, mini):
+    record, stored = passed
+    statements = export(record, stored, course=mini)
+    passed_statement = by_verb(statements, "passed")[0]
+    context = passed_statement["context"]
+    assert context["extensions"][xapi.MASTERY_SCORE] == 0.8  # pass: {min_score: 80}
+    assert context["extensions"][EXT + "moveon"] == "CompletedAndPassed"
+    assert context["contextActivities"]["category"] == [{"id": xapi.CMI5_CATEGORY}, {"id": xapi.MOVEON_CATEGORY}]
+    for verb in ("initialized", "completed", "terminated"):
+        assert by_verb(statements, verb)[0]["context"]["contextActivities"]["category"] == [{"id": xapi.CMI5_CATEGORY}]
+    assert "category" not in by_verb(statements, "selected")[0]["context"]["contextActivities"]
+    # A failed verdict does not satisfy moveOn.
+    flipped = by_verb(export(replace(record, score=40.0, passed=False), stored, course=mini), "failed")[0]
+    assert flipped["context"]["contextActivities"]["category"] == [{"id": xapi.CMI5_CATEGORY}]
+
+
+def test_states_actions_events_and_rules_are_named_in_chinese_and_english(
+    passed, incident, everything, mini, hazard_course
+):
+    statements = export(*passed, course=mini)
+    names = {s["object"]["id"].removeprefix(BASE): s["object"]["definition"]["name"] for s in statements}
+    assert names["mini"] == {"zh-CN": "小课程", "en-US": "Mini course"}
+    assert names["mini/state/begin"] == {"zh-CN": "开始", "en-US": "Start"}
+    assert names["mini/state/begin/action/lock"] == {"zh-CN": "上锁", "en-US": "Lock out"}
+    rule = by_verb(export(*incident, course=mini), "made a mistake")[0]["object"]["definition"]["name"]
+    assert rule == {"zh-CN": "不许", "en-US": "Never"}
+    named = {
+        s["object"]["id"].removeprefix(BASE): s["object"]["definition"]["name"]
+        for s in export(*everything, course=hazard_course)
+    }
+    assert named["hz/event/visitor"] == {"zh-CN": "有人来了", "en-US": "Someone comes"}
+    assert named["hz/event/visitor/action/stop_visitor"] == {"zh-CN": "拦住", "en-US": "Stop them"}
+    assert named["hz/hazard/crush"] == {"zh-CN": "挤压", "en-US": "Crush zone"}
+    # Without the course (not in the library) every part is named by its id, language undetermined.
+    assert export(*passed)[1]["object"]["definition"]["name"] == {"und": "begin"}
+
+
+def test_iris_are_under_the_sites_domain_and_names_can_be_left_out(passed, mini):
+    record, stored = passed
+    profile = xapi.Profile(
+        home_page="https://plant2.example-corp.com",
+        iri="https://training.example-corp.com/xapi",
+        site_name="Plant 2",
+        names=False,
+    )
+    statements = export(record, stored, course=mini, profile=profile)
+    text = json.dumps(statements)
+    assert "zhixin.example" not in text and "王芳" not in text
+    assert all("name" not in s["actor"] for s in statements)
+    ours = {k for s in statements for k in s["context"]["extensions"] if "cmi5" not in k}
+    assert ours and all(k.startswith("https://training.example-corp.com/xapi/extensions/") for k in ours)
+    assert statements[0]["object"]["id"] == "https://plant2.example-corp.com/courses/mini"
+    assert statements[0]["context"]["extensions"]["https://training.example-corp.com/xapi/extensions/site"] == "Plant 2"
+    # Names and the site's name are descriptions, not the record: the ids stay those of the named export.
+    named = export(record, stored, course=mini, profile=replace(profile, names=True, site_name=None))
+    assert [s["id"] for s in named] == [s["id"] for s in statements]
+
+
+def test_a_rescore_changes_the_score_statements_id_and_nothing_else(passed, validator):
+    record, stored = passed
+    before = xapi.slotted(record, TRAINEE, stored, profile=PROFILE)
+    after = xapi.slotted(replace(record, score=55.0, passed=False), TRAINEE, stored, profile=PROFILE)
+    changed = {b.slot for b, a in zip(before, after, strict=True) if b.statement["id"] != a.statement["id"]}
+    assert changed == {"6/score"}
+    flipped = next(a.statement for a in after if a.slot == "6/score")
+    assert flipped["verb"]["id"] == "http://adlnet.gov/expapi/verbs/failed"
+    void = xapi.voiding(before[6].statement["id"], flipped["actor"], record.id)
+    assert_valid(validator, [void])
+    assert void["object"] == {"objectType": "StatementRef", "id": before[6].statement["id"]}
+    assert "name" not in void["actor"] and xapi.voiding(before[6].statement["id"], flipped["actor"], record.id) == void
