@@ -769,6 +769,24 @@ def test_connection_refused_is_retried_then_reported():
     assert slept == [0.5]
 
 
+def test_the_credentials_and_the_xapi_version_are_checked_before_anything_is_posted():
+    with (
+        scripted(
+            (200, {"version": ["1.0.3"]}, {}), (401, {"detail": "Invalid authentication credentials"}, {})
+        ) as server,
+        pytest.raises(LRSError, match=r"refused the credentials of user 'u' \(401\)"),
+    ):
+        LRSClient(server.endpoint, "u", "wrong").check()
+    (_, about, about_headers, _), (_, read, _, _) = server.seen
+    assert about == "/xAPI/about" and about_headers["authorization"] == "Basic dTp3cm9uZw=="
+    assert read == "/xAPI/statements?limit=1"
+    with scripted((200, {"version": ["2.0.0"]}, {})) as server, pytest.raises(LRSError, match="not 1.0.x"):
+        LRSClient(server.endpoint, "u", "p").check()
+    # A user that may write but not read statements is fine for posting.
+    with scripted((404, None, {}), (403, {"detail": "forbidden"}, {})) as server:
+        LRSClient(server.endpoint, "u", "p").check()
+
+
 def test_endpoint_is_normalised_and_credentials_stay_out_of_urls():
     assert LRSClient("https://lrs.example.org/xAPI/statements/").endpoint == "https://lrs.example.org/xAPI"
     with pytest.raises(LRSError, match="--lrs-user"):

@@ -157,9 +157,10 @@ def legacy_statement_id(session_id: str, seq: int, part: str = "") -> str:
 
 def substance(statement: Mapping[str, Any]) -> dict[str, Any]:
     """What a statement asserts, without its id and without descriptions (the trainee's name, activity definitions, the
-    site's name): a renamed trainee or a retitled course is not a new record, a new score or verb is."""
+    verb's display, the site's name): a renamed trainee or a retitled course is not a new record, a new score or verb is."""
     out = json.loads(json.dumps({k: v for k, v in statement.items() if k != "id"}))
     out.get("actor", {}).pop("name", None)
+    out.get("verb", {}).pop("display", None)
     _drop_definitions(out)
     for key in list(out.get("context", {}).get("extensions", {})):
         if key.endswith("/extensions/site"):
