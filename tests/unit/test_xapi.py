@@ -619,3 +619,13 @@ def test_a_rescore_changes_the_score_statements_id_and_nothing_else(passed, vali
     assert_valid(validator, [void])
     assert void["object"] == {"objectType": "StatementRef", "id": before[6].statement["id"]}
     assert "name" not in void["actor"] and xapi.voiding(before[6].statement["id"], flipped["actor"], record.id) == void
+
+
+def test_names_and_mastery_come_only_from_the_course_the_session_was_played_on(passed, mini):
+    record, stored = passed
+    edited = replace(mini, content_hash="0" * 64, pass_rule=replace(mini.pass_rule, min_score=60))
+    statements = export(record, stored, course=edited)
+    assert statements[1]["object"]["definition"]["name"] == {"und": "begin"}
+    assert all(xapi.MASTERY_SCORE not in s["context"]["extensions"] for s in statements)
+    # Whether the course file is at hand or not, the statements are the same records (same ids).
+    assert [s["id"] for s in statements] == [s["id"] for s in export(record, stored, course=mini)]

@@ -157,14 +157,15 @@ def legacy_statement_id(session_id: str, seq: int, part: str = "") -> str:
 
 def substance(statement: Mapping[str, Any]) -> dict[str, Any]:
     """What a statement asserts, without its id and without descriptions (the trainee's name, activity definitions, the
-    verb's display, the site's name): a renamed trainee or a retitled course is not a new record, a new score or verb is."""
+    verb's display, the site's name, the course's mastery score and moveOn): a renamed trainee, a retitled course or a
+    course file no longer in the library is not a new record, a new score or verb is."""
     out = json.loads(json.dumps({k: v for k, v in statement.items() if k != "id"}))
     out.get("actor", {}).pop("name", None)
     out.get("verb", {}).pop("display", None)
     _drop_definitions(out)
     for key in list(out.get("context", {}).get("extensions", {})):
-        if key.endswith("/extensions/site"):
-            del out["context"]["extensions"][key]
+        if key == MASTERY_SCORE or key.endswith(("/extensions/site", "/extensions/moveon")):
+            del out["context"]["extensions"][key]  # from the course file or the site: there or not, the same record
     return out
 
 
@@ -256,7 +257,8 @@ def slotted(
     """The xAPI statements of one session, in event order, each with its slot.
 
     `course`: the session's course from the library, for the names of the course and its parts (zh-CN and en-US) and
-    the mastery score; without it (or if the session's state is not in it) a part is named by its id. `graded`: the
+    the mastery score, used only if its content is the one the session was played on; without it a part is named by
+    its id. `graded`: the
     session's graded list of mistakes (the `details` of its latest scoring, Store.graded_lists): a mistake statement
     carries the mistake's grade as `severity` (and the course's `declared` one beside it), the score statement the whole
     list, the same judgement as the debrief and the reports; without it (not scored yet) only the declared severity.
@@ -283,7 +285,9 @@ class _Builder:
     ) -> None:
         self.session = session
         self.profile = profile
-        self.source = course if course is not None and course.id == session.course_id else None
+        # Names and the mastery score come from the course the session was played on, not from another version of it.
+        same = course is not None and (course.id, course.content_hash) == (session.course_id, session.content_hash)
+        self.source = course if same else None
         self.graded: dict[str, Judged] | None = None  # the graded list by mistake id; None: not scored
         self.actor = actor_of(session.badge, trainee, profile)
         self.course_iri = profile.courses + _segment(session.course_id)
