@@ -41,6 +41,7 @@ MINIMAL: dict[str, list[str]] = {
     "instructor set-password": ["--stdin"],
     "db info": [],
     "db upgrade": [],
+    "db set": ["site.name", "Plant 2"],
     "db backup": ["b.db"],
     "db restore": ["b.db"],
     "report course": ["c"],

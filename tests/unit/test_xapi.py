@@ -32,7 +32,8 @@ HOME = "https://factory.example.com"
 BASE = "https://factory.example.com/courses/"
 T0 = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)
 TRAINEE = Trainee(badge="B-0042", name="王芳", department="冲压车间", created_at=T0)
-TITLES = {"mini": {"zh": "小课程", "en": "Mini course"}}
+PROFILE = xapi.Profile(home_page=HOME, activity_base=BASE)
+EXT = HOME + "/xapi/extensions/"  # the profile IRI defaults to the site's URL + /xapi
 
 # A course with every kind of event: a timer, a hazard, a random event that is answered.
 HAZARD_COURSE = """\
@@ -129,8 +130,15 @@ def play(course: Course, steps: list[tuple[float, str]], *, session_id: str | No
     return record, stored
 
 
-def export(record: SessionRecord, stored: list[StoredEvent], trainee: Trainee | None = TRAINEE) -> list[dict[str, Any]]:
-    return xapi.statements(record, trainee, stored, home_page=HOME, activity_base=BASE, course_titles=TITLES)
+def export(
+    record: SessionRecord,
+    stored: list[StoredEvent],
+    trainee: Trainee | None = TRAINEE,
+    *,
+    course: Course | None = None,
+    profile: xapi.Profile = PROFILE,
+) -> list[dict[str, Any]]:
+    return xapi.statements(record, trainee, stored, profile=profile, course=course)
 
 
 def verbs(statements: list[dict[str, Any]]) -> list[str]:
@@ -218,7 +226,7 @@ def test_every_statement_validates(validator, passed, incident, everything, mini
 
 
 def test_schema_rejects_what_the_spec_forbids(validator, passed):
-    good = export(*passed)[-1]
+    good = export(*passed)[-2]  # the score statement
     assert validator.is_valid(good)
 
     def broken(**changes: Any) -> dict[str, Any]:
@@ -255,10 +263,19 @@ def test_schema_rejects_what_the_spec_forbids(validator, passed):
 # --- what the statements say ----------------------------------------------------------------------------------------
 
 
-def test_passed_session_verbs_objects_and_result(passed):
+def test_passed_session_verbs_objects_and_result(passed, mini):
     record, stored = passed
-    statements = export(record, stored)
-    assert verbs(statements) == ["initialized", "accessed", "selected", "selected", "accessed", "completed", "passed"]
+    statements = export(record, stored, course=mini)
+    assert verbs(statements) == [
+        "initialized",
+        "accessed",
+        "selected",
+        "selected",
+        "accessed",
+        "completed",
+        "passed",
+        "terminated",
+    ]
     ids = {s["verb"]["display"]["en-US"]: s["verb"]["id"] for s in statements}
     assert ids == {
         "initialized": "http://adlnet.gov/expapi/verbs/initialized",
@@ -266,6 +283,7 @@ def test_passed_session_verbs_objects_and_result(passed):
         "selected": "https://w3id.org/xapi/adb/verbs/selected",
         "completed": "http://adlnet.gov/expapi/verbs/completed",
         "passed": "http://adlnet.gov/expapi/verbs/passed",
+        "terminated": "http://adlnet.gov/expapi/verbs/terminated",
     }
     course_iri = BASE + "mini"
     assert statements[0]["object"]["id"] == course_iri
@@ -276,7 +294,7 @@ def test_passed_session_verbs_objects_and_result(passed):
     for s in statements[1:5]:
         assert s["context"]["contextActivities"]["parent"][0]["id"] == course_iri
 
-    completed, scored = statements[-2], statements[-1]
+    completed, scored = statements[-3], statements[-2]
     assert completed["result"]["completion"] is True
     assert completed["result"]["duration"] == "PT7.5S"
     assert "score" not in completed["result"]
@@ -290,11 +308,21 @@ def test_passed_session_verbs_objects_and_result(passed):
 def test_incident_gives_a_mistake_and_a_failed_course(incident):
     record, stored = incident
     statements = export(record, stored)
-    assert verbs(statements) == ["initialized", "accessed", "selected", "failed", "accessed", "failed"]
+    assert verbs(statements) == [
+        "initialized",
+        "accessed",
+        "selected",
+        "made a mistake",
+        "accessed",
+        "failed",
+        "terminated",
+    ]
     mistake, course_failed = statements[3], statements[5]
+    # `failed` is the course attempt's verb only: a mistake is the profile's own verb, under the site's profile IRI.
+    assert mistake["verb"]["id"] == HOME + "/xapi/verbs/made-mistake"
     assert mistake["object"]["id"] == BASE + "mini/mistake/HANDS_IN_DIE"
     assert mistake["result"]["success"] is False
-    details = mistake["result"]["extensions"][xapi.EXTENSION + "mistake"]
+    details = mistake["result"]["extensions"][EXT + "mistake"]
     assert details["code"] == "HANDS_IN_DIE"
     # Not given the graded list (as if not scored yet): the declared severity only, never passed off as the grade.
     assert details["declared"] == "critical" and "severity" not in details
@@ -311,24 +339,25 @@ def test_timer_resume_hazard_random_event_and_answer(everything):
     statements = export(record, stored)
     by_kind = {}
     for s in statements:
-        seq = s["context"]["extensions"][xapi.EXTENSION + "seq"]
+        seq = s["context"]["extensions"][EXT + "seq"]
         kind = next(st.event.kind for st in stored if st.event.seq == seq)
         by_kind.setdefault(kind, s)
     assert by_kind[EventKind.TIMED_OUT]["verb"]["id"] == "http://adlnet.gov/expapi/verbs/experienced"
     assert by_kind[EventKind.TIMED_OUT]["object"]["id"] == BASE + "hz/state/door/timer"
     assert by_kind[EventKind.RESUMED]["verb"]["id"] == "http://adlnet.gov/expapi/verbs/resumed"
-    assert by_kind[EventKind.RESUMED]["result"]["extensions"][xapi.EXTENSION + "gap-ms"] == 5000
+    assert by_kind[EventKind.RESUMED]["result"]["extensions"][EXT + "gap-ms"] == 5000
     assert by_kind[EventKind.HAZARD]["object"]["id"] == BASE + "hz/hazard/crush"
     assert by_kind[EventKind.RANDOM_EVENT]["object"]["id"] == BASE + "hz/event/visitor"
     answers = [s for s in statements if s["object"]["id"].endswith("/action/stop_visitor")]
     assert [a["object"]["id"] for a in answers] == [BASE + "hz/event/visitor/action/stop_visitor"]
 
 
-def test_aborted_session_is_terminated(mini):
+def test_aborted_session_is_abandoned_then_terminated(mini):
     record, stored = play(mini, [(1.0, "lock"), (4.0, "abort")])
-    last = export(record, stored)[-1]
+    abandoned, last = export(record, stored)[-2:]
+    assert abandoned["verb"]["id"] == "https://w3id.org/xapi/adl/verbs/abandoned"
+    assert abandoned["result"]["completion"] is False
     assert last["verb"]["id"] == "http://adlnet.gov/expapi/verbs/terminated"
-    assert last["result"]["completion"] is False
     assert last["result"]["duration"] == "PT4S"
 
 
@@ -351,8 +380,8 @@ def test_actor_context_and_timestamps(passed):
         assert ctx["registration"] == record.id
         assert ctx["revision"] == "1.0"
         assert ctx["platform"] == "Trainer"
-        seq = ctx["extensions"][xapi.EXTENSION + "seq"]
-        assert ctx["extensions"][xapi.EXTENSION + "state"] == by_seq[seq].event.state
+        seq = ctx["extensions"][EXT + "seq"]
+        assert ctx["extensions"][EXT + "state"] == by_seq[seq].event.state
         stamped = datetime.fromisoformat(s["timestamp"].replace("Z", "+00:00"))
         assert abs(stamped - by_seq[seq].utc) < timedelta(milliseconds=1)
     anonymous = export(record, stored, trainee=None)
@@ -368,15 +397,17 @@ def test_ids_are_stable_unique_and_uuid(passed, mini):
     assert all(uuid.UUID(i).version == 5 for i in ids)
     other_record, other_stored = play(mini, [(3.2, "lock"), (7.5, "work")])
     assert not set(ids) & {s["id"] for s in export(other_record, other_stored)}
-    assert ids[0] == xapi.statement_id(record.id, 1)
+    assert ids[0] == xapi.content_id(record.id, "1", first[0])
 
 
 def test_score_statement_follows_once_the_session_is_scored(passed):
     record, stored = passed
-    unscored = export(replace(record, score=None, passed=None), stored)
-    scored = export(record, stored)
-    assert verbs(unscored)[-1] == "completed"
-    assert scored[: len(unscored)] == unscored  # the score statement is added at the end: earlier ones do not change
+    unscored = xapi.slotted(replace(record, score=None, passed=None), TRAINEE, stored, profile=PROFILE)
+    scored = xapi.slotted(record, TRAINEE, stored, profile=PROFILE)
+    assert verbs([s.statement for s in unscored])[-2:] == ["completed", "terminated"]
+    assert verbs([s.statement for s in scored])[-3:] == ["completed", "passed", "terminated"]
+    # The score statement fills a slot of its own: every other slot keeps its statement (and id).
+    assert [s for s in scored if s.slot != "6/score"] == unscored
 
 
 def test_unfinished_session_exports_what_happened_so_far(mini):
@@ -437,9 +468,9 @@ def test_cli_exports_a_stored_session_the_same_way_twice(tmp_path, mini, validat
     assert {s["context"]["registration"] for s in array} == {session_id}
     assert array[0]["actor"]["account"] == {"homePage": HOME, "name": "B-0042"}
     assert array[0]["object"]["id"] == HOME + "/courses/mini"
-    assert verbs(array)[-2:] == ["completed", "passed"]
+    assert verbs(array)[-3:] == ["completed", "passed", "terminated"]
     assert array[-1]["result"]["duration"] == "PT8.25S"
-    assert "wrote 7 statement(s) of 1 session(s)" in capsys.readouterr().err
+    assert "wrote 8 statement(s) of 1 session(s)" in capsys.readouterr().err
 
     # The period filter: nothing started before 2000.
     empty = tmp_path / "none.json"
@@ -466,6 +497,135 @@ def test_a_pause_is_suspended_then_resumed_and_left_out_of_the_duration(validato
     assert_valid(validator, statements)
     assert [v for v in verbs(statements) if v in ("suspended", "resumed")] == ["suspended", "resumed"]
     resumed = next(s for s in statements if s["verb"]["display"]["en-US"] == "resumed")
-    assert resumed["result"]["extensions"][xapi.EXTENSION + "paused-ms"] == 60_000
+    assert resumed["result"]["extensions"][EXT + "paused-ms"] == 60_000
     completed = next(s for s in statements if s["verb"]["display"]["en-US"] == "completed")
     assert completed["result"]["duration"] == "PT3S"  # 63 s on the wall clock, 60 of them paused
+
+
+# --- the cmi5-aligned profile (issue 18, item 10) -------------------------------------------------------------------
+
+
+def by_verb(statements: list[dict[str, Any]], display: str) -> list[dict[str, Any]]:
+    return [s for s in statements if s["verb"]["display"]["en-US"] == display]
+
+
+def test_an_interrupted_launch_is_suspended_and_the_resume_starts_a_new_cmi5_session(validator, mini):
+    record, stored = play(mini, [(1.0, "lock"), (1.0, "resume:5000"), (3.0, "work")])
+    statements = export(record, stored)
+    assert_valid(validator, statements)
+    assert verbs(statements)[:6] == ["initialized", "accessed", "selected", "suspended", "resumed", "selected"]
+    suspended, resumed = by_verb(statements, "suspended")[0], by_verb(statements, "resumed")[0]
+    assert resumed["result"]["extensions"][EXT + "gap-ms"] == 5000
+    assert suspended["result"]["extensions"][EXT + "interrupted"] is True
+    assert suspended["timestamp"] == statements[2]["timestamp"]  # when the last event of that launch was stored
+    launches = [s["context"]["extensions"][xapi.SESSION_ID] for s in statements]
+    first, second = xapi.launch_id(record.id, 1), xapi.launch_id(record.id, 2)
+    assert launches == [first] * 4 + [second] * (len(statements) - 4)
+    assert first != second and len({xapi.launch_id(str(uuid.uuid4()), 1), first}) == 2
+
+    # While it waits (interrupted, not resumed yet) the same `suspended` statement is exported: same slot, same id.
+    waiting = [s for s in stored if s.event.seq <= 3]
+    before = export(replace(record, status=SessionStatus.INTERRUPTED, event_count=3), waiting)
+    assert verbs(before) == ["initialized", "accessed", "selected", "suspended"]
+    assert before[-1] == suspended
+    # Being played right now (in progress): nothing is suspended.
+    assert "suspended" not in verbs(export(replace(record, status=SessionStatus.IN_PROGRESS), waiting))
+
+
+def test_every_ending_is_followed_by_terminated(mini, passed, incident):
+    aborted = play(mini, [(1.0, "lock"), (4.0, "abort")])
+    for record, stored in (passed, incident, aborted):
+        statements = export(record, stored)
+        assert verbs(statements)[-1] == "terminated"
+        assert verbs(statements).count("terminated") == 1
+        assert statements[-1]["result"]["duration"] == xapi.duration(stored[-1].event.t_ms)
+    assert verbs(export(*aborted))[-2] == "abandoned"
+
+
+def test_failed_is_only_the_course_attempts_verb(incident, everything):
+    for record, stored in (incident, everything):
+        for s in export(record, stored):
+            if s["verb"]["id"] == "http://adlnet.gov/expapi/verbs/failed":
+                assert s["object"]["id"] == BASE + record.course_id
+
+
+def test_mastery_score_move_on_and_cmi5_categories(passed, mini):
+    record, stored = passed
+    statements = export(record, stored, course=mini)
+    passed_statement = by_verb(statements, "passed")[0]
+    context = passed_statement["context"]
+    assert context["extensions"][xapi.MASTERY_SCORE] == 0.8  # pass: {min_score: 80}
+    assert context["extensions"][EXT + "moveon"] == "CompletedAndPassed"
+    assert context["contextActivities"]["category"] == [{"id": xapi.CMI5_CATEGORY}, {"id": xapi.MOVEON_CATEGORY}]
+    for verb in ("initialized", "completed", "terminated"):
+        assert by_verb(statements, verb)[0]["context"]["contextActivities"]["category"] == [{"id": xapi.CMI5_CATEGORY}]
+    assert "category" not in by_verb(statements, "selected")[0]["context"]["contextActivities"]
+    # A failed verdict does not satisfy moveOn.
+    flipped = by_verb(export(replace(record, score=40.0, passed=False), stored, course=mini), "failed")[0]
+    assert flipped["context"]["contextActivities"]["category"] == [{"id": xapi.CMI5_CATEGORY}]
+
+
+def test_states_actions_events_and_rules_are_named_in_chinese_and_english(
+    passed, incident, everything, mini, hazard_course
+):
+    statements = export(*passed, course=mini)
+    names = {s["object"]["id"].removeprefix(BASE): s["object"]["definition"]["name"] for s in statements}
+    assert names["mini"] == {"zh-CN": "小课程", "en-US": "Mini course"}
+    assert names["mini/state/begin"] == {"zh-CN": "开始", "en-US": "Start"}
+    assert names["mini/state/begin/action/lock"] == {"zh-CN": "上锁", "en-US": "Lock out"}
+    rule = by_verb(export(*incident, course=mini), "made a mistake")[0]["object"]["definition"]["name"]
+    assert rule == {"zh-CN": "不许", "en-US": "Never"}
+    named = {
+        s["object"]["id"].removeprefix(BASE): s["object"]["definition"]["name"]
+        for s in export(*everything, course=hazard_course)
+    }
+    assert named["hz/event/visitor"] == {"zh-CN": "有人来了", "en-US": "Someone comes"}
+    assert named["hz/event/visitor/action/stop_visitor"] == {"zh-CN": "拦住", "en-US": "Stop them"}
+    assert named["hz/hazard/crush"] == {"zh-CN": "挤压", "en-US": "Crush zone"}
+    # Without the course (not in the library) every part is named by its id, language undetermined.
+    assert export(*passed)[1]["object"]["definition"]["name"] == {"und": "begin"}
+
+
+def test_iris_are_under_the_sites_domain_and_names_can_be_left_out(passed, mini):
+    record, stored = passed
+    profile = xapi.Profile(
+        home_page="https://plant2.example-corp.com",
+        iri="https://training.example-corp.com/xapi",
+        site_name="Plant 2",
+        names=False,
+    )
+    statements = export(record, stored, course=mini, profile=profile)
+    text = json.dumps(statements)
+    assert "zhixin.example" not in text and "王芳" not in text
+    assert all("name" not in s["actor"] for s in statements)
+    ours = {k for s in statements for k in s["context"]["extensions"] if "cmi5" not in k}
+    assert ours and all(k.startswith("https://training.example-corp.com/xapi/extensions/") for k in ours)
+    assert statements[0]["object"]["id"] == "https://plant2.example-corp.com/courses/mini"
+    assert statements[0]["context"]["extensions"]["https://training.example-corp.com/xapi/extensions/site"] == "Plant 2"
+    # Names and the site's name are descriptions, not the record: the ids stay those of the named export.
+    named = export(record, stored, course=mini, profile=replace(profile, names=True, site_name=None))
+    assert [s["id"] for s in named] == [s["id"] for s in statements]
+
+
+def test_a_rescore_changes_the_score_statements_id_and_nothing_else(passed, validator):
+    record, stored = passed
+    before = xapi.slotted(record, TRAINEE, stored, profile=PROFILE)
+    after = xapi.slotted(replace(record, score=55.0, passed=False), TRAINEE, stored, profile=PROFILE)
+    changed = {b.slot for b, a in zip(before, after, strict=True) if b.statement["id"] != a.statement["id"]}
+    assert changed == {"6/score"}
+    flipped = next(a.statement for a in after if a.slot == "6/score")
+    assert flipped["verb"]["id"] == "http://adlnet.gov/expapi/verbs/failed"
+    void = xapi.voiding(before[6].statement["id"], flipped["actor"], record.id)
+    assert_valid(validator, [void])
+    assert void["object"] == {"objectType": "StatementRef", "id": before[6].statement["id"]}
+    assert "name" not in void["actor"] and xapi.voiding(before[6].statement["id"], flipped["actor"], record.id) == void
+
+
+def test_names_and_mastery_come_only_from_the_course_the_session_was_played_on(passed, mini):
+    record, stored = passed
+    edited = replace(mini, content_hash="0" * 64, pass_rule=replace(mini.pass_rule, min_score=60))
+    statements = export(record, stored, course=edited)
+    assert statements[1]["object"]["definition"]["name"] == {"und": "begin"}
+    assert all(xapi.MASTERY_SCORE not in s["context"]["extensions"] for s in statements)
+    # Whether the course file is at hand or not, the statements are the same records (same ids).
+    assert [s["id"] for s in statements] == [s["id"] for s in export(record, stored, course=mini)]

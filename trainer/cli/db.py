@@ -16,6 +16,9 @@ def register(sub: Any) -> None:
     dsub = group.add_subparsers(title="db commands", metavar="COMMAND")
     command(dsub, "info", info, uses=("db",))
     command(dsub, "upgrade", upgrade, uses=("db",))
+    p = command(dsub, "set", set_setting, uses=("db",))
+    p.add_argument("key", metavar="KEY", help="one of: " + ", ".join(_settable()))
+    p.add_argument("value", metavar="VALUE", nargs="?", help="the new value (leave out to show the current one)")
     p = command(dsub, "backup", backup, uses=("db",))
     p.add_argument(
         "target",
@@ -32,7 +35,42 @@ def register(sub: Any) -> None:
 
 def _group_help(args: argparse.Namespace) -> int:
     """Database information, upgrades, backups and restores (see trainer db --help)."""
-    raise UsageError("choose a db command: info, upgrade, backup, restore (see trainer db --help)")
+    raise UsageError("choose a db command: info, upgrade, set, backup, restore (see trainer db --help)")
+
+
+def _settable() -> list[str]:
+    from trainer.site import SETTABLE
+
+    return list(SETTABLE)
+
+
+def set_setting(args: argparse.Namespace) -> int:
+    """Set one of the site's settings (or show it, without VALUE).
+
+    site.url     the site's URL: the homePage of every trainee's xAPI account, i.e. their identity in an LRS shared by
+                 several plants (badge B1001 at two plants is two people only if their sites' URLs differ).
+                 `trainer export xapi --lrs` refuses to post until it is set (or --home-page is given).
+    site.name    the site's name, written into every xAPI statement (a context extension).
+    xapi.iri     the IRI of the site's xAPI extensions and profile verb (default: site.url/xapi); plants that report
+                 together give the same one. See docs/xapi.md.
+    """
+    from trainer.cli.unscored import open_store
+    from trainer.site import SETTABLE
+
+    setting = SETTABLE.get(args.key)
+    if setting is None:
+        raise UsageError(f"{args.key!r} is not a setting; choose one of: {', '.join(SETTABLE)}")
+    with open_store(args) as store:
+        if args.value is None:
+            current = store.get_setting(setting.key)
+            print(f"{setting.key} = {current}" if current is not None else f"{setting.key} is not set")
+            return ExitCode.OK
+        value = setting.check(setting.key, args.value)
+        before = store.get_setting(setting.key)
+        store.set_setting(setting.key, value)
+    was = "" if before is None or before == value else f" (was {before})"
+    print(f"{setting.key} = {value}{was}")
+    return ExitCode.OK
 
 
 def info(args: argparse.Namespace) -> int:
@@ -45,6 +83,10 @@ def info(args: argparse.Namespace) -> int:
         print(f"schema_version: {schema.SCHEMA_VERSION}")
         for key, value in store.diagnostics().items():
             print(f"{key}: {value}")
+        from trainer.site import SETTABLE
+
+        for key in SETTABLE:
+            print(f"{key}: {store.get_setting(key) or '(not set)'}")
     return ExitCode.OK
 
 

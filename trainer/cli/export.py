@@ -19,9 +19,8 @@ from trainer.cli.outputs import add_force
 from trainer.errors import ExitCode, TrainerError, UsageError
 from trainer.gcpause import paused_gc
 
-DEFAULT_HOME_PAGE = "https://trainer.local"
-SITE_URL_SETTING = "site.url"
 PASSWORD_ENV = "TRAINER_LRS_PASSWORD"
+CONFLICTS_SHOWN = 20  # conflicting ids listed on stderr; --conflicts FILE takes them all
 
 
 def register(sub: Any) -> None:
@@ -70,10 +69,19 @@ def _register_xapi(esub: Any) -> None:
     p.add_argument(
         "--home-page",
         metavar="URL",
-        help=f"the site's URL, homePage of the trainees' accounts (default: setting {SITE_URL_SETTING}, else {DEFAULT_HOME_PAGE})",
+        help="the site's URL, homePage of the trainees' accounts (default: `trainer db set site.url`; "
+        "--lrs refuses to post without one of them)",
     )
     p.add_argument(
         "--activity-base", metavar="IRI", help="IRI the course ids are appended to (default: HOME_PAGE/courses/)"
+    )
+    p.add_argument(
+        "--no-names", action="store_true", help="leave trainees' real names out of the statements (badge ids only)"
+    )
+    p.add_argument(
+        "--conflicts",
+        metavar="FILE",
+        help="write the ids the LRS holds with other content to FILE, one a line (they are listed on stderr anyway)",
     )
     p.add_argument("--batch-size", type=_positive, default=50, metavar="N", help="statements per POST (default 50)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="per request (default 30)")
@@ -82,9 +90,12 @@ def _register_xapi(esub: Any) -> None:
 def xapi(args: argparse.Namespace) -> int:
     """Export stored sessions as xAPI 1.0.3 statements, to a file (--out) and/or a Learning Record Store (--lrs).
 
-    One statement per event, with ids fixed by the session and event, so exporting again gives the same statements.
-    Posting remembers, per LRS, what it has accepted (in the database's settings): a rerun sends only what is new.
-    Voided sessions are left out; sessions still in progress are exported as far as they go. See docs/xapi.md.
+    One statement per event (plus the attempt's score, suspension and end), in Trainer's cmi5-aligned profile; ids
+    follow the content, so exporting again gives the same statements. Posting remembers, per LRS and site, which
+    statements the LRS holds (in the database's settings): a rerun sends only what is new, and a rescored session's new
+    score goes in with the old one voided. The LRS's credentials are checked on every run. Exit 1 if the LRS holds some
+    id with other content (the ids are listed). Sessions voided in Trainer are left out (and voided in the LRS if they
+    were posted); sessions still in progress are exported as far as they go. See docs/xapi.md.
     """
     from trainer import outfile
     from trainer.cli.unscored import open_store
@@ -96,6 +107,8 @@ def xapi(args: argparse.Namespace) -> int:
         raise UsageError("say where the statements go: --out FILE, --lrs URL, or both")
     if args.out and args.out != "-":
         outfile.check(args.out, "statements", force=args.force, make_folder=True)
+    if args.conflicts and not args.lrs:
+        raise UsageError("--conflicts FILE lists what an LRS refused: it needs --lrs")
     if args.since and args.until and args.since >= args.until:
         raise UsageError("--since must be before --until")
     client = None
@@ -108,43 +121,93 @@ def xapi(args: argparse.Namespace) -> int:
         client = lrs_mod.LRSClient(args.lrs, args.lrs_user, password, timeout=args.timeout)
 
     with open_store(args) as store:
-        home_page = args.home_page or store.get_setting(SITE_URL_SETTING) or DEFAULT_HOME_PAGE
-        _check_url(home_page, "--home-page" if args.home_page else f"setting {SITE_URL_SETTING}")
-        activity_base = args.activity_base or home_page.rstrip("/") + "/courses/"
-        _check_url(activity_base, "--activity-base")
-        titles = _course_titles(args.courses)
-        records = [
-            r
-            for r in store.sessions(since=args.since)
-            if r.status is not SessionStatus.VOIDED and (args.until is None or r.started_at < args.until)
-        ]
+        profile = _profile(args, store)
+        if client is not None:
+            client.check()  # wrong credentials fail the run even when nothing is new
+        library = _library(args.courses)
+        records = [r for r in store.sessions(since=args.since) if args.until is None or r.started_at < args.until]
         records.reverse()  # oldest first: the order an LRS should receive them in
         trainees: dict[str, Any] = {}
-        per_session: list[tuple[str, list[dict[str, Any]]]] = []
-        graded = store.graded_lists([r.id for r in records])
+        outgoing: list[lrs_mod.Outgoing] = []
+        live = [r for r in records if r.status is not SessionStatus.VOIDED]
+        graded = store.graded_lists([r.id for r in live])
         for record in records:
             if record.badge not in trainees:
                 trainees[record.badge] = store.get_trainee(record.badge)
-            made = xapi_mod.statements(
+            actor = xapi_mod.actor_of(record.badge, trainees[record.badge], profile)
+            if record.status is SessionStatus.VOIDED:  # no statements: whatever was posted of it gets voided
+                outgoing.append(lrs_mod.Outgoing(record.id, (), actor, record.event_count))
+                continue
+            made = xapi_mod.slotted(
                 record,
                 trainees[record.badge],
                 store.events(record.id),
-                home_page=home_page,
-                activity_base=activity_base,
-                course_titles=titles,
+                profile=profile,
+                course=library.get(record.course_id),
                 graded=graded.get(record.id),
             )
-            per_session.append((record.id, made))
-        total = sum(len(s) for _, s in per_session)
+            outgoing.append(lrs_mod.Outgoing(record.id, made, actor, record.event_count))
+        every = [s.statement for out in outgoing for s in out.statements]
         if args.out:
-            _write(args.out, [s for _, made in per_session for s in made], force=args.force)
+            _write(args.out, every, force=args.force)
             if args.out != "-":
-                print(f"wrote {total} statement(s) of {len(per_session)} session(s) to {args.out}", file=sys.stderr)
-        if client is not None:
-            ledger = lrs_mod.SettingsLedger(store, client.endpoint)
-            report = lrs_mod.send(client, per_session, ledger, batch_size=args.batch_size)
-            print(report.summary(client.endpoint), file=sys.stderr)
+                print(f"wrote {len(every)} statement(s) of {len(live)} session(s) to {args.out}", file=sys.stderr)
+        if client is None:
+            return ExitCode.OK
+        ledger = lrs_mod.StoreLedger(store, client.endpoint, profile.home_page)
+        report = lrs_mod.send(client, outgoing, ledger, batch_size=args.batch_size)
+        print(report.summary(client.endpoint), file=sys.stderr)
+    if report.conflict_ids:
+        raise _conflicts(report.conflict_ids, args.conflicts, client.endpoint)
     return ExitCode.OK
+
+
+def _profile(args: argparse.Namespace, store: Any) -> Any:
+    """The site's identity and IRIs from the options and the database's settings (trainer.site)."""
+    from trainer import site
+    from trainer.export.xapi import Profile
+
+    if args.home_page:
+        home_page = site.check_url(args.home_page, "--home-page")
+    else:
+        stored = store.get_setting(site.SITE_URL)
+        home_page = site.check_url(stored, f"setting {site.SITE_URL}") if stored else site.PLACEHOLDER_URL
+    if home_page == site.PLACEHOLDER_URL and args.lrs and not args.home_page:
+        raise UsageError(
+            f"this site has no URL of its own (setting {site.SITE_URL}), so every plant's badge B1001 would be one "
+            f"person in the LRS; set it once with `trainer db set {site.SITE_URL} https://...` "
+            "(or give --home-page URL)"
+        )
+    activity_base = site.check_url(args.activity_base, "--activity-base") + "/" if args.activity_base else ""
+    iri = store.get_setting(site.XAPI_IRI)
+    return Profile(
+        home_page=home_page,
+        activity_base=activity_base,
+        iri=site.check_url(iri, f"setting {site.XAPI_IRI}") if iri else "",
+        site_name=store.get_setting(site.SITE_NAME),
+        names=not args.no_names,
+    )
+
+
+def _conflicts(ids: list[str], path: str | None, endpoint: str) -> TrainerError:
+    """The error for ids the LRS holds with other content (all of them written to FILE with --conflicts): someone has to
+    look at them, so the run fails (exit 1) instead of passing them over."""
+    from trainer.export.lrs import LRSError
+
+    if path:
+        from trainer import outfile
+
+        def fill(tmp: Path) -> None:
+            tmp.write_text("".join(i + "\n" for i in ids), encoding="utf-8")
+
+        outfile.write(path, fill, "conflicting ids", force=True, make_folder=True)
+    more = len(ids) - CONFLICTS_SHOWN
+    shown = ", ".join(ids[:CONFLICTS_SHOWN]) + (f" and {more} more" if more > 0 else "")
+    where = f"; all of them are listed in {path}" if path else "; --conflicts FILE lists them all in a file"
+    return LRSError(
+        f"{endpoint}: the LRS holds {len(ids)} statement id(s) with other content (kept as it has them): {shown}{where};"
+        " see docs/xapi.md, Conflicts"
+    )
 
 
 # --- scores ---------------------------------------------------------------------------------------------------------------
@@ -294,20 +357,15 @@ def _positive(text: str) -> int:
     return value
 
 
-def _check_url(value: str, what: str) -> None:
-    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
-        raise UsageError(f"{what} {value!r}: give an http(s) URL such as {DEFAULT_HOME_PAGE}")
-
-
-def _course_titles(extra: Sequence[str]) -> dict[str, dict[str, str | None]]:
-    """Course id -> {'zh': ..., 'en': ...} from the course library; titles are a nicety, so unreadable courses are skipped."""
+def _library(extra: Sequence[str]) -> dict[str, Any]:
+    """Course id -> Course from the course library, for names and mastery scores: a nicety, so an unreadable library
+    gives statements named by ids rather than no export."""
     from trainer.course.library import load_library
 
     try:
-        library = load_library(extra)
+        return dict(load_library(extra).courses)
     except (OSError, TrainerError):
         return {}
-    return {cid: {"zh": c.title.zh, "en": c.title.en} for cid, c in library.courses.items()}
 
 
 def _write(out: str, statements: list[dict[str, Any]], *, force: bool) -> None:

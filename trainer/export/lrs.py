@@ -1,13 +1,14 @@
-"""Posting xAPI statements to a Learning Record Store over HTTP (urllib only), without sending anything twice.
+"""Posting xAPI statements to a Learning Record Store over HTTP (urllib only): each record once, and kept current.
 
-Two guards keep a rerun from duplicating statements:
-
-1. A ledger remembers, per LRS and per session, how many of the session's statements the LRS has accepted
-   (SettingsLedger keeps it in the store's settings under `xapi.sent.<endpoint>`). It is updated after every accepted
+1. A ledger remembers, per LRS and trainee identity (the actors' homePage) and per session, which statement id the LRS
+   holds in each of the session's slots (StoreLedger keeps it in the store's settings, one row per session). A statement
+   whose id is in the ledger is not sent again; a slot whose id changed (a rescore, a pass/fail flip: ids follow content,
+   see trainer.export.xapi) gets the new statement and a `voided` statement for the old one, in the same batch; a slot
+   that is gone (a session voided in Trainer) gets its statement voided. The ledger is updated after every accepted
    batch, so a run that stops half-way resumes after the last accepted batch.
-2. Statement ids are deterministic (trainer.export.xapi.statement_id), so a statement posted again anyway (after a crash
-   between the LRS's answer and the ledger update, or from another machine with its own ledger) has the id the LRS already
-   holds: the LRS drops it (204, or 200 without its id) or refuses it (409), and either way it is counted as already there.
+2. Statement ids are deterministic, so a statement posted again anyway (after a crash between the LRS's answer and the
+   ledger update, or from another machine with its own ledger) has the id the LRS already holds: the LRS drops it (204,
+   or 200 without its id) or refuses it (409: a conflict, reported by id).
 
 Connection errors, timeouts, 429 and 5xx answers are retried with exponential backoff; since ids are fixed, retrying a POST
 that did arrive is harmless. Other 4xx answers stop the run with a one-line LRSError.
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from trainer.errors import TrainerError
+from trainer.export.xapi import Slotted, legacy_statement_id, voiding
 
 XAPI_VERSION = "1.0.3"
 BATCH_SIZE = 50
@@ -107,6 +109,25 @@ class LRSClient:
         self.requests = 0  # HTTP requests made, retries included
 
     # --- the statements resource ------------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Make sure this is an xAPI 1.0 LRS that takes these credentials, even on a run with nothing to post.
+
+        GET /about (with the credentials) names the xAPI versions; many LRSs answer it without looking at credentials
+        (and Ralph has no /about: 404), so a one-statement read follows, which every LRS authenticates: 401 is a wrong
+        user or password, 403 a user that may write but not read (enough for posting).
+        """
+        about = self._call("GET", "/about", expect=(200, 404))
+        if about.status == 200:
+            try:
+                versions = (about.json() or {}).get("version", [])
+            except (ValueError, UnicodeDecodeError, AttributeError):
+                versions = []
+            if isinstance(versions, list) and versions and not any(str(v).startswith("1.0.") for v in versions):
+                raise LRSError(
+                    f"{self.endpoint}: the LRS speaks xAPI {', '.join(map(str, versions))}, not 1.0.x; give an xAPI 1.0 endpoint"
+                )
+        self._call("GET", "/statements", params={"limit": "1"}, expect=(200, 403))
 
     def post(self, statements: Sequence[Mapping[str, Any]]) -> list[str]:
         """POST a batch. Returns the ids the LRS says it stored (an empty list when it had them all: 204)."""
@@ -247,75 +268,161 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 class Ledger(Protocol):
-    """How many of each session's statements (in export order) one LRS has accepted."""
+    """Which statement id one LRS holds in each slot of each session (for one trainee identity)."""
 
-    def sent(self, session_id: str) -> int: ...
+    def sent(self, session_id: str) -> dict[str, str] | None:
+        """slot -> statement id; None if the session was never sent (an empty dict: sent, then all voided)."""
+        ...
 
-    def mark(self, counts: Mapping[str, int]) -> None: ...
+    def legacy(self, session_id: str) -> int:
+        """How many statements an older Trainer (whose ledger only counted them) sent of this session."""
+        ...
+
+    def mark(self, changes: Mapping[str, Mapping[str, str | None]]) -> None:
+        """session -> slot -> the id now held (None: the slot's statement was voided)."""
+        ...
 
 
 class Settings(Protocol):
     def get_setting(self, key: str) -> str | None: ...
 
-    def set_setting(self, key: str, value: str) -> None: ...
+    def settings_under(self, prefix: str) -> dict[str, str]: ...
+
+    def set_settings(self, values: Mapping[str, str]) -> None: ...
 
 
 def ledger_key(endpoint: str) -> str:
-    """The settings key of an LRS's ledger: xapi.sent.<endpoint>, hashed when the URL is too long for the key column."""
+    """The settings key of an older Trainer's ledger of an LRS (counts per session): xapi.sent.<endpoint>, hashed when
+    the URL is too long for the key column. Read once to void what it lists, then ignored."""
     key = LEDGER_PREFIX + endpoint
     if len(key) <= _SETTING_KEY_MAX:
         return key
     return LEDGER_PREFIX + "sha256:" + hashlib.sha256(endpoint.encode("utf-8")).hexdigest()
 
 
-class SettingsLedger:
-    """The ledger of one LRS kept in the store's settings as JSON {session id: statements accepted}."""
+def ledger_prefix(endpoint: str, home_page: str) -> str:
+    """The settings prefix of the ledger of one LRS and trainee identity: xapi.ledger/<16 hex>/ (+ session id)."""
+    name = hashlib.sha256(f"{endpoint}\n{home_page}".encode()).hexdigest()[:16]
+    return f"xapi.ledger/{name}/"
 
-    def __init__(self, settings: Settings, endpoint: str) -> None:
+
+class StoreLedger:
+    """The ledger of one LRS and identity in the store's settings: one row per session, JSON {slot: statement id}.
+
+    One row per session (not one for the whole LRS) so that a batch rewrites only the rows of its sessions.
+    """
+
+    def __init__(self, settings: Settings, endpoint: str, home_page: str) -> None:
         self.settings = settings
-        self.key = ledger_key(endpoint)
-        raw = settings.get_setting(self.key)
-        try:
-            loaded = json.loads(raw) if raw else {}
-        except ValueError:
-            loaded = {}
-        self.counts: dict[str, int] = {str(k): int(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+        self.prefix = ledger_prefix(endpoint, home_page)
+        self.rows: dict[str, dict[str, str]] = {}
+        for key, raw in settings.settings_under(self.prefix).items():
+            self.rows[key[len(self.prefix) :]] = _slots(raw)
+        self.counts = _counts(settings.get_setting(ledger_key(endpoint)))
 
-    def sent(self, session_id: str) -> int:
+    def sent(self, session_id: str) -> dict[str, str] | None:
+        return self.rows.get(session_id)
+
+    def legacy(self, session_id: str) -> int:
         return self.counts.get(session_id, 0)
 
-    def mark(self, counts: Mapping[str, int]) -> None:
-        self.counts.update(counts)
-        self.settings.set_setting(self.key, json.dumps(self.counts, sort_keys=True, separators=(",", ":")))
+    def mark(self, changes: Mapping[str, Mapping[str, str | None]]) -> None:
+        values: dict[str, str] = {}
+        for session_id, slots in changes.items():
+            row = _apply(self.rows.setdefault(session_id, {}), slots)
+            values[self.prefix + session_id] = json.dumps(row, sort_keys=True, separators=(",", ":"))
+        if values:
+            self.settings.set_settings(values)
 
 
 @dataclass
 class MemoryLedger:
     """A ledger that lives as long as the object (tests, one-off sends)."""
 
+    rows: dict[str, dict[str, str]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
 
-    def sent(self, session_id: str) -> int:
+    def sent(self, session_id: str) -> dict[str, str] | None:
+        return self.rows.get(session_id)
+
+    def legacy(self, session_id: str) -> int:
         return self.counts.get(session_id, 0)
 
-    def mark(self, counts: Mapping[str, int]) -> None:
-        self.counts.update(counts)
+    def mark(self, changes: Mapping[str, Mapping[str, str | None]]) -> None:
+        for session_id, slots in changes.items():
+            _apply(self.rows.setdefault(session_id, {}), slots)
+
+
+def _apply(row: dict[str, str], slots: Mapping[str, str | None]) -> dict[str, str]:
+    for slot, statement_id in slots.items():
+        if statement_id is None:
+            row.pop(slot, None)
+        else:
+            row[slot] = statement_id
+    return row
+
+
+def _slots(raw: str) -> dict[str, str]:
+    try:
+        loaded = json.loads(raw) if raw else {}
+    except ValueError:
+        loaded = {}
+    return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
+
+
+def _counts(raw: str | None) -> dict[str, int]:
+    try:
+        loaded = json.loads(raw) if raw else {}
+    except ValueError:
+        loaded = {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {str(k): int(v) for k, v in loaded.items() if isinstance(v, int)}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One session as it should be in the LRS: its statements by slot (none for a session voided in Trainer), the actor
+    that voiding statements name, and its number of events (to read an older Trainer's ledger)."""
+
+    session_id: str
+    statements: Sequence[Slotted]
+    actor: Mapping[str, Any]
+    event_count: int = 0
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """Statements posted in one batch, never split: a statement and the voiding of the one it replaces."""
+
+    session_id: str
+    slot: str
+    holds: str | None  # the id the slot holds once the unit is accepted (None: the slot is voided)
+    statements: tuple[Mapping[str, Any], ...]
 
 
 @dataclass
 class SendReport:
-    posted: int = 0  # statements in batches the LRS accepted
+    posted: int = 0  # statements in batches the LRS accepted (voiding statements included)
     stored: int = 0  # of those, the ones the LRS said were new (an LRS that lists every id counts them all as new)
     already: int = 0  # of those, the ones the LRS said it already had (204, missing from its answer, or 409)
-    conflicts: int = 0  # of those, ids the LRS holds with different content (409): kept as they were there
-    skipped: int = 0  # remembered as sent by an earlier run: not posted at all
+    voided: int = 0  # of those posted, the voiding statements (superseded or withdrawn statements)
+    skipped: int = 0  # in the ledger as held by the LRS: not posted at all
     batches: int = 0
     sessions: set[str] = field(default_factory=set)
+    conflict_ids: list[str] = field(
+        default_factory=list
+    )  # ids the LRS holds with other content (409): kept as they were
+
+    @property
+    def conflicts(self) -> int:
+        return len(self.conflict_ids)
 
     def summary(self, endpoint: str) -> str:
         text = (
             f"{endpoint}: posted {self.posted} statement(s) of {len(self.sessions)} session(s) in {self.batches} batch(es)"
-            f" ({self.stored} new, {self.already} already there); {self.skipped} skipped as sent before"
+            f" ({self.stored} new, {self.already} already there; {self.voided} voiding superseded ones);"
+            f" {self.skipped} skipped as sent before"
         )
         if self.conflicts:
             text += f"; {self.conflicts} id(s) were there with other content (kept as they were)"
@@ -324,31 +431,74 @@ class SendReport:
 
 def send(
     client: LRSClient,
-    sessions: Iterable[tuple[str, Sequence[Mapping[str, Any]]]],
+    sessions: Iterable[Outgoing],
     ledger: Ledger,
     *,
     batch_size: int = BATCH_SIZE,
 ) -> SendReport:
-    """Post each session's statements that the ledger does not list as sent, in batches; update the ledger per batch.
+    """Bring the LRS to the sessions' statements: post what the ledger does not hold, void what they no longer say.
 
-    `sessions` gives (session id, that session's statements in export order). The ledger counts a prefix of that list, so
-    a session that has grown since (new events) sends only its new statements.
+    A statement whose id the ledger holds in its slot is skipped. A new id in a slot is posted together with a `voided`
+    statement for the slot's old id (a rescore, a pass/fail flip); a slot the session no longer has is voided. Batches
+    hold about `batch_size` statements; the ledger is updated after each accepted batch.
     """
     report = SendReport()
-    pending: list[tuple[str, int, Mapping[str, Any]]] = []
-    for session_id, statements in sessions:
-        done = min(ledger.sent(session_id), len(statements))
-        report.skipped += done
-        pending += [(session_id, i + 1, s) for i, s in enumerate(statements) if i >= done]
-    for batch in _chunks(pending, max(1, batch_size)):
-        _post_batch(client, [s for _, _, s in batch], report)
-        counts: dict[str, int] = {}
-        for session_id, position, _ in batch:
-            counts[session_id] = max(counts.get(session_id, 0), position)
-            report.sessions.add(session_id)
-        ledger.mark(counts)
+    units: list[_Unit] = []
+    for out in sessions:
+        known = ledger.sent(out.session_id)
+        if known is None:
+            known = _legacy_slots(out, ledger.legacy(out.session_id))
+            if known:  # remembered at once: a run that stops half-way must still void the rest later
+                ledger.mark({out.session_id: known})
+        wanted: set[str] = set()
+        for slotted in out.statements:
+            wanted.add(slotted.slot)
+            new_id, old_id = str(slotted.statement["id"]), known.get(slotted.slot)
+            if new_id == old_id:
+                report.skipped += 1
+                continue
+            posts = (slotted.statement,) + ((voiding(old_id, out.actor, out.session_id),) if old_id else ())
+            units.append(_Unit(out.session_id, slotted.slot, new_id, posts))
+        for slot, old_id in known.items():
+            if slot not in wanted:
+                units.append(_Unit(out.session_id, slot, None, (voiding(old_id, out.actor, out.session_id),)))
+    for batch in _batches(units, max(1, batch_size)):
+        statements = [s for unit in batch for s in unit.statements]
+        _post_batch(client, statements, report)
+        report.voided += sum(1 for s in statements if s.get("object", {}).get("objectType") == "StatementRef")
+        changes: dict[str, dict[str, str | None]] = {}
+        for unit in batch:
+            changes.setdefault(unit.session_id, {})[unit.slot] = unit.holds
+            report.sessions.add(unit.session_id)
+        ledger.mark(changes)
         report.batches += 1
     return report
+
+
+def _legacy_slots(out: Outgoing, count: int) -> dict[str, str]:
+    """What an older Trainer's ledger says it sent of a session (the first `count` statements of its export: one per
+    event in seq order, then the score statement), with the ids it gave them: slots no export has now, so all are voided
+    and the session is posted again in the current profile."""
+    slots: dict[str, str] = {}
+    for n in range(1, count + 1):
+        if n <= out.event_count:
+            slots[f"legacy/{n}"] = legacy_statement_id(out.session_id, n)
+        elif out.event_count:
+            slots["legacy/score"] = legacy_statement_id(out.session_id, out.event_count, "score")
+    return slots
+
+
+def _batches(units: list[_Unit], size: int) -> Iterator[list[_Unit]]:
+    batch: list[_Unit] = []
+    count = 0
+    for unit in units:
+        if batch and count + len(unit.statements) > size:
+            yield batch
+            batch, count = [], 0
+        batch.append(unit)
+        count += len(unit.statements)
+    if batch:
+        yield batch
 
 
 def _post_batch(client: LRSClient, batch: list[Mapping[str, Any]], report: SendReport) -> None:
@@ -362,7 +512,7 @@ def _post_batch(client: LRSClient, batch: list[Mapping[str, Any]], report: SendR
                 new = str(statement.get("id")) in client.post([statement])
             except _Conflict:
                 new = False
-                report.conflicts += 1
+                report.conflict_ids.append(str(statement.get("id")))
             report.posted += 1
             report.stored += new
             report.already += not new
@@ -372,8 +522,3 @@ def _post_batch(client: LRSClient, batch: list[Mapping[str, Any]], report: SendR
     report.posted += len(batch)
     report.stored += new
     report.already += len(batch) - new
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

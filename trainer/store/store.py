@@ -737,6 +737,20 @@ class Store:
         with self._writing(f"save setting {key}") as conn:
             dialect.upsert(conn, t, {"key": key, "value": value}, update=("value",))
 
+    def settings_under(self, prefix: str) -> dict[str, str]:
+        """Every setting whose key starts with `prefix` (a family of rows, e.g. an LRS ledger's, one per session)."""
+        t = schema.settings
+        with self._reading(f"read settings {prefix}*") as conn:
+            rows = conn.execute(select(t.c.key, t.c.value).where(t.c.key.startswith(prefix, autoescape=True)))
+            return {str(k): str(v) for k, v in rows}
+
+    def set_settings(self, values: Mapping[str, str]) -> None:
+        """Save several settings in one transaction: all or none."""
+        t = schema.settings
+        with self._writing(f"save {len(values)} setting(s)") as conn:
+            for key, value in values.items():
+                dialect.upsert(conn, t, {"key": key, "value": value}, update=("value",))
+
     # --- the audit trail and the instructor password (schema version 4; see audit.py) ------------------------------------
 
     def audit_trail(
