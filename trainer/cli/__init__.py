@@ -155,6 +155,7 @@ def _register_optional(sub: Any) -> None:
         "serve",
         "audit",
         "trainees",
+        "requirements",
     ):
         try:
             module = importlib.import_module(f"trainer.cli.{name}")
