@@ -95,7 +95,9 @@ def test_report_compliance_shows_every_cell_and_the_counts(plant, capsys):
     assert re.search(r"total\s+1\s+1\s+1\s+1\s+2\s+2/6 33%\s+2", out)
     code, out, _ = run(capsys, "report", "compliance", "--lang", "zh", "--db", str(plant), "--courses", str(FIXTURES))
     assert "合规情况（2027-02-20）：5 人，2 门必修课程" in out and "未开始" in out and "合计" in out
-    code, out, _ = run(capsys, "report", "compliance", "--plant", "一厂", "--db", str(plant), "--courses", str(FIXTURES))
+    code, out, _ = run(
+        capsys, "report", "compliance", "--plant", "一厂", "--db", str(plant), "--courses", str(FIXTURES)
+    )
     assert "2 trainee(s)" in out
 
 
@@ -150,7 +152,9 @@ def test_the_workbook_has_a_compliance_sheet_and_its_summary(plant, tmp_path, ca
 
 def test_export_overdue_lists_whom_hr_must_chase(plant, tmp_path, capsys):
     out_csv = tmp_path / "overdue.csv"
-    code, _, err = run(capsys, "export", "overdue", "--out", str(out_csv), "--db", str(plant), "--courses", str(FIXTURES))
+    code, _, err = run(
+        capsys, "export", "overdue", "--out", str(out_csv), "--db", str(plant), "--courses", str(FIXTURES)
+    )
     assert code == 0 and "wrote 2 overdue course(s) of 2 trainee(s) (as of 2027-02-20)" in err
     with open(out_csv, encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
