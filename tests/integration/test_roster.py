@@ -183,3 +183,33 @@ def test_plain_sql_edits_of_roster_fields_and_merges_are_caught_by_verify(tmp_pa
     assert code != 0
     assert "trainee E1: trainees.plant does not match the ledger (stored 三厂, the ledger's 一厂)" in out
     assert "trainee E3: trainees.merged_into does not match the ledger (stored none, the ledger's E1)" in out
+
+
+def test_play_refuses_a_badge_off_the_roster_and_plays_a_merged_one_as_its_target(tmp_path, capsys):
+    db = tmp_path / "t.db"
+    run(capsys, "trainees", "import", str(roster(tmp_path, ROSTER + "E3B,王芳,冲压车间,,,,\n")), "--db", str(db))
+    run(capsys, "trainees", "merge", "E3B", "E3", "--reason", "two cards", "--db", str(db))
+    steps = tmp_path / "s.txt"
+    steps.write_text("2 lock\n3 work\n", encoding="utf-8")
+    mini = str(FIXTURES / "mini_course.yaml")
+    code, _, err = run(
+        capsys,
+        "play",
+        mini,
+        "--badge",
+        "E9",
+        "--name",
+        "x",
+        "--department",
+        "y",
+        "--script",
+        str(steps),
+        "--db",
+        str(db),
+    )
+    assert code == 2 and "badge E9 is not on the roster" in err
+    code, out, err = run(capsys, "play", mini, "--badge", "E3B", "--script", str(steps), "--db", str(db))
+    assert code == 0, err
+    with Store.open(db) as store:
+        assert [s.badge for s in store.sessions()] == ["E3"]
+        assert store.verify() == []
