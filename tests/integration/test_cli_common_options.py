@@ -61,6 +61,15 @@ MINIMAL: dict[str, list[str]] = {
     "trainees": [],
     "trainees pins": [],
     "trainees set-pin": ["1"],
+    "trainees import": ["r.csv"],
+    "trainees edit": ["1", "--name", "x"],
+    "trainees merge": ["1", "2", "--reason", "r"],
+    "trainees list": [],
+    "requirements": [],
+    "requirements load": ["r.csv"],
+    "requirements show": [],
+    "report compliance": [],
+    "export overdue": ["--out", "x.csv"],
 }
 VALUES = {"db": ["--db", "sqlite:///plant2.db"], "courses": ["--courses", "/srv/courses"], "lang": ["--lang", "en"]}
 

@@ -140,14 +140,15 @@ GROUPS = {
     "export": "Export stored sessions for other systems (see trainer export --help).",
     "instructor": "Start the terminal app in instructor mode: preview any course, open any trainee's session.",
     "db": "Database information, upgrades, backups and restores (see trainer db --help).",
-    "report": "Reports for instructors and HR: a course, a trainee, certifications due (see trainer report --help).",
+    "report": "Reports for instructors and HR: a course, a trainee, certifications due, compliance (see trainer report --help).",
     "simulate": "Simulated trainees of documented profiles play courses through the real engine.",
     "model": "Train, evaluate and inspect the model that grades mistakes (see trainer model --help).",
     "label": "Walk through a session's mistakes and grade each (none, minor, serious, critical); the labels are stored.",
     "score": "Rescore finished sessions with the current model (or --model), keeping every earlier score in the history.",
     "serve": "Serve the trainee's app to web browsers: one URL for the whole training room, one trainee per browser tab.",
     "audit": "The audit trail of record changes and instructor sign-ins (see trainer audit --help).",
-    "trainees": "Trainee PINs: turn them on or off for the site, set or clear one trainee's (see trainer trainees --help).",
+    "trainees": "Trainees: HR's roster (import, edit, merge, list) and PINs (see trainer trainees --help).",
+    "requirements": "Required courses: load HR's file, show what is loaded (see trainer requirements --help).",
 }
 
 

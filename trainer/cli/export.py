@@ -28,6 +28,7 @@ def register(sub: Any) -> None:
     esub = group.add_subparsers(title="export commands", metavar="COMMAND")
     _register_xapi(esub)
     _register_scores(esub)
+    _register_overdue(esub)
 
 
 def _group_help(args: argparse.Namespace) -> int:
@@ -244,7 +245,9 @@ def scores(args: argparse.Namespace) -> int:
     """Write the score sheet for HR: one row per trainee and course, with the certification status.
 
     XLSX has three sheets: trainees (one row per trainee and course), attempts (every attempt with its mistakes) and
-    departments (trained, passed, valid, expiring, expired). CSV holds the first sheet, UTF-8 with a BOM for Excel.
+    departments (trained, passed, valid, expiring, expired); once requirements are loaded (docs/hr.md), two more:
+    Compliance (every trainee against every required course) and its summary per department and plant.
+    CSV holds the first sheet, UTF-8 with a BOM for Excel.
     Certification status is as of today, from every pass on record; --since/--until pick the attempts counted.
     See docs/reports.md for every column.
     """
@@ -265,6 +268,7 @@ def scores(args: argparse.Namespace) -> int:
     with paused_gc():  # 100 000 attempts: see paused_gc
         try:
             with open_store(args, library=library) as store:
+                extra = _compliance_sheets(store, library, args, lang) if fmt == "xlsx" else []
                 sheet = scores_mod.build(
                     store,
                     library,
@@ -278,7 +282,7 @@ def scores(args: argparse.Namespace) -> int:
             if fmt == "xlsx":
                 from trainer.export.xlsx import write_xlsx
 
-                write_xlsx(sheet, target, lang=lang, progress=bar.stage("writing rows"), force=args.force)
+                write_xlsx(sheet, target, lang=lang, progress=bar.stage("writing rows"), force=args.force, extra=extra)
             else:
                 from trainer.export.csvsheet import write_csv
 
@@ -290,6 +294,72 @@ def scores(args: argparse.Namespace) -> int:
             f"wrote {len(sheet.pairs)} trainee-course row(s) from {attempts} attempt(s) ({period.describe()}) to {target}",
             file=sys.stderr,
         )
+    return ExitCode.OK
+
+
+def _compliance_sheets(store: Any, library: Any, args: argparse.Namespace, lang: str) -> list[Any]:
+    """The Compliance sheet and its summary, when requirements are loaded (as of today; --department and --course
+    apply, the period does not: compliance is about now)."""
+    from trainer.export import compliance
+    from trainer.export.period import today
+
+    if not store.requirements():
+        return []
+    matrix = compliance.load(store, library, today=today(), department=args.department, course_id=args.course)
+    return [matrix.table(lang), matrix.summary_table(lang)]
+
+
+def _register_overdue(esub: Any) -> None:
+    p = command(esub, "overdue", overdue)
+    p.add_argument("--format", choices=SCORE_FORMATS, help="xlsx or csv; default: from --out")
+    p.add_argument(
+        "--out", required=True, metavar="FILE", help="the file to write (a new file is readable by you only)"
+    )
+    add_force(p, "the --out file")
+    p.add_argument("--department", metavar="NAME", help="only this department")
+    p.add_argument("--plant", metavar="NAME", help="only this plant")
+    p.add_argument("--course", metavar="COURSE_ID", help="only this required course")
+
+
+def overdue(args: argparse.Namespace) -> int:
+    """Write the people HR must chase: each trainee and required course that is overdue as of today.
+
+    Overdue: the certification expired, or the course was never passed (never started, or attempted and not passed)
+    and its first deadline is past. One row each, longest overdue first: badge, name, department, role, plant, hire
+    date, course, status, due since, days overdue. See docs/hr.md.
+    """
+    from trainer import outfile
+    from trainer.cli.unscored import open_store
+    from trainer.course.library import load_library
+    from trainer.export import compliance
+    from trainer.export.period import today
+
+    fmt = args.format or Path(args.out).suffix.lower().lstrip(".")
+    if fmt not in SCORE_FORMATS:
+        raise UsageError(f"--out {args.out}: say --format xlsx or --format csv (or end the file name in .xlsx or .csv)")
+    lang = args.lang or "en"
+    target = outfile.check(args.out, "overdue list", force=args.force)
+    library = load_library(args.courses)
+    with open_store(args, library=library) as store:
+        if not store.requirements():
+            raise UsageError("no requirements are loaded: trainer requirements load FILE (see docs/hr.md)")
+        matrix = compliance.load(
+            store, library, today=today(), department=args.department, plant=args.plant, course_id=args.course
+        )
+    table = matrix.overdue_table(lang)
+    if fmt == "xlsx":
+        from trainer.export.xlsx import write_tables
+
+        write_tables([table], target, force=args.force)
+    else:
+        from trainer.export.csvsheet import write_table
+
+        write_table(table, target, force=args.force)
+    people = len({row[0] for row in table.rows})
+    print(
+        f"wrote {len(table.rows)} overdue course(s) of {people} trainee(s) (as of {matrix.today}) to {target}",
+        file=sys.stderr,
+    )
     return ExitCode.OK
 
 

@@ -129,13 +129,18 @@ def play(args: argparse.Namespace) -> int:
         if args.resume:
             durable = DurableSession.resume(store, course, args.resume, clock=clock)
         else:
+            from trainer.hr import ROSTER_SETTING
+
             trainee = store.get_trainee(args.badge)
             if trainee is None:
+                if store.get_setting(ROSTER_SETTING) == "on":
+                    raise UsageError(f"badge {args.badge} is not on the roster; add it with trainer trainees import")
                 if not (args.name and args.department):
                     raise UsageError(f"badge {args.badge} is new: give --name and --department the first time")
-                store.upsert_trainee(args.badge, args.name, args.department)
+                trainee = store.upsert_trainee(args.badge, args.name, args.department)
             seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-            durable = DurableSession.begin(store, course, args.badge, seed=seed, lang=args.lang or "zh", clock=clock)
+            # trainee.badge: a badge merged into another plays as that one (Store.get_trainee)
+            durable = DurableSession.begin(store, course, trainee.badge, seed=seed, lang=args.lang or "zh", clock=clock)
         print(f"session {durable.id}", flush=True)
         _report(durable.stored)
         try:

@@ -13,7 +13,16 @@ from trainer.cli.outputs import add_force
 from trainer.errors import ExitCode, UsageError
 
 SEVERITY_STYLE = {"minor": "yellow", "serious": "dark_orange", "critical": "bold red"}
-STATUS_STYLE = {"valid": "green", "expiring": "yellow", "expired": "red", "never": "bright_black"}
+STATUS_STYLE = {
+    "valid": "green",
+    "expiring": "yellow",
+    "expired": "red",
+    "never": "bright_black",
+    "in_progress": "cyan",
+    "never_started": "magenta",
+    "not_required": "bright_black",
+    "unknown": "bright_black",
+}
 
 
 def register(sub: Any) -> None:
@@ -37,10 +46,15 @@ def register(sub: Any) -> None:
     p.add_argument("--department", metavar="NAME", help="only this department")
     p.add_argument("--course", metavar="COURSE_ID", help="only this course")
 
+    p = command(rsub, "compliance", compliance)
+    p.add_argument("--department", metavar="NAME", help="only this department")
+    p.add_argument("--plant", metavar="NAME", help="only this plant")
+    p.add_argument("--course", metavar="COURSE_ID", help="only this required course")
+
 
 def _group_help(args: argparse.Namespace) -> int:
-    """Reports for instructors and HR: a course, a trainee, certifications due (see trainer report --help)."""
-    raise UsageError("choose a report: course, trainee or due (see trainer report --help)")
+    """Reports for instructors and HR: a course, a trainee, certifications due, compliance (see trainer report --help)."""
+    raise UsageError("choose a report: course, trainee, due or compliance (see trainer report --help)")
 
 
 def _day(text: str) -> Any:
@@ -322,10 +336,12 @@ def _status_words(status: str) -> str:
 
 
 def due(args: argparse.Namespace) -> int:
-    """Who must retrain soon: certifications ending within --within days (default 30), and those already expired.
+    """Who must train or retrain soon: certifications ending within --within days (default 30), those already expired,
+    and required courses never passed whose first deadline is within those days or past (docs/hr.md).
 
     Soonest first, for HR to schedule. A certification is valid for the course's certification_days after the day of
-    the last pass, up to and including the last day (see docs/reports.md).
+    the last pass, up to and including the last day (see docs/reports.md). For a course never passed, "valid until" is
+    its first deadline.
     """
     from datetime import timedelta
 
@@ -345,7 +361,8 @@ def due(args: argparse.Namespace) -> int:
         )
     console = _console()
     table = Table(
-        title=f"Certifications ending by {day + timedelta(days=args.within)} or already expired (today {day})",
+        title=f"Certifications ending by {day + timedelta(days=args.within)} or already expired, and required "
+        f"courses due (today {day})",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -372,4 +389,116 @@ def due(args: argparse.Namespace) -> int:
             f"[{STATUS_STYLE.get(status, 'white')}]{_status_words(status)}[/]",
         )
     console.print(table if rows else f"Nobody's certification ends within {args.within} days (today {day}).")
+    return ExitCode.OK
+
+
+# --- compliance -------------------------------------------------------------------------------------------------------
+
+COMPLIANCE_WORDS = {
+    "en": {
+        "title": "Compliance on {today}: {trainees} trainee(s), {courses} required course(s)",
+        "summary": "By department and plant",
+        "none": "No requirements are loaded: trainer requirements load FILE (see docs/hr.md).",
+        "nobody": "No trainee matches.",
+        "overdue": "overdue",
+        "group": "by",
+        "held": "held",
+    },
+    "zh": {
+        "title": "合规情况（{today}）：{trainees} 人，{courses} 门必修课程",
+        "summary": "按部门和厂区汇总",
+        "none": "尚未加载培训要求：trainer requirements load FILE（见 docs/hr.md）。",
+        "nobody": "没有符合条件的学员。",
+        "overdue": "逾期",
+        "group": "分组",
+        "held": "持证",
+    },
+}
+
+
+PERSON_HEADERS = {"en": ("badge", "name", "department"), "zh": ("工号", "姓名", "部门")}
+# A cell's words in the terminal, where columns are narrow; the sheets say them whole (compliance.WORDS).
+SHORT = {
+    "valid": {"en": "valid", "zh": "有效"},
+    "expiring": {"en": "{days}d left", "zh": "剩{days}天"},
+    "expired": {"en": "expired", "zh": "已过期"},
+    "in_progress": {"en": "in prog.", "zh": "培训中"},
+    "never_started": {"en": "not started", "zh": "未开始"},
+    "not_required": {"en": "-", "zh": "-"},
+    "unknown": {"en": "?", "zh": "?"},
+}
+
+SUMMARY_HEADERS = {
+    **SHORT,
+    "expiring": {"en": "expiring", "zh": "即将到期"},
+    "never_started": {"en": "not st.", "zh": "未开始"},
+}
+
+
+def _short(status: Any, lang: str) -> str:
+    return SHORT[status.cell.value][lang].format(days=status.days_left)
+
+
+def compliance(args: argparse.Namespace) -> int:
+    """The compliance matrix: every trainee against every required course, as of today, then counts and percentages
+    per department and plant, and the total.
+
+    Each cell: valid, expiring (days left), expired, in progress (attempted, never passed), never started, or not
+    required. Who must hold what comes from `trainer requirements load`; validity from the courses (docs/hr.md).
+    """
+    from rich import box
+    from rich.table import Table
+
+    from trainer.cli.unscored import open_store
+    from trainer.course.library import load_library
+    from trainer.export import compliance as compliance_mod
+    from trainer.export.period import today
+
+    lang = _lang(args)
+    words = COMPLIANCE_WORDS[lang]
+    library = load_library(args.courses)
+    with open_store(args, library=library) as store:
+        if not store.requirements():
+            raise UsageError(words["none"])
+        matrix = compliance_mod.load(
+            store, library, today=today(), department=args.department, plant=args.plant, course_id=args.course
+        )
+    console = _console()
+    console.print(
+        f"[bold]{words['title'].format(today=matrix.today, trainees=len(matrix.rows), courses=len(matrix.courses))}[/bold]"
+    )
+    # The courses by number, named in a legend: a course id as a column header would take the width of the cells.
+    for n, c in enumerate(matrix.courses, start=1):
+        console.print(f"  {n} = {_esc(c)}  {_esc(matrix.titles[c][lang])}")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for title in (*(PERSON_HEADERS[lang]), *(str(n) for n in range(1, len(matrix.courses) + 1))):
+        table.add_column(title, overflow="fold")
+    table.add_column(words["overdue"], justify="right")
+    for row in matrix.rows:
+        t = row.trainee
+        cells = []
+        for status in row.cells:
+            style = "bold red" if status.overdue else STATUS_STYLE.get(status.cell.value, "white")
+            cells.append(f"[{style}]{_esc(_short(status, lang))}[/]")
+        table.add_row(_esc(t.badge), _esc(t.name), _esc(t.department), *cells, str(row.overdue))
+    console.print(table if matrix.rows else words["nobody"])
+    sums = Table(title=words["summary"], title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    sums.add_column(words["group"], overflow="fold", min_width=8)
+    for cell in compliance_mod.COUNTED[:-1]:
+        header = SUMMARY_HEADERS[cell][lang]
+        sums.add_column(header, justify="right", no_wrap=True, min_width=len(header))
+    for key in ("held", "overdue"):
+        sums.add_column(words[key], justify="right", no_wrap=True, min_width=len(words[key]))
+    for tally in matrix.tallies():
+        scope = compliance_mod.SCOPE_WORDS[tally.scope][lang]
+        group = tally.group or (compliance_mod.NO_PLANT[lang] if tally.scope == "plant" else "")
+        rate = "" if tally.rate is None else f"{100 * tally.rate:.0f}%"
+        sums.add_row(
+            _esc(f"{scope} {group}".strip()),
+            *(str(tally.counts.get(c, 0)) for c in compliance_mod.COUNTED[:-1]),
+            f"{tally.compliant}/{tally.required} {rate}".strip(),
+            str(tally.overdue),
+            style="bold" if tally.scope == "total" else None,
+        )
+    console.print(sums)
     return ExitCode.OK

@@ -22,6 +22,10 @@ WORDS = {
     audit.SCORE_RESCORE: "rescored",
     audit.SCORE_REPAIR: "scored (was left without a score)",
     audit.DB_RESTORE: "database restored",
+    audit.TRAINEE_IMPORT: "trainee imported from the roster",
+    audit.TRAINEE_EDIT: "trainee corrected",
+    audit.TRAINEE_MERGE: "badge merged",
+    audit.REQUIREMENTS_LOAD: "requirements loaded",
 }
 
 
@@ -60,6 +64,23 @@ def describe(action: str, detail: Mapping[str, Any]) -> str:
         was = "none" if old is None else f"{old:g}"
         model = f" {detail['model']}" if detail.get("model") else ""
         return f"{words}{model}: {was} -> {new:g} by {detail.get('scorer', '?')}" if new is not None else words
+    if action in (audit.TRAINEE_IMPORT, audit.TRAINEE_EDIT):
+        moves = ", ".join(
+            f"{k} {_v(old)} -> {_v(new)}" for k, (old, new) in sorted((detail.get("changes") or {}).items())
+        )
+        what = "new trainee" if detail.get("new") else words
+        where = f" from {detail['file']}" if detail.get("file") else ""
+        return f"{what} {detail.get('badge', '?')}{where}: {moves}"
+    if action == audit.TRAINEE_MERGE:
+        also = f" (and {', '.join(detail['also'])}, merged into it before)" if detail.get("also") else ""
+        return (
+            f"badge {detail.get('badge', '?')}{also} merged into {detail.get('into', '?')}: "
+            f"{detail.get('sessions', 0)} session(s) now count as theirs"
+        )
+    if action == audit.REQUIREMENTS_LOAD:
+        parts = [f"{key} {', '.join(detail[key])}" for key in ("added", "removed", "changed") if detail.get(key)]
+        where = f" from {detail['file']}" if detail.get("file") else ""
+        return f"{words}{where}: {detail.get('count', '?')} in all" + (f"; {'; '.join(parts)}" if parts else "")
     via = f" via {detail['via']}" if detail.get("via") and detail.get("via") != "sign-in" else ""
     if action == audit.LOGIN_OK:
         return f"instructor signed in{via}"
@@ -97,3 +118,7 @@ def changes(records: Iterable[SessionRecord], trail: Sequence[audit.AuditRecord]
             )
         )
     return tuple(out)
+
+
+def _v(value: Any) -> str:
+    return "none" if value is None else str(value)

@@ -1,20 +1,23 @@
-"""Who must retrain soon: certifications that end within a number of days, or have already ended, for HR to schedule.
+"""Who must train or retrain soon: certifications that end within a number of days, or have already ended, and
+required courses never passed whose first deadline falls within those days or has passed; for HR to schedule.
 
-Pure: `build()` takes session records, trainees and the course library; `load()` reads the store. Status and dates come
-from trainer.certification (the one rule); a course no longer in the library has no known validity and is left out.
+Pure: `build()` takes session records, trainees, the course library and the requirements; `load()` reads the store.
+Status and dates come from trainer.certification (the one rule) and, for a required course not yet passed, its first
+deadline from trainer.export.compliance; a course no longer in the library has no known validity and is left out.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from trainer.certification import CertStatus, certification
 from trainer.course.library import Library
 from trainer.course.model import Text
-from trainer.store.records import SessionRecord, Trainee
+from trainer.export import compliance
+from trainer.store.records import Requirement, SessionRecord, Trainee
 from trainer.store.store import Store
 
 DEFAULT_WITHIN = 30
@@ -25,10 +28,11 @@ class Due:
     trainee: Trainee
     course_id: str
     title: Text
-    status: CertStatus  # expiring or expired (or valid, when --within reaches past the 30-day warning)
-    passed_on: date
-    valid_until: date  # the last valid day
-    days_left: int  # from today to valid_until; negative once expired
+    # expiring or expired (or valid, when --within reaches past the 30-day warning); never: required, never passed
+    status: CertStatus
+    passed_on: date | None  # None: never passed
+    valid_until: date  # the last valid day; for a required course never passed, its first deadline
+    days_left: int  # from today to valid_until; negative once expired or overdue
 
 
 def build(
@@ -40,8 +44,10 @@ def build(
     within: int = DEFAULT_WITHIN,
     department: str | None = None,
     course_id: str | None = None,
+    requirements: Sequence[Requirement] = (),
 ) -> list[Due]:
-    """Every trainee and course whose certification ends within `within` days of today or has ended; soonest first."""
+    """Every trainee and course whose certification ends within `within` days of today or has ended, and every
+    required course never passed whose first deadline is within `within` days or past; soonest first."""
     history: dict[tuple[str, str], list[SessionRecord]] = defaultdict(list)
     for r in records:
         if course_id is None or r.course_id == course_id:
@@ -57,6 +63,21 @@ def build(
         days_left = (cert.valid_until - today).days
         if days_left <= within:
             out.append(Due(trainee, cid, course.title, cert.status, cert.passed_on, cert.valid_until, days_left))
+    for trainee in trainees.values():
+        if department is not None and trainee.department != department:
+            continue
+        for cid in sorted({r.course_id for r in requirements if course_id is None or r.course_id == course_id}):
+            course = library.get(cid)
+            rules = [r for r in requirements if r.course_id == cid and r.applies_to(trainee)]
+            if course is None or not rules:
+                continue
+            cell = compliance.status(
+                trainee, rules, history.get((trainee.badge, cid), []), course.certification_days, today
+            )
+            if cell.cell in (compliance.Cell.IN_PROGRESS, compliance.Cell.NEVER_STARTED) and cell.due is not None:
+                days_left = (cell.due - today).days
+                if days_left <= within:
+                    out.append(Due(trainee, cid, course.title, CertStatus.NEVER, None, cell.due, days_left))
     out.sort(key=lambda d: (d.valid_until, d.trainee.department, d.trainee.badge, d.course_id))
     return out
 
@@ -79,4 +100,5 @@ def load(
         within=within,
         department=department,
         course_id=course_id,
+        requirements=store.requirements(),
     )

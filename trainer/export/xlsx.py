@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from openpyxl import Workbook
@@ -39,9 +39,11 @@ def write_xlsx(
     lang: str = "en",
     progress: RowProgress | None = None,
     force: bool = False,
+    extra: Sequence[Table] = (),
 ) -> None:
-    """Write the three tables to `path` once the whole workbook is written; an existing file only with `force`."""
-    tables = [sheet.trainee_table(lang), sheet.attempt_table(lang), sheet.department_table(lang)]
+    """Write the three tables (then `extra`: the compliance sheets) to `path` once the whole workbook is written; an
+    existing file only with `force`."""
+    tables = [sheet.trainee_table(lang), sheet.attempt_table(lang), sheet.department_table(lang), *extra]
     write_tables(tables, path, progress=progress, force=force)
 
 

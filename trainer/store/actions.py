@@ -15,6 +15,10 @@ LOGIN_FAILED = "instructor.login_failed"
 LOGIN_REFUSED = "instructor.login_refused"  # an attempt made before the wait was over: refused unchecked
 PASSWORD_SET = "instructor.password_set"
 PASSWORD_RESET = "instructor.password_reset"
+TRAINEE_IMPORT = "trainee.import"  # `trainer trainees import`: one row per trainee created or changed
+TRAINEE_EDIT = "trainee.edit"
+TRAINEE_MERGE = "trainee.merge"
+REQUIREMENTS_LOAD = "requirements.load"
 ACTIONS = (
     SESSION_VOID,
     LABEL_SET,
@@ -28,4 +32,8 @@ ACTIONS = (
     LOGIN_REFUSED,
     PASSWORD_SET,
     PASSWORD_RESET,
+    TRAINEE_IMPORT,
+    TRAINEE_EDIT,
+    TRAINEE_MERGE,
+    REQUIREMENTS_LOAD,
 )

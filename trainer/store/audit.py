@@ -35,10 +35,14 @@ from trainer.store.actions import (  # noqa: F401  (re-exported: callers name th
     LOGIN_REFUSED,
     PASSWORD_RESET,
     PASSWORD_SET,
+    REQUIREMENTS_LOAD,
     SCORE_MODEL,
     SCORE_REPAIR,
     SCORE_RESCORE,
     SESSION_VOID,
+    TRAINEE_EDIT,
+    TRAINEE_IMPORT,
+    TRAINEE_MERGE,
 )
 
 # The events after which the failure count starts again from zero.

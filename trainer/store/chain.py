@@ -170,9 +170,23 @@ def ledger_hash(
     return keying.digest(prev_hash + _flat_json({"ledger": body}))
 
 
-def trainee_facts(badge: str, name: str, department: str) -> str:
-    """A trainee's record as the ledger keeps it (its facts)."""
-    return _flat_json({"badge": badge, "name": name, "department": department})
+ROSTER_FIELDS = ("role", "plant", "hire_date", "merged_into")  # version 5's trainee fields, in the facts once set
+
+
+def trainee_facts(badge: str, name: str, department: str, **roster: str | None) -> str:
+    """A trainee's record as the ledger keeps it (its facts). The roster fields (ROSTER_FIELDS; hire_date as
+    YYYY-MM-DD) are named only when set, so a trainee without them has the facts it had before version 5."""
+    extra = {key: roster[key] for key in ROSTER_FIELDS if roster.get(key) is not None}
+    return _flat_json({"badge": badge, "name": name, "department": department, **extra})
+
+
+def requirements_facts(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The whole set of requirements as the ledger keeps it: each (department, role, course_id, first_days, since as
+    YYYY-MM-DD), sorted, so the same set always gives the same text."""
+    body = sorted(
+        [str(r["department"]), str(r["role"]), str(r["course_id"]), int(r["first_days"]), str(r["since"])] for r in rows
+    )
+    return _flat_json({"requirements": body})
 
 
 def record_hash(keying: Keying, kind: str, facts: str) -> str:

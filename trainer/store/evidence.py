@@ -22,6 +22,7 @@ from trainer.store import chain
 from trainer.store.records import ChainProblem, StoredEvent
 
 SESSION_KINDS = frozenset({"start", "head", "void", "legacy"})
+_RECORD_KINDS = ("trainee", "requirements")  # entries whose head is the hash of their facts (chain.record_hash)
 _TERMINAL_STATUS = {EventKind.COMPLETED: "completed", EventKind.FAILED: "failed", EventKind.ABORTED: "aborted"}
 
 
@@ -66,7 +67,7 @@ def check_ledger(entries: Sequence[Entry], keying: chain.Keying, *, whole: bool)
             ]
         for k in keyings:
             altered = chain.ledger_hash(k, e.prev_hash, e.seq, e.kind, e.subject, e.event_count, e.head, e.facts)
-            if altered != e.hash or (e.kind == "trainee" and chain.record_hash(k, e.kind, e.facts or "") != e.head):
+            if altered != e.hash or (e.kind in _RECORD_KINDS and chain.record_hash(k, e.kind, e.facts or "") != e.head):
                 return [_ledger_problem(f"entry {e.seq} was altered: its content does not match its hash")]
         prev = e.hash
     return []
@@ -258,8 +259,15 @@ def missing_sessions(present: set[str], entries: Sequence[Entry]) -> list[ChainP
     ]
 
 
+def _trainee_value(row: Mapping[str, Any], name: str) -> Any:
+    """A trainees column as the ledger's facts hold it (a hire date as YYYY-MM-DD text)."""
+    value = row.get(name)
+    return value.isoformat() if name == "hire_date" and value is not None else value
+
+
 def check_trainees(rows: Sequence[Mapping[str, Any]], entries: Sequence[Entry]) -> list[ChainProblem]:
-    """Each trainee's badge, name and department against the ledger's last entry for it; trainees it names that are gone."""
+    """Each trainee's badge, name, department and roster fields (role, plant, hire date, the badge it was merged into)
+    against the ledger's last entry for it; trainees it names that are gone."""
     latest = {e.subject: e for e in entries if e.kind == "trainee"}
     found = []
     for row in rows:
@@ -275,12 +283,14 @@ def check_trainees(rows: Sequence[Mapping[str, Any]], entries: Sequence[Entry]) 
             )
             continue
         facts = _facts(entry) or {}
-        for name in ("name", "department"):
-            if row[name] != facts.get(name):
+        for name in ("name", "department", *chain.ROSTER_FIELDS):
+            stored = _trainee_value(row, name)
+            if stored != facts.get(name):
                 found.append(
                     problem(
                         f"trainees.{name}",
-                        f"trainees.{name} does not match the ledger (stored {row[name]}, the ledger's {facts.get(name)})",
+                        f"trainees.{name} does not match the ledger (stored {_shown(stored)}, the ledger's "
+                        f"{_shown(facts.get(name))})",
                     )
                 )
     for badge, entry in latest.items():
@@ -294,3 +304,23 @@ def check_trainees(rows: Sequence[Mapping[str, Any]], entries: Sequence[Entry]) 
             )
         )
     return found
+
+
+def check_requirements(rows: Sequence[Mapping[str, Any]], entries: Sequence[Entry]) -> list[ChainProblem]:
+    """The requirements table against the ledger's last requirements entry: a requirement added, removed or changed
+    by plain SQL (hiding who is overdue) no longer matches it. No entry and no rows: never loaded."""
+    latest = next((e for e in reversed(entries) if e.kind == "requirements"), None)
+    if latest is None and not rows:
+        return []
+    if latest is not None and chain.requirements_facts(rows) == latest.facts:
+        return []
+    where = "not in the ledger" if latest is None else f"does not match the ledger (entry {latest.seq})"
+    return [
+        ChainProblem(
+            session_id="",
+            seq=0,
+            reason=f"the requirements table {where}: it was changed behind the store's back; load the file again",
+            field="requirements",
+            subject="requirements",
+        )
+    ]

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    Date,
     Engine,
     Float,
     ForeignKey,
@@ -199,6 +200,26 @@ def _version_4(conn: Connection) -> None:
     _tamper_evidence(conn)
 
 
+def _roster(conn: Connection) -> None:
+    """Version 5: HR's roster columns on trainees (role, plant, hire date, merged into) and the requirements table,
+    spelled out as they were at version 5. Trainees already registered keep their ledger entries: the new columns are
+    NULL, which is what those entries say (a trainee's facts name these only once they are set)."""
+    for column in ("role TEXT", "plant TEXT", "hire_date DATE", "merged_into VARCHAR(64)"):
+        conn.execute(text(f"ALTER TABLE trainees ADD COLUMN {column}"))
+    md = MetaData(naming_convention=schema.metadata.naming_convention)
+    requirements = Table(
+        "requirements",
+        md,
+        Column("department", Text, nullable=False),
+        Column("role", Text, nullable=False),
+        Column("course_id", String(128), nullable=False),
+        Column("first_days", Integer, nullable=False),
+        Column("since", Date, nullable=False),
+        PrimaryKeyConstraint("department", "role", "course_id"),
+    )
+    conn.execute(CreateTable(requirements))
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "labels and scores: instructor severities per mistake, score history", _labels_and_scores),
     Step(3, "an index of unscored sessions: finished ones get their score when the store opens", _unscored_index),
@@ -207,6 +228,7 @@ STEPS: tuple[Step, ...] = (
         "the audit trail, trainee PINs, and tamper evidence over the whole record (chained scorings, a ledger)",
         _version_4,
     ),
+    Step(5, "the roster (trainees' role, plant, hire date, merges) and required courses", _roster),
 )
 
 

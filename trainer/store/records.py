@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from trainer.course.model import MistakeSeverity
@@ -25,6 +25,45 @@ class Trainee:
     name: str
     department: str
     created_at: datetime
+    # From HR's roster (schema version 5, docs/hr.md); None for a trainee who only signed in.
+    role: str | None = None
+    plant: str | None = None
+    hire_date: date | None = None
+    merged_into: str | None = None  # a duplicate badge merged into this one (its sessions count as that trainee's)
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """One trainee as HR's roster lists them (`trainer trainees import`, docs/hr.md): every field already checked
+    (trainer.people); role, plant and hire date may be unknown."""
+
+    badge: str
+    name: str
+    department: str
+    role: str | None = None
+    plant: str | None = None
+    hire_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A course a department and/or role must hold ("" for either: any), and the days a newcomer has for the first
+    pass. `since`: the day it was first loaded (the store sets it; staff hired before count their days from it)."""
+
+    department: str
+    role: str
+    course_id: str
+    first_days: int
+    since: date | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.department, self.role, self.course_id)
+
+    def applies_to(self, trainee: Trainee) -> bool:
+        return (not self.department or self.department == trainee.department) and (
+            not self.role or self.role == (trainee.role or "")
+        )
 
 
 @dataclass(frozen=True)

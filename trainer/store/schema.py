@@ -7,7 +7,8 @@ history). Version 3 added an index of the sessions without a score (finished one
 store). Version 4 added the audit trail (who changed which record, when and why; instructor sign-ins), trainee_pins
 (a trainee's PIN, as a salted hash, and its wrong guesses), and made the whole record tamper-evident (chain.py):
 scorings chained onto their session's events (scores.prev_hash, scores.hash, sessions.score_hash) and the store-wide
-ledger of session heads and trainees. Planned: models (trained scoring models and their provenance).
+ledger of session heads and trainees. Version 5 added the roster (trainees.role, plant, hire_date and merged_into, from
+HR's roster import) and the requirements (which courses a department and/or role must hold, docs/hr.md). Planned: models (trained scoring models and their provenance).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -34,7 +36,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 4  # the version this code creates; migrations.py upgrades older ones to it
+SCHEMA_VERSION = 5  # the version this code creates; migrations.py upgrades older ones to it
 APPLICATION = "trainer"  # meta['application']: how open() tells our database from another program's
 
 
@@ -95,6 +97,13 @@ trainees = Table(
     Column("name", Text, nullable=False),
     Column("department", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Version 5, from HR's roster (`trainer trainees import`, docs/hr.md); NULL for a trainee who only signed in.
+    Column("role", Text, nullable=True),
+    Column("plant", Text, nullable=True),
+    Column("hire_date", Date, nullable=True),  # the first deadline of a required course counts from it
+    # A duplicate badge merged into another (`trainer trainees merge`): its sessions stay recorded under it (their
+    # hash chain binds it) and are read as the other trainee's. NULL for a trainee in use.
+    Column("merged_into", String(64), nullable=True),
 )
 
 sessions = Table(
@@ -231,13 +240,14 @@ trainee_pins = Table(
 # The store-wide, append-only ledger (version 4): one entry per write that changes a session's record or a trainee, each
 # hash-chained to the one before (chain.ledger_hash), seq counting from 1 without gaps. A session or trainee deleted
 # whole, or a session rolled back to an earlier head, no longer matches it (Store.verification).
-LEDGER_KINDS = ("start", "head", "void", "legacy", "trainee")
+LEDGER_KINDS = ("start", "head", "void", "legacy", "trainee", "requirements")
 ledger = Table(
     "ledger",
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),
     # start: a session created (facts: its identity); head: its events or scorings grew; void: it was voided (facts: why,
-    # by whom, when); legacy: recorded before version 4 (entered by the upgrade); trainee: registered or renamed (facts).
+    # by whom, when); legacy: recorded before version 4 (entered by the upgrade); trainee: registered or changed (facts);
+    # requirements (version 5): the whole set loaded (subject "requirements"; head: the hash of facts, its rows).
     Column("kind", String(16), nullable=False),
     Column("subject", String(64), nullable=False),  # the session id, or the trainee's badge
     Column("event_count", Integer, nullable=False),  # the session's event_count after the write; 0 for a trainee
@@ -248,3 +258,16 @@ ledger = Table(
 )
 # No index on subject: one more B-tree write per append and per scoring (a tenth of a rescoring's time) for the one
 # reader that would use it, `sessions verify ID`, which reads the ledger through instead.
+
+# Which courses each department and/or role must hold (version 5): loaded whole from HR's file by `trainer requirements
+# load` (docs/hr.md), each load one transaction, audited and entered in the ledger. "" in department or role means any.
+requirements = Table(
+    "requirements",
+    metadata,
+    Column("department", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("course_id", String(128), nullable=False),
+    Column("first_days", Integer, nullable=False),  # a newcomer's first pass is due this many days after the hire date
+    Column("since", Date, nullable=False),  # the day the requirement was first loaded: staff hired before count from it
+    PrimaryKeyConstraint("department", "role", "course_id"),
+)

@@ -13,7 +13,8 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Self
@@ -39,6 +40,8 @@ from trainer.store.records import (
     MistakeMade,
     PinAttempt,
     PinResult,
+    Requirement,
+    RosterEntry,
     ScoreRecord,
     SessionRecord,
     SessionStatus,
@@ -276,22 +279,214 @@ class Store:
             dialect.upsert(conn, t, values, update=("name", "department"))
             saved = conn.execute(select(t).where(t.c.badge == badge)).one()
             if before is None or tuple(before) != (saved.name, saved.department):  # the ledger keeps every change
-                facts = chain.trainee_facts(saved.badge, saved.name, saved.department)
-                _enter(conn, keying, [("trainee", badge, 0, chain.record_hash(keying, "trainee", facts), facts)])
+                _enter(conn, keying, [_trainee_entry(keying, saved)])
         return _trainee(saved)
 
     def get_trainee(self, badge: str) -> Trainee | None:
+        """The trainee with this badge; for a badge merged into another (`trainer trainees merge`), that other one:
+        an old card still signs its holder in as the trainee they are now recorded as."""
         t = schema.trainees
         with self._reading(f"read trainee {badge}") as conn:
             row = conn.execute(select(t).where(t.c.badge == badge.strip())).one_or_none()
+            seen = set()
+            while row is not None and row.merged_into is not None and row.badge not in seen:
+                seen.add(row.badge)
+                row = conn.execute(select(t).where(t.c.badge == row.merged_into)).one_or_none()
         return None if row is None else _trainee(row)
 
-    def trainees(self) -> list[Trainee]:
-        """Every registered trainee, by badge id (for reports and exports)."""
+    def trainees(self, *, merged: bool = False) -> list[Trainee]:
+        """Every registered trainee, by badge id (for reports and exports); badges merged into another are left out
+        (their sessions are read as that other trainee's) unless `merged`."""
         t = schema.trainees
+        query = select(t).order_by(t.c.badge)
+        if not merged:
+            query = query.where(t.c.merged_into.is_(None))
         with self._reading("list trainees") as conn:
-            rows = conn.execute(select(t).order_by(t.c.badge)).all()
+            rows = conn.execute(query).all()
         return [_trainee(row) for row in rows]
+
+    # --- the roster and the requirements (schema version 5; docs/hr.md) -------------------------------------------------
+
+    def import_trainees(
+        self, entries: Sequence[tuple[str, RosterEntry]], *, act: audit.Act | None = None, source: str = ""
+    ) -> dict[str, str]:
+        """Create or update the trainees of HR's roster in one transaction: all or nothing. `entries`: (where in the
+        file, e.g. "roster.csv:3", the entry). Each trainee created or changed gets a trainee.import row in the audit
+        trail (old -> new of each field) and a ledger entry; one listed the same as stored is left alone. A role,
+        plant or hire date the roster leaves empty is kept as stored. Returns badge -> "new", "changed" or "same"."""
+        t = schema.trainees
+        keying = self._hasher(f"import the roster {source}")
+        act = self._act(act)
+        now = _utcnow()
+        outcome: dict[str, str] = {}
+        with self._writing(f"import the roster {source}") as conn:
+            trail, ledger = [], []
+            for where, entry in entries:
+                row = conn.execute(select(t).where(t.c.badge == entry.badge)).one_or_none()
+                if row is not None and row.merged_into is not None:
+                    raise StoreError(
+                        f"{where}: badge {entry.badge} was merged into {row.merged_into}; list {row.merged_into} "
+                        "instead (nothing was imported)"
+                    )
+                wanted = {"name": entry.name, "department": entry.department}
+                for key in ("role", "plant", "hire_date"):
+                    value = getattr(entry, key)
+                    if value is not None:
+                        wanted[key] = value
+                if row is None:
+                    conn.execute(t.insert().values(badge=entry.badge, created_at=now, **wanted))
+                    changes = {key: [None, _jsonable(value)] for key, value in wanted.items()}
+                    outcome[entry.badge] = "new"
+                else:
+                    changes = {
+                        key: [_jsonable(getattr(row, key)), _jsonable(value)]
+                        for key, value in wanted.items()
+                        if getattr(row, key) != value
+                    }
+                    if not changes:
+                        outcome[entry.badge] = "same"
+                        continue
+                    conn.execute(t.update().where(t.c.badge == entry.badge).values(**wanted))
+                    outcome[entry.badge] = "changed"
+                saved = conn.execute(select(t).where(t.c.badge == entry.badge)).one()
+                ledger.append(_trainee_entry(keying, saved))
+                detail = {"badge": entry.badge, "file": source, "new": row is None, "changes": changes}
+                trail.append(audit.row(audit.TRAINEE_IMPORT, act=act, at=now, detail=detail))
+            if ledger:
+                _enter(conn, keying, ledger)
+            audit.write(conn, trail)
+        return outcome
+
+    def edit_trainee(self, badge: str, changes: Mapping[str, Any], *, act: audit.Act | None = None) -> Trainee:
+        """Correct a trainee's name, department, role, plant or hire date (`changes`: field -> new value, None to
+        clear role, plant or hire date), audited (trainee.edit: old -> new) and entered in the ledger."""
+        t = schema.trainees
+        allowed = ("name", "department", "role", "plant", "hire_date")
+        unknown = sorted(set(changes) - set(allowed))
+        if unknown:
+            raise ValueError(f"cannot edit {', '.join(unknown)}")
+        keying = self._hasher(f"edit trainee {badge}")
+        act = self._act(act)
+        now = _utcnow()
+        with self._writing(f"edit trainee {badge}") as conn:
+            row = conn.execute(select(t).where(t.c.badge == badge)).one_or_none()
+            if row is None:
+                raise StoreError(f"{self._where}: no trainee with badge {badge}; check the badge")
+            if row.merged_into is not None:
+                raise StoreError(f"badge {badge} was merged into {row.merged_into}; edit {row.merged_into} instead")
+            moved = {
+                key: [_jsonable(getattr(row, key)), _jsonable(value)]
+                for key, value in changes.items()
+                if getattr(row, key) != value
+            }
+            if moved:
+                conn.execute(t.update().where(t.c.badge == badge).values(**{k: changes[k] for k in moved}))
+                saved = conn.execute(select(t).where(t.c.badge == badge)).one()
+                _enter(conn, keying, [_trainee_entry(keying, saved)])
+                detail = {"badge": badge, "changes": moved}
+                audit.write(conn, [audit.row(audit.TRAINEE_EDIT, act=act, at=now, detail=detail)])
+            row = conn.execute(select(t).where(t.c.badge == badge)).one()
+        return _trainee(row)
+
+    def merge_trainees(self, old: str, new: str, *, act: audit.Act | None = None) -> int:
+        """Merge the duplicate badge `old` into `new`: from now on `old`'s sessions are read as `new`'s (reports,
+        certifications, compliance) and `old` signs in as `new`. Nothing of the history is rewritten: each session
+        keeps the badge its hash chain was started with (chain.identity), so `trainer sessions verify` still holds;
+        `old`'s row stays, marked merged_into = `new` (audited: trainee.merge; in the ledger). Badges merged into
+        `old` before now point to `new` too. `old`'s PIN is forgotten. Returns how many sessions `old` had."""
+        t, s = schema.trainees, schema.sessions
+        if old == new:
+            raise StoreError(f"cannot merge badge {old} into itself")
+        keying = self._hasher(f"merge trainee {old} into {new}")
+        act = self._act(act)
+        now = _utcnow()
+        with self._writing(f"merge trainee {old} into {new}") as conn:
+            rows = {r.badge: r for r in conn.execute(select(t).where(t.c.badge.in_([old, new])))}
+            for badge in (old, new):
+                if badge not in rows:
+                    raise StoreError(f"{self._where}: no trainee with badge {badge}; check the badge")
+                if rows[badge].merged_into is not None:
+                    raise StoreError(f"badge {badge} was already merged into {rows[badge].merged_into}")
+            moving = [old, *conn.execute(select(t.c.badge).where(t.c.merged_into == old).order_by(t.c.badge)).scalars()]
+            conn.execute(t.update().where(t.c.badge.in_(moving)).values(merged_into=new))
+            conn.execute(schema.trainee_pins.delete().where(schema.trainee_pins.c.badge.in_(moving)))
+            entries = [
+                _trainee_entry(keying, row)
+                for row in conn.execute(select(t).where(t.c.badge.in_(moving)).order_by(t.c.badge))
+            ]
+            _enter(conn, keying, entries)
+            count = conn.execute(select(func.count()).select_from(s).where(s.c.badge.in_(moving))).scalar_one()
+            a, b = rows[old], rows[new]
+            detail = {
+                "badge": old,
+                "into": new,
+                "sessions": int(count),
+                "also": moving[1:],
+                "old": {"name": a.name, "department": a.department},
+                "new": {"name": b.name, "department": b.department},
+            }
+            audit.write(conn, [audit.row(audit.TRAINEE_MERGE, act=act, at=now, detail=detail)])
+        return int(count)
+
+    def set_requirements(
+        self, wanted: Sequence[Requirement], *, today: date, act: audit.Act | None = None, source: str = ""
+    ) -> dict[str, list[str]]:
+        """Replace the requirements with `wanted` (HR's file is the whole truth) in one transaction, audited
+        (requirements.load: what was added, removed, changed) and entered in the ledger whole. A requirement loaded
+        before keeps its `since`; a new one starts `today`. Returns {"added": [...], "removed": [...], "changed": [...]}."""
+        r = schema.requirements
+        keying = self._hasher("load the requirements")
+        act = self._act(act)
+        now = _utcnow()
+        with self._writing("load the requirements") as conn:
+            before = {(x.department, x.role, x.course_id): x for x in conn.execute(select(r))}
+            rows = []
+            for req in wanted:
+                was = before.get(req.key)
+                since = was.since if was is not None else today
+                rows.append({**_requirement_row(req), "since": since})
+            keys = {req.key for req in wanted}
+            moved = {
+                "added": sorted(_said(k) for k in keys - set(before)),
+                "removed": sorted(_said(k) for k in set(before) - keys),
+                "changed": sorted(
+                    f"{_said(req.key)}: {before[req.key].first_days} -> {req.first_days} days"
+                    for req in wanted
+                    if req.key in before and before[req.key].first_days != req.first_days
+                ),
+            }
+            conn.execute(r.delete())
+            if rows:
+                conn.execute(r.insert(), rows)
+            facts = chain.requirements_facts(rows)
+            _enter(
+                conn,
+                keying,
+                [("requirements", "requirements", 0, chain.record_hash(keying, "requirements", facts), facts)],
+            )
+            detail = {"file": source, "count": len(rows), **moved}
+            audit.write(conn, [audit.row(audit.REQUIREMENTS_LOAD, act=act, at=now, detail=detail)])
+        return moved
+
+    def requirements(self) -> list[Requirement]:
+        """The requirements as last loaded, by course, department and role."""
+        r = schema.requirements
+        with self._reading("read the requirements") as conn:
+            rows = conn.execute(select(r).order_by(r.c.course_id, r.c.department, r.c.role)).all()
+        return [Requirement(x.department, x.role, x.course_id, x.first_days, x.since) for x in rows]
+
+    def _aliases(self, conn: Connection) -> dict[str, str]:
+        """Merged badge -> the badge it now counts as (followed to the end: merges never form a cycle)."""
+        t = schema.trainees
+        direct = dict(conn.execute(select(t.c.badge, t.c.merged_into).where(t.c.merged_into.is_not(None))).all())
+        resolved = {}
+        for badge in direct:
+            target, seen = direct[badge], {badge}
+            while target in direct and target not in seen:
+                seen.add(target)
+                target = direct[target]
+            resolved[badge] = target
+        return resolved
 
     # --- sessions -------------------------------------------------------------------------------------------------------
 
@@ -317,8 +512,13 @@ class Store:
         facts = chain.identity(session_id, named)
         first = chain.genesis(keying, facts)
         with self._writing(f"start a session for badge {badge}") as conn:
-            if conn.execute(select(schema.trainees.c.badge).where(schema.trainees.c.badge == badge)).first() is None:
+            known = conn.execute(
+                select(schema.trainees.c.merged_into).where(schema.trainees.c.badge == badge)
+            ).one_or_none()
+            if known is None:
                 raise StoreError(f"{self._where}: no trainee with badge {badge}; register the trainee first")
+            if known.merged_into is not None:
+                raise StoreError(f"{self._where}: badge {badge} was merged into {known.merged_into}; use that badge")
             conn.execute(
                 s.insert().values(
                     id=session_id,
@@ -543,7 +743,8 @@ class Store:
         """One session by id or by a unique prefix of it (as the CLI shows 8 characters)."""
         with self._reading(f"read session {session_id_or_prefix}") as conn:
             row = self._find(conn, session_id_or_prefix)
-        return _session(row, _utcnow())
+            aliases = self._aliases(conn)
+        return _as_merged([_session(row, _utcnow())], aliases)[0]
 
     def sessions(
         self,
@@ -563,8 +764,6 @@ class Store:
         query = select(*_RECORD_COLUMNS)
         if newest_first:
             query = query.order_by(s.c.started_at.desc(), s.c.id)
-        if badge is not None:
-            query = query.where(s.c.badge == badge)
         if course_id is not None:
             query = query.where(s.c.course_id == course_id)
         if since is not None:
@@ -576,9 +775,12 @@ class Store:
             stored = SessionStatus.IN_PROGRESS if status is SessionStatus.INTERRUPTED else status
             query = query.where(s.c.status == stored.value)
         with self._reading("list sessions") as conn:
+            aliases = self._aliases(conn)
+            if badge is not None:  # with the sessions of the badges merged into it
+                query = query.where(s.c.badge.in_([badge, *(old for old, new in aliases.items() if new == badge)]))
             rows, to_utc = _driver_rows(conn, query), _timestamps(conn)
         now = _utcnow()
-        records = [_session(row, now, to_utc) for row in rows]
+        records = _as_merged([_session(row, now, to_utc) for row in rows], aliases)
         return records if status is None else [r for r in records if r.status is status]
 
     def finished_sessions(self, since: datetime | None = None, *, newest_first: bool = True) -> list[FinishedSession]:
@@ -715,6 +917,8 @@ class Store:
             if session_id is None:
                 problems += evidence.missing_sessions({row.id for row in rows}, entries)
                 problems += evidence.check_trainees([r._mapping for r in conn.execute(select(t))], entries)
+                required = [r._mapping for r in conn.execute(select(schema.requirements))]
+                problems += evidence.check_requirements(required, entries)
         return Verification(
             problems=tuple(problems),
             checked=len(rows),
@@ -1159,11 +1363,14 @@ class Store:
             query = query.where(s.c.course_id == course_id)
         with self._reading("read the sessions and their scores") as conn:
             rows, to_utc = _driver_rows(conn, query), _timestamps(conn)
+            aliases = self._aliases(conn)
         now = _utcnow()
         known: dict[str, tuple[MistakeMade, ...]] = {}  # sessions that made the same mistakes share a text
         out: list[tuple[SessionRecord, AttemptFacts | None]] = []
         for row in rows:
             record = _session(row, now, to_utc)
+            if aliases and record.badge in aliases:
+                record = replace(record, badge=aliases[record.badge])
             is_wanted, t_ms, details = row[-3:]
             if not is_wanted:
                 out.append((record, None))
@@ -1251,7 +1458,54 @@ def _made(deduction: Mapping[str, Any]) -> MistakeMade:
 
 
 def _trainee(row: Row[Any]) -> Trainee:
-    return Trainee(badge=row.badge, name=row.name, department=row.department, created_at=row.created_at)
+    return Trainee(
+        badge=row.badge,
+        name=row.name,
+        department=row.department,
+        created_at=row.created_at,
+        role=row.role,
+        plant=row.plant,
+        hire_date=row.hire_date,
+        merged_into=row.merged_into,
+    )
+
+
+def _trainee_entry(keying: chain.Keying, row: Row[Any]) -> LedgerEntry:
+    """The ledger entry of a trainee's row as it now is (every field the ledger keeps, chain.trainee_facts)."""
+    facts = chain.trainee_facts(
+        row.badge,
+        row.name,
+        row.department,
+        role=row.role,
+        plant=row.plant,
+        hire_date=None if row.hire_date is None else row.hire_date.isoformat(),
+        merged_into=row.merged_into,
+    )
+    return ("trainee", row.badge, 0, chain.record_hash(keying, "trainee", facts), facts)
+
+
+def _as_merged(records: list[SessionRecord], aliases: Mapping[str, str]) -> list[SessionRecord]:
+    """Records whose badge was merged into another (Store.merge_trainees) with that other badge: one person, one
+    history, in every report. The stored row keeps the badge its chain binds; `trainer sessions verify` reads that."""
+    if not aliases:
+        return records
+    return [replace(r, badge=aliases[r.badge]) if r.badge in aliases else r for r in records]
+
+
+def _jsonable(value: Any) -> Any:
+    """A field's value as the audit trail's JSON holds it (a date as YYYY-MM-DD)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _requirement_row(req: Requirement) -> dict[str, Any]:
+    return {"department": req.department, "role": req.role, "course_id": req.course_id, "first_days": req.first_days}
+
+
+def _said(key: tuple[str, str, str]) -> str:
+    """A requirement's key in words, for the audit trail: "course for department / role"."""
+    department, role, course_id = key
+    who = " / ".join(x for x in (department, role) if x) or "everyone"
+    return f"{course_id} for {who}"
 
 
 _SESSION_STATUS = {s.value: s for s in SessionStatus}

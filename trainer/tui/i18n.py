@@ -29,6 +29,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "部门最多64个字符，不能含控制字符。",
         "A department is at most 64 characters, with no control characters.",
     ),
+    "signin.not_on_roster": (
+        "工号 {badge} 不在人员名册上。请联系培训老师或人事部门。",
+        "Badge {badge} is not on the roster. Please see your instructor or HR.",
+    ),
     "signin.go": ("确定", "Continue"),
     "pin.title": ("PIN码", "PIN"),
     "pin.ask": ("请输入你的PIN码（4–8位数字）。Esc：返回。", "Type your PIN (4 to 8 digits). Esc: back."),

@@ -32,7 +32,7 @@ TEXT = {
         "not_loaded": "not in the library",
         "mistakes": "Most common mistakes",
         "states": "Where mistakes happen, and median time per state",
-        "due": "Certifications ending within {days} days, or expired (today {today})",
+        "due": "Certifications ending within {days} days or expired, and required courses due (today {today})",
         "loading": "Reading the sessions…",
         "none": "No attempts yet.",
         "mistake": "mistake",
@@ -53,13 +53,14 @@ TEXT = {
         "valid": "valid",
         "expiring": "expiring",
         "expired": "expired",
+        "never": "never passed",
     },
     "zh": {
         "summary": "{title}（{course} {version}）：考核 {attempts} 次，通过 {passed} 次（{rate}），平均 {mean}，中位数 {median}",
         "not_loaded": "课程未加载",
         "mistakes": "最常见的错误",
         "states": "错误发生的场景及各场景用时中位数",
-        "due": "{days} 天内到期或已过期的证书（今天 {today}）",
+        "due": "{days} 天内到期或已过期的证书，及到期的必修课程（今天 {today}）",
         "loading": "正在读取考核记录…",
         "none": "尚无考核。",
         "mistake": "错误",
@@ -80,6 +81,7 @@ TEXT = {
         "valid": "有效",
         "expiring": "即将到期",
         "expired": "已过期",
+        "never": "从未通过",
     },
 }
 SEVERITY_STYLE = {"minor": "yellow", "serious": "dark_orange", "critical": "bold red"}

@@ -1,4 +1,8 @@
-"""Sign-in: a badge number; name and department only the first time.
+"""Sign-in: a badge number; name and department only the first time, and never once HR imported a roster.
+
+A badge on HR's roster (`trainer trainees import`, docs/hr.md) is a registered trainee: it signs in at once, with the
+name and department the roster gives. Once a roster was imported, a badge not on it is refused with a word to see the
+instructor, instead of asking the trainee to type a department.
 
 The app's first frame, so it is kept light (docs/performance.md, app start). Every widget costs a round of mounting,
 styling and painting, so: the app's title and the keys are in the screen's own top and bottom borders instead of
@@ -31,6 +35,12 @@ def field(name: str, label: str, max_length: int) -> Input:
     box = Input(id=name, max_length=max_length)
     box.border_title = label
     return box
+
+
+def _roster_only(store: object) -> bool:
+    from trainer.hr import ROSTER_SETTING
+
+    return store.get_setting(ROSTER_SETTING) == "on"  # type: ignore[attr-defined]
 
 
 class SignInScreen(TrainerScreen[None]):
@@ -163,6 +173,11 @@ class SignInScreen(TrainerScreen[None]):
             self.message("error.store", error=str(exc))
             return
         if trainee is None:
+            if await asyncio.to_thread(_roster_only, app.store):
+                # HR's roster lists who trains here (docs/hr.md): a badge not on it is not registered from the screen,
+                # so nobody types a department the reports would then count.
+                self.message("signin.not_on_roster", badge=badge)
+                return
             self.message()
             await self.ask_name_and_department()
             return
