@@ -218,3 +218,15 @@ def test_reloading_keeps_each_requirements_start_and_is_audited_and_tamper_evide
 def test_compliance_without_requirements_says_how_to_load_them(tmp_path, capsys):
     code, _, err = run(capsys, "report", "compliance", "--db", str(tmp_path / "t.db"))
     assert code == 2 and "trainer requirements load FILE" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_summary_rows_stay_whole_in_an_80_column_terminal(plant, capsys, monkeypatch, lang):
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = run(capsys, "report", "compliance", "--lang", lang, "--db", str(plant), "--courses", str(FIXTURES))
+    assert code == 0, err
+    summary = out.split("By department and plant" if lang == "en" else "按部门和厂区汇总")[1]
+    rows = [line for line in summary.splitlines() if re.match(r"\s*(dept\.|plant|total|部门|厂区|合计)\s", line)]
+    assert len(rows) >= 3
+    for line in rows:  # every row ends with its overdue count: nothing wrapped onto a second line
+        assert len(line.rstrip()) <= 80 and re.search(r"\d+/\d+ \d+%\s+\d+$", line.rstrip()), line

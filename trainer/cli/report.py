@@ -402,6 +402,7 @@ COMPLIANCE_WORDS = {
         "nobody": "No trainee matches.",
         "overdue": "overdue",
         "group": "by",
+        "name": "which",
         "held": "held",
     },
     "zh": {
@@ -411,6 +412,7 @@ COMPLIANCE_WORDS = {
         "nobody": "没有符合条件的学员。",
         "overdue": "逾期",
         "group": "分组",
+        "name": "名称",
         "held": "持证",
     },
 }
@@ -432,6 +434,14 @@ SUMMARY_HEADERS = {
     **SHORT,
     "expiring": {"en": "expiring", "zh": "即将到期"},
     "never_started": {"en": "not st.", "zh": "未开始"},
+}
+
+
+# The summary's groups in the terminal (the sheets say them whole: compliance.SCOPE_WORDS).
+SHORT_SCOPE = {
+    "department": {"en": "dept.", "zh": "部门"},
+    "plant": {"en": "plant", "zh": "厂区"},
+    "total": {"en": "total", "zh": "合计"},
 }
 
 
@@ -482,19 +492,21 @@ def compliance(args: argparse.Namespace) -> int:
             cells.append(f"[{style}]{_esc(_short(status, lang))}[/]")
         table.add_row(_esc(t.badge), _esc(t.name), _esc(t.department), *cells, str(row.overdue))
     console.print(table if matrix.rows else words["nobody"])
-    sums = Table(title=words["summary"], title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    sums.add_column(words["group"], overflow="fold", min_width=8)
+    sums = Table(title=words["summary"], title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    sums.add_column(words["group"], no_wrap=True)  # department / plant / total, never broken mid-word
+    sums.add_column(words["name"], overflow="fold", min_width=6)
     for cell in compliance_mod.COUNTED[:-1]:
         header = SUMMARY_HEADERS[cell][lang]
         sums.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for key in ("held", "overdue"):
         sums.add_column(words[key], justify="right", no_wrap=True, min_width=len(words[key]))
     for tally in matrix.tallies():
-        scope = compliance_mod.SCOPE_WORDS[tally.scope][lang]
+        scope = SHORT_SCOPE[tally.scope][lang]
         group = tally.group or (compliance_mod.NO_PLANT[lang] if tally.scope == "plant" else "")
         rate = "" if tally.rate is None else f"{100 * tally.rate:.0f}%"
         sums.add_row(
-            _esc(f"{scope} {group}".strip()),
+            _esc(scope),
+            _esc(group),
             *(str(tally.counts.get(c, 0)) for c in compliance_mod.COUNTED[:-1]),
             f"{tally.compliant}/{tally.required} {rate}".strip(),
             str(tally.overdue),
