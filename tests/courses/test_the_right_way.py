@@ -50,7 +50,7 @@ def test_the_issues_examples_show_the_right_response_not_the_next_step():
     assert "通知操作工和班组长" in shown["RESTART_WITHOUT_NOTICE"]  # was: 收回工作台上的工具
     inch = play("press-loto-die-change", ["review_energy", "notify_affected", "normal_stop", "inch_mode"], event=False)
     assert "锁住" in right_ways(inch)["INCH_MODE_AS_PROTECTION"]  # was: 查看本机上锁挂牌作业卡
-    slow = play("press-loto-die-change", [*LOTO[: LOTO.index("stop_entry")], 11, "get_him_out", "single_stroke"])
+    slow = play("press-loto-die-change", [*LOTO[: LOTO.index("stop_entry")], 11, "get_him_out", "inch_through", "single_stroke"])
     assert "叫他出来" in right_ways(slow)["SLOW_TO_STOP_ENTRY"]  # was: 单次行程试冲几次
 
 
