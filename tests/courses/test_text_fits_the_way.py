@@ -134,14 +134,14 @@ def test_press_check_station_after_refitting_the_button_box_no_longer_says_it_ha
     assert "beside the die" in shown(played)
 
 
-PRESS_CHECK_TO_SECURE = ["start_check", "to_station", "to_curtain", "fetch_rod", "test_low", "stop_press"]
+PRESS_CHECK_TO_SECURE = ["start_check", "to_station", "to_curtain", "fetch_rod", "test_static", "stop_press"]
 
 
 def test_press_check_secure_after_tagging_out_no_longer_says_the_tags_are_in_the_clip():
     played = play("press-shift-check", [*PRESS_CHECK_TO_SECURE, "main_off", "tag_out"], event=False)
     assert played.session.state.id == "secure"
     assert "in your checklist clip" not in shown(played) and "夹在你的点检表夹子里" not in shown(played, "zh")
-    assert "tag hangs on QS1" in shown(played) and "is at OFF" in shown(played)
+    assert "lock holds QS1 at OFF" in shown(played) and "is at OFF" in shown(played)
 
 
 def test_press_check_restart_without_the_retest_does_not_end_repaired_and_re_tested():

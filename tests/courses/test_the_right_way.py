@@ -57,11 +57,11 @@ def test_the_issues_examples_show_the_right_response_not_the_next_step():
 def test_a_skipped_or_out_of_order_step_shows_that_step():
     played = play("press-shift-check", [s for s in before("restart") if s != "test_tiedown"] + ["restart"], event=False)
     assert right_ways(played)["SKIPPED_TEST_TIEDOWN"] == played.course.states["station"].action("test_tiedown").label.zh
-    swapped = list(before("restart")) + ["restart"]
-    i, j = swapped.index("main_off"), swapped.index("tag_out")
+    swapped = list(LOTO)  # the shift check's tag now needs the switch off first, so the example is the die change's
+    i, j = swapped.index("remove_tools"), swapped.index("refit_guards")
     swapped[i], swapped[j] = swapped[j], swapped[i]
-    played = play("press-shift-check", swapped, event=False)
-    assert right_ways(played)["ORDER_TAG_OUT"] == played.course.states["secure"].action("tag_out").label.zh
+    played = play("press-loto-die-change", swapped, event=False)
+    assert right_ways(played)["ORDER_REFIT_GUARDS"] == played.course.states["release"].action("refit_guards").label.zh
 
 
 def test_an_undeclared_timeout_shows_what_the_state_expected(tmp_path):

@@ -48,7 +48,7 @@ def loto_case() -> list[str]:
 
 CASES = [
     ("press-loto-die-change", loto_case(), 1),  # seed 1: the coworker walks in while the die is changed
-    ("press-shift-check", [*SHIFT_TO_CURTAIN, "skip_curtain", "fix_with_tool"], 0),  # one root, 8 consequences
+    ("press-shift-check", [*SHIFT_TO_CURTAIN, "skip_curtain", "fix_with_tool"], 0),  # one root, 6 consequences
     ("press-shift-check", [*SHIFT_TO_CURTAIN, "hand_test"], 0),
 ]
 
@@ -91,7 +91,7 @@ def test_the_cases_have_graded_mistakes_and_folded_consequences(played):
     hint = next(j for j in loto if j.code == "HINT_USED")
     assert (hint.severity, hint.points) == ("minor", 5.0)  # what the help says, whatever the model thinks
     assert counted(skipped) and [c for c, _ in counted(skipped)] == ["CURTAIN_TEST_SKIPPED"]
-    assert sum(1 for j in skipped if j.under) == 8
+    assert sum(1 for j in skipped if j.under) == 6  # 1.1.0: one static-test step where three rod tests were
 
 
 async def test_the_debrief_and_the_instructors_view_show_the_stored_grades(played):
