@@ -153,7 +153,7 @@ def test_press_check_restart_without_the_retest_does_not_end_repaired_and_re_tes
     assert "re-tested" in shown(play("press-shift-check", [*steps, "retest", "restart"], event=False))
 
 
-ROBOT_IN = ["notify", "to_panel", "stop_cell", "isolate_power", "lock_power", "isolate_air", "enter_gate"]
+ROBOT_IN = ["notify", "to_panel", "stop_cell", "rest_gun", "isolate_power", "lock_power", "isolate_air", "enter_gate"]
 
 
 def test_robot_fixture_after_replacing_the_pin_no_longer_says_pin_3_is_bent():
