@@ -8,7 +8,7 @@ COURSE = "crane-die-lift"
 EXPERT = [
     "check_tag", "check_controls", "check_brakes", "check_hook_rope", "test_limit", "to_slings",
     "inspect_rope_sling", "reject_rope_sling", "inspect_chain_sling", "fit_chain_sling",
-    "check_weight", "center_hook", "attach_legs", "take_slack",
+    "check_weight", "check_pins", "fit_tag_line", "center_hook", "attach_legs", "take_slack",
     "trial_lift", "raise_to_travel",
     "agree_signals", "sound_warning", "route_bay",
     "follow_signals",
@@ -124,3 +124,25 @@ def test_following_the_usual_calls_after_the_radio_dropped_is_critical():
     played = play(COURSE, _until("route_bay") + ["stop_fitter", "route_bay", "follow_signals_lost"], event=True)
     assert played.outcome == "incident"
     assert played.codes() == [("CONTINUED_WITHOUT_SIGNAL", "critical")]
+
+
+def test_driving_the_remote_crane_blind_on_radio_calls_is_a_serious_mistake():
+    """Issue 20 item 7: walk with the load and keep it in sight; the radio alone is driving blind."""
+    steps = list(EXPERT)
+    steps[steps.index("follow_signals")] = "drive_blind"
+    played = play(COURSE, steps, event=False)
+    assert played.codes() == [("LOAD_DRIVEN_OUT_OF_SIGHT", "serious")]
+    assert played.outcome == "completed" and played.score.score == 85
+    walking = played.course.states["travel"].action("follow_signals").label
+    assert "in sight" in walking.en and "跟着吊物走" in walking.zh
+
+
+def test_the_lifting_pins_and_the_tag_line_are_steps_of_the_rigging():
+    """Issue 20 item 7: pins screwed fully home with sound threads; a tag line, so no hand guides the die."""
+    played = play(COURSE, [s for s in EXPERT if s != "check_pins"], event=False)
+    assert played.codes() == [("SKIPPED_CHECK_PINS", "serious")]
+    played = play(COURSE, [s for s in EXPERT if s != "fit_tag_line"], event=False)
+    assert played.codes() == [("SKIPPED_FIT_TAG_LINE", "serious")]
+    at_landing = play(COURSE, EXPERT[: EXPERT.index("lower_land")], event=False)
+    scene = at_landing.session.state.scene(at_landing.session.variables, "en")
+    assert "holds the tag line" in scene

@@ -150,18 +150,26 @@ def test_hesitating_at_the_cabinet_lets_the_fire_grow():
     assert played.outcome == "completed" and played.score.score == 85 and played.score.passed
 
 
-def test_evacuating_a_small_fire_is_safe_but_not_expert():
-    steps = ["raise_alarm", "cut_power", "evacuate_small", "close_fire_door", "take_stairs", "report_in",
-             "wait_all_clear"]  # fmt: skip
+def test_evacuating_a_small_fire_costs_no_points_as_the_feedback_says_it_is_never_wrong():
+    """Issue 20 item 7: evacuating cost a minor deduction while its feedback called it never wrong."""
+    steps = ["raise_alarm", "evacuate_small", "close_fire_door", "take_stairs", "report_in", "wait_all_clear"]
     played = play(COURSE, steps, event=False)
     assert played.outcome == "completed"
-    assert played.codes() == [
-        ("LEFT_INCIPIENT_FIRE", "minor"),
-        ("SKIPPED_DISCHARGE_BASE", "minor"),
-        ("SKIPPED_PULL_PIN", "minor"),
-    ]
-    assert played.folded() == dict.fromkeys(["SKIPPED_DISCHARGE_BASE", "SKIPPED_PULL_PIN"], "LEFT_INCIPIENT_FIRE")
-    assert played.score.passed and played.score.score == 95
+    assert played.codes() == [] and played.score.passed and played.score.score == 100
+    feedback = played.course.states["decide"].action("evacuate_small").feedback
+    assert "never wrong" in feedback.en and "不扣分" in feedback.zh
+
+
+def test_the_chinese_texts_teach_the_extinguisher_as_chinese_plants_do():
+    """Issue 20 item 7: 一提二拔三握四压, not 拔、瞄、压、扫 (a calque of PASS); the English keeps PASS."""
+    from golden import COURSES
+
+    text = (COURSES / f"{COURSE}.yaml").read_text(encoding="utf-8")
+    body = text[text.index("id: fire-response") :]  # the header comment names the old calque on purpose
+    assert "拔、瞄、压、扫" not in body and "一提二拔三握四压" in body
+    played = play(COURSE, ["raise_alarm", "take_co2", "approach_aisle", "discharge_base_pin_in"], event=False)
+    assert played.codes() == [("PIN_NOT_PULLED", "minor")]
+    assert "一提二拔三握四压" in played.mistakes[0].rule.zh and "Pull, Aim, Squeeze, Sweep" in played.mistakes[0].rule.en
 
 
 def test_skipping_the_fire_door_is_found_from_the_procedure_alone():

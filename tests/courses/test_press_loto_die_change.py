@@ -53,7 +53,7 @@ def test_skipping_the_notice_is_found_from_the_procedure_alone():
 
 
 def test_hesitating_when_the_handler_ducks_under_the_tape_costs_a_serious_mistake():
-    steps = EXPERT[: EXPERT.index("stop_entry")] + [11, "get_him_out", "single_stroke"]
+    steps = EXPERT[: EXPERT.index("stop_entry")] + [11, "get_him_out", "inch_through", "single_stroke"]
     played = play(COURSE, steps, event=False)
     assert ("SLOW_TO_STOP_ENTRY", "serious") in played.codes()
     assert played.outcome == "completed"
@@ -75,3 +75,24 @@ def test_asking_for_a_hint_is_recorded_and_costs_a_minor_deduction():
         events += s.choose(step)
     assert [(m.code, str(m.severity)) for m in detect(course, events)] == [("HINT_USED", "minor")]
     assert replay(course, events).outcome == s.outcome  # a hint is an input like any other
+
+
+def test_releasing_the_counterbalance_before_the_slide_is_blocked_is_a_serious_mistake():
+    """Issue 20 item 7: block the slide first, then release the counterbalance (1910.147(d)(5)(i))."""
+    steps = [s for s in EXPERT if s != "release_counterbalance"]
+    steps.insert(steps.index("insert_blocks"), "release_counterbalance_unblocked")
+    played = play(COURSE, steps, event=False)
+    assert played.codes() == [("COUNTERBALANCE_RELEASED_UNBLOCKED", "serious")]
+    assert played.outcome == "completed" and played.score.score == 85
+    bleed = played.course.states["stopped"].action("bleed_energy")
+    assert "counterbalance" not in bleed.label.en and "平衡缸" not in bleed.label.zh
+
+
+def test_inching_the_new_die_through_from_the_controls_is_the_setters_step_not_a_mistake():
+    """Issue 20 item 7: inching under the die-setting card is normal; only INCH instead of a lockout is critical."""
+    played = play(COURSE, EXPERT, event=False)
+    assert "inch_through" in EXPERT and played.mistakes == []
+    skipped = play(COURSE, [s for s in EXPERT if s != "inch_through"], event=False)
+    assert skipped.codes() == [("SKIPPED_INCH_THROUGH", "minor")]
+    inch = play(COURSE, ["review_energy", "notify_affected", "normal_stop", "inch_mode"], event=False)
+    assert inch.codes() == [("INCH_MODE_AS_PROTECTION", "critical")] and inch.outcome == "incident"

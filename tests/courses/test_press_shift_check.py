@@ -1,4 +1,5 @@
-"""Golden paths of the shift-start press check: the curtain gap found at bolster height, tagged out and re-tested."""
+"""Golden paths of the shift-start press check: the curtain gap found at rest at bolster height, locked and tagged out,
+re-tested."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ EXPERT = [
     "check_guards", "check_air", "to_station",
     "refit_console", "test_estop", "test_each_hand", "test_release", "test_tiedown", "test_single",
     "to_curtain",
-    "fetch_rod", "test_top", "test_mid", "test_low",
+    "fetch_rod", "test_static",
     "stop_press", "main_off", "tag_out", "record_fault", "go_report",
     "report_details", "back_to_press",
     "retest", "restart",
@@ -46,17 +47,18 @@ def test_walking_away_from_the_team_leader_without_a_no_is_deducted():
 
 
 def test_typical_shortcuts_are_each_deducted_once():
-    """Curtain nudged back by the operator, tag hung on a live press, no re-test: three serious mistakes, no more."""
-    steps = before("stop_press") + ["adjust_curtain", "stop_press", "tag_out", "record_fault", "go_report_live"]
+    """Curtain nudged back by the operator, a tag and no lock on a live press, no re-test: four serious, no more."""
+    steps = before("stop_press") + ["adjust_curtain", "stop_press", "tag_only", "record_fault", "go_report_live"]
     steps += ["report_details", "back_to_press", "restart_unverified"]
     played = play(COURSE, steps, event=False)
     assert played.outcome == "completed"
     assert played.codes() == [
         ("UNAUTHORISED_SAFEGUARD_ADJUSTMENT", "serious"),
+        ("PRESS_TAGGED_NOT_LOCKED", "serious"),
         ("PRESS_LEFT_LIVE", "serious"),
         ("NO_RETEST_AFTER_REPAIR", "serious"),
     ]
-    assert played.score.score == 55 and not played.score.passed
+    assert played.score.score == 40 and not played.score.passed
 
 
 def test_testing_the_curtain_with_a_hand_is_a_critical_incident():
@@ -67,9 +69,9 @@ def test_testing_the_curtain_with_a_hand_is_a_critical_incident():
 
 
 def test_testing_only_top_and_middle_misses_the_gap_one_deduction_with_its_consequences_under_it():
-    """Signing a partial test means the gap is never found, so nothing of the defect procedure can follow: one serious
-    deduction (docs/scoring.md, "Root causes fold"), its consequences listed under it."""
-    steps = before("test_low") + ["sign_partial", "fix_with_tool"]
+    """Signing after stop tests at the top and middle only means the gap is never found, so nothing of the defect
+    procedure can follow: one serious deduction (docs/scoring.md, "Root causes fold"), its consequences under it."""
+    steps = before("test_static") + ["test_top", "test_mid", "sign_partial", "fix_with_tool"]
     played = play(COURSE, steps, event=False)
     assert played.outcome == "completed"
     assert played.codes()[0] == ("CURTAIN_NOT_FULLY_TESTED", "serious")
@@ -79,14 +81,14 @@ def test_testing_only_top_and_middle_misses_the_gap_one_deduction_with_its_conse
     assert played.score.score == 85
 
 
-def test_skipping_the_curtain_test_is_one_deduction_not_nine():
-    """The issue's example: ticking the curtain test gave 9 deductions for one root error."""
+def test_skipping_the_curtain_test_is_one_deduction_not_seven():
+    """The issue's example: ticking the curtain test gave a deduction for each step it made impossible."""
     played = play(COURSE, before("fetch_rod") + ["skip_curtain", "fix_with_tool"], event=False)
-    assert len(played.mistakes) == 9
+    assert len(played.mistakes) == 7
     assert [d.mistake.code for d in played.score.deductions] == ["CURTAIN_TEST_SKIPPED"]
     assert set(played.folded()) == {
-        "SKIPPED_TEST_TOP", "SKIPPED_TEST_MID", "SKIPPED_STOP_PRESS", "SKIPPED_MAIN_OFF", "SKIPPED_TAG_OUT",
-        "SKIPPED_RECORD_FAULT", "SKIPPED_REPORT_DETAILS", "SKIPPED_RETEST",
+        "SKIPPED_STOP_PRESS", "SKIPPED_MAIN_OFF", "SKIPPED_TAG_OUT", "SKIPPED_RECORD_FAULT", "SKIPPED_REPORT_DETAILS",
+        "SKIPPED_RETEST",
     }  # fmt: skip
     assert all(d.points == 0 for d in played.score.folded) and played.score.score == 85
 
@@ -116,12 +118,24 @@ def test_skipping_the_anti_tie_down_test_is_found_from_the_procedure_alone():
     assert played.codes() == [("SKIPPED_TEST_TIEDOWN", "serious")]
 
 
-def test_tagging_before_switching_off_is_out_of_order():
+def test_a_tag_without_the_lock_is_deducted_and_the_lock_needs_the_switch_off():
+    """Issue 20 item 7: the faulty press is locked as well as tagged (1910.147(c)(3)(ii))."""
     steps = list(EXPERT)
-    i, j = steps.index("main_off"), steps.index("tag_out")
-    steps[i], steps[j] = steps[j], steps[i]
+    steps[steps.index("tag_out")] = "tag_only"
     played = play(COURSE, steps, event=False)
-    assert played.codes() == [("ORDER_TAG_OUT", "serious")]
+    assert played.codes() == [("PRESS_TAGGED_NOT_LOCKED", "serious")]
+    assert played.outcome == "completed" and played.score.score == 85
+    at_secure = play(COURSE, before("main_off"), event=False)
+    assert "tag_out" not in [o.action.id for o in at_secure.session.available()]  # no lock on a switch still ON
+    assert "tag_out" in [o.action.id for o in play(COURSE, before("tag_out"), event=False).session.available()]
+
+
+def test_finding_the_gap_with_the_slide_coming_down_is_a_serious_mistake():
+    """Issue 20 item 7: the static test comes before any stop test on a descending slide."""
+    steps = before("test_static") + ["test_top", "test_mid", "test_low"] + EXPERT[EXPERT.index("stop_press") :]
+    played = play(COURSE, steps, event=False)
+    assert played.codes() == [("NO_STATIC_TEST_FIRST", "serious")]
+    assert played.outcome == "completed" and played.score.score == 85
 
 
 def test_leaving_the_button_box_by_the_die_defeats_the_two_hand_control():

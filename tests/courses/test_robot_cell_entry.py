@@ -7,12 +7,12 @@ from golden import expert_passes, play
 COURSE = "robot-cell-entry"
 EXPERT = [
     "notify", "to_panel",
-    "stop_cell", "isolate_power", "lock_power", "isolate_air", "try_start", "enter_gate",
+    "stop_cell", "rest_gun", "isolate_power", "lock_power", "isolate_air", "try_start", "enter_gate",
     "replace_pin", "collect_tools", "exit_cell",
     "unlock", "select_t1", "take_pendant", "enter_teach",
     "plan_escape", "jog", "release_enable",
     "record_point", "exit_teach",
-    "check_clear", "notify_restart", "auto_start", "watch_cycle",
+    "restore_air", "check_clear", "notify_restart", "auto_start", "watch_cycle",
 ]  # fmt: skip
 
 
@@ -50,7 +50,7 @@ def test_going_in_by_the_gate_without_a_lock_is_a_critical_incident():
 
 def test_typical_shortcuts_are_each_deducted_once():
     """Air not bled, pendant left on its hook, no escape path: three serious mistakes, no more."""
-    steps = [s for s in EXPERT if s not in ("isolate_air", "take_pendant", "plan_escape")]
+    steps = [s for s in EXPERT if s not in ("isolate_air", "take_pendant", "plan_escape", "restore_air")]
     steps[steps.index("replace_pin")] = "replace_pin_air"
     steps[steps.index("enter_teach")] = "enter_no_pendant"
     steps.insert(steps.index("jog"), "fetch_pendant")
@@ -123,3 +123,24 @@ def test_entering_in_auto_is_a_critical_incident():
     played = play(COURSE, before("select_t1") + ["enter_auto"], event=False)
     assert played.outcome == "incident"
     assert played.codes() == [("ENTERED_IN_AUTO", "critical")]
+
+
+def test_working_under_the_hanging_gun_is_a_serious_mistake():
+    """Issue 20 item 7: gravity and the gun balancer are stored energy; rest the gun before the lockout."""
+    played = play(COURSE, [s if s != "replace_pin" else "replace_pin_gun_hanging" for s in EXPERT if s != "rest_gun"],
+                  event=False)  # fmt: skip
+    assert played.codes() == [("GUN_LEFT_HANGING", "serious")]
+    assert played.outcome == "completed" and played.score.score == 85
+
+
+def test_restoring_the_clamp_air_for_the_teach_is_a_serious_mistake_and_the_air_comes_back_from_outside():
+    """Issue 20 item 7: the teach needs power only; the fixture air stays locked until the trainee is out."""
+    steps = [s if s != "unlock" else "unlock_all" for s in EXPERT if s != "restore_air"]
+    played = play(COURSE, steps, event=False)
+    assert played.codes()[0] == ("AIR_RESTORED_FOR_TEACH", "serious")
+    assert [d.mistake.code for d in played.score.deductions] == ["AIR_RESTORED_FOR_TEACH"]
+    forgot = play(COURSE, [s if s != "auto_start" else "auto_start_no_air" for s in EXPERT if s != "restore_air"],
+                  event=False)  # fmt: skip
+    assert forgot.codes() == [("AIR_NOT_RESTORED", "minor")] and forgot.outcome == "completed"
+    teaching = play(COURSE, before("enter_teach"), event=False)
+    assert teaching.session.variables["air_locked"] is True

@@ -134,14 +134,14 @@ def test_press_check_station_after_refitting_the_button_box_no_longer_says_it_ha
     assert "beside the die" in shown(played)
 
 
-PRESS_CHECK_TO_SECURE = ["start_check", "to_station", "to_curtain", "fetch_rod", "test_low", "stop_press"]
+PRESS_CHECK_TO_SECURE = ["start_check", "to_station", "to_curtain", "fetch_rod", "test_static", "stop_press"]
 
 
 def test_press_check_secure_after_tagging_out_no_longer_says_the_tags_are_in_the_clip():
     played = play("press-shift-check", [*PRESS_CHECK_TO_SECURE, "main_off", "tag_out"], event=False)
     assert played.session.state.id == "secure"
     assert "in your checklist clip" not in shown(played) and "夹在你的点检表夹子里" not in shown(played, "zh")
-    assert "tag hangs on QS1" in shown(played) and "is at OFF" in shown(played)
+    assert "lock holds QS1 at OFF" in shown(played) and "is at OFF" in shown(played)
 
 
 def test_press_check_restart_without_the_retest_does_not_end_repaired_and_re_tested():
@@ -153,7 +153,7 @@ def test_press_check_restart_without_the_retest_does_not_end_repaired_and_re_tes
     assert "re-tested" in shown(play("press-shift-check", [*steps, "retest", "restart"], event=False))
 
 
-ROBOT_IN = ["notify", "to_panel", "stop_cell", "isolate_power", "lock_power", "isolate_air", "enter_gate"]
+ROBOT_IN = ["notify", "to_panel", "stop_cell", "rest_gun", "isolate_power", "lock_power", "isolate_air", "enter_gate"]
 
 
 def test_robot_fixture_after_replacing_the_pin_no_longer_says_pin_3_is_bent():
@@ -170,3 +170,44 @@ def test_robot_outside_after_unlocking_no_longer_says_the_lock_is_still_on_qs2()
     assert played.session.state.id == "outside"
     assert "still on QS2" not in shown(played) and "还挂在QS2上" not in shown(played, "zh")
     assert "Your lock is off" in shown(played)
+
+
+GROUP = "group-lockout-shift-change"
+
+
+def test_group_handover_follows_the_locks_on_the_box():
+    played = play(GROUP, [], event=False)
+    assert "his personal lock is on the box" in shown(played) and "marked 刘" in shown(played)
+    played = play(GROUP, ["take_over", "release_zhang", "trace_liu"], event=False)
+    assert played.session.state.id == "handover"
+    assert "waits with the group lockout record" not in shown(played) and "等着交班" not in shown(played, "zh")
+    assert "gone home" in shown(played)
+    assert "marked 刘" not in shown(played) and "剪了吧" not in shown(played, "zh")
+    assert "Your own lock is on the box" in shown(played)
+
+
+def test_group_points_after_locking_qf7_no_longer_say_it_is_on_and_unlocked():
+    steps = ["take_over", "release_zhang", "trace_liu", "to_points", "check_points"]
+    played = play(GROUP, steps, event=False)
+    assert "has no lock and is ON" in shown(played)
+    played = play(GROUP, [*steps, "lock_qf7"], event=False)
+    assert "has no lock" not in shown(played) and "没有上锁" not in shown(played, "zh")
+    assert "QF7 is OFF too" in shown(played)
+
+
+def test_group_work_personnel_and_release_follow_the_locks_the_tools_and_the_box():
+    steps = ["take_over", "release_zhang", "trace_liu", "to_points", "check_points", "lock_qf7", "try_start", "crew_in"]
+    played = play(GROUP, [*steps, "zhou_own_lock"], event=False)
+    assert "don't need mine" not in shown(played) and "我就不挂了吧" not in shown(played, "zh")
+    assert "own lock is on the box" in shown(played)
+    steps += ["zhou_own_lock", "start_bolts"]
+    played = play(GROUP, [*steps, "ma_locks_in", "zhou_out"], event=False)
+    assert played.session.state.id == "personnel"
+    assert "still under the transfer" not in shown(played) and "waits outside the tape" not in shown(played)
+    assert "gone to line 1" in shown(played) and "Lao Ma's own lock is on the box" in shown(played)
+    steps += ["ma_locks_in", "zhou_out", "finish_job"]
+    played = play(GROUP, [*steps, "remove_tools", "refit_guards"], event=False)
+    assert "still on the transfer" not in shown(played) and "stand open" not in shown(played)
+    played = play(GROUP, [*steps, "walk_round", "unlock_box"], event=False)
+    assert "Only your lock is left" not in shown(played) and "只剩你的锁" not in shown(played, "zh")
+    assert "The box is open" in shown(played)

@@ -50,18 +50,18 @@ def test_the_issues_examples_show_the_right_response_not_the_next_step():
     assert "通知操作工和班组长" in shown["RESTART_WITHOUT_NOTICE"]  # was: 收回工作台上的工具
     inch = play("press-loto-die-change", ["review_energy", "notify_affected", "normal_stop", "inch_mode"], event=False)
     assert "锁住" in right_ways(inch)["INCH_MODE_AS_PROTECTION"]  # was: 查看本机上锁挂牌作业卡
-    slow = play("press-loto-die-change", [*LOTO[: LOTO.index("stop_entry")], 11, "get_him_out", "single_stroke"])
+    slow = play("press-loto-die-change", [*LOTO[: LOTO.index("stop_entry")], 11, "get_him_out", "inch_through", "single_stroke"])
     assert "叫他出来" in right_ways(slow)["SLOW_TO_STOP_ENTRY"]  # was: 单次行程试冲几次
 
 
 def test_a_skipped_or_out_of_order_step_shows_that_step():
     played = play("press-shift-check", [s for s in before("restart") if s != "test_tiedown"] + ["restart"], event=False)
     assert right_ways(played)["SKIPPED_TEST_TIEDOWN"] == played.course.states["station"].action("test_tiedown").label.zh
-    swapped = list(before("restart")) + ["restart"]
-    i, j = swapped.index("main_off"), swapped.index("tag_out")
+    swapped = list(LOTO)  # the shift check's tag now needs the switch off first, so the example is the die change's
+    i, j = swapped.index("remove_tools"), swapped.index("refit_guards")
     swapped[i], swapped[j] = swapped[j], swapped[i]
-    played = play("press-shift-check", swapped, event=False)
-    assert right_ways(played)["ORDER_TAG_OUT"] == played.course.states["secure"].action("tag_out").label.zh
+    played = play("press-loto-die-change", swapped, event=False)
+    assert right_ways(played)["ORDER_REFIT_GUARDS"] == played.course.states["release"].action("refit_guards").label.zh
 
 
 def test_an_undeclared_timeout_shows_what_the_state_expected(tmp_path):

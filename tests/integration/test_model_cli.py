@@ -80,7 +80,7 @@ def test_simulate_writes_unlabelled_sessions(tmp_path: Path, capsys: pytest.Capt
 def test_train_info_and_evaluate(model_dir: Path, capsys: pytest.CaptureFixture[str]):
     model = str(model_dir / "m" / "model.skops")
     code, out, _ = cli(capsys, "model", "info", "--model", model)
-    assert code == 0 and "(checked)" in out and "press-loto-die-change 1.1.0" in out
+    assert code == 0 and "(checked)" in out and "press-loto-die-change 1.2.0" in out
     report = model_dir / "report"
     code, out, _ = cli(
         capsys, "model", "evaluate", "--model", model, "--data", str(model_dir / "test.jsonl"),

@@ -21,12 +21,12 @@ PRESS_EXPERT = [
     "review_energy", "notify_affected", "normal_stop",
     "isolate_electrical", "isolate_hydraulic", "isolate_air",
     "lock_electrical", "lock_hydraulic", "lock_air", "bleed_energy", "to_press",
-    "wait_flywheel", "insert_blocks", "to_controls",
+    "wait_flywheel", "insert_blocks", "release_counterbalance", "to_controls",
     "try_start", "test_voltage", "return_neutral", "start_die_change",
     "free_slug_tool", "clamp_die",
     "remove_tools", "remove_blocks", "refit_guards", "check_clear", "to_unlock",
     "remove_own_locks", "notify_restart", "energize",
-    "stop_entry", "single_stroke",
+    "stop_entry", "inch_through", "single_stroke",
 ]  # fmt: skip
 
 

@@ -93,7 +93,8 @@ def test_a_library_without_a_course_leaves_its_sessions_alone(store: Store) -> N
     kept = Library({k: c for k, c in LIBRARY.courses.items() if k != "fire-response"}, ())
     done = rescoring.rescore(store, kept, grader, store.sessions(), jobs=1)
     fire = LIBRARY.courses["fire-response"]
-    assert done.done == 60 and done.missing == {f"fire-response {fire.version}": 10}
+    fires = sum(1 for r in store.sessions() if r.course_id == "fire-response")  # the 70 are spread over the library
+    assert fires > 0 and done.done == 70 - fires and done.missing == {f"fire-response {fire.version}": fires}
     assert all(
         (r.score is None) == (r.course_id == "fire-response") for r in store.sessions()
     )  # scored, or left as it was

@@ -25,10 +25,10 @@ from trainer.tui.screens.debrief import DebriefScreen
 COURSES = ROOT / "courses"
 LOTO_EXPERT = [
     "review_energy", "notify_affected", "normal_stop", "isolate_electrical", "isolate_hydraulic", "isolate_air",
-    "lock_electrical", "lock_hydraulic", "lock_air", "bleed_energy", "to_press", "wait_flywheel", "insert_blocks",
+    "lock_electrical", "lock_hydraulic", "lock_air", "bleed_energy", "to_press", "wait_flywheel", "insert_blocks", "release_counterbalance",
     "to_controls", "try_start", "test_voltage", "return_neutral", "start_die_change", "free_slug_tool", "clamp_die",
     "remove_tools", "remove_blocks", "refit_guards", "check_clear", "to_unlock", "remove_own_locks", "notify_restart",
-    "energize", "stop_entry", "single_stroke",
+    "energize", "stop_entry", "inch_through", "single_stroke",
 ]  # fmt: skip
 SHIFT_TO_CURTAIN = [
     "read_log", "start_check", "check_guards", "check_air", "to_station", "refit_console", "test_estop",
@@ -48,7 +48,7 @@ def loto_case() -> list[str]:
 
 CASES = [
     ("press-loto-die-change", loto_case(), 1),  # seed 1: the coworker walks in while the die is changed
-    ("press-shift-check", [*SHIFT_TO_CURTAIN, "skip_curtain", "fix_with_tool"], 0),  # one root, 8 consequences
+    ("press-shift-check", [*SHIFT_TO_CURTAIN, "skip_curtain", "fix_with_tool"], 0),  # one root, 6 consequences
     ("press-shift-check", [*SHIFT_TO_CURTAIN, "hand_test"], 0),
 ]
 
@@ -91,7 +91,7 @@ def test_the_cases_have_graded_mistakes_and_folded_consequences(played):
     hint = next(j for j in loto if j.code == "HINT_USED")
     assert (hint.severity, hint.points) == ("minor", 5.0)  # what the help says, whatever the model thinks
     assert counted(skipped) and [c for c, _ in counted(skipped)] == ["CURTAIN_TEST_SKIPPED"]
-    assert sum(1 for j in skipped if j.under) == 8
+    assert sum(1 for j in skipped if j.under) == 6  # 1.1.0: one static-test step where three rod tests were
 
 
 async def test_the_debrief_and_the_instructors_view_show_the_stored_grades(played):

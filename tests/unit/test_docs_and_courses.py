@@ -233,7 +233,7 @@ def test_press_map_fits_the_terminal_and_shows_the_press(press: Course):
 
 
 def test_press_metadata(press: Course):
-    assert (press.id, press.version, press.area) == ("press-loto-die-change", "1.1.0", "stamping")
+    assert (press.id, press.version, press.area) == ("press-loto-die-change", "1.2.0", "stamping")
     assert press.pass_rule.min_score == 80 and press.pass_rule.critical_fails
     assert press.certification_days == 365
     assert any("1910.147" in s for s in press.standards) and any("GB/T 33579" in s for s in press.standards)

@@ -20,7 +20,7 @@ from trainer.scoring.rubric import HINT_POINTS
 ROOT = Path(__file__).resolve().parent.parent.parent
 LOTO = [
     "review_energy", "notify_affected", "normal_stop", "isolate_electrical", "isolate_hydraulic", "isolate_air",
-    "lock_electrical", "lock_hydraulic", "lock_air", "bleed_energy", "to_press", "wait_flywheel", "insert_blocks",
+    "lock_electrical", "lock_hydraulic", "lock_air", "bleed_energy", "to_press", "wait_flywheel", "insert_blocks", "release_counterbalance",
     "to_controls", "try_start", "test_voltage", "return_neutral", "start_die_change", "let_coworker_in",
     "free_slug_tool", "clamp_die", "remove_blocks", "refit_guards", "check_clear", "to_unlock_tools_in",
     "remove_own_locks", "energize_unannounced",

@@ -20,12 +20,12 @@ EXPERT = [
     "review_energy", "notify_affected", "normal_stop",
     "isolate_electrical", "isolate_hydraulic", "isolate_air",
     "lock_electrical", "lock_hydraulic", "lock_air", "bleed_energy", "to_press",
-    "wait_flywheel", "insert_blocks", "to_controls",
+    "wait_flywheel", "insert_blocks", "release_counterbalance", "to_controls",
     "try_start", "test_voltage", "return_neutral", "start_die_change",
     "free_slug_tool", "clamp_die",
     "remove_tools", "remove_blocks", "refit_guards", "check_clear", "to_unlock",
     "remove_own_locks", "notify_restart", "energize",
-    "stop_entry", "single_stroke",
+    "stop_entry", "inch_through", "single_stroke",
 ]  # fmt: skip
 
 
@@ -79,7 +79,7 @@ def test_variables_and_time_in_state_are_recorded():
 
 
 def test_hesitating_at_a_timer_is_a_declared_timer_mistake_with_the_timer_running():
-    steps = EXPERT[: EXPERT.index("stop_entry")] + [11, "get_him_out", "single_stroke"]
+    steps = EXPERT[: EXPERT.index("stop_entry")] + [11, "get_him_out", "inch_through", "single_stroke"]
     mistakes = detect(PRESS, play(PRESS, steps))
     assert [m.code for m in mistakes] == ["SLOW_TO_STOP_ENTRY"]  # the timeout is not counted a second time
     m = mistakes[0]
