@@ -323,6 +323,8 @@ def test_a_timer_that_leads_back_stops_after_many_timeouts_in_a_row_and_replays(
     assert s.ended
     rebuilt = replay(course, events, clock=Clock())  # raises ReplayMismatch at the first event that differs
     assert rebuilt.seq == s.seq and rebuilt.outcome == s.outcome
+
+
 def test_decimal_seconds_become_whole_milliseconds_exactly():
     from trainer.engine.clock import ms_from_seconds
 
