@@ -107,6 +107,39 @@ def test_goto_to_an_undefined_state(write, old, new, line, col, message):
     assert_line(path, result, line, col, message)
 
 
+def test_a_misspelled_goto_is_one_error_with_its_consequences_grouped_under_it(write):
+    # A chain begin -> a -> b -> c -> done cut by one typo: 'b', 'c' and 'done' cannot be reached, 'a' has no way
+    # to an ending. Those follow from the typo, so only the typo is an error, and its message says what it also causes.
+    chain = (
+        "  a:\n    text: {zh: 甲, en: A}\n    actions:\n      - id: go_b\n        label: {zh: 去乙, en: To B}\n"
+        "        goto: bb\n"
+        "  b:\n    text: {zh: 乙, en: B}\n    actions:\n      - id: go_c\n        label: {zh: 去丙, en: To C}\n"
+        "        goto: c\n"
+        "  c:\n    text: {zh: 丙, en: C}\n    actions:\n      - id: go_done\n        label: {zh: 完成, en: Finish}\n"
+        "        goto: done\n"
+    )
+    text = add_states(chain).replace("goto: done\n      - id: reach", "goto: a\n      - id: reach")
+    path, result = check(write, text)
+    assert [str(d) for d in result.diagnostics] == [
+        f"{path}:41:15: error: goto 'bb': there is no such state; did you mean 'b'? (this also leaves 4 states "
+        "unreachable or with no way to an ending: 'done', 'a', 'b', …; not listed separately)"
+    ]
+
+
+def test_a_goto_with_no_close_state_still_explains_the_trap_it_makes(write):
+    # No suggestion for 'elsewhere', yet the state whose only way out it is would not be trapped once it is fixed.
+    text = add_states(
+        "  stuck:\n    text: {zh: 卡住, en: Stuck}\n    actions:\n      - id: leave\n"
+        "        label: {zh: 离开, en: Leave}\n        goto: elsewhere\n"
+    ).replace("goto: done\n      - id: reach", "goto: stuck\n      - id: reach")
+    path, result = check(write, text)
+    assert [str(d) for d in result.errors] == [
+        f"{path}:41:15: error: goto 'elsewhere': there is no such state (this also leaves 1 state unreachable or "
+        "with no way to an ending: 'stuck'; not listed separately)",
+        f"{path}:30:3: error: state 'done' cannot be reached from the start state 'begin'",
+    ][::-1]
+
+
 def test_duplicate_state_id_is_reported_not_silently_dropped(write):
     path, result = check(write, add_states("  done:\n    text: {zh: 又完成, en: Done again}\n    outcome: completed\n"))
     assert len(result.diagnostics) == 1
@@ -280,6 +313,8 @@ def test_a_declared_mistake_without_instead_is_a_warning_at_the_mistake(write):
     _, result = check(write, text)
     d = at(result, 29, 18, Severity.WARNING)
     assert "HANDS_IN_DIE has no `instead:`" in d.message and not result.errors
+
+
 def test_a_person_placed_in_an_unknown_zone(write):
     text = edit(
         "    outcome: completed\n",
