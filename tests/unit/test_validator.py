@@ -324,3 +324,73 @@ def test_a_person_placed_in_an_unknown_zone(write):
     path, result = check(write, text)
     assert len(result.diagnostics) == 1
     assert_line(path, result, 34, 14, "there is no map zone 'exti'", "did you mean 'exit'?")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "col", "message"),
+    [
+        (
+            'version: "1.0"',
+            "version: 1.10",
+            2,
+            10,
+            "version must be a non-empty text, but YAML read '1.10' as a number: quote it, e.g. version: \"1.10\"",
+        ),
+        (
+            "when: locked\n",
+            "when: true\n",
+            24,
+            15,
+            "when must be a non-empty text, but YAML read 'true' as true/false: quote it, e.g. when: \"true\"",
+        ),
+    ],
+    ids=["version", "when"],
+)
+def test_a_text_yaml_read_as_a_number_or_true_says_to_quote_it(write, old, new, line, col, message):
+    path, result = check(write, edit(old, new))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, line, col, message)
+
+
+@pytest.mark.parametrize(
+    ("word", "advice"), [("major", "; did you mean 'serious'?"), ("critcal", "; did you mean 'critical'?")]
+)
+def test_a_severity_from_another_scale_is_never_downgraded(write, word, advice):
+    # difflib finds `minor` closest to `major`: a downgrade of the mistake. Other scales' words map by meaning.
+    path, result = check(write, edit("severity: critical", f"severity: {word}"))
+    printed = assert_line(path, result, 29, 49, "severity must be one of minor, serious, critical")
+    assert printed.endswith(advice), printed
+    assert "minor'" not in printed
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "col", "advice"),
+    [
+        (
+            "    text: {zh: 开始, en: Start}",
+            "\ttext: {zh: 开始, en: Start}",
+            15,
+            1,
+            "a tab is not allowed for indentation",
+        ),
+        (
+            "    text: {zh: 开始, en: Start}",
+            "    text:\n      zh: 开始\n      en: Step 1: start",
+            17,
+            17,
+            "a text holding ': ' must be quoted, e.g. en: \"Step 1: lock out\"",
+        ),
+        (
+            "text: {zh: 开始, en: Start}",
+            "text: {zh: 开始, en: Step 1: start}",
+            15,
+            30,
+            "in {...} or [...] a text holding ':'",
+        ),
+    ],
+    ids=["tab", "colon", "colon-in-braces"],
+)
+def test_yaml_syntax_errors_authors_make_come_with_advice(write, old, new, line, col, advice):
+    path, result = check(write, edit(old, new))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, line, col, "YAML syntax", advice)
