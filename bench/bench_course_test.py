@@ -3,7 +3,7 @@
 Figures per course: the median wall time of three runs, the situations explored, and the peak resident set size of the
 process (ru_maxrss from wait4, so the whole process, interpreter included). Goal (issue 22): peak <= 150 MB on every
 bundled course. Each explored situation once kept its own copy of the random generator's 24 KB state (press course:
-741 MB); snapshots now share it until a draw.
+741 MB); snapshots now share it until a draw, and variables that can no longer be read no longer split situations.
 Usage: python bench/bench_course_test.py [--runs 3] [COURSE ...]
 """
 

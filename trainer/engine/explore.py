@@ -276,8 +276,7 @@ def _limit_finding(course: Course, nodes: list[Snapshot], live: dict[str, tuple[
     weights: list[tuple[int, str]] = []
     for name in course.variables:
         merged = {
-            (s, tuple(x for v, x in zip(live[s], values, strict=True) if v != name), a, f)
-            for s, values, a, f in base
+            (s, tuple(x for v, x in zip(live[s], values, strict=True) if v != name), a, f) for s, values, a, f in base
         }
         if len(merged) < len(base):
             weights.append((len(base) - len(merged), name))
