@@ -38,7 +38,10 @@ def one_line(proc: subprocess.CompletedProcess[str]) -> str:
 
 # --- course bounds: `trainer course check` -----------------------------------------------------------------------------
 
-WITH_NUMBER = MINI_TEXT.replace("  locked: false\n", "  locked: false\n  pressure: 6\n")
+# A number variable that a condition reads (an unread one is a warning of its own).
+WITH_NUMBER = MINI_TEXT.replace("  locked: false\n", "  locked: false\n  pressure: 6\n").replace(
+    "when: locked\n", "when: locked and pressure < 7\n"
+)
 
 COURSE_CASES = {
     # timer seconds: the 1e308 that crashed `course test` and `play`, just over a day, under a second, not a number

@@ -280,7 +280,12 @@ def test_on_off_yes_no_stay_text(write):
     text = edit("  power: on\n", "  power: on\n  guard: off\n  ready: yes\n  spare: no\n")
     text = edit("set: {locked: true, power: off}", "set: {locked: true, power: off, guard: on, ready: no}", text)
     path, result = check(write, text)
-    assert result.diagnostics == ()
+    # No condition reads the three new variables: those warnings only (they were never read before either).
+    assert [d.message.split(" is never read")[0] for d in result.diagnostics] == [
+        "variable 'guard'",
+        "variable 'ready'",
+        "variable 'spare'",
+    ]
     course = result.course
     assert course is not None
     assert dict(course.variables) == {"power": "on", "guard": "off", "ready": "yes", "spare": "no", "locked": False}
@@ -394,3 +399,39 @@ def test_yaml_syntax_errors_authors_make_come_with_advice(write, old, new, line,
     path, result = check(write, edit(old, new))
     assert len(result.diagnostics) == 1
     assert_line(path, result, line, col, "YAML syntax", advice)
+
+
+def test_a_variable_no_condition_reads_is_a_warning_at_its_declaration(write):
+    path, result = check(write, edit("  locked: false\n", "  locked: false\n  guard_checked: false\n"))
+    assert result.course is not None  # a warning: the course still loads
+    assert str(at(result, 12, 3, Severity.WARNING)) == (
+        f"{path}:12:3: warning: variable 'guard_checked' is never read by any condition (when:, a machine's "
+        "running:/locked:, the inventory): remove it, or test it where it matters"
+    )
+
+
+def test_a_label_wider_than_the_player_shows_on_one_line_is_a_warning(write):
+    # 71 columns fit on one line of the choice list at 80 columns (measured in the player); 36 Chinese characters are 72.
+    fits = "Lock out " + "x" * 62  # 71
+    wide = "锁" * 36
+    text = edit("label: {zh: 上锁, en: Lock out}", f"label: {{zh: {wide}, en: {fits}}}")
+    path, result = check(write, text)
+    assert [str(d) for d in result.diagnostics] == [
+        f"{path}:19:21: warning: label is 72 columns wide; the player shows 71 on one line at 80 columns (a Chinese "
+        "character takes two): shorten it, or it wraps"
+    ]
+
+
+def test_a_map_larger_than_the_player_shows_is_a_warning_at_its_size(write):
+    text = edit(
+        "procedure:\n", MAP.replace("width: 20", "width: 77").replace("height: 5", "height: 17") + "procedure:\n"
+    )
+    path, result = check(write, text)
+    assert result.course is not None
+    assert str(at(result, 37, 10, Severity.WARNING)) == (
+        f"{path}:37:10: warning: the map is 77 columns wide; at 80 columns the player shows 76: its right side is cut"
+    )
+    assert str(at(result, 38, 11, Severity.WARNING)).endswith(
+        "warning: the map is 17 rows high; the player shows at most 16 beside a full list of choices: its bottom rows "
+        "are cut"
+    )

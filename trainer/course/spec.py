@@ -68,8 +68,9 @@ class Checker:
         pos = self.doc.key_pos(path) if at_key else self.doc.pos(path)
         self.diagnostics.append(Diagnostic(self.doc.file, pos, Severity.ERROR, message))
 
-    def warning(self, path: Path_, message: str) -> None:
-        self.diagnostics.append(Diagnostic(self.doc.file, self.doc.pos(path), Severity.WARNING, message))
+    def warning(self, path: Path_, message: str, *, at_key: bool = False) -> None:
+        pos = self.doc.key_pos(path) if at_key else self.doc.pos(path)
+        self.diagnostics.append(Diagnostic(self.doc.file, pos, Severity.WARNING, message))
 
 
 def _where(path: Path_) -> str:

@@ -6,11 +6,14 @@ Runs on the spec-checked plain data so that every problem points at the exact pl
 from __future__ import annotations
 
 import difflib
+import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
 from trainer.course.conditions import ConditionError, parse_condition
+from trainer.course.limits import LABEL_MAX_CELLS, MAP_MAX_HEIGHT, MAP_MAX_WIDTH
 from trainer.course.spec import Checker
 from trainer.course.yamlsource import Path_
 
@@ -48,6 +51,7 @@ class _Semantics:
         # Each goto to a missing state, by target, in the order met: the index of its error in ck.diagnostics and the
         # state it most likely meant (None: no close match). The graph check groups its consequences under it.
         self.broken: dict[str, tuple[int, str | None]] = {}
+        self.read: set[str] = set()  # variables some condition reads
 
     def run(self, shape_ok: bool) -> None:
         checks = [self.check_start]
@@ -56,6 +60,7 @@ class _Semantics:
             lambda i=i, ev=ev: self.check_event(i, ev) for i, ev in enumerate(_list(self.data.get("random_events")))
         ]
         checks += [self.check_procedure, self.check_map, self.check_inventory, self.check_graph, self.check_instead]
+        checks += [self.check_unread, self.check_labels]
         for check in checks:
             try:
                 check()
@@ -77,7 +82,10 @@ class _Semantics:
             cond = parse_condition(source)
         except ConditionError as exc:
             self.ck.error(path, f"condition {source!r}: {exc}")
+            # Its names count as read: "never read" would be a consequence of this error, not news.
+            self.read |= set(re.findall(r"[A-Za-z_]\w*", source))
             return
+        self.read |= cond.variables
         for name in sorted(cond.variables - set(self.variables)):
             self.ck.error(
                 path, f"condition {source!r} names the unknown variable {name!r}{_hint(name, self.variables)}"
@@ -252,11 +260,44 @@ class _Semantics:
                 code = mistake.get("code", "?")
                 self.ck.warning(path, f"mistake {code} has no `instead:`: the debrief cannot show what to do instead")
 
+    def check_unread(self) -> None:
+        """A variable no condition reads changes nothing the trainee sees or can do: a leftover, or a missing `when`."""
+        for name in self.variables:
+            if name not in self.read:
+                self.ck.warning(
+                    ("variables", name),
+                    f"variable {name!r} is never read by any condition (when:, a machine's running:/locked:, the "
+                    "inventory): remove it, or test it where it matters",
+                    at_key=True,
+                )
+
+    def check_labels(self) -> None:
+        for path, action in self.actions():
+            label = action.get("label")
+            for lang, text in label.items() if isinstance(label, dict) else ():
+                if isinstance(text, str) and _cells(text) > LABEL_MAX_CELLS:
+                    self.ck.warning(
+                        (*path, "label", lang),
+                        f"label is {_cells(text)} columns wide; the player shows {LABEL_MAX_CELLS} on one line at 80 "
+                        "columns (a Chinese character takes two): shorten it, or it wraps",
+                    )
+
     def check_map(self) -> None:
         m = self.data.get("map")
         if not m:
             return
         width, height = m["width"], m["height"]
+        if isinstance(width, int) and width > MAP_MAX_WIDTH:
+            self.ck.warning(
+                ("map", "width"),
+                f"the map is {width} columns wide; at 80 columns the player shows {MAP_MAX_WIDTH}: its right side is cut",
+            )
+        if isinstance(height, int) and height > MAP_MAX_HEIGHT:
+            self.ck.warning(
+                ("map", "height"),
+                f"the map is {height} rows high; the player shows at most {MAP_MAX_HEIGHT} beside a full list of "
+                "choices: its bottom rows are cut",
+            )
         seen: set[str] = set()
         for i, zone in enumerate(m["zones"]):
             if zone["id"] in seen:
@@ -364,6 +405,11 @@ class _Semantics:
                     f"from state {sid!r} no terminal state can be reached: the trainee would be trapped",
                     at_key=True,
                 )
+
+
+def _cells(text: str) -> int:
+    """Terminal columns `text` takes: wide (CJK, full-width punctuation) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _states(n: int) -> str:
