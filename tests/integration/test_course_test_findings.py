@@ -94,3 +94,11 @@ def test_max_situations_must_be_a_positive_whole_number(write):
     assert proc.returncode == 2
     assert "--max-situations: 0 must be at least 1" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_what_is_never_covered_is_reported_where_it_is_written(write):
+    path = write(hubs(sign_when="d1 and not d1"), "never.yaml")
+    proc = trainer("course", "test", "--random", "0", str(path))
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # the sign-off is now a trap too
+    assert f"{path}:93:3: warning: uncovered: state 'done' was never reached" in proc.stdout.splitlines()
+    assert f"{path}:89:9: warning: uncovered: action 'sign' of finish was never available" in proc.stdout.splitlines()

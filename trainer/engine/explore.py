@@ -361,12 +361,21 @@ def explore_course(
     for state in course.states.values():
         if state.timer and state.id not in report.coverage.timers:
             report.findings.append(
-                Finding("timer cannot fire", f"the timer of state {state.id!r} never ran out in any exploration", True)
+                Finding(
+                    "timer cannot fire",
+                    f"the timer of state {state.id!r} never ran out in any exploration",
+                    True,
+                    state.timer.pos,
+                )
             )
     for sid in course.states:
         if sid not in report.coverage.states:
-            report.findings.append(Finding("uncovered", f"state {sid!r} was never reached", False))
+            report.findings.append(
+                Finding("uncovered", f"state {sid!r} was never reached", False, course.states[sid].pos)
+            )
     for owner, action in course.all_actions():
         if (owner, action.id) not in report.coverage.actions:
-            report.findings.append(Finding("uncovered", f"action {action.id!r} of {owner} was never available", False))
+            report.findings.append(
+                Finding("uncovered", f"action {action.id!r} of {owner} was never available", False, action.pos)
+            )
     return report
