@@ -102,7 +102,7 @@ SCRIPT_CASES = {
     "delay-over-a-day": (lambda: "lock\n86400.001 work\n", "s.txt:2: the delay '86400.001' is longer than 86400 seconds"),
     "line-too-long": (lambda: "lock\n" + "9" * 5000 + "\n", "s.txt:2: the line has 5000 characters, more than the 1000"),
     "line-of-50-mb": (lambda: "x" * (50 * 1024 * 1024) + "\n", "s.txt: the script is larger than 1024 KB"),
-    "garbage": (lambda: "lock\n" + "é" * 900 + "\n", "s.txt:2: expected 'ACTION' or 'SECONDS ACTION' or 'SECONDS', got '" + "é" * QUOTE_CHARS + "…'"),
+    "garbage": (lambda: "lock\n" + "é" * 900 + "\n", "s.txt:2: expected 'ACTION', 'SECONDS ACTION', 'SECONDS' or 'on EVENT: ACTION', got '" + "é" * QUOTE_CHARS + "…'"),
 }  # fmt: skip
 
 
