@@ -135,7 +135,7 @@ def test(args: argparse.Namespace) -> int:
 
     Every reachable situation is explored (with random events forced on, then off) and N seeded random playthroughs
     are run. Fails (exit 1) on an engine error, a trap with no way to an ending, or a timer that can never run out;
-    exit 3 when a course does not load.
+    exit 3 when a course does not load. Each finding names its file:line:col; a trap, its smallest example.
     """
     from trainer.course.library import course_files, resolve_course
     from trainer.course.loader import load_course

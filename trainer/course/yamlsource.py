@@ -240,9 +240,8 @@ def _advice(text: str, mark: Any, problem: str) -> str:
     """What an author usually did to get PyYAML's `problem` at `mark`, and how to fix it (PyYAML's own words name
     the parser's state, not the author's mistake)."""
     line = text.splitlines()[mark.line] if mark is not None and mark.line < len(text.splitlines()) else ""
-    if "\t" in line[: mark.column + 1 if mark is not None else 0] or (
-        "cannot start any token" in problem and line[mark.column : mark.column + 1] == "\t"
-    ):
+    indent = line[: len(line) - len(line.lstrip())]
+    if "\t" in indent or ("cannot start any token" in problem and line[mark.column : mark.column + 1] == "\t"):
         return "; a tab is not allowed for indentation in YAML: indent with spaces"
     if "mapping values are not allowed" in problem:
         return "; a text holding ': ' must be quoted, e.g. en: \"Step 1: lock out\" (or use the full-width ：)"
