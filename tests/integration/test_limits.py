@@ -38,7 +38,10 @@ def one_line(proc: subprocess.CompletedProcess[str]) -> str:
 
 # --- course bounds: `trainer course check` -----------------------------------------------------------------------------
 
-WITH_NUMBER = MINI_TEXT.replace("  locked: false\n", "  locked: false\n  pressure: 6\n")
+# A number variable that a condition reads (an unread one is a warning of its own).
+WITH_NUMBER = MINI_TEXT.replace("  locked: false\n", "  locked: false\n  pressure: 6\n").replace(
+    "when: locked\n", "when: locked and pressure < 7\n"
+)
 
 COURSE_CASES = {
     # timer seconds: the 1e308 that crashed `course test` and `play`, just over a day, under a second, not a number
@@ -99,7 +102,7 @@ SCRIPT_CASES = {
     "delay-over-a-day": (lambda: "lock\n86400.001 work\n", "s.txt:2: the delay '86400.001' is longer than 86400 seconds"),
     "line-too-long": (lambda: "lock\n" + "9" * 5000 + "\n", "s.txt:2: the line has 5000 characters, more than the 1000"),
     "line-of-50-mb": (lambda: "x" * (50 * 1024 * 1024) + "\n", "s.txt: the script is larger than 1024 KB"),
-    "garbage": (lambda: "lock\n" + "é" * 900 + "\n", "s.txt:2: expected 'ACTION' or 'SECONDS ACTION' or 'SECONDS', got '" + "é" * QUOTE_CHARS + "…'"),
+    "garbage": (lambda: "lock\n" + "é" * 900 + "\n", "s.txt:2: expected 'ACTION', 'SECONDS ACTION', 'SECONDS' or 'on EVENT: ACTION', got '" + "é" * QUOTE_CHARS + "…'"),
 }  # fmt: skip
 
 

@@ -107,6 +107,39 @@ def test_goto_to_an_undefined_state(write, old, new, line, col, message):
     assert_line(path, result, line, col, message)
 
 
+def test_a_misspelled_goto_is_one_error_with_its_consequences_grouped_under_it(write):
+    # A chain begin -> a -> b -> c -> done cut by one typo: 'b', 'c' and 'done' cannot be reached, 'a' has no way
+    # to an ending. Those follow from the typo, so only the typo is an error, and its message says what it also causes.
+    chain = (
+        "  a:\n    text: {zh: 甲, en: A}\n    actions:\n      - id: go_b\n        label: {zh: 去乙, en: To B}\n"
+        "        goto: bb\n"
+        "  b:\n    text: {zh: 乙, en: B}\n    actions:\n      - id: go_c\n        label: {zh: 去丙, en: To C}\n"
+        "        goto: c\n"
+        "  c:\n    text: {zh: 丙, en: C}\n    actions:\n      - id: go_done\n        label: {zh: 完成, en: Finish}\n"
+        "        goto: done\n"
+    )
+    text = add_states(chain).replace("goto: done\n      - id: reach", "goto: a\n      - id: reach")
+    path, result = check(write, text)
+    assert [str(d) for d in result.diagnostics] == [
+        f"{path}:41:15: error: goto 'bb': there is no such state; did you mean 'b'? (this also leaves 4 states "
+        "unreachable or with no way to an ending: 'done', 'a', 'b', …; not listed separately)"
+    ]
+
+
+def test_a_goto_with_no_close_state_still_explains_the_trap_it_makes(write):
+    # No suggestion for 'elsewhere', yet the state whose only way out it is would not be trapped once it is fixed.
+    text = add_states(
+        "  stuck:\n    text: {zh: 卡住, en: Stuck}\n    actions:\n      - id: leave\n"
+        "        label: {zh: 离开, en: Leave}\n        goto: elsewhere\n"
+    ).replace("goto: done\n      - id: reach", "goto: stuck\n      - id: reach")
+    path, result = check(write, text)
+    assert [str(d) for d in result.errors] == [
+        f"{path}:41:15: error: goto 'elsewhere': there is no such state (this also leaves 1 state unreachable or "
+        "with no way to an ending: 'stuck'; not listed separately)",
+        f"{path}:30:3: error: state 'done' cannot be reached from the start state 'begin'",
+    ][::-1]
+
+
 def test_duplicate_state_id_is_reported_not_silently_dropped(write):
     path, result = check(write, add_states("  done:\n    text: {zh: 又完成, en: Done again}\n    outcome: completed\n"))
     assert len(result.diagnostics) == 1
@@ -247,7 +280,12 @@ def test_on_off_yes_no_stay_text(write):
     text = edit("  power: on\n", "  power: on\n  guard: off\n  ready: yes\n  spare: no\n")
     text = edit("set: {locked: true, power: off}", "set: {locked: true, power: off, guard: on, ready: no}", text)
     path, result = check(write, text)
-    assert result.diagnostics == ()
+    # No condition reads the three new variables: those warnings only (they were never read before either).
+    assert [d.message.split(" is never read")[0] for d in result.diagnostics] == [
+        "variable 'guard'",
+        "variable 'ready'",
+        "variable 'spare'",
+    ]
     course = result.course
     assert course is not None
     assert dict(course.variables) == {"power": "on", "guard": "off", "ready": "yes", "spare": "no", "locked": False}
@@ -280,6 +318,8 @@ def test_a_declared_mistake_without_instead_is_a_warning_at_the_mistake(write):
     _, result = check(write, text)
     d = at(result, 29, 18, Severity.WARNING)
     assert "HANDS_IN_DIE has no `instead:`" in d.message and not result.errors
+
+
 def test_a_person_placed_in_an_unknown_zone(write):
     text = edit(
         "    outcome: completed\n",
@@ -289,3 +329,109 @@ def test_a_person_placed_in_an_unknown_zone(write):
     path, result = check(write, text)
     assert len(result.diagnostics) == 1
     assert_line(path, result, 34, 14, "there is no map zone 'exti'", "did you mean 'exit'?")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "col", "message"),
+    [
+        (
+            'version: "1.0"',
+            "version: 1.10",
+            2,
+            10,
+            "version must be a non-empty text, but YAML read '1.10' as a number: quote it, e.g. version: \"1.10\"",
+        ),
+        (
+            "when: locked\n",
+            "when: true\n",
+            24,
+            15,
+            "when must be a non-empty text, but YAML read 'true' as true/false: quote it, e.g. when: \"true\"",
+        ),
+    ],
+    ids=["version", "when"],
+)
+def test_a_text_yaml_read_as_a_number_or_true_says_to_quote_it(write, old, new, line, col, message):
+    path, result = check(write, edit(old, new))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, line, col, message)
+
+
+@pytest.mark.parametrize(
+    ("word", "advice"), [("major", "; did you mean 'serious'?"), ("critcal", "; did you mean 'critical'?")]
+)
+def test_a_severity_from_another_scale_is_never_downgraded(write, word, advice):
+    # difflib finds `minor` closest to `major`: a downgrade of the mistake. Other scales' words map by meaning.
+    path, result = check(write, edit("severity: critical", f"severity: {word}"))
+    printed = assert_line(path, result, 29, 49, "severity must be one of minor, serious, critical")
+    assert printed.endswith(advice), printed
+    assert "minor'" not in printed
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "col", "advice"),
+    [
+        (
+            "    text: {zh: 开始, en: Start}",
+            "\ttext: {zh: 开始, en: Start}",
+            15,
+            1,
+            "a tab is not allowed for indentation",
+        ),
+        (
+            "    text: {zh: 开始, en: Start}",
+            "    text:\n      zh: 开始\n      en: Step 1: start",
+            17,
+            17,
+            "a text holding ': ' must be quoted, e.g. en: \"Step 1: lock out\"",
+        ),
+        (
+            "text: {zh: 开始, en: Start}",
+            "text: {zh: 开始, en: Step 1: start}",
+            15,
+            30,
+            "in {...} or [...] a text holding ':'",
+        ),
+    ],
+    ids=["tab", "colon", "colon-in-braces"],
+)
+def test_yaml_syntax_errors_authors_make_come_with_advice(write, old, new, line, col, advice):
+    path, result = check(write, edit(old, new))
+    assert len(result.diagnostics) == 1
+    assert_line(path, result, line, col, "YAML syntax", advice)
+
+
+def test_a_variable_no_condition_reads_is_a_warning_at_its_declaration(write):
+    path, result = check(write, edit("  locked: false\n", "  locked: false\n  guard_checked: false\n"))
+    assert result.course is not None  # a warning: the course still loads
+    assert str(at(result, 12, 3, Severity.WARNING)) == (
+        f"{path}:12:3: warning: variable 'guard_checked' is never read by any condition (when:, a machine's "
+        "running:/locked:, the inventory): remove it, or test it where it matters"
+    )
+
+
+def test_a_label_wider_than_the_player_shows_on_one_line_is_a_warning(write):
+    # 71 columns fit on one line of the choice list at 80 columns (measured in the player); 36 Chinese characters are 72.
+    fits = "Lock out " + "x" * 62  # 71
+    wide = "锁" * 36
+    text = edit("label: {zh: 上锁, en: Lock out}", f"label: {{zh: {wide}, en: {fits}}}")
+    path, result = check(write, text)
+    assert [str(d) for d in result.diagnostics] == [
+        f"{path}:19:21: warning: label is 72 columns wide; the player shows 71 on one line at 80 columns (a Chinese "
+        "character takes two): shorten it, or it wraps"
+    ]
+
+
+def test_a_map_larger_than_the_player_shows_is_a_warning_at_its_size(write):
+    text = edit(
+        "procedure:\n", MAP.replace("width: 20", "width: 77").replace("height: 5", "height: 17") + "procedure:\n"
+    )
+    path, result = check(write, text)
+    assert result.course is not None
+    assert str(at(result, 37, 10, Severity.WARNING)) == (
+        f"{path}:37:10: warning: the map is 77 columns wide; at 80 columns the player shows 76: its right side is cut"
+    )
+    assert str(at(result, 38, 11, Severity.WARNING)).endswith(
+        "warning: the map is 17 rows high; the player shows at most 16 beside a full list of choices: its bottom rows "
+        "are cut"
+    )

@@ -33,10 +33,27 @@ def register(sub: Any) -> None:
         "--random", type=int, default=100, metavar="N", help="seeded random playthroughs per course (default 100)"
     )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the random playthroughs (default 0)")
+    p.add_argument(
+        "--max-situations",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="stop exploring a course after N distinct situations (default 50000)",
+    )
 
     p = command(csub, "graph", graph, uses=("courses",))
     p.add_argument("course", metavar="COURSE", help="course file or course id")
     p.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
 
 
 def _group_help(args: argparse.Namespace) -> int:
@@ -118,17 +135,19 @@ def test(args: argparse.Namespace) -> int:
 
     Every reachable situation is explored (with random events forced on, then off) and N seeded random playthroughs
     are run. Fails (exit 1) on an engine error, a trap with no way to an ending, or a timer that can never run out;
-    exit 3 when a course does not load.
+    exit 3 when a course does not load. Each finding names its file:line:col; a trap, its smallest example.
     """
     from trainer.course.library import course_files, resolve_course
     from trainer.course.loader import load_course
-    from trainer.engine.explore import explore_course
+    from trainer.engine.explore import MAX_SITUATIONS, explore_course
+    from trainer.text import shown
 
     paths = course_files(resolve_course(ref, args.courses) for ref in args.courses_to_test)
     failed = False
     for path in paths:
         course = load_course(path)
-        report = explore_course(course, random_runs=args.random, seed=args.seed)
+        limit = args.max_situations or MAX_SITUATIONS
+        report = explore_course(course, random_runs=args.random, seed=args.seed, max_situations=limit)
         s_done, s_all = report.state_coverage()
         a_done, a_all = report.action_coverage()
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())) or "none"
@@ -139,7 +158,8 @@ def test(args: argparse.Namespace) -> int:
         )
         for finding in report.findings:
             level = "error" if finding.failing else "warning"
-            print(f"{path}: {level}: {finding.kind}: {finding.message}")
+            where = f"{path}:{finding.pos.line}:{finding.pos.col}" if finding.pos else str(path)
+            print(shown(f"{where}: {level}: {finding.kind}: {finding.message}"))
         failed = failed or report.failed
     return ExitCode.ERROR if failed else ExitCode.OK
 

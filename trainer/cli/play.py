@@ -20,6 +20,9 @@ if TYPE_CHECKING:  # the store and the engine are imported only when a script is
     from trainer.durable import DurableSession
 
 _LINE = re.compile(r"^\s*(?:(?P<delay>\d+(?:\.\d+)?)\s*)?(?P<action>[a-z0-9][a-z0-9_-]*)?\s*(?:#.*)?$")
+# `on EVENT: ACTION`: answer the random event EVENT with ACTION whenever it fires, wherever the script is then, so one
+# script plays whatever the seed (a line answering an event that did not fire stops the script).
+_ON = re.compile(r"^\s*on\s+(?P<event>[a-z0-9][a-z0-9_-]*)\s*:\s*(?P<action>[a-z0-9][a-z0-9_-]*)\s*(?:#.*)?$")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class ScriptLine:
     number: int
     delay_ms: int  # milliseconds before the action (the script gives seconds: see _delay_ms)
     action: str | None  # None: only wait (timers may run out)
+    on: str | None = None  # an `on EVENT: ACTION` line: the event it answers (not a step of its own)
 
 
 class ScriptError(TrainerError):
@@ -54,10 +58,17 @@ def parse_script(path: Path) -> list[ScriptLine]:
             )
         if not raw.strip() or raw.strip().startswith("#"):
             continue
+        on = _ON.match(raw)
+        if on:
+            if any(line.on == on["event"] for line in lines):
+                raise ScriptError(f"{path}:{number}: the event {quote(on['event'])} already has an 'on' line")
+            lines.append(ScriptLine(number, 0, on["action"], on=on["event"]))
+            continue
         m = _LINE.match(raw)
         if not m or (m["delay"] is None and m["action"] is None):
             raise ScriptError(
-                f"{path}:{number}: expected 'ACTION' or 'SECONDS ACTION' or 'SECONDS', got {quote(raw.strip())}"
+                f"{path}:{number}: expected 'ACTION', 'SECONDS ACTION', 'SECONDS' or 'on EVENT: ACTION', "
+                f"got {quote(raw.strip())}"
             )
         if m["delay"] is not None and Decimal(m["delay"]) > SCRIPT_MAX_DELAY_SECONDS:
             raise ScriptError(
@@ -109,7 +120,8 @@ def play(args: argparse.Namespace) -> int:
     """Play a course without the terminal app, from a script of action ids.
 
     Script: one action per line, optionally preceded by a delay in seconds ("2.5 notify_team"); a line with only a
-    number waits (timers may run out); '#' starts a comment. Delays count to the millisecond: digits after the third
+    number waits (timers may run out); '#' starts a comment. "on EVENT: ACTION" answers the random event EVENT with
+    ACTION whenever it fires (right after the step that set it off), so the script plays whatever the seed. Delays count to the millisecond: digits after the third
     decimal round to the nearest millisecond, halves up ("1.0015" waits 1.002 s). Every event is committed to the
     database exactly as the terminal app stores it, and printed as "stored SEQ KIND" once it is durable. Prints the
     session id first and the outcome last. With --resume, give the same script: the actions the session already took
@@ -124,6 +136,8 @@ def play(args: argparse.Namespace) -> int:
 
     script = parse_script(args.script)
     course = load_course(resolve_course(args.course, args.courses))
+    answers = _answers(script, course, args.script)
+    script = [line for line in script if line.on is None]
     clock = _RealClock() if args.real_time else _ScriptClock()
     with open_store(args, also=(course,)) as store:
         if args.resume:
@@ -145,19 +159,26 @@ def play(args: argparse.Namespace) -> int:
         _report(durable.stored)
         try:
             if args.resume:
-                taken = [s.event.action for s in durable.stored if s.event.kind is EventKind.CHOSE]
+                taken = [
+                    s.event.action
+                    for s in durable.stored
+                    if s.event.kind is EventKind.CHOSE and s.event.data.get("event") not in answers
+                ]
                 script = _skip_played(script, taken, args.script)
+            _answer(durable, answers, args.script)
             for line in script:
                 if durable.engine.ended:
                     break
                 clock.wait(line.delay_ms)
                 _report(durable.tick())
+                _answer(durable, answers, args.script)
                 if line.action is None or durable.engine.ended:
                     continue
                 try:
                     _report(durable.choose(line.action))
                 except EngineError as exc:
                     raise ScriptError(f"{args.script}:{line.number}: {exc}") from None
+                _answer(durable, answers, args.script)
         except (ScriptError, EngineError) as exc:
             # Everything played so far is stored; give the session up so it can be resumed at once, from anywhere.
             raise ScriptError(f"{exc}{_kept(durable)}") from None
@@ -170,6 +191,47 @@ def play(args: argparse.Namespace) -> int:
         verdict = f", score {score.score:g}, {'passed' if score.passed else 'failed'} ({score.reason})" if score else ""
         print(f"outcome: {engine.outcome}{verdict}")
     return ExitCode.OK
+
+
+def _answers(script: list[ScriptLine], course: Any, path: Path) -> dict[str, ScriptLine]:
+    """The script's `on EVENT: ACTION` lines by event, each checked against the course (file:line on a mistake)."""
+    import difflib
+
+    events = {e.id: e for e in course.random_events}
+    answers: dict[str, ScriptLine] = {}
+    for line in script:
+        if line.on is None:
+            continue
+        event = events.get(line.on)
+        if event is None:
+            close = difflib.get_close_matches(line.on, list(events), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (its events: {', '.join(events) or 'none'})"
+            raise ScriptError(f"{path}:{line.number}: the course has no random event {quote(line.on)}{hint}")
+        if not any(a.id == line.action for a in event.actions):
+            offered = ", ".join(a.id for a in event.actions)
+            raise ScriptError(
+                f"{path}:{line.number}: {quote(line.action or '')} is not an answer to the event {line.on!r} "
+                f"(its answers: {offered})"
+            )
+        answers[line.on] = line
+    return answers
+
+
+def _answer(durable: DurableSession, answers: dict[str, ScriptLine], path: Path) -> None:
+    """Answer every active event that has an `on` line, as soon as its answer is offered (an answer whose `when` does
+    not hold yet waits for the next step)."""
+    from trainer.engine.session import EngineError
+
+    while not durable.engine.ended:
+        offered = {(o.event.id, o.action.id) for o in durable.engine.available() if o.event is not None}
+        due = [line for event, line in answers.items() if (event, line.action) in offered]
+        if not due:
+            return
+        line = due[0]
+        try:
+            _report(durable.choose(line.action or ""))
+        except EngineError as exc:
+            raise ScriptError(f"{path}:{line.number}: {exc}") from None
 
 
 def _kept(durable: DurableSession) -> str:

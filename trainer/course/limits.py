@@ -20,6 +20,12 @@ TIMER_MAX_SECONDS = DAY_SECONDS  # a training scene never waits a day
 # Larger whole numbers are typos, and would not survive conversion to float (numbers in variables and `set` too).
 MAX_INT = 10**15
 
+# What the player really fits on an 80x24 terminal (measured with tui-look; docs/course-format.md states them). Over
+# these `course check` warns: the text still works, but is cut or wrapped for the trainee.
+LABEL_MAX_CELLS = 71  # a choice on one line: 80 - frame, padding, "1. " and the list's scrollbar (CJK: 2 cells each)
+MAP_MAX_WIDTH = 76  # inside the map panel's frame and padding at 80 columns
+MAP_MAX_HEIGHT = 16  # shown whole beside the scene (36 rows and more) with a full list of choices
+
 # --- the engine -------------------------------------------------------------------------------------------------------
 # Timers that lead back round (a state whose timer enters itself, or a ring of such states) would fire for as long as
 # nobody acts: a day's wait over a 1 s timer is 86,400 timeouts stored in one go. After this many timeouts in a row with

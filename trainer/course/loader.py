@@ -233,4 +233,5 @@ def _build(doc: Document) -> m.Course:
         map=_map(d.get("map")),
         source=doc.file,
         content_hash=doc.sha256,
+        variable_pos=MappingProxyType({name: doc.key_pos(("variables", name)) for name in d.get("variables") or {}}),
     )

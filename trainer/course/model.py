@@ -230,6 +230,8 @@ class Course:
     map: WorkshopMap | None = None
     source: str = ""
     content_hash: str = ""
+    # Where each variable is declared, so `course test` can name the line of a variable that multiplies situations.
+    variable_pos: Mapping[str, Pos] = field(default_factory=lambda: MappingProxyType({}), compare=False)
 
     def state(self, state_id: str) -> State:
         return self.states[state_id]

@@ -20,6 +20,17 @@ from trainer.course.yamlsource import Document, Path_
 
 LANGS = ("zh", "en")
 SEVERITIES = ("minor", "serious", "critical")
+# Other scales' words for our severities (never a guess by spelling: `major` looks like `minor` and means `serious`).
+SEVERITY_WORDS = (
+    ("major", "serious"),
+    ("high", "serious"),
+    ("severe", "serious"),
+    ("medium", "serious"),
+    ("moderate", "serious"),
+    ("low", "minor"),
+    ("fatal", "critical"),
+    ("catastrophic", "critical"),
+)
 OUTCOMES = ("completed", "incident", "aborted")
 AREAS = (
     "stamping",
@@ -56,8 +67,9 @@ class Checker:
         pos = self.doc.key_pos(path) if at_key else self.doc.pos(path)
         self.diagnostics.append(Diagnostic(self.doc.file, pos, Severity.ERROR, message))
 
-    def warning(self, path: Path_, message: str) -> None:
-        self.diagnostics.append(Diagnostic(self.doc.file, self.doc.pos(path), Severity.WARNING, message))
+    def warning(self, path: Path_, message: str, *, at_key: bool = False) -> None:
+        pos = self.doc.key_pos(path) if at_key else self.doc.pos(path)
+        self.diagnostics.append(Diagnostic(self.doc.file, pos, Severity.WARNING, message))
 
 
 def _where(path: Path_) -> str:
@@ -94,7 +106,7 @@ class Str(Spec):
 
     def check(self, value: Any, path: Path_, ck: Checker) -> bool:
         if not isinstance(value, str) or not value.strip():
-            ck.error(path, f"{_where(path)} must be a non-empty text{self.hint}")
+            ck.error(path, f"{_where(path)} must be a non-empty text{_quote_it(value, path, ck)}{self.hint}")
             return False
         if self.pattern and not re.match(self.pattern, value):
             ck.error(path, f"{_where(path)} {value!r} is not a valid name{self.hint}")
@@ -173,10 +185,16 @@ class Bool(Spec):
 @dataclass(frozen=True)
 class Enum(Spec):
     values: tuple[str, ...] = ()
+    # Words authors use for one of the values (severity `major` is `serious`); a look-alike guess is only offered
+    # above `cutoff`, so `major` is never "corrected" to `minor`, a downgrade.
+    synonyms: tuple[tuple[str, str], ...] = ()
+    cutoff: float = 0.6
 
     def check(self, value: Any, path: Path_, ck: Checker) -> bool:
         if value not in self.values:
-            ck.error(path, f"{_where(path)} must be one of {', '.join(self.values)}{_did_you_mean(value, self.values)}")
+            meant = dict(self.synonyms).get(value.lower()) if isinstance(value, str) else None
+            hint = f"; did you mean {meant!r}?" if meant else _did_you_mean(value, self.values, self.cutoff)
+            ck.error(path, f"{_where(path)} must be one of {', '.join(self.values)}{hint}")
             return False
         return True
 
@@ -379,11 +397,21 @@ class Obj(Spec):
         return self._described(s)
 
 
-def _did_you_mean(word: Any, choices: Any) -> str:
+def _did_you_mean(word: Any, choices: Any, cutoff: float = 0.6) -> str:
     if not isinstance(word, str):
         return ""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _quote_it(value: Any, path: Path_, ck: Checker) -> str:
+    """For a text YAML read as a number, true/false or null (`version: 1.0`, `when: true`): say to quote it."""
+    raw = ck.doc.raw.get(path)
+    if raw is None or isinstance(value, str):
+        return ""
+    kind = "true/false" if isinstance(value, bool) else "a number" if isinstance(value, int | float) else "empty"
+    key = path[-1] if path and isinstance(path[-1], str) else "it"
+    return f', but YAML read {raw!r} as {kind}: quote it, e.g. {key}: "{raw}"'
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -395,7 +423,13 @@ MISTAKE = Obj(
     fields={
         "code": F(Code("Stable code of the mistake, e.g. NO_LOCK"), required=True),
         "severity": F(
-            Enum(values=SEVERITIES, doc="minor, serious, or critical (critical fails the session)"), required=True
+            Enum(
+                values=SEVERITIES,
+                synonyms=SEVERITY_WORDS,
+                cutoff=0.8,
+                doc="minor, serious, or critical (critical fails the session)",
+            ),
+            required=True,
         ),
         "hazard": F(Ident("Hazard category, e.g. crush, electrical, fall, fire, chemical")),
         "rule": F(Text(doc="The rule broken, as the debrief states it"), required=True),
@@ -491,7 +525,14 @@ STEP = Obj(
     fields={
         "action": F(Ident("The action id that performs this step"), required=True),
         "after": F(ListOf(item=Ident(), doc="Steps (action ids) that must be done before this one")),
-        "severity": F(Enum(values=SEVERITIES, doc="Severity when skipped or done out of order (default serious)")),
+        "severity": F(
+            Enum(
+                values=SEVERITIES,
+                synonyms=SEVERITY_WORDS,
+                cutoff=0.8,
+                doc="Severity when skipped or done out of order (default serious)",
+            )
+        ),
         "when": F(Str(doc="Condition at the end of the session: the step is required only if it holds")),
         "rule": F(Text(doc="Why the step matters"), required=True),
         "standard": F(Str()),

@@ -6,10 +6,14 @@ Runs on the spec-checked plain data so that every problem points at the exact pl
 from __future__ import annotations
 
 import difflib
+import re
+import unicodedata
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 from trainer.course.conditions import ConditionError, parse_condition
+from trainer.course.limits import LABEL_MAX_CELLS, MAP_MAX_HEIGHT, MAP_MAX_WIDTH
 from trainer.course.spec import Checker
 from trainer.course.yamlsource import Path_
 
@@ -44,6 +48,10 @@ class _Semantics:
         self.variables = _dict(data.get("variables"))
         zones = _list(_dict(data.get("map")).get("zones"))
         self.zones = {z["id"] for z in zones if isinstance(z, dict) and isinstance(z.get("id"), str)}
+        # Each goto to a missing state, by target, in the order met: the index of its error in ck.diagnostics and the
+        # state it most likely meant (None: no close match). The graph check groups its consequences under it.
+        self.broken: dict[str, tuple[int, str | None]] = {}
+        self.read: set[str] = set()  # variables some condition reads
 
     def run(self, shape_ok: bool) -> None:
         checks = [self.check_start]
@@ -52,6 +60,7 @@ class _Semantics:
             lambda i=i, ev=ev: self.check_event(i, ev) for i, ev in enumerate(_list(self.data.get("random_events")))
         ]
         checks += [self.check_procedure, self.check_map, self.check_inventory, self.check_graph, self.check_instead]
+        checks += [self.check_unread, self.check_labels]
         for check in checks:
             try:
                 check()
@@ -63,6 +72,9 @@ class _Semantics:
     # --- references --------------------------------------------------------------------------------------------
     def check_goto(self, target: str, path: Path_) -> None:
         if target not in self.states:
+            if isinstance(target, str) and target not in self.broken:
+                close = difflib.get_close_matches(target, list(self.states), n=1, cutoff=0.6)
+                self.broken[target] = (len(self.ck.diagnostics), close[0] if close else None)
             self.ck.error(path, f"goto {target!r}: there is no such state{_hint(target, self.states)}")
 
     def check_condition(self, source: str, path: Path_) -> None:
@@ -70,7 +82,10 @@ class _Semantics:
             cond = parse_condition(source)
         except ConditionError as exc:
             self.ck.error(path, f"condition {source!r}: {exc}")
+            # Its names count as read: "never read" would be a consequence of this error, not news.
+            self.read |= set(re.findall(r"[A-Za-z_]\w*", source))
             return
+        self.read |= cond.variables
         for name in sorted(cond.variables - set(self.variables)):
             self.ck.error(
                 path, f"condition {source!r} names the unknown variable {name!r}{_hint(name, self.variables)}"
@@ -245,11 +260,44 @@ class _Semantics:
                 code = mistake.get("code", "?")
                 self.ck.warning(path, f"mistake {code} has no `instead:`: the debrief cannot show what to do instead")
 
+    def check_unread(self) -> None:
+        """A variable no condition reads changes nothing the trainee sees or can do: a leftover, or a missing `when`."""
+        for name in self.variables:
+            if name not in self.read:
+                self.ck.warning(
+                    ("variables", name),
+                    f"variable {name!r} is never read by any condition (when:, a machine's running:/locked:, the "
+                    "inventory): remove it, or test it where it matters",
+                    at_key=True,
+                )
+
+    def check_labels(self) -> None:
+        for path, action in self.actions():
+            label = action.get("label")
+            for lang, text in label.items() if isinstance(label, dict) else ():
+                if isinstance(text, str) and _cells(text) > LABEL_MAX_CELLS:
+                    self.ck.warning(
+                        (*path, "label", lang),
+                        f"label is {_cells(text)} columns wide; the player shows {LABEL_MAX_CELLS} on one line at 80 "
+                        "columns (a Chinese character takes two): shorten it, or it wraps",
+                    )
+
     def check_map(self) -> None:
         m = self.data.get("map")
         if not m:
             return
         width, height = m["width"], m["height"]
+        if isinstance(width, int) and width > MAP_MAX_WIDTH:
+            self.ck.warning(
+                ("map", "width"),
+                f"the map is {width} columns wide; at 80 columns the player shows {MAP_MAX_WIDTH}: its right side is cut",
+            )
+        if isinstance(height, int) and height > MAP_MAX_HEIGHT:
+            self.ck.warning(
+                ("map", "height"),
+                f"the map is {height} rows high; the player shows at most {MAP_MAX_HEIGHT} beside a full list of "
+                "choices: its bottom rows are cut",
+            )
         seen: set[str] = set()
         for i, zone in enumerate(m["zones"]):
             if zone["id"] in seen:
@@ -281,29 +329,67 @@ class _Semantics:
             self.check_condition(item["when"], ("inventory", i, "when"))
 
     # --- the state graph ---------------------------------------------------------------------------------------
-    def edges(self) -> dict[str, set[str]]:
+    def edges(self, fixes: dict[str, str] | None = None) -> dict[str, set[str]]:
+        """State -> the states its actions, timer and random events lead to. A goto to a missing state leads where
+        `fixes` says (the state it probably meant, or _FIXED: somewhere that can end), else nowhere."""
+        fixes = fixes or {}
         events_in: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for event in self.data.get("random_events") or []:
             for sid in event["states"]:
                 events_in[sid].append(event)
-        graph: dict[str, set[str]] = {}
+        graph: dict[str, set[str]] = {_FIXED: set()}
         for sid, state in self.states.items():
             targets = {a.get("goto", sid) for a in state.get("actions") or []}
             if "timer" in state:
                 targets.add(state["timer"]["goto"])
             for event in events_in[sid]:
                 targets |= {a.get("goto", sid) for a in event["actions"]}
-            graph[sid] = {t for t in targets if t in self.states}
+            targets = {fixes.get(t, t) if isinstance(t, str) else t for t in targets}
+            graph[sid] = {t for t in targets if t in self.states or t == _FIXED}
         return graph
+
+    def graph_problems(self, start: str, fixes: dict[str, str]) -> tuple[set[str], set[str]]:
+        """(states that cannot be reached, reached states from which no ending can be reached)."""
+        graph = self.edges(fixes)
+        reached = _reach(graph, [start])
+        terminals = [sid for sid, s in self.states.items() if "outcome" in s] + [_FIXED]
+        reverse: dict[str, set[str]] = defaultdict(set)
+        for src, targets in graph.items():
+            for t in targets:
+                reverse[t].add(src)
+        can_end = _reach(reverse, terminals)
+        unreachable = {sid for sid in self.states if sid not in reached}
+        return unreachable, {sid for sid in self.states if sid in reached and sid not in can_end}
 
     def check_graph(self) -> None:
         start = self.data.get("start")
         if start not in self.states:
             return
-        graph = self.edges()
-        reached = _reach(graph, [start])
+        unreachable, trapped = self.graph_problems(start, {})
+        # Root errors first: a misspelled goto cuts the graph, and every state behind it would be reported as
+        # unreachable or trapped too (one typo gave 19 errors). Fix the broken gotos one at a time, as the author
+        # would, and group what each fix cures under its goto's error instead of listing it.
+        cured: dict[str, str] = {}  # state -> the broken goto target that explains its problem
+        fixes: dict[str, str] = {}
+        now_unreachable, now_trapped = unreachable, trapped
+        for target, (_, meant) in self.broken.items():
+            fixes[target] = meant or _FIXED
+            after_unreachable, after_trapped = self.graph_problems(start, fixes)
+            for sid in (now_unreachable - after_unreachable) | (now_trapped - after_trapped):
+                cured.setdefault(sid, target)
+            now_unreachable, now_trapped = after_unreachable, after_trapped
+        for target, (index, _) in self.broken.items():
+            follow = [sid for sid in self.states if cured.get(sid) == target]
+            if follow:
+                names = ", ".join(repr(sid) for sid in follow[:3]) + (", …" if len(follow) > 3 else "")
+                root = self.ck.diagnostics[index]
+                self.ck.diagnostics[index] = replace(
+                    root,
+                    message=f"{root.message} (this also leaves {_states(len(follow))} unreachable or with no way to an "
+                    f"ending: {names}; not listed separately)",
+                )
         for sid in self.states:
-            if sid not in reached:
+            if sid in unreachable and sid not in cured:
                 self.ck.error(
                     ("states", sid), f"state {sid!r} cannot be reached from the start state {start!r}", at_key=True
                 )
@@ -312,18 +398,25 @@ class _Semantics:
             self.ck.error(
                 ("states",), "no state has outcome: completed, so no trainee could ever finish the course", at_key=True
             )
-        reverse: dict[str, set[str]] = defaultdict(set)
-        for src, targets in graph.items():
-            for t in targets:
-                reverse[t].add(src)
-        can_end = _reach(reverse, terminals)
         for sid in self.states:
-            if sid in reached and sid not in can_end:
+            if sid in trapped and sid not in cured:
                 self.ck.error(
                     ("states", sid),
                     f"from state {sid!r} no terminal state can be reached: the trainee would be trapped",
                     at_key=True,
                 )
+
+
+def _cells(text: str) -> int:
+    """Terminal columns `text` takes: wide (CJK, full-width punctuation) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _states(n: int) -> str:
+    return "1 state" if n == 1 else f"{n} states"
+
+
+_FIXED = "\0fixed"  # where a broken goto leads once fixed to an unknown place: assumed to reach an ending
 
 
 def _reach(graph: dict[str, set[str]], roots: list[str]) -> set[str]:

@@ -59,6 +59,9 @@ class Document:
     key_positions: dict[Path_, Pos] = field(default_factory=dict)  # path -> position of the key that names it
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sha256: str = ""  # of the file's text, so a session can name exactly the course it was played on
+    # path -> the text as written, for values YAML read as a number, true/false or null: an error about a text that
+    # YAML read as `1.0` or `true` then says what to quote ("version: 1.10" is the number 1.1).
+    raw: dict[Path_, str] = field(default_factory=dict)
 
     def pos(self, path: Path_) -> Pos:
         """Where `path` was written, or the nearest enclosing node that was."""
@@ -135,6 +138,8 @@ class _Walker:
                 raise _fail(self.doc.file, pos, f"cannot read {node.value!r}: {exc}") from exc
             if isinstance(value, str):
                 self.check_text(value, pos)
+            elif not node.style:  # written bare: YAML decided its type
+                self.doc.raw[path] = node.value
             return value
         self.active.add(id(node))
         try:
@@ -215,7 +220,7 @@ def parse_text(text: str, file: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        raise _fail(file, _mark_pos(mark), f"YAML syntax: {problem}") from None
+        raise _fail(file, _mark_pos(mark), f"YAML syntax: {problem}{_advice(text, mark, problem)}") from None
     except yaml.YAMLError as exc:
         raise _fail(file, Pos(1, 1), f"YAML syntax: {str(exc).splitlines()[0]}") from None
     except RecursionError:
@@ -229,6 +234,23 @@ def parse_text(text: str, file: str) -> Document:
     except RecursionError:
         raise _fail(file, _mark_pos(node.start_mark), "the YAML is nested too deeply to read") from None
     return doc
+
+
+def _advice(text: str, mark: Any, problem: str) -> str:
+    """What an author usually did to get PyYAML's `problem` at `mark`, and how to fix it (PyYAML's own words name
+    the parser's state, not the author's mistake)."""
+    line = text.splitlines()[mark.line] if mark is not None and mark.line < len(text.splitlines()) else ""
+    indent = line[: len(line) - len(line.lstrip())]
+    if "\t" in indent or ("cannot start any token" in problem and line[mark.column : mark.column + 1] == "\t"):
+        return "; a tab is not allowed for indentation in YAML: indent with spaces"
+    if "mapping values are not allowed" in problem:
+        return "; a text holding ': ' must be quoted, e.g. en: \"Step 1: lock out\" (or use the full-width ：)"
+    if "expected ',' or '}'" in problem or "expected ',' or ']'" in problem:
+        return (
+            "; in {...} or [...] a text holding ':', ',', '{', '}', '[' or ']' must be quoted, "
+            'e.g. {en: "Step 1: lock out"}'
+        )
+    return ""
 
 
 def read_document(path: Path) -> Document:

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
+from trainer.course.diagnostics import Pos
 from trainer.course.model import Course
 from trainer.engine.clock import ManualClock
 from trainer.engine.session import EngineError, Session, Snapshot
 
 MAX_SITUATIONS = 50_000
 MAX_STEPS = 1_000
+EXAMPLE_VARIABLES = 6  # ... and at most this many of the variables read from there on (the changed ones first)
+EXAMPLE_STEPS = 12  # a trap's example path shows at most this many of its last actions
 
 
 @dataclass
@@ -30,9 +33,10 @@ class Coverage:
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # "engine error", "trap", "timer cannot fire", "uncovered", "limit"
+    kind: str  # "engine error", "trap", "timer cannot fire", "uncovered", "limit", "ambiguous"
     message: str
     failing: bool
+    pos: Pos | None = None  # where in the course file, when the finding belongs to one place
 
 
 @dataclass
@@ -43,6 +47,9 @@ class Report:
     situations: int = 0
     playthroughs: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    # state -> (how many trapped situations, the smallest example's rank, its message): one finding per state
+    traps: dict[str, tuple[int, tuple[int, int], str]] = field(default_factory=dict)
+    limited: bool = False
 
     @property
     def failed(self) -> bool:
@@ -55,16 +62,52 @@ class Report:
         total = {(owner, a.id) for owner, a in self.course.all_actions()}
         return len(self.coverage.actions & total), len(total)
 
+    def trap(self, state: str, rank: tuple[int, int], message: str, count: int = 1) -> None:
+        """Keep, for `state`, the most trapped situations one exploration found and the example of lowest `rank`."""
+        seen, best, text = self.traps.get(state, (0, rank, message))
+        if rank < best:
+            best, text = rank, message
+        self.traps[state] = (max(seen, count), best, text)
 
-def _key(snap: Snapshot) -> Hashable:
-    return (
-        snap.state,
-        tuple(sorted(snap.variables.items())),
-        snap.active_events,
-        snap.fired_events,
-        snap.ignored_reported,
-        snap.ended,
-    )
+
+def live_variables(course: Course) -> dict[str, tuple[str, ...]]:
+    """State -> the variables that can still be read there: by a `when` of an action offered in the state (its own or
+    a random event's that can be active there), or in a state reachable from it before an action or timer sets them.
+
+    Dead-variable reduction: two situations that differ only in variables that can no longer be read behave the same
+    from then on (a `set` only writes fixed values, so no value flows from one variable into another), so the
+    explorer counts them as one. A hub flag that no action reads after the hub no longer multiplies every situation
+    after it. Variables read only by scene text, the map, the inventory or the procedure do not change what the
+    trainee can do, so they do not split situations either.
+    """
+    states = course.states
+    reads: dict[str, set[str]] = {sid: set() for sid in states}
+    moves: dict[str, list[tuple[str, frozenset[str]]]] = {sid: [] for sid in states}
+    for sid, state in states.items():
+        for a in state.actions:
+            reads[sid] |= a.when.variables if a.when else set()
+            moves[sid].append((a.goto or sid, frozenset(a.set)))
+        if state.timer:
+            moves[sid].append((state.timer.goto, frozenset(state.timer.set)))
+    for event in course.random_events:
+        for sid in event.states:
+            if sid not in states:
+                continue
+            for a in event.actions:
+                reads[sid] |= a.when.variables if a.when else set()
+                moves[sid].append((a.goto or sid, frozenset(a.set)))
+    live = reads
+    changed = True
+    while changed:  # backward data flow to a fixed point: live(s) = reads(s) + live(t) - set on the way, over moves
+        changed = False
+        for sid, out in moves.items():
+            for target, written in out:
+                extra = live.get(target, set()) - written - live[sid]
+                if extra:
+                    live[sid] |= extra
+                    changed = True
+    known = set(course.variables)
+    return {sid: tuple(sorted(names & known)) for sid, names in live.items()}
 
 
 def _record_choice(session: Session, action_id: str, report: Report) -> None:
@@ -75,16 +118,29 @@ def _record_choice(session: Session, action_id: str, report: Report) -> None:
             return
 
 
-def _explore(course: Course, force: bool, report: Report) -> None:
+def _explore(course: Course, force: bool, report: Report, live: dict[str, tuple[str, ...]], limit: int) -> None:
     clock = ManualClock()
     session = Session(course, seed=0, clock=clock)
     session.roll = lambda ev: (ev.probability > 0) if force else (ev.probability >= 1)
     session.start()
     start = session.snapshot()
-    seen: dict[Hashable, int] = {_key(start): 0}
-    edges: list[set[int]] = [set()]
+
+    def key(snap: Snapshot) -> Hashable:
+        values = snap.variables
+        return (
+            snap.state,
+            tuple([values[name] for name in live[snap.state]]),
+            snap.active_events,
+            snap.fired_events,
+            snap.ignored_reported,
+            snap.ended,
+        )
+
+    seen: dict[Hashable, int] = {key(start): 0}
+    edges: list[list[int]] = [[]]
     nodes: list[Snapshot] = [start]
     ended: set[int] = set()
+    stuck: set[int] = set()
     queue = deque([0])
     truncated = False
     while queue:
@@ -105,19 +161,14 @@ def _explore(course: Course, force: bool, report: Report) -> None:
                         "ambiguous",
                         f"state {snap.state!r}: the {lang} label {twice[0]!r} is offered twice at once",
                         True,
+                        course.states[snap.state].pos,
                     )
                 )
         moves: list[str | None] = [o.action.id for o in offers]
         if session.deadline_ms() is not None:
             moves.append(None)  # wait for the timer
         if not moves:
-            report.findings.append(
-                Finding(
-                    "trap",
-                    f"state {snap.state!r} with {dict(snap.variables)}: no action is offered and no timer runs",
-                    True,
-                )
-            )
+            stuck.add(idx)
             continue
         for move in moves:
             session.restore(snap)
@@ -134,29 +185,34 @@ def _explore(course: Course, force: bool, report: Report) -> None:
                     session.choose(move)
             except (EngineError, KeyError, TypeError, ValueError) as exc:
                 what = "waiting for the timer" if move is None else f"action {move!r}"
-                report.findings.append(Finding("engine error", f"state {snap.state!r}, {what}: {exc}", True))
+                report.findings.append(
+                    Finding("engine error", f"state {snap.state!r}, {what}: {exc}", True, course.states[snap.state].pos)
+                )
                 continue
             after = session.snapshot()
-            key = _key(after)
-            if key not in seen:
-                if len(nodes) >= MAX_SITUATIONS:
+            k = key(after)
+            target = seen.get(k)
+            if target is None:
+                if len(nodes) >= limit:
                     truncated = True
                     continue
-                seen[key] = len(nodes)
+                target = seen[k] = len(nodes)
                 nodes.append(after)
-                edges.append(set())
-                queue.append(seen[key])
-            edges[idx].add(seen[key])
+                edges.append([])
+                queue.append(target)
+            edges[idx].append(target)
     report.situations += len(nodes)
     if truncated:
-        report.findings.append(
-            Finding("limit", f"stopped after {MAX_SITUATIONS} situations; the course has more", False)
-        )
+        # A situation with nothing to do is a trap however far the search went; "no way to an ending" needs it all.
+        _report_traps(course, report, nodes, stuck, stuck, live)
+        if not report.limited:
+            report.limited = True
+            report.findings.append(_limit_finding(course, nodes, live, limit))
         return
-    reverse: list[set[int]] = [set() for _ in nodes]
+    reverse: list[list[int]] = [[] for _ in nodes]
     for src, targets in enumerate(edges):
         for t in targets:
-            reverse[t].add(src)
+            reverse[t].append(src)
     can_end = set(ended)
     todo = list(ended)
     while todo:
@@ -164,11 +220,84 @@ def _explore(course: Course, force: bool, report: Report) -> None:
             if src not in can_end:
                 can_end.add(src)
                 todo.append(src)
-    trapped = sorted({nodes[i].state for i in range(len(nodes)) if i not in can_end})
-    for state in trapped:
-        report.findings.append(
-            Finding("trap", f"from state {state!r} (with some variable values) no ending can be reached", True)
-        )
+    trapped = [i for i in range(len(nodes)) if i not in can_end]
+    _report_traps(course, report, nodes, trapped, stuck, live)
+
+
+def _report_traps(
+    course: Course,
+    report: Report,
+    nodes: list[Snapshot],
+    trapped: Iterable[int],
+    stuck: set[int],
+    live: dict[str, tuple[str, ...]],
+) -> None:
+    """One finding per state (not one per trapped situation: 2,306 lines once): how many situations trap the trainee
+    there and the smallest example, the one with the fewest variables changed from the start, reached first."""
+    by_state: dict[str, list[int]] = {}
+    for i in trapped:
+        by_state.setdefault(nodes[i].state, []).append(i)
+    for state, found in by_state.items():
+
+        def changed(i: int, state: str = state) -> list[str]:
+            values = nodes[i].variables
+            return [name for name in live[state] if values[name] != course.variables[name]]
+
+        best = min(found, key=lambda i: (len(changed(i)), i))
+        snap = nodes[best]
+        # The variables that can still matter here (read from here on), the changed ones first.
+        names = sorted(live[state], key=lambda name: name not in changed(best))
+        shown = ", ".join(f"{name} = {_value(snap.variables[name])}" for name in names[:EXAMPLE_VARIABLES])
+        if len(names) > EXAMPLE_VARIABLES:
+            shown += f" and {len(names) - EXAMPLE_VARIABLES} more"
+        variables = f"with {shown}" if shown else "whatever the variables"
+        events = f", event {', '.join(snap.active_events)} active" if snap.active_events else ""
+        steps = list(snap.history)
+        path = ", ".join(steps[-EXAMPLE_STEPS:]) or "(the start)"
+        if len(steps) > EXAMPLE_STEPS:
+            path = f"…{len(steps) - EXAMPLE_STEPS} more, " + path
+        why = "no action is offered and no timer runs" if best in stuck else "no ending can be reached from here"
+        message = f"state {state!r} traps the trainee: {why}; e.g. {variables}{events}, after: {path}"
+        report.trap(state, (len(changed(best)), len(steps)), message, count=len(found))
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _limit_finding(course: Course, nodes: list[Snapshot], live: dict[str, tuple[str, ...]], limit: int) -> Finding:
+    """The limit was reached: name the variables that multiply the situations most, with where they are declared.
+
+    A variable's weight is how many of the situations found would merge if it could no longer be read (situations
+    that differ only in it)."""
+    base = [(n.state, tuple(n.variables[v] for v in live[n.state]), n.active_events, n.fired_events) for n in nodes]
+    weights: list[tuple[int, str]] = []
+    for name in course.variables:
+        merged = {
+            (s, tuple(x for v, x in zip(live[s], values, strict=True) if v != name), a, f) for s, values, a, f in base
+        }
+        if len(merged) < len(base):
+            weights.append((len(base) - len(merged), name))
+    weights.sort(key=lambda w: (-w[0], w[1]))
+    top = weights[:3]
+    where = course.source or course.id
+
+    def at(name: str) -> str:
+        pos = course.variable_pos.get(name)
+        return f"{where}:{pos.line}:{pos.col}" if pos else where
+
+    blame = "; ".join(f"{name!r} ({at(name)}) splits {count} of them" for count, name in top)
+    advice = (
+        f"; the variables that multiply them most: {blame}. Set such a variable back to its start value once "
+        "nothing reads it (e.g. a hub flag when leaving the hub), or merge flags that always change together "
+        "(docs/authoring.md, 'When course test runs out of situations'); or raise --max-situations"
+        if top
+        else "; raise --max-situations"
+    )
+    pos = course.variable_pos.get(top[0][1]) if top else None
+    return Finding("limit", f"stopped after {limit} situations; the course has more{advice}", False, pos)
 
 
 def _playthrough(course: Course, seed: int, report: Report) -> None:
@@ -184,9 +313,11 @@ def _playthrough(course: Course, seed: int, report: Report) -> None:
             wait = session.deadline_ms() is not None  # a timer stopped after many timeouts in a row cannot fire
             pick = rng.randrange(len(offers) + (1 if wait else 0)) if offers or wait else None
             if pick is None:
-                report.findings.append(
-                    Finding("trap", f"random playthrough {seed}: stuck in {session.state.id!r}", True)
+                message = (
+                    f"state {session.state.id!r} traps the trainee: no action is offered and no timer runs; "
+                    f"e.g. in random playthrough {seed}, after: {', '.join(session.history[-EXAMPLE_STEPS:])}"
                 )
+                report.trap(session.state.id, (MAX_STEPS, MAX_STEPS), message, count=0)  # counts are of situations
                 return
             clock.advance(_think_ms(rng))
             if pick == len(offers):
@@ -213,23 +344,38 @@ def _think_ms(rng: random.Random) -> int:
     return round(rng.uniform(0.5, 8.0) * 1000)
 
 
-def explore_course(course: Course, *, random_runs: int = 100, seed: int = 0) -> Report:
+def explore_course(
+    course: Course, *, random_runs: int = 100, seed: int = 0, max_situations: int = MAX_SITUATIONS
+) -> Report:
     report = Report(course)
+    live = live_variables(course)
     for force in (True, False):
-        _explore(course, force, report)
+        _explore(course, force, report, live, max_situations)
     seeds = random.Random(seed)
     for _ in range(random_runs):
         _playthrough(course, seeds.randrange(2**31), report)
+    for state, (count, _, message) in report.traps.items():
+        more = f" ({count} such situations in all)" if count > 1 else ""
+        report.findings.append(Finding("trap", message + more, True, course.states[state].pos))
     report.findings = list(dict.fromkeys(report.findings))  # one line per problem, however many situations show it
     for state in course.states.values():
         if state.timer and state.id not in report.coverage.timers:
             report.findings.append(
-                Finding("timer cannot fire", f"the timer of state {state.id!r} never ran out in any exploration", True)
+                Finding(
+                    "timer cannot fire",
+                    f"the timer of state {state.id!r} never ran out in any exploration",
+                    True,
+                    state.timer.pos,
+                )
             )
     for sid in course.states:
         if sid not in report.coverage.states:
-            report.findings.append(Finding("uncovered", f"state {sid!r} was never reached", False))
+            report.findings.append(
+                Finding("uncovered", f"state {sid!r} was never reached", False, course.states[sid].pos)
+            )
     for owner, action in course.all_actions():
         if (owner, action.id) not in report.coverage.actions:
-            report.findings.append(Finding("uncovered", f"action {action.id!r} of {owner} was never available", False))
+            report.findings.append(
+                Finding("uncovered", f"action {action.id!r} of {owner} was never available", False, action.pos)
+            )
     return report
