@@ -41,6 +41,7 @@ MINIMAL: dict[str, list[str]] = {
     "instructor set-password": ["--stdin"],
     "db info": [],
     "db upgrade": [],
+    "db set": ["timezone", "UTC"],
     "db backup": ["b.db"],
     "db restore": ["b.db"],
     "report course": ["c"],

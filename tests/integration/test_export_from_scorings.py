@@ -15,6 +15,7 @@ from trainer.export import scores
 from trainer.export.period import Period
 from trainer.scoring.grade import score_row
 from trainer.scoring.rubric import score_session
+from trainer.sitetime import site_zone
 from trainer.store import schema
 from trainer.store.errors import StoreError
 from trainer.store.store import Store
@@ -50,7 +51,9 @@ def filled(db_url: str) -> tuple[Store, dict[str, str]]:
 def from_events(store: Store, library: Library) -> scores.ScoreSheet:
     """The sheet as it was built before scorings kept the mistakes: every attempt's events replayed."""
     trainees = {t.badge: t for t in store.trainees()}
-    return scores.assemble(store.sessions(), trainees, library, today=TODAY, period=Period(), events=store.events_of)
+    return scores.assemble(
+        store.sessions(), trainees, library, today=TODAY, period=Period(), events=store.events_of, zone=site_zone(store)
+    )
 
 
 def test_the_sheet_from_stored_scorings_equals_the_sheet_from_the_events(db_url):

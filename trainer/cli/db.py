@@ -24,6 +24,10 @@ def register(sub: Any) -> None:
         help="where to write the backup (SQLite: a complete Trainer database; PostgreSQL: a pg_dump archive)",
     )
     add_force(p, "FILE (and remove a stale FILE-wal, FILE-shm beside it)")
+    p = command(dsub, "set", set_setting, uses=("db",))
+    p.add_argument("key", choices=sorted(SETTABLE), metavar="KEY", help=f"the setting: {', '.join(sorted(SETTABLE))}")
+    p.add_argument("value", metavar="VALUE", help="its new value (timezone: an IANA name such as Asia/Shanghai)")
+    p.add_argument("--reason", default="", metavar="TEXT", help="why (kept in the audit trail)")
     p = command(dsub, "restore", restore, uses=("db",))
     p.add_argument("source", type=Path, metavar="FILE", help="a backup written by `trainer db backup` (SQLite)")
     add_force(p, "a database that holds sessions (or a backup whose chains fail)")
@@ -32,17 +36,46 @@ def register(sub: Any) -> None:
 
 def _group_help(args: argparse.Namespace) -> int:
     """Database information, upgrades, backups and restores (see trainer db --help)."""
-    raise UsageError("choose a db command: info, upgrade, backup, restore (see trainer db --help)")
+    raise UsageError("choose a db command: info, set, upgrade, backup, restore (see trainer db --help)")
+
+
+def _timezone(value: str) -> str:
+    from trainer import sitetime
+
+    return sitetime.zone(value, "timezone").key
+
+
+# The settings an administrator sets with `trainer db set KEY VALUE`: each checks and normalises its value.
+SETTABLE: dict[str, Any] = {"timezone": _timezone}
+
+
+def set_setting(args: argparse.Namespace) -> int:
+    """Set one of the site's settings stored in the database, for every terminal and command that uses it.
+
+    timezone: the IANA time zone (e.g. Asia/Shanghai) in which dates, --since/--until periods and certification
+    expiry are counted, whatever the zone of the machine running a command; a new database gets its creator's zone.
+    The change is kept in the audit trail (who, old and new value, --reason).
+    """
+    from trainer.cli.unscored import open_store
+    from trainer.store import audit
+
+    value = SETTABLE[args.key](args.value)
+    with open_store(args) as store:
+        old = store.change_setting(args.key, value, act=audit.Act(args.reason))
+    print(f"{args.key}: {value}" + (f" (was {old})" if old not in (None, value) else ""))
+    return ExitCode.OK
 
 
 def info(args: argparse.Namespace) -> int:
-    """Show which database is used, its schema version and its durability settings."""
+    """Show which database is used, its schema version, its time zone and its durability settings."""
+    from trainer import sitetime
     from trainer.store import schema
     from trainer.store.store import Store
 
     with Store.open(args.db) as store:
         print(f"database: {store.describe()}")
         print(f"schema_version: {schema.SCHEMA_VERSION}")
+        print(f"{sitetime.SETTING}: {sitetime.zone_name(sitetime.site_zone(store))}")
         for key, value in store.diagnostics().items():
             print(f"{key}: {value}")
     return ExitCode.OK

@@ -16,7 +16,7 @@ from typing import Any
 
 from trainer.cli import command
 from trainer.cli.gcpause import paused_gc
-from trainer.cli.outputs import add_force
+from trainer.cli.outputs import add_force, add_tz
 from trainer.errors import ExitCode, TrainerError, UsageError
 
 DEFAULT_HOME_PAGE = "https://trainer.local"
@@ -154,7 +154,7 @@ PROGRESS_THRESHOLD = 2000  # sessions or rows; smaller exports finish before a b
 
 
 def _day(text: str) -> Any:
-    from trainer.export.period import parse_day
+    from trainer.sitetime import parse_day
 
     try:
         return parse_day(text)
@@ -171,10 +171,21 @@ def _register_scores(esub: Any) -> None:
         "--out", required=True, metavar="FILE", help="the file to write (a new file is readable by you only)"
     )
     add_force(p, "the --out file")
-    p.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="attempts started on or after this local day")
-    p.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="attempts started on or before this local day")
+    p.add_argument(
+        "--since",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="attempts started on or after this day (in the site's time zone)",
+    )
+    p.add_argument(
+        "--until",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="attempts started on or before this day (in the site's time zone)",
+    )
     p.add_argument("--department", metavar="NAME", help="only trainees of this department (as registered)")
     p.add_argument("--course", metavar="COURSE_ID", help="only this course")
+    add_tz(p)
 
 
 def scores(args: argparse.Namespace) -> int:
@@ -189,23 +200,26 @@ def scores(args: argparse.Namespace) -> int:
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.export import scores as scores_mod
-    from trainer.export.period import Period, today
+    from trainer.export.period import Period, check_order
+    from trainer.sitetime import site_zone, today
 
     fmt = args.format or Path(args.out).suffix.lower().lstrip(".")
     if fmt not in SCORE_FORMATS:
         raise UsageError(f"--out {args.out}: say --format xlsx or --format csv (or end the file name in .xlsx or .csv)")
     lang = args.lang or "en"
-    period = Period(args.since, args.until)
+    check_order(args.since, args.until)
     target = outfile.check(args.out, "score sheet", force=args.force)
     library = load_library(args.courses)
     bar = _ProgressBar()
     with paused_gc():  # 100 000 attempts: see paused_gc
         try:
             with open_store(args, library=library) as store:
+                zone = site_zone(store, args.tz)
+                period = Period(args.since, args.until, zone)
                 sheet = scores_mod.build(
                     store,
                     library,
-                    today=today(),
+                    today=today(zone),
                     period=period,
                     department=args.department,
                     course_id=args.course,

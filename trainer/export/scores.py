@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, tzinfo
 from operator import attrgetter
 from typing import Any
 
@@ -23,8 +23,9 @@ from trainer.certification import Certification, CertStatus, certification
 from trainer.course.library import Library
 from trainer.errors import UsageError
 from trainer.export.attempts import Attempt, attempt, attempt_from_facts, is_attempt
-from trainer.export.period import ALL_DATES, Period, local_day, local_naive
+from trainer.export.period import ALL_DATES, Period
 from trainer.scoring.judgement import SEVERITY_WORDS
+from trainer.sitetime import day, site_zone, wall
 from trainer.store.records import AttemptFacts, SessionRecord, SessionStatus, Trainee
 from trainer.store.store import Store
 
@@ -169,6 +170,7 @@ class ScoreSheet:
     pairs: tuple[TraineeCourse, ...]  # sorted by department, badge, course
     attempts: tuple[Attempt, ...] | None  # oldest first; None when not read (CSV needs the first table only)
     trainees: dict[str, Trainee] = field(repr=False)
+    zone: tzinfo = field(kw_only=True)  # the site's: dates and times in the tables are its wall times
 
     def trainee_table(self, lang: str = "en") -> Table:
         rows = []
@@ -182,7 +184,7 @@ class ScoreSheet:
                     p.course_id,
                     latest.record.course_version,
                     len(p.attempts),
-                    local_day(latest.started_at),
+                    day(latest.started_at, self.zone),
                     latest.score,
                     p.best_score,
                     p.passed,
@@ -196,6 +198,7 @@ class ScoreSheet:
         rows = []
         outcomes: dict[str, str] = {}
         people = {badge: (t.name, t.department) for badge, t in self.trainees.items()}
+        zone = self.zone
         for a in self.attempts or ():
             r = a.record
             name, department = people.get(r.badge, _NOBODY)
@@ -211,7 +214,7 @@ class ScoreSheet:
                     department,
                     r.course_id,
                     r.course_version,
-                    local_naive(r.started_at),
+                    wall(r.started_at, zone),
                     a.duration,
                     None if r.status is SessionStatus.ABORTED else r.score,  # as Attempt.score, without the call
                     bool(r.passed),
@@ -248,11 +251,14 @@ def build(
     course_id: str | None = None,
     with_attempts: bool = True,
     progress: Progress | None = None,
+    zone: tzinfo | None = None,
 ) -> ScoreSheet:
     """Read the store once and build the score sheet. `with_attempts=False` skips reading events (the CSV needs none).
+    `zone`: the time zone its dates are in; the database's (sitetime.site_zone) when not given.
 
     Raises UsageError for a course or department nobody knows, so a typo is not mistaken for "nobody trained".
     """
+    zone = zone or period.zone or site_zone(store)
     trainees = {t.badge: t for t in store.trainees()}
     if department is not None and not any(t.department == department for t in trainees.values()):
         known = sorted({t.department for t in trainees.values()})
@@ -275,6 +281,7 @@ def build(
         events=store.events_of if with_attempts else None,
         facts=facts,
         progress=progress,
+        zone=zone,
     )
 
 
@@ -293,6 +300,7 @@ def assemble(
     events: Callable[[Sequence[str]], Iterable[tuple[str, Sequence[Any]]]] | None = None,
     facts: Mapping[str, AttemptFacts] | None = None,
     progress: Progress | None = None,
+    zone: tzinfo,
 ) -> ScoreSheet:
     """The score sheet from session records (any order) and, if `events` is given, their events (pure but for it).
 
@@ -339,7 +347,9 @@ def assemble(
     pairs = []
     for (badge, course_id), mine in grouped.items():
         course = library.get(course_id)
-        cert = certification(history[(badge, course_id)], course.certification_days, today) if course else None
+        cert = (
+            certification(history[(badge, course_id)], course.certification_days, today, zone=zone) if course else None
+        )
         pairs.append(TraineeCourse(trainees[badge], course_id, tuple(mine), cert))
     pairs.sort(key=lambda p: (p.trainee.department, p.trainee.badge, p.course_id))
     return ScoreSheet(
@@ -348,4 +358,5 @@ def assemble(
         pairs=tuple(pairs),
         attempts=tuple(attempts) if events is not None else None,
         trainees=trainees,
+        zone=zone,
     )

@@ -15,6 +15,7 @@ LOGIN_FAILED = "instructor.login_failed"
 LOGIN_REFUSED = "instructor.login_refused"  # an attempt made before the wait was over: refused unchecked
 PASSWORD_SET = "instructor.password_set"
 PASSWORD_RESET = "instructor.password_reset"
+SETTING_SET = "setting.set"  # `trainer db set KEY VALUE`: a site setting changed (old and new value)
 ACTIONS = (
     SESSION_VOID,
     LABEL_SET,
@@ -28,4 +29,5 @@ ACTIONS = (
     LOGIN_REFUSED,
     PASSWORD_SET,
     PASSWORD_RESET,
+    SETTING_SET,
 )

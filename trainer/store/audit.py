@@ -39,6 +39,7 @@ from trainer.store.actions import (  # noqa: F401  (re-exported: callers name th
     SCORE_REPAIR,
     SCORE_RESCORE,
     SESSION_VOID,
+    SETTING_SET,
 )
 
 # The events after which the failure count starts again from zero.

@@ -25,6 +25,7 @@ class Trainee:
     name: str
     department: str
     created_at: datetime
+    plant: str | None = None  # the site within the company (schema version 5); None: not known
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 4  # the version this code creates; migrations.py upgrades older ones to it
+SCHEMA_VERSION = 5  # the version this code creates; migrations.py upgrades older ones to it
 APPLICATION = "trainer"  # meta['application']: how open() tells our database from another program's
 
 
@@ -95,6 +95,7 @@ trainees = Table(
     Column("name", Text, nullable=False),
     Column("department", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("plant", Text, nullable=True),  # version 5: the site within the company, for HR's sheets; None: not known
 )
 
 sessions = Table(

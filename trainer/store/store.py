@@ -737,6 +737,18 @@ class Store:
         with self._writing(f"save setting {key}") as conn:
             dialect.upsert(conn, t, {"key": key, "value": value}, update=("value",))
 
+    def change_setting(self, key: str, value: str, *, act: audit.Act | None = None) -> str | None:
+        """Set a site setting an administrator chose (`trainer db set`) and record the change, old and new value, in
+        the audit trail in the same transaction: a time zone moves expiry dates, so who changed it must be known.
+        Returns the old value (None: it was unset)."""
+        t = schema.settings
+        with self._writing(f"save setting {key}") as conn:
+            old = conn.execute(select(t.c.value).where(t.c.key == key)).scalar_one_or_none()
+            dialect.upsert(conn, t, {"key": key, "value": value}, update=("value",))
+            detail = {"key": key, "old": old, "new": value}
+            audit.write(conn, [audit.row(audit.SETTING_SET, act=self._act(act), at=_utcnow(), detail=detail)])
+        return old
+
     # --- the audit trail and the instructor password (schema version 4; see audit.py) ------------------------------------
 
     def audit_trail(
@@ -1237,7 +1249,9 @@ def _made(deduction: Mapping[str, Any]) -> MistakeMade:
 
 
 def _trainee(row: Row[Any]) -> Trainee:
-    return Trainee(badge=row.badge, name=row.name, department=row.department, created_at=row.created_at)
+    return Trainee(
+        badge=row.badge, name=row.name, department=row.department, created_at=row.created_at, plant=row.plant
+    )
 
 
 _SESSION_STATUS = {s.value: s for s in SessionStatus}
