@@ -16,15 +16,44 @@ from trainer.export import cells, period
 @pytest.mark.parametrize(
     "text", ["=1+1", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "\n=1", '=HYPERLINK("http://x","y")']
 )
-def test_text_starting_like_a_formula_is_quoted_for_csv(text):
+def test_text_starting_like_a_formula_is_marked_as_text_for_csv(text):
     assert cells.starts_like_formula(text)
-    assert cells.csv_text(text) == "'" + text
+    assert cells.csv_text(text) == cells.TEXT_MARK + text
+    assert not cells.starts_like_formula(cells.csv_text(text))
 
 
-@pytest.mark.parametrize("text", ["", "张三", "a=1", " =1", "1-2", "'=1", "#N/A"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "000123",
+        "1.0",
+        "1-2",
+        "2026-11-01",
+        "07:30",
+        "#N/A",
+        "#DIV/0!",
+        "50%",
+        "(1)",
+        "¥3",
+        "TRUE",
+        "false",
+        " 1",
+        "'=1",
+    ],
+)
+def test_text_a_spreadsheet_would_read_as_a_number_date_error_or_truth_is_marked(text):
+    assert cells.reads_as_other(text)
+    assert cells.csv_text(text) == cells.TEXT_MARK + text
+
+
+@pytest.mark.parametrize("text", ["", "张三", "a=1", "mini", "press-loto-die-change", "valid", "B1001"])
 def test_ordinary_text_is_left_alone(text):
-    assert not cells.starts_like_formula(text)
+    assert not cells.reads_as_other(text)
     assert cells.csv_text(text) == text
+
+
+def test_csv_replaces_control_characters_as_the_xlsx_does():
+    assert cells.csv_text("a\x07b") == "a\ufffdb" == cells.storable("a\x07b")
 
 
 def test_control_characters_xml_cannot_hold_are_replaced():

@@ -107,7 +107,8 @@ def test_without_events_the_sheet_still_has_its_first_table():
     sheet = scores.assemble(records, TRAINEES, LIBRARY, today=date(2026, 6, 1), zone=ZONE)
     assert sheet.attempts is None
     table = sheet.trainee_table()
-    assert [r[0] for r in table.rows] == ["A", "B"] and table.rows[0][5] == 2
+    attempts = [c.key for c in scores.TRAINEE_COLUMNS].index("attempts")
+    assert [r[0] for r in table.rows] == ["A", "B"] and table.rows[0][attempts] == 2
 
 
 def test_a_session_on_another_course_version_has_unknown_mistakes():
@@ -122,10 +123,16 @@ def test_a_session_on_another_course_version_has_unknown_mistakes():
 def test_a_course_no_longer_in_the_library_has_an_unknown_certification():
     records, events = sample()
     sheet = scores.assemble(records, TRAINEES, Library({}, ()), today=date(2026, 6, 1), zone=ZONE, events=fetch(events))
-    rows = sheet.trainee_table().rows
-    assert all(r[10] is None and r[11] == "unknown (course not loaded)" for r in rows)
-    assert all(r[11] is None for r in sheet.attempt_table().rows)  # mistakes unknown, not zero
-    assert sheet.department_table().rows == [("冲压", "mini", 1, 1, 0, 0, 0, 0), ("焊装", "mini", 1, 0, 0, 0, 0, 0)]
+    keys = [c.key for c in scores.TRAINEE_COLUMNS]
+    rows = [dict(zip(keys, r, strict=True)) for r in sheet.trainee_table().rows]
+    assert all(r["valid_until"] is None and r["status"] == "unknown (course not loaded)" for r in rows)
+    assert all(r["course_title"] is None for r in rows)
+    critical = [c.key for c in scores.ATTEMPT_COLUMNS].index("critical_mistakes")
+    assert all(r[critical] is None for r in sheet.attempt_table().rows)  # mistakes unknown, not zero
+    assert sheet.department_table().rows == [
+        (None, "冲压", "mini", None, 1, 1, 0, 0, 0, 0),
+        (None, "焊装", "mini", None, 1, 0, 0, 0, 0, 0),
+    ]
 
 
 def test_department_filter_and_period():

@@ -185,15 +185,22 @@ def _register_scores(esub: Any) -> None:
     )
     p.add_argument("--department", metavar="NAME", help="only trainees of this department (as registered)")
     p.add_argument("--course", metavar="COURSE_ID", help="only this course")
+    p.add_argument(
+        "--bilingual",
+        action="store_true",
+        help="headers in Chinese and English, --lang's first (e.g. 工号 / badge)",
+    )
     add_tz(p)
 
 
 def scores(args: argparse.Namespace) -> int:
     """Write the score sheet for HR: one row per trainee and course, with the certification status.
 
-    XLSX has three sheets: trainees (one row per trainee and course), attempts (every attempt with its mistakes) and
-    departments (trained, passed, valid, expiring, expired). CSV holds the first sheet, UTF-8 with a BOM for Excel.
-    Certification status is as of today, from every pass on record; --since/--until pick the attempts counted.
+    XLSX has an About sheet (when, as of which day, filters, time zone, Trainer version, scorer, course versions) and three
+    tables: trainees (one row per trainee and course), attempts (every attempt with its mistakes) and departments
+    (trained, passed, valid, expiring, expired, per plant and department). CSV holds the first table, UTF-8 with a BOM,
+    shown by Excel, WPS and LibreOffice as the XLSX shows it. Certification status is as of today (the site's), from
+    every pass on record; --since/--until pick the attempts counted, in the site's time zone (--tz: another).
     See docs/reports.md for every column.
     """
     from trainer import outfile
@@ -229,11 +236,18 @@ def scores(args: argparse.Namespace) -> int:
             if fmt == "xlsx":
                 from trainer.export.xlsx import write_xlsx
 
-                write_xlsx(sheet, target, lang=lang, progress=bar.stage("writing rows"), force=args.force)
+                write_xlsx(
+                    sheet,
+                    target,
+                    lang=lang,
+                    progress=bar.stage("writing rows"),
+                    force=args.force,
+                    bilingual=args.bilingual,
+                )
             else:
                 from trainer.export.csvsheet import write_csv
 
-                write_csv(sheet, target, lang=lang, force=args.force)
+                write_csv(sheet, target, lang=lang, force=args.force, bilingual=args.bilingual)
         finally:
             bar.close()
         attempts = sum(len(p.attempts) for p in sheet.pairs)

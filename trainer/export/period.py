@@ -47,14 +47,15 @@ class Period:
         start, end = self.start, self.end
         return (start is None or when >= start) and (end is None or when < end)
 
-    def describe(self) -> str:
+    def describe(self, lang: str = "en") -> str:
+        zh = lang == "zh"
         if self.since and self.until:
-            return f"{self.since} to {self.until}"
+            return f"{self.since} 至 {self.until}" if zh else f"{self.since} to {self.until}"
         if self.since:
-            return f"since {self.since}"
+            return f"{self.since} 起" if zh else f"since {self.since}"
         if self.until:
-            return f"until {self.until}"
-        return "all dates"
+            return f"截至 {self.until}" if zh else f"until {self.until}"
+        return "全部日期" if zh else "all dates"
 
 
 ALL_DATES = Period()  # no bounds: the default period of every report

@@ -1149,7 +1149,7 @@ class Store:
             .scalar_subquery()
         )
         query = (
-            select(*_RECORD_COLUMNS, wanted.label("wanted"), e.c.t_ms, h.c.details)
+            select(*_RECORD_COLUMNS, wanted.label("wanted"), e.c.t_ms, h.c.details, h.c.scorer)
             .outerjoin(e, (e.c.session_id == s.c.id) & (e.c.seq == s.c.event_count) & wanted)
             .outerjoin(h, (h.c.id == last_scoring) & wanted)
         )
@@ -1162,7 +1162,7 @@ class Store:
         out: list[tuple[SessionRecord, AttemptFacts | None]] = []
         for row in rows:
             record = _session(row, now, to_utc)
-            is_wanted, t_ms, details = row[-3:]
+            is_wanted, t_ms, details, scorer = row[-4:]
             if not is_wanted:
                 out.append((record, None))
                 continue
@@ -1174,7 +1174,7 @@ class Store:
                 raise StoreError(
                     f"{self._where}: session {record.id[:8]} has an unreadable score ({exc}); rescore it with `trainer score`"
                 ) from exc
-            out.append((record, AttemptFacts(record.id, t_ms, mistakes)))
+            out.append((record, AttemptFacts(record.id, t_ms, mistakes, scorer)))
         return out
 
     # --- helpers --------------------------------------------------------------------------------------------------------
