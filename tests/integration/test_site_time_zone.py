@@ -12,10 +12,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import openpyxl
 import pytest
 from cliproc import trainer
 from test_export_support import EXPERT, FIXTURES, course, play, register
 
+from trainer import sitetime
 from trainer.export.cells import TEXT_MARK
 from trainer.store.store import Store
 
@@ -61,6 +63,12 @@ def test_a_china_morning_is_in_its_chinese_day_on_a_utc_server(db, tmp_path):
         ("000123", "2026-11-01", "2027-11-01")  # mini: 365 days after the day of the pass, the plant's day
     ]
     assert sheet_rows(db, tmp_path / "s.csv", "--until", "2026-10-31") == []
+    # The XLSX reads the period in SQL (an aware 2026-11-01 00:00+08:00 used to be compared as text on SQLite).
+    xlsx = tmp_path / "s.xlsx"
+    done = run(db, "export", "scores", "--courses", str(FIXTURES), "--out", str(xlsx), "--since", "2026-11-01")
+    assert done.returncode == 0, done.stderr
+    attempts = list(openpyxl.load_workbook(xlsx)["Attempts"].iter_rows(min_row=2, values_only=True))
+    assert [(r[0], r[7]) for r in attempts] == [("000123", datetime(2026, 11, 1, 7, 30))]
 
     # --tz: the same sheet as a UTC site would see it, for one command; the database keeps its zone.
     assert sheet_rows(db, tmp_path / "s.csv", "--since", "2026-11-01", "--tz", "UTC") == []
@@ -94,3 +102,30 @@ def test_a_new_database_takes_the_zone_of_the_machine_that_creates_it(tmp_path):
     assert "timezone: Asia/Shanghai" in done.stdout, done.stderr
     # ... and keeps it when a machine in another zone opens it.
     assert "timezone: Asia/Shanghai" in trainer("db", "info", db=str(path), env={"TZ": "UTC"}).stdout
+
+
+def test_sessions_and_the_audit_trail_show_and_filter_by_the_sites_time(db):
+    run(db, "db", "set", "timezone", "Asia/Shanghai")
+    listed = run(db, "sessions", "list", "--since", "2026-11-01")
+    assert "2026-11-01 07:30" in listed.stdout, listed.stderr  # on the plant's clock, inside its day
+    assert "000123" not in run(db, "sessions", "list", "--since", "2026-11-01T08:00").stdout
+    (trail,) = [line for line in run(db, "audit", "list").stdout.splitlines() if "setting.set" in line]
+    assert trail.startswith(datetime.now(UTC).astimezone(sitetime.zone("Asia/Shanghai")).strftime("%Y-%m-%d"))
+
+
+def test_an_upgraded_database_gets_the_upgrading_machines_zone_and_a_plant_column(tmp_path):
+    from test_store_migrations import _database_at
+
+    from trainer.store import schema
+
+    path = tmp_path / "v4.db"
+    _database_at(f"sqlite:///{path}", 4)
+    done = trainer("db", "upgrade", db=str(path), env={"TZ": "Asia/Shanghai"})
+    assert done.returncode == 0, done.stderr
+    assert "5: trainees' plant, and the site's time zone" in done.stdout
+    assert "timezone: Asia/Shanghai" in trainer("db", "info", db=str(path), env={"TZ": "UTC"}).stdout
+    with Store.open(path) as store:
+        store.upsert_trainee("B1", "王芳", "冲压车间")
+        with store._engine.begin() as conn:
+            conn.execute(schema.trainees.update().values(plant="重庆一厂"))
+        assert store.get_trainee("B1").plant == "重庆一厂"

@@ -1466,7 +1466,14 @@ def _driver_rows(conn: Connection, statement: Any) -> list[tuple[Any, ...]]:
     columns the driver already returns as wanted). For bulk reads, where building a Row per row would cost more than
     the query. SQLAlchemy still compiles the statement for the backend; errors are raised as SQLAlchemy's."""
     compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params: Any = compiled.params
+    # The parameters through their column types' bind processors, as conn.execute() would: a `since` in the site's
+    # zone (2026-11-01 00:00+08:00) must reach SQLite as UTC text, not be compared as written with the stored UTC text.
+    dialect = conn.dialect
+    params: Any = dict(compiled.params)
+    for bind, name in compiled.bind_names.items():
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect) if name in params else None
+        if convert is not None:
+            params[name] = convert(params[name])
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup or ())
     sql = str(compiled)
