@@ -1,16 +1,18 @@
 """Certification status of a trainee on a course: valid until a date, expiring soon, expired, or never passed.
 
 One rule, used by the app's catalog, the reports and the HR exports: a certification is earned by a passed session and
-is valid for the course's `certification_days` after the day of that pass, up to and including the last day.
+is valid for the course's `certification_days` after the day of that pass (in the site's time zone), up to and
+including the last day.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
 from enum import StrEnum
 
+from trainer.sitetime import day
 from trainer.store.records import SessionRecord, SessionStatus
 
 EXPIRING_DAYS = 30
@@ -30,13 +32,14 @@ class Certification:
     passed_on: date | None
 
 
-def certification(sessions: Iterable[SessionRecord], validity_days: int, today: date) -> Certification:
+def certification(sessions: Iterable[SessionRecord], validity_days: int, today: date, *, zone: tzinfo) -> Certification:
+    """As of the site's day `today`, counting the day of each pass in the site's time zone `zone` (sitetime)."""
     passes = [
         s.ended_at for s in sessions if s.passed and s.ended_at is not None and s.status is not SessionStatus.VOIDED
     ]
     if not passes:
         return Certification(CertStatus.NEVER, None, None)
-    passed_on = max(passes).astimezone().date()  # the latest moment falls on the latest local day
+    passed_on = day(max(passes), zone)  # the latest moment falls on the latest day of the site
     valid_until = passed_on + timedelta(days=validity_days)
     if today > valid_until:
         status = CertStatus.EXPIRED

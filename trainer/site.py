@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from trainer.errors import UsageError
 
+TIMEZONE = "timezone"  # the site's IANA time zone (trainer.sitetime.SETTING)
 SITE_URL = "site.url"  # the site's URL: the homePage of trainees' xAPI accounts (their identity in an LRS)
 SITE_NAME = "site.name"  # the site's name, e.g. "Plant 2, Suzhou"
 XAPI_IRI = "xapi.iri"  # the IRI of the site's xAPI profile terms (extensions, the mistake verb); default SITE_URL/xapi
@@ -43,6 +44,12 @@ def _iri(key: str, value: str) -> str:
     return check_url(value, key)
 
 
+def _timezone(key: str, value: str) -> str:
+    from trainer import sitetime
+
+    return sitetime.zone(value, key).key
+
+
 def _name(key: str, value: str) -> str:
     text = " ".join(value.split())
     if not text or len(text) > 200:
@@ -53,6 +60,7 @@ def _name(key: str, value: str) -> str:
 SETTABLE: dict[str, Settable] = {
     s.key: s
     for s in (
+        Settable(TIMEZONE, "the site's time zone (IANA, e.g. Asia/Shanghai) for dates, periods and expiry", _timezone),
         Settable(SITE_URL, "the site's URL: trainees' identity in an LRS (their xAPI account homePage)", _site_url),
         Settable(SITE_NAME, "the site's name, written into xAPI statements", _name),
         Settable(XAPI_IRI, "IRI of the site's xAPI extensions and profile verb (default: site.url/xapi)", _iri),

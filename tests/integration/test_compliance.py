@@ -108,7 +108,7 @@ def test_the_workbook_has_a_compliance_sheet_and_its_summary(plant, tmp_path, ca
     )
     assert code == 0, err
     wb = load_workbook(out_file)
-    assert wb.sheetnames == ["Trainees", "Attempts", "Departments", "Compliance", "Compliance summary"]
+    assert wb.sheetnames == ["About", "Trainees", "Attempts", "Departments", "Compliance", "Compliance summary"]
     rows = list(wb["Compliance"].iter_rows(values_only=True))
     head = rows[0]
     assert head[:6] == ("badge", "name", "department", "role", "plant", "hire date")

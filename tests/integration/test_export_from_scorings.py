@@ -15,11 +15,14 @@ from trainer.export import scores
 from trainer.export.period import Period
 from trainer.scoring.grade import score_row
 from trainer.scoring.rubric import score_session
+from trainer.sitetime import site_zone
 from trainer.store import schema
 from trainer.store.errors import StoreError
 from trainer.store.store import Store
 
 TODAY = date(2026, 6, 1)
+_FIRST = [c.key for c in scores.ATTEMPT_COLUMNS].index("critical_mistakes")
+MISTAKES = slice(_FIRST, _FIRST + 4)  # critical codes, then the minor, serious and critical counts
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +53,9 @@ def filled(db_url: str) -> tuple[Store, dict[str, str]]:
 def from_events(store: Store, library: Library) -> scores.ScoreSheet:
     """The sheet as it was built before scorings kept the mistakes: every attempt's events replayed."""
     trainees = {t.badge: t for t in store.trainees()}
-    return scores.assemble(store.sessions(), trainees, library, today=TODAY, period=Period(), events=store.events_of)
+    return scores.assemble(
+        store.sessions(), trainees, library, today=TODAY, period=Period(), events=store.events_of, zone=site_zone(store)
+    )
 
 
 def test_the_sheet_from_stored_scorings_equals_the_sheet_from_the_events(db_url):
@@ -62,9 +67,9 @@ def test_the_sheet_from_stored_scorings_equals_the_sheet_from_the_events(db_url)
         assert quick.attempt_table().rows == slow.attempt_table().rows
         assert quick.trainee_table().rows == slow.trainee_table().rows
         by_id = {row[-1]: row for row in quick.attempt_table().rows}
-        assert by_id[ids["critical"]][10:14] == ("HANDS_IN_DIE", 0, 0, 1)
-        assert by_id[ids["slow"]][11] == 1  # the timer ran out once: one minor mistake
-        assert by_id[ids["expert"]][10:14] == (None, 0, 0, 0)
+        assert by_id[ids["critical"]][MISTAKES] == ("HANDS_IN_DIE", 0, 0, 1)
+        assert by_id[ids["slow"]][MISTAKES][1] == 1  # the timer ran out once: one minor mistake
+        assert by_id[ids["expert"]][MISTAKES] == (None, 0, 0, 0)
 
 
 def test_a_session_never_scored_gets_its_mistakes_from_its_events(db_url):
@@ -78,14 +83,14 @@ def test_a_session_never_scored_gets_its_mistakes_from_its_events(db_url):
         facts = {r.id: f for r, f in store.sessions_with_facts()}
         assert facts[ids["critical"]].mistakes is None
         row = {r[-1]: r for r in scores.build(store, library, today=TODAY).attempt_table().rows}[ids["critical"]]
-        assert row[10:14] == ("HANDS_IN_DIE", 0, 0, 1)
+        assert row[MISTAKES] == ("HANDS_IN_DIE", 0, 0, 1)
 
 
 def test_a_scored_session_keeps_its_mistakes_when_its_course_version_is_gone(db_url):
     store, ids = filled(db_url)
     with store:
         rows = scores.build(store, Library({}, ()), today=TODAY).attempt_table().rows
-        assert {r[-1]: r[10:14] for r in rows}[ids["critical"]] == ("HANDS_IN_DIE", 0, 0, 1)
+        assert {r[-1]: r[MISTAKES] for r in rows}[ids["critical"]] == ("HANDS_IN_DIE", 0, 0, 1)
 
 
 def test_facts_are_the_last_event_time_and_the_latest_scoring(db_url):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -77,12 +78,21 @@ def by_badge(table: list[list]) -> dict[str, list]:
 # --- XLSX -----------------------------------------------------------------------------------------------------------
 
 
-def test_xlsx_has_three_sheets_with_frozen_headers_filters_and_widths(db, tmp_path):
+def keyed(table: list[list], columns) -> dict[str, dict]:
+    """Rows by badge, each as {column key: value}: the tests name the columns they check."""
+    return {r[0]: dict(zip([c.key for c in columns], r, strict=True)) for r in table[1:]}
+
+
+TABLES = ["Trainees", "Attempts", "Departments"]
+
+
+def test_xlsx_has_an_about_sheet_and_three_tables_with_frozen_headers_filters_widths_and_print_setup(db, tmp_path):
     out = tmp_path / "scores.xlsx"
     assert export(db, out) == 0
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["Trainees", "Attempts", "Departments"]
-    for ws, columns in zip(wb.worksheets, (TRAINEE_COLUMNS, ATTEMPT_COLUMNS, DEPARTMENT_COLUMNS), strict=True):
+    assert wb.sheetnames == ["About", *TABLES]
+    for name, columns in zip(TABLES, (TRAINEE_COLUMNS, ATTEMPT_COLUMNS, DEPARTMENT_COLUMNS), strict=True):
+        ws = wb[name]
         assert ws.freeze_panes == "A2"
         last = openpyxl.utils.get_column_letter(len(columns))
         assert ws.auto_filter.ref == f"A1:{last}{ws.max_row}"
@@ -90,57 +100,90 @@ def test_xlsx_has_three_sheets_with_frozen_headers_filters_and_widths(db, tmp_pa
         assert all(c.font.bold for c in ws[1])
         assert ws.column_dimensions["A"].width == columns[0].width
         assert ws.column_dimensions[last].width == columns[-1].width
+        # printed: landscape, one page wide, the header row on every page, a page header saying what it is
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+        assert ws.page_setup.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.print_title_rows == "$1:$1"
+        assert f"2026-06-01 · Asia/Shanghai · {name}" in ws.oddHeader.center.text
+
+
+def test_the_about_sheet_says_when_how_and_from_what_the_sheet_was_made(db, tmp_path):
+    from trainer import __version__
+
+    out = tmp_path / "scores.xlsx"
+    assert export(db, out, "--since", "2026-03-01", "--department", "冲压车间") == 0
+    about = {r[0]: r[1] for r in rows(openpyxl.load_workbook(out)["About"]) if r[0]}
+    assert about["certification status as of"] == "2026-06-01"
+    assert about["attempts started"] == "since 2026-03-01"
+    assert about["department"] == "冲压车间" and about["course"] == "all"
+    assert about["time zone (dates and times)"] == "Asia/Shanghai"
+    assert about["Trainer version"] == __version__
+    assert re.fullmatch(r"(model \w+|rubric): 3", about["scored by (attempts)"])  # A1's two, A3's one
+    assert about["course versions"] == "mini · Mini course · loaded 1.0 · played 1.0"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", about["generated at"])
 
 
 def test_xlsx_trainee_rows_have_the_right_values_and_types(db, tmp_path):
     out = tmp_path / "scores.xlsx"
     assert export(db, out) == 0
-    table = by_badge(rows(openpyxl.load_workbook(out)["Trainees"]))
+    table = keyed(rows(openpyxl.load_workbook(out)["Trainees"]), TRAINEE_COLUMNS)
     a1 = table["A1"]
-    assert a1[:6] == ["A1", "张伟", "冲压车间", "mini", "1.0", 2]
-    assert a1[6] == datetime(2026, 3, 5)  # a real date, the local day of the latest attempt
-    assert a1[7] == 95 and a1[8] == 95 and a1[9] is True
-    assert a1[10] == datetime(2027, 3, 5) and a1[11] == "valid"
+    assert [a1[k] for k in ("badge", "name", "plant", "department", "course", "course_title", "version")] == [
+        "A1", "张伟", None, "冲压车间", "mini", "Mini course", "1.0",
+    ]  # fmt: skip
+    assert a1["attempts"] == 2
+    assert a1["latest_date"] == datetime(2026, 3, 5)  # a real date, the site's day of the latest attempt
+    assert a1["latest_score"] == 95 and a1["best_score"] == 95 and a1["passed"] == "yes"
+    assert a1["valid_until"] == datetime(2027, 3, 5) and a1["status"] == "valid"
     a2 = table["A2"]
-    assert a2[5] == 2  # the expert run and the aborted one; the interrupted session is not an attempt
-    assert a2[7] is None and a2[8] == 100 and a2[9] is True  # the latest (aborted) attempt has no score
+    assert a2["attempts"] == 2  # the expert run and the aborted one; the interrupted session is not an attempt
+    assert a2["latest_score"] is None and a2["best_score"] == 100 and a2["passed"] == "yes"  # aborted: no score
     a3 = table["A3"]
-    assert a3[6] == datetime(2026, 3, 6)  # 17:00 UTC on March 5 is March 6 in Chongqing
-    assert a3[9] is False and a3[10] is None and a3[11] == "never passed"
+    assert a3["latest_date"] == datetime(2026, 3, 6)  # 17:00 UTC on March 5 is March 6 in Chongqing
+    assert a3["passed"] == "no" and a3["valid_until"] is None and a3["status"] == "never passed"
     for row in table.values():
-        assert isinstance(row[5], int)
-        assert isinstance(row[6], datetime)
-        assert row[8] is None or isinstance(row[8], int | float)
+        assert isinstance(row["attempts"], int)
+        assert isinstance(row["latest_date"], datetime)
+        assert row["best_score"] is None or isinstance(row["best_score"], int | float)
 
 
 def test_xlsx_attempts_sheet_lists_every_attempt_with_its_mistakes(db, tmp_path):
     out = tmp_path / "scores.xlsx"
     assert export(db, out) == 0
-    table = rows(openpyxl.load_workbook(out)["Attempts"])
-    body = table[1:]
+    keys = [c.key for c in ATTEMPT_COLUMNS]
+    body = [dict(zip(keys, r, strict=True)) for r in rows(openpyxl.load_workbook(out)["Attempts"])[1:]]
     assert len(body) == 2 + 2 + 1 + len(HOSTILE_NAMES)
-    a1 = [r for r in body if r[0] == "A1"]
-    assert [r[5] for r in a1] == [datetime(2026, 3, 2, 10, 0), datetime(2026, 3, 5, 10, 0)]  # local times, oldest first
+    a1 = [r for r in body if r["badge"] == "A1"]
+    assert [r["date"] for r in a1] == [datetime(2026, 3, 2, 10, 0), datetime(2026, 3, 5, 10, 0)]  # site's, oldest first
     critical, slow = a1
-    assert critical[7:11] == [60, False, "incident", "HANDS_IN_DIE"]
-    assert critical[11:14] == [0, 0, 1]
-    assert slow[7:10] == [95, True, "completed"] and slow[10] is None
-    assert slow[11:14] == [1, 0, 0]
-    assert isinstance(slow[6], timedelta) and slow[6] == timedelta(seconds=39)  # active time: 35 s wait + 2 + 2
-    aborted = [r for r in body if r[0] == "A2" and r[9] == "aborted"]
-    assert len(aborted) == 1 and aborted[0][7] is None
+    assert [critical[k] for k in ("score", "passed", "outcome", "critical_mistakes")] == [
+        60,
+        "no",
+        "incident",
+        "HANDS_IN_DIE",
+    ]
+    assert [critical[k] for k in ("minor", "serious", "critical")] == [0, 0, 1]
+    assert [slow[k] for k in ("score", "passed", "outcome")] == [95, "yes", "completed"] and slow[
+        "critical_mistakes"
+    ] is None
+    assert [slow[k] for k in ("minor", "serious", "critical")] == [1, 0, 0]
+    assert slow["duration"] == timedelta(seconds=39)  # active time: 35 s wait + 2 + 2
+    assert slow["course_title"] == "Mini course"
+    aborted = [r for r in body if r["badge"] == "A2" and r["outcome"] == "aborted"]
+    assert len(aborted) == 1 and aborted[0]["score"] is None
     for r in body:
-        assert isinstance(r[5], datetime) and isinstance(r[11], int) and len(r[14]) == 36
+        assert isinstance(r["date"], datetime) and isinstance(r["minor"], int) and len(r["session"]) == 36
 
 
 def test_xlsx_department_summary_counts_trained_passed_and_certifications(db, tmp_path):
     out = tmp_path / "scores.xlsx"
     assert export(db, out) == 0
-    table = {(r[0], r[1]): r[2:] for r in rows(openpyxl.load_workbook(out)["Departments"])[1:]}
-    # trained, passed, valid, expiring, expired, never passed
-    assert table[("冲压车间", "mini")] == [2, 1, 1, 0, 0, 1]
-    assert table[("焊装车间", "mini")] == [1, 1, 1, 0, 0, 0]
-    assert table[("+dept", "mini")] == [len(HOSTILE_NAMES) - 1, len(HOSTILE_NAMES) - 1, len(HOSTILE_NAMES) - 1, 0, 0, 0]
+    table = {(r[1], r[2]): r[3:] for r in rows(openpyxl.load_workbook(out)["Departments"])[1:]}
+    # course title, trained, passed, valid, expiring, expired, never passed
+    assert table[("冲压车间", "mini")] == ["Mini course", 2, 1, 1, 0, 0, 1]
+    assert table[("焊装车间", "mini")] == ["Mini course", 1, 1, 1, 0, 0, 0]
+    n = len(HOSTILE_NAMES) - 1
+    assert table[("+dept", "mini")] == ["Mini course", n, n, n, 0, 0, 0]
 
 
 def test_no_cell_anywhere_is_a_formula_even_with_hostile_names(db, tmp_path):
@@ -156,9 +199,9 @@ def test_no_cell_anywhere_is_a_formula_even_with_hostile_names(db, tmp_path):
             if name.startswith("xl/worksheets/"):
                 xml = z.read(name).decode("utf-8")
                 assert "<f>" not in xml and "<f " not in xml, name
-    names = {r[0]: r[1] for r in rows(wb["Trainees"])[1:]}
-    departments = {r[0]: r[2] for r in rows(wb["Trainees"])[1:]}
-    assert names["H0"] == HOSTILE_NAMES[0] and departments["H0"] == HOSTILE_DEPARTMENT
+    table = keyed(rows(wb["Trainees"]), TRAINEE_COLUMNS)
+    names = {badge: r["name"] for badge, r in table.items()}
+    assert names["H0"] == HOSTILE_NAMES[0] and table["H0"]["department"] == HOSTILE_DEPARTMENT
     assert names["H1"] == "+1" and names["H2"] == "-2+3" and names["H3"] == "@SUM(A1)" and names["H4"] == "\t=1"
     assert names["H5"] in ("\r=1", "\n=1")  # XML turns a bare CR into LF; it stays text
     assert names["H7"] == "#N/A"  # text, not Excel's error value
@@ -167,15 +210,38 @@ def test_no_cell_anywhere_is_a_formula_even_with_hostile_names(db, tmp_path):
     assert hostile and all(c.data_type == "s" and c.quotePrefix for c in hostile)
 
 
-def test_xlsx_in_chinese(db, tmp_path):
+def test_a_name_of_two_lines_is_wrapped_in_a_row_two_lines_high(db, tmp_path):
+    out = tmp_path / "scores.xlsx"
+    assert export(db, out) == 0
+    ws = openpyxl.load_workbook(out)["Trainees"]
+    (cell,) = [row[1] for row in ws.iter_rows(min_row=2) if row[0].value == "H6"]  # "\n=1"
+    assert cell.alignment.wrap_text and ws.row_dimensions[cell.row].height == 30
+    assert not ws.row_dimensions[2].height  # a one-line row keeps the default height
+
+
+def test_xlsx_in_chinese_with_words_for_truths_and_titles(db, tmp_path):
     out = tmp_path / "scores.xlsx"
     assert (
         main(["--lang", "zh", "export", "scores", "--db", str(db), "--courses", str(FIXTURES), "--out", str(out)]) == 0
     )
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["人员成绩", "考核记录", "部门汇总"]
+    assert wb.sheetnames == ["说明", "人员成绩", "考核记录", "部门汇总"]
     table = rows(wb["人员成绩"])
-    assert table[0][0] == "工号" and by_badge(table)["A3"][11] == "从未通过"
+    a3 = keyed(table, TRAINEE_COLUMNS)["A3"]
+    assert table[0][0] == "工号" and a3["status"] == "从未通过" and a3["passed"] == "否"
+    assert a3["course_title"] == "小课程"
+    assert keyed(table, TRAINEE_COLUMNS)["A1"]["passed"] == "是"
+    assert {r[0]: r[1] for r in rows(wb["说明"]) if r[0]}["时区（日期与时间）"] == "Asia/Shanghai"
+
+
+def test_bilingual_headers_put_the_sheets_language_first(db, tmp_path):
+    out = tmp_path / "scores.xlsx"
+    assert main(["--lang", "zh", "export", "scores", "--db", str(db), "--out", str(out), "--bilingual"]) == 0
+    header = rows(openpyxl.load_workbook(out)["人员成绩"])[0]
+    assert header[:3] == ["工号 / badge", "姓名 / name", "厂区 / plant"]
+    csv_out = tmp_path / "scores.csv"
+    assert export(db, csv_out, "--bilingual") == 0
+    assert read_csv(csv_out)[0][:2] == ["badge / 工号", "name / 姓名"]
 
 
 # --- CSV ------------------------------------------------------------------------------------------------------------
@@ -184,6 +250,9 @@ def test_xlsx_in_chinese(db, tmp_path):
 def read_csv(path: Path) -> list[list[str]]:
     with open(path, encoding="utf-8-sig", newline="") as f:
         return list(csv.reader(f))
+
+
+MARK = "\u2060"  # the invisible word joiner before text a spreadsheet program would read as something else
 
 
 def test_csv_has_a_bom_chinese_names_and_the_first_sheets_columns(db, tmp_path):
@@ -196,23 +265,27 @@ def test_csv_has_a_bom_chinese_names_and_the_first_sheets_columns(db, tmp_path):
     assert table[0] == sheet[0] == [c.en for c in TRAINEE_COLUMNS]
     assert [r[0] for r in table[1:]] == [r[0] for r in sheet[1:]]  # same rows, same order
     a1 = by_badge(table)["A1"]
-    assert a1 == ["A1", "张伟", "冲压车间", "mini", "1.0", "2", "2026-03-05", "95", "95", "yes", "2027-03-05", "valid"]
-    a2 = by_badge(table)["A2"]
-    assert a2[7] == "" and a2[8] == "100"
+    assert a1 == [
+        "A1", "张伟", "", "冲压车间", "mini", "Mini course", MARK + "1.0", "2", "2026-03-05", "95", "95", "yes",
+        "2027-03-05", "valid",
+    ]  # fmt: skip
+    a2 = keyed(table, TRAINEE_COLUMNS)["A2"]
+    assert a2["latest_score"] == "" and a2["best_score"] == "100"
     assert by_badge(table)["A3"][1] == "王芳"
 
 
-def test_csv_neutralises_formulas_with_a_leading_quote(db, tmp_path):
+def test_csv_marks_formulas_errors_and_numbers_in_text_and_replaces_control_characters(db, tmp_path):
     out = tmp_path / "scores.csv"
     assert export(db, out, "--format", "csv") == 0
-    table = by_badge(read_csv(out))
-    assert table["H0"][1] == "'" + HOSTILE_NAMES[0] and table["H0"][2] == "'" + HOSTILE_DEPARTMENT
+    table = keyed(read_csv(out), TRAINEE_COLUMNS)
+    assert table["H0"]["name"] == MARK + HOSTILE_NAMES[0] and table["H0"]["department"] == MARK + HOSTILE_DEPARTMENT
     for i in range(1, 7):
-        assert table[f"H{i}"][1] == "'" + HOSTILE_NAMES[i]
-        assert table[f"H{i}"][2] == "'+dept"
-    assert table["H7"][1] == "#N/A" and table["H8"][1] == "a\x07b"  # not formulas in CSV: kept as they are
+        assert table[f"H{i}"]["name"] == MARK + HOSTILE_NAMES[i]
+        assert table[f"H{i}"]["department"] == MARK + "+dept"
+    assert table["H7"]["name"] == MARK + "#N/A"  # Excel would read an error value
+    assert table["H8"]["name"] == "a\ufffdb"  # as the XLSX holds it
     text = out.read_text(encoding="utf-8-sig")
-    assert '"\'=HYPERLINK(""http://x"",""y"")"' in text  # quoted, inner quotes doubled (OWASP)
+    assert f'"{MARK}=HYPERLINK(""http://x"",""y"")"' in text  # quoted, inner quotes doubled
 
 
 @pytest.mark.parametrize(
@@ -230,8 +303,8 @@ def test_certification_status_around_expiry(db, tmp_path, monkeypatch, today, st
     monkeypatch.setenv("TRAINER_TODAY", today)
     out = tmp_path / "scores.csv"
     assert export(db, out) == 0
-    a1 = by_badge(read_csv(out))["A1"]
-    assert a1[10] == "2027-03-05" and a1[11] == status
+    a1 = keyed(read_csv(out), TRAINEE_COLUMNS)["A1"]
+    assert a1["valid_until"] == "2027-03-05" and a1["status"] == status
 
 
 # --- filters --------------------------------------------------------------------------------------------------------
@@ -240,10 +313,10 @@ def test_certification_status_around_expiry(db, tmp_path, monkeypatch, today, st
 def test_period_department_and_course_filters(db, tmp_path):
     out = tmp_path / "scores.csv"
     assert export(db, out, "--since", "2026-03-05", "--until", "2026-03-06") == 0
-    table = by_badge(read_csv(out))
+    table = keyed(read_csv(out), TRAINEE_COLUMNS)
     assert set(table) == {"A1", "A2", "A3"}
-    assert table["A1"][5] == "1" and table["A2"][5] == "1"  # only the attempts of March 5 and 6 (local)
-    assert table["A1"][10] == "2027-03-05"  # certification still from every pass on record
+    assert table["A1"]["attempts"] == "1" and table["A2"]["attempts"] == "1"  # only March 5 and 6 (the site's days)
+    assert table["A1"]["valid_until"] == "2027-03-05"  # certification still from every pass on record
     assert export(db, out, "--department", "冲压车间", "--force") == 0  # each export replaces the last
     assert set(by_badge(read_csv(out))) == {"A1", "A3"}
     assert export(db, out, "--course", "mini", "--until", "2026-03-01", "--force") == 0

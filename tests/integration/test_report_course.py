@@ -15,6 +15,7 @@ from trainer.cli import main
 from trainer.export import course_report
 from trainer.export.period import ALL_DATES, Period
 from trainer.scoring.judgement import read
+from trainer.sitetime import zone
 from trainer.store.store import Store
 
 PRESS_EXPERT = [
@@ -101,7 +102,7 @@ def test_pass_rate_over_time_by_week(db):
 
 
 def test_since_limits_the_attempts(db):
-    r = load(db, Period(since=datetime(2026, 3, 9).date()))
+    r = load(db, Period(since=datetime(2026, 3, 9).date(), zone=zone("Asia/Shanghai")))
     assert (r.attempts, r.passed, r.scores) == (3, 1, (95, 60))
 
 

@@ -48,7 +48,8 @@ def test_trainee_report_lists_attempts_trend_and_every_courses_status(db):
     assert mini.scores == (60, 95, 100) and mini.change == 40 and mini.best == 100
     assert mini.cert.status is CertStatus.EXPIRING and mini.cert.valid_until == date(2027, 3, 9)
     drill = next(c for c in r.courses if c.course_id == "drill")
-    assert drill.attempts == () and drill.cert.status is CertStatus.NEVER
+    assert drill.attempts == () and drill.cert.status is CertStatus.NEVER and drill.status == "not_started"
+    assert mini.status == "expiring"
 
 
 def test_report_trainee_command(db, monkeypatch, capsys):
@@ -57,7 +58,7 @@ def test_report_trainee_command(db, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "张伟" in out and "冲压车间" in out
     assert re.search(r"mini\s+valid\s+2027-03-09\s+3\s+100\s+\S+ \+40", out)
-    assert re.search(r"drill\s+never passed", out)
+    assert re.search(r"drill\s+not started", out)  # never tried: not "never passed" (#18 item 6)
     lines = [line for line in out.splitlines() if re.match(r"\s*2026-03-\d\d \d\d:\d\d", line)]
     assert [line.split()[0] for line in lines] == ["2026-03-09", "2026-03-04", "2026-03-02"]
     assert re.search(r"2026-03-02 10:00\s+mini 1.0\s+0:02\s+60\s+incident\s+0/0/1", out)

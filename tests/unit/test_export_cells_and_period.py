@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from trainer import sitetime
 from trainer.errors import UsageError
 from trainer.export import cells, period
 
@@ -16,15 +16,44 @@ from trainer.export import cells, period
 @pytest.mark.parametrize(
     "text", ["=1+1", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1", "\n=1", '=HYPERLINK("http://x","y")']
 )
-def test_text_starting_like_a_formula_is_quoted_for_csv(text):
+def test_text_starting_like_a_formula_is_marked_as_text_for_csv(text):
     assert cells.starts_like_formula(text)
-    assert cells.csv_text(text) == "'" + text
+    assert cells.csv_text(text) == cells.TEXT_MARK + text
+    assert not cells.starts_like_formula(cells.csv_text(text))
 
 
-@pytest.mark.parametrize("text", ["", "张三", "a=1", " =1", "1-2", "'=1", "#N/A"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "000123",
+        "1.0",
+        "1-2",
+        "2026-11-01",
+        "07:30",
+        "#N/A",
+        "#DIV/0!",
+        "50%",
+        "(1)",
+        "¥3",
+        "TRUE",
+        "false",
+        " 1",
+        "'=1",
+    ],
+)
+def test_text_a_spreadsheet_would_read_as_a_number_date_error_or_truth_is_marked(text):
+    assert cells.reads_as_other(text)
+    assert cells.csv_text(text) == cells.TEXT_MARK + text
+
+
+@pytest.mark.parametrize("text", ["", "张三", "a=1", "mini", "press-loto-die-change", "valid", "B1001"])
 def test_ordinary_text_is_left_alone(text):
-    assert not cells.starts_like_formula(text)
+    assert not cells.reads_as_other(text)
     assert cells.csv_text(text) == text
+
+
+def test_csv_replaces_control_characters_as_the_xlsx_does():
+    assert cells.csv_text("a\x07b") == "a\ufffdb" == cells.storable("a\x07b")
 
 
 def test_control_characters_xml_cannot_hold_are_replaced():
@@ -34,33 +63,14 @@ def test_control_characters_xml_cannot_hold_are_replaced():
 
 
 def test_parse_day():
-    assert period.parse_day("2026-11-01") == date(2026, 11, 1)
+    assert sitetime.parse_day("2026-11-01") == date(2026, 11, 1)
     for bad in ("2026-13-01", "01/11/2026", "yesterday", ""):
         with pytest.raises(ValueError, match="YYYY-MM-DD"):
-            period.parse_day(bad)
+            sitetime.parse_day(bad)
 
 
-def test_today_comes_from_trainer_today_when_set(monkeypatch):
-    monkeypatch.setenv(period.TODAY_ENV, "2027-03-05")
-    assert period.today() == date(2027, 3, 5)
-    monkeypatch.setenv(period.TODAY_ENV, "soon")
-    with pytest.raises(UsageError, match="TRAINER_TODAY"):
-        period.today()
-    monkeypatch.delenv(period.TODAY_ENV)
-    assert period.today() == date.today()
-
-
-@pytest.fixture
-def chongqing(monkeypatch):
-    monkeypatch.setenv("TZ", "Asia/Shanghai")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
-def test_a_period_is_whole_local_days(chongqing):
-    p = period.Period(date(2026, 3, 5), date(2026, 3, 6))
+def test_a_period_is_whole_days_of_the_site():
+    p = period.Period(date(2026, 3, 5), date(2026, 3, 6), sitetime.zone("Asia/Shanghai"))
     assert p.start == datetime(2026, 3, 4, 16, 0, tzinfo=UTC)  # midnight in Chongqing
     assert p.end == datetime(2026, 3, 6, 16, 0, tzinfo=UTC)  # the end of --until's day, exclusive
     assert not p.contains(datetime(2026, 3, 4, 15, 59, tzinfo=UTC))
@@ -68,8 +78,6 @@ def test_a_period_is_whole_local_days(chongqing):
     assert p.contains(datetime(2026, 3, 6, 15, 59, tzinfo=UTC))
     assert not p.contains(datetime(2026, 3, 6, 16, 0, tzinfo=UTC))
     assert period.Period().contains(datetime(1999, 1, 1, tzinfo=UTC))
-    assert period.local_day(datetime(2026, 3, 5, 17, 0, tzinfo=UTC)) == date(2026, 3, 6)
-    assert period.local_naive(datetime(2026, 3, 5, 17, 0, 5, 999, tzinfo=UTC)) == datetime(2026, 3, 6, 1, 0, 5)
 
 
 def test_since_after_until_is_refused():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import date
+from datetime import UTC, date
 
 from trainer.course.model import MistakeSeverity, Text
 from trainer.export import display, svg
@@ -20,7 +20,7 @@ def report(**changes) -> CourseReport:
         course_id="evil",
         title=Text(zh="危险" + EVIL, en="Danger " + EVIL),
         version="1.0",
-        period=Period(since=date(2026, 3, 1)),
+        period=Period(since=date(2026, 3, 1), zone=UTC),
         attempts=4,
         passed=3,
         scores=(100.0, 95.0, 60.0, 88.5),
@@ -29,6 +29,7 @@ def report(**changes) -> CourseReport:
         states=(StateRow("s<1>", Text(en=EVIL), (1, 0, 2), 4, 61_000.0),),
         trend=(Bucket("2026-W10", date(2026, 3, 2), 2, 1), Bucket("2026-W11", date(2026, 3, 9), 2, 2)),
         trend_unit="week",
+        zone=UTC,
     )
     base.update(changes)
     return CourseReport(**base)

@@ -15,7 +15,11 @@ def register(sub: Any) -> None:
     group = command(sub, "audit", _group_help, uses=("db",))
     asub = group.add_subparsers(title="audit commands", metavar="COMMAND")
     p = command(asub, "list", list_trail, uses=("db",))
-    p.add_argument("--since", metavar="DATE", help="only rows on or after DATE (2026-11-01 or 2026-11-01T08:00)")
+    p.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only rows on or after DATE (2026-11-01 or 2026-11-01T08:00, the site's time zone)",
+    )
     p.add_argument("--action", choices=ACTIONS, metavar="ACTION", help=f"only this action: {', '.join(ACTIONS)}")
     p.add_argument("--session", metavar="ID", help="only rows about this session (id or a unique prefix)")
 
@@ -37,16 +41,18 @@ def list_trail(args: argparse.Namespace) -> int:
     from trainer.cli.sessions import _since
     from trainer.cli.unscored import open_store
     from trainer.export.changes import describe
+    from trainer.sitetime import site_zone
 
-    since = _since(args.since) if args.since else None
     with open_store(args) as store:
+        zone = site_zone(store)  # --since and the times shown: the site's wall time
+        since = _since(args.since, zone) if args.since else None
         rows = store.audit_trail(since=since, action=args.action, session=args.session)
     console = Console(highlight=False, soft_wrap=True)  # one line per row, whole, for grep
     for r in rows:
         session = f"  session {r.session_id}" if r.session_id else ""
         why = f"  why: {plain(r.reason)}" if r.reason else ""
         console.print(
-            f"{r.at.astimezone().strftime('%Y-%m-%d %H:%M:%S')}  {r.action}{session}  by {plain(r.who)}: {plain(describe(r.action, r.detail))}{why}"
+            f"{r.at.astimezone(zone).strftime('%Y-%m-%d %H:%M:%S')}  {r.action}{session}  by {plain(r.who)}: {plain(describe(r.action, r.detail))}{why}"
         )
     if not rows:
         console.print("The audit trail holds no such rows.")

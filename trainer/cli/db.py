@@ -19,6 +19,7 @@ def register(sub: Any) -> None:
     p = command(dsub, "set", set_setting, uses=("db",))
     p.add_argument("key", metavar="KEY", help="one of: " + ", ".join(_settable()))
     p.add_argument("value", metavar="VALUE", nargs="?", help="the new value (leave out to show the current one)")
+    p.add_argument("--reason", default="", metavar="TEXT", help="why (kept in the audit trail)")
     p = command(dsub, "backup", backup, uses=("db",))
     p.add_argument(
         "target",
@@ -47,15 +48,21 @@ def _settable() -> list[str]:
 def set_setting(args: argparse.Namespace) -> int:
     """Set one of the site's settings (or show it, without VALUE).
 
+    timezone     the IANA time zone (e.g. Asia/Shanghai) in which dates, --since/--until periods and certification
+                 expiry are counted, whatever the zone of the machine running a command; a new database gets its
+                 creator's zone.
     site.url     the site's URL: the homePage of every trainee's xAPI account, i.e. their identity in an LRS shared by
                  several plants (badge B1001 at two plants is two people only if their sites' URLs differ).
                  `trainer export xapi --lrs` refuses to post until it is set (or --home-page is given).
     site.name    the site's name, written into every xAPI statement (a context extension).
     xapi.iri     the IRI of the site's xAPI extensions and profile verb (default: site.url/xapi); plants that report
                  together give the same one. See docs/xapi.md.
+
+    Every change is kept in the audit trail (who, old and new value, --reason).
     """
     from trainer.cli.unscored import open_store
     from trainer.site import SETTABLE
+    from trainer.store import audit
 
     setting = SETTABLE.get(args.key)
     if setting is None:
@@ -66,27 +73,29 @@ def set_setting(args: argparse.Namespace) -> int:
             print(f"{setting.key} = {current}" if current is not None else f"{setting.key} is not set")
             return ExitCode.OK
         value = setting.check(setting.key, args.value)
-        before = store.get_setting(setting.key)
-        store.set_setting(setting.key, value)
+        before = store.change_setting(setting.key, value, act=audit.Act(args.reason))
     was = "" if before is None or before == value else f" (was {before})"
     print(f"{setting.key} = {value}{was}")
     return ExitCode.OK
 
 
 def info(args: argparse.Namespace) -> int:
-    """Show which database is used, its schema version and its durability settings."""
+    """Show which database is used, its schema version, its time zone and its durability settings."""
+    from trainer import sitetime
     from trainer.store import schema
     from trainer.store.store import Store
 
     with Store.open(args.db) as store:
         print(f"database: {store.describe()}")
         print(f"schema_version: {schema.SCHEMA_VERSION}")
+        print(f"{sitetime.SETTING}: {sitetime.zone_name(sitetime.site_zone(store))}")
         for key, value in store.diagnostics().items():
             print(f"{key}: {value}")
         from trainer.site import SETTABLE
 
         for key in SETTABLE:
-            print(f"{key}: {store.get_setting(key) or '(not set)'}")
+            if key != sitetime.SETTING:  # shown above, with the machine's zone when none is set
+                print(f"{key}: {store.get_setting(key) or '(not set)'}")
     return ExitCode.OK
 
 

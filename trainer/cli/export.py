@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer.cli import command
-from trainer.cli.outputs import add_force
+from trainer.cli.outputs import add_force, add_tz
 from trainer.errors import ExitCode, TrainerError, UsageError
 from trainer.gcpause import paused_gc
 
@@ -218,7 +218,7 @@ PROGRESS_THRESHOLD = 2000  # sessions or rows; smaller exports finish before a b
 
 
 def _day(text: str) -> Any:
-    from trainer.export.period import parse_day
+    from trainer.sitetime import parse_day
 
     try:
         return parse_day(text)
@@ -235,44 +235,65 @@ def _register_scores(esub: Any) -> None:
         "--out", required=True, metavar="FILE", help="the file to write (a new file is readable by you only)"
     )
     add_force(p, "the --out file")
-    p.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="attempts started on or after this local day")
-    p.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="attempts started on or before this local day")
+    p.add_argument(
+        "--since",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="attempts started on or after this day (in the site's time zone)",
+    )
+    p.add_argument(
+        "--until",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="attempts started on or before this day (in the site's time zone)",
+    )
     p.add_argument("--department", metavar="NAME", help="only trainees of this department (as registered)")
     p.add_argument("--course", metavar="COURSE_ID", help="only this course")
+    p.add_argument(
+        "--bilingual",
+        action="store_true",
+        help="headers in Chinese and English, --lang's first (e.g. 工号 / badge)",
+    )
+    add_tz(p)
 
 
 def scores(args: argparse.Namespace) -> int:
     """Write the score sheet for HR: one row per trainee and course, with the certification status.
 
-    XLSX has three sheets: trainees (one row per trainee and course), attempts (every attempt with its mistakes) and
-    departments (trained, passed, valid, expiring, expired); once requirements are loaded (docs/hr.md), two more:
-    Compliance (every trainee against every required course) and its summary per department and plant.
-    CSV holds the first sheet, UTF-8 with a BOM for Excel.
-    Certification status is as of today, from every pass on record; --since/--until pick the attempts counted.
+    XLSX has an About sheet (when, as of which day, filters, time zone, Trainer version, scorer, course versions) and three
+    tables: trainees (one row per trainee and course), attempts (every attempt with its mistakes) and departments
+    (trained, passed, valid, expiring, expired, per plant and department). CSV holds the first table, UTF-8 with a BOM,
+    shown by Excel, WPS and LibreOffice as the XLSX shows it. Certification status is as of today (the site's), from
+    every pass on record; --since/--until pick the attempts counted, in the site's time zone (--tz: another). Once
+    requirements are loaded (docs/hr.md), two more sheets: Compliance (every trainee against every required course) and
+    its summary per department and plant.
     See docs/reports.md for every column.
     """
     from trainer import outfile
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.export import scores as scores_mod
-    from trainer.export.period import Period, today
+    from trainer.export.period import Period, check_order
+    from trainer.sitetime import site_zone, today
 
     fmt = args.format or Path(args.out).suffix.lower().lstrip(".")
     if fmt not in SCORE_FORMATS:
         raise UsageError(f"--out {args.out}: say --format xlsx or --format csv (or end the file name in .xlsx or .csv)")
     lang = args.lang or "en"
-    period = Period(args.since, args.until)
+    check_order(args.since, args.until)
     target = outfile.check(args.out, "score sheet", force=args.force)
     library = load_library(args.courses)
     bar = _ProgressBar()
     with paused_gc():  # 100 000 attempts: see paused_gc
         try:
             with open_store(args, library=library) as store:
+                zone = site_zone(store, args.tz)
+                period = Period(args.since, args.until, zone)
                 extra = _compliance_sheets(store, library, args, lang) if fmt == "xlsx" else []
                 sheet = scores_mod.build(
                     store,
                     library,
-                    today=today(),
+                    today=today(zone),
                     period=period,
                     department=args.department,
                     course_id=args.course,
@@ -282,11 +303,19 @@ def scores(args: argparse.Namespace) -> int:
             if fmt == "xlsx":
                 from trainer.export.xlsx import write_xlsx
 
-                write_xlsx(sheet, target, lang=lang, progress=bar.stage("writing rows"), force=args.force, extra=extra)
+                write_xlsx(
+                    sheet,
+                    target,
+                    lang=lang,
+                    progress=bar.stage("writing rows"),
+                    force=args.force,
+                    bilingual=args.bilingual,
+                    extra=extra,
+                )
             else:
                 from trainer.export.csvsheet import write_csv
 
-                write_csv(sheet, target, lang=lang, force=args.force)
+                write_csv(sheet, target, lang=lang, force=args.force, bilingual=args.bilingual)
         finally:
             bar.close()
         attempts = sum(len(p.attempts) for p in sheet.pairs)
@@ -301,11 +330,17 @@ def _compliance_sheets(store: Any, library: Any, args: argparse.Namespace, lang:
     """The Compliance sheet and its summary, when requirements are loaded (as of today; --department and --course
     apply, the period does not: compliance is about now)."""
     from trainer.export import compliance
-    from trainer.export.period import today
+    from trainer.sitetime import site_zone
 
     if not store.requirements():
         return []
-    matrix = compliance.load(store, library, today=today(), department=args.department, course_id=args.course)
+    matrix = compliance.load(
+        store,
+        library,
+        zone=site_zone(store, getattr(args, "tz", None)),
+        department=args.department,
+        course_id=args.course,
+    )
     return [matrix.table(lang), matrix.summary_table(lang)]
 
 
@@ -332,7 +367,7 @@ def overdue(args: argparse.Namespace) -> int:
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.export import compliance
-    from trainer.export.period import today
+    from trainer.sitetime import site_zone
 
     fmt = args.format or Path(args.out).suffix.lower().lstrip(".")
     if fmt not in SCORE_FORMATS:
@@ -344,7 +379,12 @@ def overdue(args: argparse.Namespace) -> int:
         if not store.requirements():
             raise UsageError("no requirements are loaded: trainer requirements load FILE (see docs/hr.md)")
         matrix = compliance.load(
-            store, library, today=today(), department=args.department, plant=args.plant, course_id=args.course
+            store,
+            library,
+            zone=site_zone(store, getattr(args, "tz", None)),
+            department=args.department,
+            plant=args.plant,
+            course_id=args.course,
         )
     table = matrix.overdue_table(lang)
     if fmt == "xlsx":

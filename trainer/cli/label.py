@@ -148,6 +148,7 @@ def export(args: argparse.Namespace) -> int:
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.scoring import labelled
+    from trainer.sitetime import site_zone
 
     outfile.check(args.out, "labelled sessions", force=args.force)
     library = load_library(args.courses)
@@ -158,7 +159,7 @@ def export(args: argparse.Namespace) -> int:
             by_session[lb.session_id][lb.mistake_id].append(labelled.Label(lb.severity, lb.labeller))
         records = [
             r
-            for r in store.sessions(since=_since(args.since) if args.since else None)
+            for r in store.sessions(since=_since(args.since, site_zone(store)) if args.since else None)
             if str(r.status) in ("completed", "failed", "aborted") and (args.all or r.id in by_session)
         ]
         records.reverse()  # oldest first

@@ -1,4 +1,5 @@
-"""The --force option of every command that writes a file (--out, --html, --report, backups): see trainer/outfile.py."""
+"""Options shared by commands: --force for every command that writes a file (--out, --html, --report, backups: see
+trainer/outfile.py), --tz for every command that turns times into dates (see trainer/sitetime.py)."""
 
 from __future__ import annotations
 
@@ -11,4 +12,13 @@ def add_force(p: argparse.ArgumentParser, what: str = "the output file") -> None
         "--force",
         action="store_true",
         help=f"replace {what} if it exists (it keeps its permissions); without it an existing file is left alone",
+    )
+
+
+def add_tz(p: argparse.ArgumentParser) -> None:
+    """--tz: the time zone this command turns times into dates in, instead of the database's (trainer/sitetime.py)."""
+    p.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="count days in this IANA time zone (e.g. Asia/Shanghai) instead of the database's setting timezone",
     )

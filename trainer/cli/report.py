@@ -9,7 +9,7 @@ import argparse
 from typing import Any
 
 from trainer.cli import command, plain
-from trainer.cli.outputs import add_force
+from trainer.cli.outputs import add_force, add_tz
 from trainer.errors import ExitCode, UsageError
 
 SEVERITY_STYLE = {"minor": "yellow", "serious": "dark_orange", "critical": "bold red"}
@@ -17,7 +17,8 @@ STATUS_STYLE = {
     "valid": "green",
     "expiring": "yellow",
     "expired": "red",
-    "never": "bright_black",
+    "never": "red",
+    "not_started": "bright_black",
     "in_progress": "cyan",
     "never_started": "magenta",
     "not_required": "bright_black",
@@ -31,13 +32,25 @@ def register(sub: Any) -> None:
 
     p = command(rsub, "course", course)
     p.add_argument("course", metavar="COURSE", help="course id (or course file)")
-    p.add_argument("--since", type=_day, metavar="YYYY-MM-DD", help="attempts started on or after this local day")
-    p.add_argument("--until", type=_day, metavar="YYYY-MM-DD", help="attempts started on or before this local day")
+    p.add_argument(
+        "--since",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="attempts started on or after this day (in the site's time zone)",
+    )
+    p.add_argument(
+        "--until",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="attempts started on or before this day (in the site's time zone)",
+    )
     p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML page")
     add_force(p, "the --html file")
+    add_tz(p)
 
     p = command(rsub, "trainee", trainee)
     p.add_argument("badge", metavar="BADGE", help="the trainee's badge id")
+    add_tz(p)
 
     p = command(rsub, "due", due)
     p.add_argument(
@@ -45,6 +58,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--department", metavar="NAME", help="only this department")
     p.add_argument("--course", metavar="COURSE_ID", help="only this course")
+    add_tz(p)
 
     p = command(rsub, "compliance", compliance)
     p.add_argument("--department", metavar="NAME", help="only this department")
@@ -58,7 +72,7 @@ def _group_help(args: argparse.Namespace) -> int:
 
 
 def _day(text: str) -> Any:
-    from trainer.export.period import parse_day
+    from trainer.sitetime import parse_day
 
     try:
         return parse_day(text)
@@ -98,13 +112,15 @@ def course(args: argparse.Namespace) -> int:
     from trainer import outfile
     from trainer.cli.unscored import open_store
     from trainer.export import course_report
-    from trainer.export.period import Period
+    from trainer.export.period import Period, check_order
+    from trainer.sitetime import site_zone
 
-    period = Period(args.since, args.until)
+    check_order(args.since, args.until)
     if args.html:
         outfile.check(args.html, "report", force=args.force)
     course_id, loaded = _course(args.course, args.courses)
     with open_store(args) as store:
+        period = Period(args.since, args.until, site_zone(store, args.tz))
         report = course_report.load(store, course_id, loaded, period=period)
         if loaded is None and not store.sessions(course_id=course_id):
             raise UsageError(f"no course {course_id!r} in the library and no session of it in the database")
@@ -150,7 +166,7 @@ def print_course(console: Any, r: Any, lang: str) -> None:
         display.score(r.median_score),
     )
     console.print(summary)
-    print_changes(console, r.changes, badge=True)
+    print_changes(console, r.changes, badge=True, zone=r.zone)
     if not r.attempts:
         console.print("No attempts in this period.")
         return
@@ -203,22 +219,22 @@ def print_course(console: Any, r: Any, lang: str) -> None:
     console.print(trend)
 
 
-def print_changes(console: Any, changes: Any, *, badge: bool) -> None:
+def print_changes(console: Any, changes: Any, *, badge: bool, zone: Any) -> None:
     """The voids, relabels and rescorings with another model of the report's sessions: who, when, why (the audit
     trail); attempts listed elsewhere in the report carry a ✎ before their date. Two lines each, not a table:
     what changed can be long, and a table would fold it to a few letters a line in 80 columns."""
-    from trainer.export.period import local_naive
+    from trainer.sitetime import wall
 
     if not changes:
         return
     console.print("[bold]Changed by an instructor[/bold] (audit trail)")
     for c in changes:
-        started = local_naive(c.started_at).strftime("%Y-%m-%d %H:%M")
+        started = wall(c.started_at, zone).strftime("%Y-%m-%d %H:%M")
         whose = f"{_esc(c.badge)}, " if badge else ""
         why = _esc(c.reason) if c.reason else "[dim]no reason given[/dim]"
         console.print(f"  {c.session_id[:8]} ({whose}started {started}): {_esc(c.what)}", soft_wrap=True)
         console.print(
-            f"    by {_esc(c.who)} on {local_naive(c.at).strftime('%Y-%m-%d %H:%M')}; why: {why}", soft_wrap=True
+            f"    by {_esc(c.who)} on {wall(c.at, zone).strftime('%Y-%m-%d %H:%M')}; why: {why}", soft_wrap=True
         )
     console.print()
 
@@ -250,11 +266,12 @@ def trainee(args: argparse.Namespace) -> int:
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.export import trainee_report
-    from trainer.export.period import today
+    from trainer.sitetime import site_zone, today
 
     library = load_library(args.courses)
     with open_store(args, library=library) as store:
-        report = trainee_report.load(store, args.badge, library, today=today())
+        zone = site_zone(store, args.tz)
+        report = trainee_report.load(store, args.badge, library, today=today(zone), zone=zone)
     print_trainee(_console(), report, _lang(args))
     return ExitCode.OK
 
@@ -265,7 +282,7 @@ def print_trainee(console: Any, r: Any, lang: str) -> None:
 
     from trainer.export import display
     from trainer.export.attempts import SEVERITIES
-    from trainer.export.period import local_naive
+    from trainer.sitetime import wall
 
     t = r.trainee
     console.print(f"[bold]{_esc(t.name)}[/bold]  badge {_esc(t.badge)}, {_esc(t.department)}  (today {r.today})")
@@ -277,7 +294,7 @@ def print_trainee(console: Any, r: Any, lang: str) -> None:
     certs.add_column("best", justify="right")
     certs.add_column("trend", no_wrap=True)
     for c in r.courses:
-        status = str(c.cert.status) if c.cert else "unknown"
+        status = c.status
         until = str(c.cert.valid_until) if c.cert and c.cert.valid_until else ""
         certs.add_row(
             _esc(c.course_id),
@@ -309,10 +326,12 @@ def print_trainee(console: Any, r: Any, lang: str) -> None:
     changed = {c.session_id for c in r.changes}
     for a in r.attempts:
         counts = "/".join(_count(a.count(s)) for s in SEVERITIES)
-        result = "[green]passed[/green]" if a.passed else f"[red]{_esc(a.outcome)}[/red]"
+        # failed: completed below the pass mark; an incident or an abort says so itself (a narrow column: one word)
+        word = a.outcome if a.result == "failed" and a.outcome != "completed" else a.result
+        result = "[green]passed[/green]" if a.passed else f"[red]{_esc(word)}[/red]"
         attempts.add_row(
             # the mark first: cells too wide for the terminal are cut at their end
-            ("✎ " if a.record.id in changed else "") + local_naive(a.started_at).strftime("%Y-%m-%d %H:%M"),
+            ("✎ " if a.record.id in changed else "") + wall(a.started_at, r.zone).strftime("%Y-%m-%d %H:%M"),
             f"{_esc(a.record.course_id)} {_esc(a.record.course_version)}",
             display.duration(a.duration),
             display.score(a.score),
@@ -321,7 +340,7 @@ def print_trainee(console: Any, r: Any, lang: str) -> None:
             a.record.id[:8],
         )
     console.print(attempts if r.attempts else "No attempts yet.")
-    print_changes(console, r.changes, badge=False)
+    print_changes(console, r.changes, badge=False, zone=r.zone)
 
 
 def _count(n: int | None) -> str:
@@ -329,7 +348,7 @@ def _count(n: int | None) -> str:
 
 
 def _status_words(status: str) -> str:
-    return {"never": "never passed"}.get(status, status)
+    return {"never": "never passed", "not_started": "not started"}.get(status, status)
 
 
 # --- due ----------------------------------------------------------------------------------------------------------
@@ -351,13 +370,14 @@ def due(args: argparse.Namespace) -> int:
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.export import due as due_mod
-    from trainer.export.period import today
+    from trainer.sitetime import site_zone, today
 
     library = load_library(args.courses)
-    day = today()
     with open_store(args, library=library) as store:
+        zone = site_zone(store, args.tz)
+        day = today(zone)
         rows = due_mod.load(
-            store, library, today=day, within=args.within, department=args.department, course_id=args.course
+            store, library, today=day, within=args.within, department=args.department, course_id=args.course, zone=zone
         )
     console = _console()
     table = Table(
@@ -462,7 +482,7 @@ def compliance(args: argparse.Namespace) -> int:
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.export import compliance as compliance_mod
-    from trainer.export.period import today
+    from trainer.sitetime import site_zone
 
     lang = _lang(args)
     words = COMPLIANCE_WORDS[lang]
@@ -471,7 +491,12 @@ def compliance(args: argparse.Namespace) -> int:
         if not store.requirements():
             raise UsageError(words["none"])
         matrix = compliance_mod.load(
-            store, library, today=today(), department=args.department, plant=args.plant, course_id=args.course
+            store,
+            library,
+            zone=site_zone(store, getattr(args, "tz", None)),
+            department=args.department,
+            plant=args.plant,
+            course_id=args.course,
         )
     console = _console()
     console.print(
@@ -492,7 +517,9 @@ def compliance(args: argparse.Namespace) -> int:
             cells.append(f"[{style}]{_esc(_short(status, lang))}[/]")
         table.add_row(_esc(t.badge), _esc(t.name), _esc(t.department), *cells, str(row.overdue))
     console.print(table if matrix.rows else words["nobody"])
-    sums = Table(title=words["summary"], title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    sums = Table(
+        title=words["summary"], title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
     sums.add_column(words["group"], no_wrap=True)  # department / plant / total, never broken mid-word
     sums.add_column(words["name"], overflow="fold", min_width=6)
     for cell in compliance_mod.COUNTED[:-1]:

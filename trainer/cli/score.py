@@ -38,6 +38,7 @@ def score(args: argparse.Namespace) -> int:
     from trainer.course.library import load_library
     from trainer.scoring.grade import Grader
     from trainer.scoring.rescoring import FINISHED, Trail, rescore, rescore_all
+    from trainer.sitetime import site_zone
 
     if args.since and not args.all:
         raise UsageError("--since goes with --all")
@@ -81,7 +82,7 @@ def score(args: argparse.Namespace) -> int:
                     trail=trail,
                 )
             else:
-                since = _since(args.since) if args.since else None
+                since = _since(args.since, site_zone(store)) if args.since else None
                 done = rescore_all(
                     store,
                     library,

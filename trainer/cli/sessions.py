@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from trainer.cli import command, plain
 from trainer.errors import ExitCode, UsageError
 
 
-def _since(text: str) -> datetime:
+def _since(text: str, zone: tzinfo) -> datetime:
+    """--since DATE[THH:MM]: a moment; without an offset, the site's wall time (its time zone, trainer/sitetime.py)."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(f"--since {text!r}: give a date like 2026-11-01 or 2026-11-01T08:00") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return value if value.tzinfo else value.replace(tzinfo=zone)
 
 
 def register(sub: Any) -> None:
@@ -26,7 +27,7 @@ def register(sub: Any) -> None:
     p = command(ssub, "list", list_sessions, uses=("db",))
     p.add_argument("--trainee", metavar="BADGE")
     p.add_argument("--course", metavar="COURSE_ID")
-    p.add_argument("--since", type=_since, metavar="DATE")
+    p.add_argument("--since", metavar="DATE", help="sessions started at or after DATE (the site's time zone)")
     p.add_argument("--status", choices=["in_progress", "interrupted", "completed", "failed", "aborted", "voided"])
 
     p = command(ssub, "show", show)
@@ -49,8 +50,9 @@ def _group_help(args: argparse.Namespace) -> int:
     raise UsageError("choose a sessions command: list, show, verify, void (see trainer sessions --help)")
 
 
-def _fmt_time(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+def _fmt_time(value: datetime | None, zone: tzinfo) -> str:
+    """A stored moment as the site's wall time (the database's time zone, trainer/sitetime.py)."""
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def list_sessions(args: argparse.Namespace) -> int:
@@ -60,13 +62,15 @@ def list_sessions(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from trainer.cli.unscored import open_store
+    from trainer.sitetime import site_zone
     from trainer.store.records import SessionStatus
 
     with open_store(args) as store:
+        zone = site_zone(store)
         rows = store.sessions(
             badge=args.trainee,
             course_id=args.course,
-            since=args.since,
+            since=_since(args.since, zone) if args.since else None,
             status=SessionStatus(args.status) if args.status else None,
         )
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
@@ -79,7 +83,7 @@ def list_sessions(args: argparse.Namespace) -> int:
             r.id[:8],
             plain(r.badge),
             plain(f"{r.course_id} {r.course_version}"),
-            _fmt_time(r.started_at),
+            _fmt_time(r.started_at, zone),
             str(r.status),
             r.outcome or "",
             score,
@@ -103,8 +107,10 @@ def show(args: argparse.Namespace) -> int:
     from trainer.engine.events import EventKind
     from trainer.engine.session import replay
     from trainer.scoring.judgement import read
+    from trainer.sitetime import site_zone
 
     with open_store(args) as store:
+        zone = site_zone(store)
         record = store.session(args.session)
         stored = store.events(record.id)
         trainee = store.get_trainee(record.badge)
@@ -114,11 +120,11 @@ def show(args: argparse.Namespace) -> int:
     who = plain(f"{trainee.name} ({trainee.badge}, {trainee.department})" if trainee else record.badge)
     console.print(f"[bold]Session {record.id}[/bold]  {who}")
     console.print(
-        f"{record.course_id} {record.course_version}  seed {record.seed}  started {_fmt_time(record.started_at)}  "
+        f"{record.course_id} {record.course_version}  seed {record.seed}  started {_fmt_time(record.started_at, zone)}  "
         f"status {record.status}" + (f" (void: {plain(record.void_reason)})" if record.void_reason else ""),
         highlight=False,
     )
-    print_trail(console, trail)
+    print_trail(console, trail, zone)
     table = Table(title_justify="left")
     for col in ("#", "time", "state", "action", "event", "detail"):
         table.add_column(col, overflow="fold")
@@ -160,23 +166,23 @@ def show(args: argparse.Namespace) -> int:
     # line and stop there: deductions explained from a record the course does not reproduce would mislead.
     if events:  # a session interrupted before its first event was saved has nothing to replay
         replay(course, events, clock=ManualClock(), session_id=record.id)
-    print_score(console, course, history, events, args.lang or "en")
+    print_score(console, course, history, events, args.lang or "en", zone)
     return ExitCode.OK
 
 
-def print_trail(console: Any, trail: list[Any]) -> None:
+def print_trail(console: Any, trail: list[Any], zone: tzinfo) -> None:
     """The session's audit rows (voids, relabels, rescorings): when, who (OS user, host, terminal), what, why."""
     from trainer.export.changes import describe
 
     for row in trail:
         why = f": {plain(row.reason)}" if row.reason else " (no reason given)"
         console.print(
-            f"[yellow]{_fmt_time(row.at)}  {plain(describe(row.action, row.detail))}  by {plain(row.who)}{why}[/yellow]",
+            f"[yellow]{_fmt_time(row.at, zone)}  {plain(describe(row.action, row.detail))}  by {plain(row.who)}{why}[/yellow]",
             highlight=False,
         )
 
 
-def print_score(console: Any, course: Any, history: list[Any], events: list[Any], lang: str) -> None:
+def print_score(console: Any, course: Any, history: list[Any], events: list[Any], lang: str, zone: tzinfo) -> None:
     """The session's current score (the last one stored, else graded now) and its graded list, as the debrief shows it:
     every deduction with its rule, why it got its grade (declared severity, the facts, what the model weighed and its
     confidence), whether it is flagged for review, the right way, and the consequences folded under it."""
@@ -186,7 +192,7 @@ def print_score(console: Any, course: Any, history: list[Any], events: list[Any]
         last = history[-1]
         judged = read(last.details)
         score, passed, reason, scorer, note = last.score, last.passed, last.reason, last.scorer, ""
-        when = f", {_fmt_time(last.scored_at)}" + (
+        when = f", {_fmt_time(last.scored_at, zone)}" + (
             f"; {len(history) - 1} earlier scoring(s)" if len(history) > 1 else ""
         )
     else:

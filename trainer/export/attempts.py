@@ -72,6 +72,14 @@ class Attempt:
         return bool(self.record.passed)
 
     @property
+    def result(self) -> str:
+        """passed, failed or aborted: what the attempt came to. A session completed below the pass mark (outcome
+        "completed") or ended by an incident failed; `outcome` says how it ended."""
+        if self.passed:
+            return "passed"
+        return "aborted" if self.record.status is SessionStatus.ABORTED else "failed"
+
+    @property
     def score(self) -> float | None:
         if self.record.status is SessionStatus.ABORTED:
             return None

@@ -93,6 +93,8 @@ def describe(action: str, detail: Mapping[str, Any]) -> str:
         return "instructor password set" + (" (the first)" if detail.get("first") else " (the old one given)")
     if action == audit.PASSWORD_RESET:
         return "instructor password reset without the old one"
+    if action == audit.SETTING_SET:
+        return f"setting {detail.get('key')} changed from {detail.get('old') or 'unset'} to {detail.get('new')}"
     return words
 
 

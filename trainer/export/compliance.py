@@ -16,13 +16,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
 from enum import StrEnum
 
 from trainer.certification import CertStatus, certification
 from trainer.course.library import Library
-from trainer.export.period import local_day
 from trainer.export.scores import Column, Table
+from trainer.sitetime import day, site_zone
 from trainer.store.records import Requirement, SessionRecord, SessionStatus, Trainee
 from trainer.store.store import Store
 
@@ -74,10 +74,10 @@ class Status:
         return WORDS[self.cell][lang].format(days=self.days_left)
 
 
-def first_deadline(trainee: Trainee, rules: Sequence[Requirement]) -> date | None:
+def first_deadline(trainee: Trainee, rules: Sequence[Requirement], zone: tzinfo) -> date | None:
     """When a trainee must first hold a course the `rules` require of them: the earliest of (the later of their hire
     date, else the day they were registered, and the day the rule was loaded) plus its days."""
-    start = trainee.hire_date or local_day(trainee.created_at)
+    start = trainee.hire_date or day(trainee.created_at, zone)
     found = [max(start, r.since or start) + timedelta(days=r.first_days) for r in rules]
     return min(found) if found else None
 
@@ -88,17 +88,18 @@ def status(
     sessions: Sequence[SessionRecord],
     validity_days: int | None,
     today: date,
+    zone: tzinfo,
 ) -> Status:
     """The cell of one trainee and course: `rules` the requirements for that course that apply to the trainee,
     `sessions` their sessions of it, `validity_days` the course's certification_days (None: not loaded)."""
     if not rules:
         return Status(Cell.NOT_REQUIRED)
     if validity_days is None:
-        return Status(Cell.UNKNOWN, due=first_deadline(trainee, rules))
-    cert = certification(sessions, validity_days, today)
+        return Status(Cell.UNKNOWN, due=first_deadline(trainee, rules, zone))
+    cert = certification(sessions, validity_days, today, zone=zone)
     if cert.status is CertStatus.NEVER:
         tried = any(s.status is not SessionStatus.VOIDED for s in sessions)
-        due = first_deadline(trainee, rules)
+        due = first_deadline(trainee, rules, zone)
         return Status(
             Cell.IN_PROGRESS if tried else Cell.NEVER_STARTED, due=due, overdue=due is not None and due < today
         )
@@ -288,6 +289,7 @@ def build(
     library: Library,
     *,
     today: date,
+    zone: tzinfo,
     department: str | None = None,
     plant: str | None = None,
     course_id: str | None = None,
@@ -311,7 +313,9 @@ def build(
         for c in courses:
             course = library.get(c)
             rules = [r for r in by_course[c] if r.applies_to(t)]
-            cells.append(status(t, rules, history[(t.badge, c)], course.certification_days if course else None, today))
+            cells.append(
+                status(t, rules, history[(t.badge, c)], course.certification_days if course else None, today, zone)
+            )
         rows.append(Row(t, tuple(cells)))
     titles = {}
     for c in courses:
@@ -324,17 +328,23 @@ def load(
     store: Store,
     library: Library,
     *,
-    today: date,
+    today: date | None = None,
+    zone: tzinfo | None = None,
     department: str | None = None,
     plant: str | None = None,
     course_id: str | None = None,
 ) -> Matrix:
+    """The matrix as of `today` (default: the site's today), counting days in `zone` (default: the site's zone)."""
+    from trainer import sitetime
+
+    zone = zone or site_zone(store)
     return build(
         store.trainees(),
         store.requirements(),
         store.sessions(newest_first=False),
         library,
-        today=today,
+        today=today or sitetime.today(zone),
+        zone=zone,
         department=department,
         plant=plant,
         course_id=course_id,

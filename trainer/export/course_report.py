@@ -7,7 +7,7 @@ Pure: `build()` takes session records, their events and the course; `load()` rea
   have no score, so they count in the pass rate but not in the scores);
 - mistakes, the heat map and time per state: the attempts played on the loaded version of the course (same content
   hash), because mistakes are found by reading the events against that exact course;
-- the pass rate over time: by ISO week when the attempts span 13 weeks or less, else by month (local dates);
+- the pass rate over time: by ISO week when the attempts span 13 weeks or less, else by month (the site's dates);
 - what instructors changed: the voids, relabels and rescorings with another model of the period's sessions, from the
   audit trail (changes.py), with who did it and why.
 """
@@ -17,14 +17,16 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, timedelta, tzinfo
 
 from trainer.course.model import Course, MistakeSeverity, Text
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind
 from trainer.export.attempts import SEVERITIES, Attempt, attempt, is_attempt, played_on
 from trainer.export.changes import MARKED, Change, changes
-from trainer.export.period import ALL_DATES, Period, local_day
+from trainer.export.period import ALL_DATES, Period
+from trainer.sitetime import day as site_day
+from trainer.sitetime import site_zone
 from trainer.store.audit import AuditRecord
 from trainer.store.records import SessionRecord
 from trainer.store.store import Store
@@ -81,6 +83,7 @@ class CourseReport:
     trend: tuple[Bucket, ...]
     trend_unit: str  # week or month
     changes: tuple[Change, ...] = ()  # voids, relabels, rescorings with another model: who, when, why
+    zone: tzinfo = field(kw_only=True)  # the site's time zone its dates and times are shown in
 
     @property
     def pass_rate(self) -> float | None:
@@ -125,6 +128,7 @@ def build(
     period: Period = ALL_DATES,
     trail: Sequence[AuditRecord] = (),
     graded: Mapping[str, str] | None = None,
+    zone: tzinfo,
 ) -> CourseReport:
     """The report from the course's session records and the events of those played on the loaded version, the audit
     rows about them (`trail`) and each session's stored graded list (`graded`: Store.graded_lists), whose grades the
@@ -171,7 +175,7 @@ def build(
                 StateRow(sid, state.text, (m[0], m[1], m[2]), len(spent), statistics.median(spent) if spent else None)
             )
 
-    trend, unit = _trend(attempts)
+    trend, unit = _trend(attempts, zone)
     return CourseReport(
         course_id=course_id,
         title=course.title if course else Text(zh=course_id, en=course_id),
@@ -186,13 +190,14 @@ def build(
         trend=trend,
         trend_unit=unit,
         changes=changes(mine, trail),
+        zone=zone,
     )
 
 
-def _trend(attempts: Sequence[Attempt]) -> tuple[tuple[Bucket, ...], str]:
+def _trend(attempts: Sequence[Attempt], zone: tzinfo) -> tuple[tuple[Bucket, ...], str]:
     if not attempts:
         return (), "week"
-    days = [local_day(a.started_at) for a in attempts]
+    days = [site_day(a.started_at, zone) for a in attempts]
     weekly = (max(days) - min(days)).days <= WEEKLY_UP_TO_DAYS
     counts: dict[date, list[int]] = {}
     for day, a in zip(days, attempts, strict=True):
@@ -211,10 +216,22 @@ def _trend(attempts: Sequence[Attempt]) -> tuple[tuple[Bucket, ...], str]:
     return tuple(buckets), "week" if weekly else "month"
 
 
-def load(store: Store, course_id: str, course: Course | None, *, period: Period = ALL_DATES) -> CourseReport:
-    """Read the course's sessions (and the events of those played on `course`) and build the report."""
+def load(
+    store: Store, course_id: str, course: Course | None, *, period: Period = ALL_DATES, zone: tzinfo | None = None
+) -> CourseReport:
+    """Read the course's sessions (and the events of those played on `course`) and build the report; `zone`: the
+    site's time zone its weeks and months are in (the period's, else the database's)."""
     records = [r for r in store.sessions(course_id=course_id, since=period.start) if period.contains(r.started_at)]
     wanted = [r.id for r in records if is_attempt(r) and played_on(course, r) is not None]
     events = dict(store.events_of(wanted))
     trail = store.audit_of([r.id for r in records], MARKED)
-    return build(course_id, course, records, events, period=period, trail=trail, graded=store.graded_lists(wanted))
+    return build(
+        course_id,
+        course,
+        records,
+        events,
+        period=period,
+        trail=trail,
+        graded=store.graded_lists(wanted),
+        zone=zone or period.zone or site_zone(store),
+    )

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, tzinfo
 
 from trainer.certification import CertStatus, certification
 from trainer.course.library import Library
 from trainer.course.model import Text
 from trainer.export import compliance
+from trainer.sitetime import site_zone
 from trainer.store.records import Requirement, SessionRecord, Trainee
 from trainer.store.store import Store
 
@@ -44,6 +45,7 @@ def build(
     within: int = DEFAULT_WITHIN,
     department: str | None = None,
     course_id: str | None = None,
+    zone: tzinfo,
     requirements: Sequence[Requirement] = (),
 ) -> list[Due]:
     """Every trainee and course whose certification ends within `within` days of today or has ended, and every
@@ -57,7 +59,7 @@ def build(
         trainee, course = trainees.get(badge), library.get(cid)
         if trainee is None or course is None or (department is not None and trainee.department != department):
             continue
-        cert = certification(sessions, course.certification_days, today)
+        cert = certification(sessions, course.certification_days, today, zone=zone)
         if cert.valid_until is None or cert.passed_on is None:
             continue
         days_left = (cert.valid_until - today).days
@@ -72,7 +74,7 @@ def build(
             if course is None or not rules:
                 continue
             cell = compliance.status(
-                trainee, rules, history.get((trainee.badge, cid), []), course.certification_days, today
+                trainee, rules, history.get((trainee.badge, cid), []), course.certification_days, today, zone
             )
             if cell.cell in (compliance.Cell.IN_PROGRESS, compliance.Cell.NEVER_STARTED) and cell.due is not None:
                 days_left = (cell.due - today).days
@@ -90,7 +92,9 @@ def load(
     within: int = DEFAULT_WITHIN,
     department: str | None = None,
     course_id: str | None = None,
+    zone: tzinfo | None = None,
 ) -> list[Due]:
+    """`zone`: the site's time zone the pass days are counted in; the database's when not given."""
     trainees = {t.badge: t for t in store.trainees()}
     return build(
         store.sessions(course_id=course_id),
@@ -100,5 +104,6 @@ def load(
         within=within,
         department=department,
         course_id=course_id,
+        zone=zone or site_zone(store),
         requirements=store.requirements(),
     )

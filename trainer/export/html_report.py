@@ -7,7 +7,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from trainer import __version__, outfile
+from trainer import __version__, outfile, sitetime
 from trainer.export import display, svg
 from trainer.export.attempts import SEVERITIES
 from trainer.export.course_report import CourseReport
@@ -35,7 +35,7 @@ footer { margin-top: 2rem; color: #7b8794; font-size: .85rem; }
 def render(report: CourseReport, *, lang: str = "en", generated: datetime | None = None) -> str:
     r = report
     title = r.title.get(lang)
-    when = (generated or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M")
+    when = (generated or sitetime.now(r.zone)).strftime("%Y-%m-%d %H:%M")
     version = f"version {r.version}" if r.version else "course not loaded"
     parts = [
         "<!DOCTYPE html>",
@@ -60,7 +60,10 @@ def render(report: CourseReport, *, lang: str = "en", generated: datetime | None
         parts += _trend(r)
         parts += _mistakes(r, lang)
         parts += _states(r, lang)
-    parts.append(f"<footer>Trainer {escape(__version__)} · generated {escape(when)}</footer></body></html>")
+    zone = sitetime.zone_name(r.zone)
+    parts.append(
+        f"<footer>Trainer {escape(__version__)} · generated {escape(when)} ({escape(zone)})</footer></body></html>"
+    )
     return "\n".join(parts) + "\n"
 
 
@@ -74,7 +77,7 @@ def _changes(r: CourseReport) -> list[str]:
     """The voids, relabels and rescorings with another model of the report's sessions, from the audit trail."""
     if not r.changes:
         return []
-    local = lambda moment: moment.astimezone().strftime("%Y-%m-%d %H:%M")  # noqa: E731
+    local = lambda moment: sitetime.wall(moment, r.zone).strftime("%Y-%m-%d %H:%M")  # noqa: E731
     rows = "".join(
         f"<tr><td>{escape(c.session_id[:8])}</td><td>{escape(local(c.started_at))}</td><td>{escape(c.badge)}</td>"
         f"<td>{escape(local(c.at))}</td><td>{escape(c.who)}</td><td>{escape(c.what)}</td>"

@@ -15,16 +15,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from operator import attrgetter
 from typing import Any
 
+from trainer import __version__
 from trainer.certification import Certification, CertStatus, certification
 from trainer.course.library import Library
+from trainer.course.model import Text
 from trainer.errors import UsageError
 from trainer.export.attempts import Attempt, attempt, attempt_from_facts, is_attempt
-from trainer.export.period import ALL_DATES, Period, local_day, local_naive
+from trainer.export.period import ALL_DATES, Period
 from trainer.scoring.judgement import SEVERITY_WORDS
+from trainer.sitetime import day, site_zone, wall, zone_name
 from trainer.store.records import AttemptFacts, SessionRecord, SessionStatus, Trainee
 from trainer.store.store import Store
 
@@ -48,8 +51,10 @@ class Column:
 TRAINEE_COLUMNS = (
     Column("badge", "badge", "工号", "text", 12),
     Column("name", "name", "姓名", "text", 16),
+    Column("plant", "plant", "厂区", "text", 12),
     Column("department", "department", "部门", "text", 16),
     Column("course", "course", "课程", "text", 24),
+    Column("course_title", "course title", "课程名称", "text", 28),
     Column("version", "version", "版本", "text", 9),
     Column("attempts", "attempts", "考核次数", "int", 10),
     Column("latest_date", "latest date", "最近考核日期", "date", 13),
@@ -64,8 +69,10 @@ _W = SEVERITY_WORDS
 ATTEMPT_COLUMNS = (
     Column("badge", "badge", "工号", "text", 12),
     Column("name", "name", "姓名", "text", 16),
+    Column("plant", "plant", "厂区", "text", 12),
     Column("department", "department", "部门", "text", 16),
     Column("course", "course", "课程", "text", 24),
+    Column("course_title", "course title", "课程名称", "text", 28),
     Column("version", "version", "版本", "text", 9),
     Column("date", "date", "日期时间", "datetime", 17),
     Column("duration", "duration", "用时", "duration", 10),
@@ -81,8 +88,10 @@ ATTEMPT_COLUMNS = (
 )
 
 DEPARTMENT_COLUMNS = (
+    Column("plant", "plant", "厂区", "text", 12),
     Column("department", "department", "部门", "text", 18),
     Column("course", "course", "课程", "text", 24),
+    Column("course_title", "course title", "课程名称", "text", 28),
     Column("trained", "trained", "参训人数", "int", 10),
     Column("passed", "passed", "通过人数", "int", 10),
     Column("valid", "valid", "有效", "int", 8),
@@ -112,6 +121,11 @@ OUTCOME_TEXT = {
 YES_NO = {True: {"en": "yes", "zh": "是"}, False: {"en": "no", "zh": "否"}}
 
 
+def yes_no(value: bool, lang: str) -> str:
+    """A truth as a word of the sheet's language: the XLSX and the CSV show the same (是/否 in Chinese)."""
+    return YES_NO[bool(value)][lang]
+
+
 def status_text(status: CertStatus | None, lang: str) -> str:
     return STATUS_TEXT[status][lang]
 
@@ -129,10 +143,14 @@ class Table:
         tuple[Any, ...]
     ]  # typed values in column order: str, int, float, bool, date, datetime, timedelta, None
     lang: str = "en"
+    bilingual: bool = False  # headers in both languages, the sheet's first: "工号 / badge"
 
     @property
     def headers(self) -> tuple[str, ...]:
-        return tuple(c.title(self.lang) for c in self.columns)
+        if not self.bilingual:
+            return tuple(c.title(self.lang) for c in self.columns)
+        other = "en" if self.lang == "zh" else "zh"
+        return tuple(f"{c.title(self.lang)} / {c.title(other)}" for c in self.columns)
 
 
 @dataclass(frozen=True)
@@ -162,15 +180,45 @@ class TraineeCourse:
         return self.cert.status if self.cert else None
 
 
+ABOUT_NAME = {"en": "About", "zh": "说明"}
+ABOUT_TITLE = {"en": "Trainer score sheet", "zh": "Trainer 安全培训成绩表"}
+_ABOUT_KEYS = {
+    "generated": {"en": "generated at", "zh": "生成时间"},
+    "today": {"en": "certification status as of", "zh": "证书状态截至"},
+    "period": {"en": "attempts started", "zh": "考核开始日期"},
+    "department": {"en": "department", "zh": "部门"},
+    "course": {"en": "course", "zh": "课程"},
+    "zone": {"en": "time zone (dates and times)", "zh": "时区（日期与时间）"},
+    "version": {"en": "Trainer version", "zh": "Trainer 版本"},
+    "scorer": {"en": "scored by (attempts)", "zh": "评分方式（次数）"},
+    "courses": {"en": "course versions", "zh": "课程版本"},
+    "sheets": {"en": "sheets", "zh": "工作表"},
+}
+_ALL = {"en": "all", "zh": "全部"}
+_NEVER_SCORED = "rubric (never scored, graded at export)"
+
+
 @dataclass(frozen=True)
 class ScoreSheet:
     period: Period
     today: date
-    pairs: tuple[TraineeCourse, ...]  # sorted by department, badge, course
+    pairs: tuple[TraineeCourse, ...]  # sorted by plant, department, badge, course
     attempts: tuple[Attempt, ...] | None  # oldest first; None when not read (CSV needs the first table only)
     trainees: dict[str, Trainee] = field(repr=False)
+    zone: tzinfo = field(kw_only=True)  # the site's: dates and times in the tables are its wall times
+    titles: Mapping[str, Text] = field(default_factory=dict, kw_only=True)  # course id -> title, loaded courses
+    versions: Mapping[str, str] = field(default_factory=dict, kw_only=True)  # course id -> the loaded version
+    scorers: Mapping[str, int] = field(default_factory=dict, kw_only=True)  # what scored the attempts, how many each
+    department: str | None = field(default=None, kw_only=True)  # the filters the sheet was made with
+    course_id: str | None = field(default=None, kw_only=True)
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC), kw_only=True)
 
-    def trainee_table(self, lang: str = "en") -> Table:
+    def title(self, course_id: str, lang: str) -> str | None:
+        """The course's title in `lang`; None when the course is not loaded."""
+        t = self.titles.get(course_id)
+        return t.get(lang) if t else None
+
+    def trainee_table(self, lang: str = "en", *, bilingual: bool = False) -> Table:
         rows = []
         for p in self.pairs:
             latest = p.latest
@@ -178,27 +226,32 @@ class ScoreSheet:
                 (
                     p.trainee.badge,
                     p.trainee.name,
+                    p.trainee.plant,
                     p.trainee.department,
                     p.course_id,
+                    self.title(p.course_id, lang),
                     latest.record.course_version,
                     len(p.attempts),
-                    local_day(latest.started_at),
+                    day(latest.started_at, self.zone),
                     latest.score,
                     p.best_score,
-                    p.passed,
+                    yes_no(p.passed, lang),
                     p.cert.valid_until if p.cert else None,
                     status_text(p.status, lang),
                 )
             )
-        return Table("trainees", SHEET_NAMES["trainees"][lang], TRAINEE_COLUMNS, rows, lang)
+        return Table("trainees", SHEET_NAMES["trainees"][lang], TRAINEE_COLUMNS, rows, lang, bilingual)
 
-    def attempt_table(self, lang: str = "en") -> Table:
+    def attempt_table(self, lang: str = "en", *, bilingual: bool = False) -> Table:
         rows = []
         outcomes: dict[str, str] = {}
-        people = {badge: (t.name, t.department) for badge, t in self.trainees.items()}
+        people = {badge: (t.name, t.plant, t.department) for badge, t in self.trainees.items()}
+        titles = {cid: t.get(lang) for cid, t in self.titles.items()}
+        words = {True: yes_no(True, lang), False: yes_no(False, lang)}
+        zone = self.zone
         for a in self.attempts or ():
             r = a.record
-            name, department = people.get(r.badge, _NOBODY)
+            name, plant, department = people.get(r.badge, _NOBODY)
             critical_codes, minor, serious, critical = a.tally()
             outcome = a.outcome
             shown = outcomes.get(outcome)
@@ -208,13 +261,15 @@ class ScoreSheet:
                 (
                     r.badge,
                     name,
+                    plant,
                     department,
                     r.course_id,
+                    titles.get(r.course_id),
                     r.course_version,
-                    local_naive(r.started_at),
+                    wall(r.started_at, zone),
                     a.duration,
                     None if r.status is SessionStatus.ABORTED else r.score,  # as Attempt.score, without the call
-                    bool(r.passed),
+                    words[bool(r.passed)],
                     shown,
                     critical_codes or None,
                     minor,
@@ -223,19 +278,59 @@ class ScoreSheet:
                     r.id,
                 )
             )
-        return Table("attempts", SHEET_NAMES["attempts"][lang], ATTEMPT_COLUMNS, rows, lang)
+        return Table("attempts", SHEET_NAMES["attempts"][lang], ATTEMPT_COLUMNS, rows, lang, bilingual)
 
-    def department_table(self, lang: str = "en") -> Table:
-        counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 6)
+    def department_table(self, lang: str = "en", *, bilingual: bool = False) -> Table:
+        counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 6)
         slot = {CertStatus.VALID: 2, CertStatus.EXPIRING: 3, CertStatus.EXPIRED: 4, CertStatus.NEVER: 5}
         for p in self.pairs:
-            c = counts[(p.trainee.department, p.course_id)]
+            c = counts[(p.trainee.plant or "", p.trainee.department, p.course_id)]
             c[0] += 1
             c[1] += p.passed
             if p.status is not None:
                 c[slot[p.status]] += 1
-        rows = [(dept, course, *c) for (dept, course), c in sorted(counts.items())]
-        return Table("departments", SHEET_NAMES["departments"][lang], DEPARTMENT_COLUMNS, rows, lang)
+        rows = [
+            (plant or None, dept, course, self.title(course, lang), *c)
+            for (plant, dept, course), c in sorted(counts.items())
+        ]
+        return Table("departments", SHEET_NAMES["departments"][lang], DEPARTMENT_COLUMNS, rows, lang, bilingual)
+
+    def tables(self, lang: str = "en", *, bilingual: bool = False) -> list[Table]:
+        """Every table of the workbook, in order (the CSV file holds the first)."""
+        made = [self.trainee_table(lang, bilingual=bilingual)]
+        if self.attempts is not None:
+            made.append(self.attempt_table(lang, bilingual=bilingual))
+        made.append(self.department_table(lang, bilingual=bilingual))
+        return made
+
+    def about(self, lang: str = "en") -> list[tuple[str, str]]:
+        """What the sheet is, as (what, value) lines for its About sheet: when and how it was made, from what."""
+        k = {key: words[lang] for key, words in _ABOUT_KEYS.items()}
+        everyone = _ALL[lang]
+        scorers = "; ".join(f"{name}: {n}" for name, n in sorted(self.scorers.items())) or "–"
+        played: dict[str, set[str]] = defaultdict(set)
+        for p in self.pairs:
+            played[p.course_id].update(a.record.course_version for a in p.attempts)
+        courses = "\n".join(
+            f"{cid} · {self.title(cid, lang) or '?'} · "
+            + (f"{'当前版本' if lang == 'zh' else 'loaded'} {self.versions[cid]}" if cid in self.versions else "?")
+            + f" · {'考核所用版本' if lang == 'zh' else 'played'} {', '.join(sorted(vs))}"
+            for cid, vs in sorted(played.items())
+        )
+        sheets = ", ".join(SHEET_NAMES[t][lang] for t in SHEET_NAMES if t != "attempts" or self.attempts is not None)
+        return [
+            (ABOUT_TITLE[lang], ""),
+            (k["generated"], wall(self.generated_at, self.zone).strftime("%Y-%m-%d %H:%M")),
+            (k["today"], self.today.isoformat()),
+            (k["period"], self.period.describe(lang)),
+            (k["department"], self.department if self.department is not None else everyone),
+            (k["course"], self.course_id if self.course_id is not None else everyone),
+            (k["zone"], zone_name(self.zone)),
+            (k["version"], __version__),
+            (k["scorer"], scorers),
+            (k["courses"], courses or "–"),
+            (k["sheets"], sheets),
+        ]
 
 
 def build(
@@ -248,11 +343,14 @@ def build(
     course_id: str | None = None,
     with_attempts: bool = True,
     progress: Progress | None = None,
+    zone: tzinfo | None = None,
 ) -> ScoreSheet:
     """Read the store once and build the score sheet. `with_attempts=False` skips reading events (the CSV needs none).
+    `zone`: the time zone its dates are in; the database's (sitetime.site_zone) when not given.
 
     Raises UsageError for a course or department nobody knows, so a typo is not mistaken for "nobody trained".
     """
+    zone = zone or period.zone or site_zone(store)
     trainees = {t.badge: t for t in store.trainees()}
     if department is not None and not any(t.department == department for t in trainees.values()):
         known = sorted({t.department for t in trainees.values()})
@@ -275,10 +373,12 @@ def build(
         events=store.events_of if with_attempts else None,
         facts=facts,
         progress=progress,
+        zone=zone,
+        course_id=course_id,
     )
 
 
-_NOBODY = ("", "")  # name and department of a badge no longer registered
+_NOBODY = ("", None, "")  # name, plant and department of a badge no longer registered
 _BY_START = attrgetter("started_at", "id")  # oldest first, ties by id: the same order on every run
 
 
@@ -293,6 +393,8 @@ def assemble(
     events: Callable[[Sequence[str]], Iterable[tuple[str, Sequence[Any]]]] | None = None,
     facts: Mapping[str, AttemptFacts] | None = None,
     progress: Progress | None = None,
+    zone: tzinfo,
+    course_id: str | None = None,
 ) -> ScoreSheet:
     """The score sheet from session records (any order) and, if `events` is given, their events (pure but for it).
 
@@ -337,15 +439,26 @@ def assemble(
     for a in attempts:
         grouped[(a.record.badge, a.record.course_id)].append(a)
     pairs = []
-    for (badge, course_id), mine in grouped.items():
-        course = library.get(course_id)
-        cert = certification(history[(badge, course_id)], course.certification_days, today) if course else None
-        pairs.append(TraineeCourse(trainees[badge], course_id, tuple(mine), cert))
-    pairs.sort(key=lambda p: (p.trainee.department, p.trainee.badge, p.course_id))
+    for (badge, cid), mine in grouped.items():
+        course = library.get(cid)
+        cert = certification(history[(badge, cid)], course.certification_days, today, zone=zone) if course else None
+        pairs.append(TraineeCourse(trainees[badge], cid, tuple(mine), cert))
+    pairs.sort(key=lambda p: (p.trainee.plant or "", p.trainee.department, p.trainee.badge, p.course_id))
+    scorers: dict[str, int] = defaultdict(int)
+    if events is not None:
+        for r in chosen:
+            kept = (facts or {}).get(r.id)
+            scorers[kept.scorer if kept is not None and kept.scorer else _NEVER_SCORED] += 1
     return ScoreSheet(
         period=period,
         today=today,
         pairs=tuple(pairs),
         attempts=tuple(attempts) if events is not None else None,
         trainees=trainees,
+        zone=zone,
+        titles={cid: c.title for cid, c in library.courses.items()},
+        versions={cid: c.version for cid, c in library.courses.items()},
+        scorers=dict(scorers),
+        department=department,
+        course_id=course_id,
     )

@@ -1,16 +1,17 @@
 """One trainee's record: every attempt, the trend of their scores, and the certification status of each course.
 
 Pure: `build()` takes the trainee's session records, their events and the course library; `load()` reads the store.
-Courses listed: every course in the library (a course never attempted is "never passed") and any course the trainee
-attempted that is no longer in the library (its certification then is unknown). Voids, relabels and rescorings with
+Courses listed: every course in the library (a course never attempted is "not started"; one attempted and never passed
+is "never passed") and any course the trainee attempted that is no longer in the library (its certification then is
+unknown). Voids, relabels and rescorings with
 another model of the trainee's sessions are listed from the audit trail (changes.py), with who did them and why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, tzinfo
 
 from trainer.certification import Certification, certification
 from trainer.course.library import Library
@@ -19,9 +20,12 @@ from trainer.engine.events import Event
 from trainer.errors import UsageError
 from trainer.export.attempts import Attempt, attempt, is_attempt
 from trainer.export.changes import MARKED, Change, changes
+from trainer.sitetime import site_zone
 from trainer.store.audit import AuditRecord
 from trainer.store.records import SessionRecord, Trainee
 from trainer.store.store import Store
+
+NOT_STARTED = "not_started"
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,14 @@ class CourseStanding:
     title: Text
     attempts: tuple[Attempt, ...]  # oldest first
     cert: Certification | None  # None: the course is not loaded, so its validity period is unknown
+
+    @property
+    def status(self) -> str:
+        """valid, expiring, expired, never (attempted, never passed), not_started (no attempt yet) or unknown (the
+        course is not loaded)."""
+        if not self.attempts and (self.cert is None or self.cert.passed_on is None):
+            return NOT_STARTED
+        return str(self.cert.status) if self.cert else "unknown"
 
     @property
     def scores(self) -> tuple[float, ...]:
@@ -53,6 +65,7 @@ class TraineeReport:
     attempts: tuple[Attempt, ...]  # newest first, every course
     courses: tuple[CourseStanding, ...]  # by course id
     changes: tuple[Change, ...] = ()  # voids, relabels, rescorings with another model: who, when, why
+    zone: tzinfo = field(kw_only=True)  # the site's time zone its dates and times are shown in
 
 
 def build(
@@ -64,6 +77,7 @@ def build(
     today: date,
     trail: Sequence[AuditRecord] = (),
     graded: Mapping[str, str] | None = None,
+    zone: tzinfo,
 ) -> TraineeReport:
     """`graded`: each session's stored graded list (Store.graded_lists), whose grades its mistakes are counted at."""
     mine = [r for r in records if r.badge == trainee.badge]
@@ -79,13 +93,14 @@ def build(
                 cid,
                 course.title if course else Text(zh=cid, en=cid),
                 tuple(a for a in attempts if a.record.course_id == cid),
-                certification(history, course.certification_days, today) if course else None,
+                certification(history, course.certification_days, today, zone=zone) if course else None,
             )
         )
-    return TraineeReport(trainee, today, tuple(reversed(attempts)), tuple(standings), changes(mine, trail))
+    return TraineeReport(trainee, today, tuple(reversed(attempts)), tuple(standings), changes(mine, trail), zone=zone)
 
 
-def load(store: Store, badge: str, library: Library, *, today: date) -> TraineeReport:
+def load(store: Store, badge: str, library: Library, *, today: date, zone: tzinfo | None = None) -> TraineeReport:
+    """`zone`: the site's time zone the pass days are counted in; the database's when not given."""
     trainee = store.get_trainee(badge)
     if trainee is None:
         raise UsageError(
@@ -95,4 +110,13 @@ def load(store: Store, badge: str, library: Library, *, today: date) -> TraineeR
     ids = [r.id for r in records if is_attempt(r)]
     events = dict(store.events_of(ids))
     trail = store.audit_of([r.id for r in records], MARKED)
-    return build(trainee, records, events, library, today=today, trail=trail, graded=store.graded_lists(ids))
+    return build(
+        trainee,
+        records,
+        events,
+        library,
+        today=today,
+        trail=trail,
+        graded=store.graded_lists(ids),
+        zone=zone or site_zone(store),
+    )

@@ -19,6 +19,7 @@ TRAINEE_IMPORT = "trainee.import"  # `trainer trainees import`: one row per trai
 TRAINEE_EDIT = "trainee.edit"
 TRAINEE_MERGE = "trainee.merge"
 REQUIREMENTS_LOAD = "requirements.load"
+SETTING_SET = "setting.set"  # `trainer db set KEY VALUE`: a site setting changed (old and new value)
 ACTIONS = (
     SESSION_VOID,
     LABEL_SET,
@@ -36,4 +37,5 @@ ACTIONS = (
     TRAINEE_EDIT,
     TRAINEE_MERGE,
     REQUIREMENTS_LOAD,
+    SETTING_SET,
 )

@@ -40,6 +40,7 @@ from trainer.store.actions import (  # noqa: F401  (re-exported: callers name th
     SCORE_REPAIR,
     SCORE_RESCORE,
     SESSION_VOID,
+    SETTING_SET,
     TRAINEE_EDIT,
     TRAINEE_IMPORT,
     TRAINEE_MERGE,

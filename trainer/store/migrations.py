@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from trainer import sitekey
+from trainer import sitekey, sitetime
 from trainer.store import chain, dialect, schema
 
 BASE_VERSION = 1  # the first schema; created by schema.py, not by a step
@@ -220,6 +220,20 @@ def _roster(conn: Connection) -> None:
     conn.execute(CreateTable(requirements))
 
 
+def _site_timezone(conn: Connection) -> None:
+    """Version 5: the site's time zone (settings 'timezone'), which dates, periods and expiry are counted in: the
+    upgrading machine's zone, as a new database gets its creator's; `trainer db set timezone` changes it."""
+    found = conn.execute(select(schema.settings.c.key).where(schema.settings.c.key == sitetime.SETTING)).first()
+    if found is None:
+        conn.execute(schema.settings.insert().values(key=sitetime.SETTING, value=sitetime.machine_zone()))
+
+
+def _version_5(conn: Connection) -> None:
+    """Version 5: each addition of version 5, in its own function so each reads on its own."""
+    _roster(conn)
+    _site_timezone(conn)
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "labels and scores: instructor severities per mistake, score history", _labels_and_scores),
     Step(3, "an index of unscored sessions: finished ones get their score when the store opens", _unscored_index),
@@ -228,7 +242,7 @@ STEPS: tuple[Step, ...] = (
         "the audit trail, trainee PINs, and tamper evidence over the whole record (chained scorings, a ledger)",
         _version_4,
     ),
-    Step(5, "the roster (trainees' role, plant, hire date, merges) and required courses", _roster),
+    Step(5, "the roster (trainees' role, plant, hire date, merges), required courses, the site's time zone", _version_5),
 )
 
 
@@ -319,6 +333,7 @@ def ensure(engine: Engine, steps: Sequence[Step] = STEPS) -> int:
                     {"key": "chain", "value": new_keying().meta_value()},
                 ],
             )
+            conn.execute(schema.settings.insert().values(key=sitetime.SETTING, value=sitetime.machine_zone()))
             return 0
         for step in steps:
             if step.to_version > version:

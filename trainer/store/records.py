@@ -188,6 +188,7 @@ class AttemptFacts:
     session_id: str
     last_t_ms: int | None  # the last event's time since the start; None when there is no event
     mistakes: tuple[MistakeMade, ...] | None  # of the latest scoring, in the order made; None: never scored
+    scorer: str | None = None  # of the latest scoring: "rubric" or "model <sha256 prefix>"; None: never scored
 
 
 class PinResult(StrEnum):

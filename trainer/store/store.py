@@ -955,6 +955,18 @@ class Store:
             for key, value in values.items():
                 dialect.upsert(conn, t, {"key": key, "value": value}, update=("value",))
 
+    def change_setting(self, key: str, value: str, *, act: audit.Act | None = None) -> str | None:
+        """Set a site setting an administrator chose (`trainer db set`) and record the change, old and new value, in
+        the audit trail in the same transaction: a time zone moves expiry dates, so who changed it must be known.
+        Returns the old value (None: it was unset)."""
+        t = schema.settings
+        with self._writing(f"save setting {key}") as conn:
+            old = conn.execute(select(t.c.value).where(t.c.key == key)).scalar_one_or_none()
+            dialect.upsert(conn, t, {"key": key, "value": value}, update=("value",))
+            detail = {"key": key, "old": old, "new": value}
+            audit.write(conn, [audit.row(audit.SETTING_SET, act=self._act(act), at=_utcnow(), detail=detail)])
+        return old
+
     # --- the audit trail and the instructor password (schema version 4; see audit.py) ------------------------------------
 
     def audit_trail(
@@ -1355,7 +1367,7 @@ class Store:
             .scalar_subquery()
         )
         query = (
-            select(*_RECORD_COLUMNS, wanted.label("wanted"), e.c.t_ms, h.c.details)
+            select(*_RECORD_COLUMNS, wanted.label("wanted"), e.c.t_ms, h.c.details, h.c.scorer)
             .outerjoin(e, (e.c.session_id == s.c.id) & (e.c.seq == s.c.event_count) & wanted)
             .outerjoin(h, (h.c.id == last_scoring) & wanted)
         )
@@ -1371,7 +1383,7 @@ class Store:
             record = _session(row, now, to_utc)
             if aliases and record.badge in aliases:
                 record = replace(record, badge=aliases[record.badge])
-            is_wanted, t_ms, details = row[-3:]
+            is_wanted, t_ms, details, scorer = row[-4:]
             if not is_wanted:
                 out.append((record, None))
                 continue
@@ -1383,7 +1395,7 @@ class Store:
                 raise StoreError(
                     f"{self._where}: session {record.id[:8]} has an unreadable score ({exc}); rescore it with `trainer score`"
                 ) from exc
-            out.append((record, AttemptFacts(record.id, t_ms, mistakes)))
+            out.append((record, AttemptFacts(record.id, t_ms, mistakes, scorer)))
         return out
 
     # --- helpers --------------------------------------------------------------------------------------------------------
@@ -1720,7 +1732,14 @@ def _driver_rows(conn: Connection, statement: Any) -> list[tuple[Any, ...]]:
     columns the driver already returns as wanted). For bulk reads, where building a Row per row would cost more than
     the query. SQLAlchemy still compiles the statement for the backend; errors are raised as SQLAlchemy's."""
     compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params: Any = compiled.params
+    # The parameters through their column types' bind processors, as conn.execute() would: a `since` in the site's
+    # zone (2026-11-01 00:00+08:00) must reach SQLite as UTC text, not be compared as written with the stored UTC text.
+    dialect = conn.dialect
+    params: Any = dict(compiled.params)
+    for bind, name in compiled.bind_names.items():
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect) if name in params else None
+        if convert is not None:
+            params[name] = convert(params[name])
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup or ())
     sql = str(compiled)

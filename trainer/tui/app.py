@@ -18,6 +18,7 @@ from textual.dom import DOMNode
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from trainer import sitetime
 from trainer.engine.clock import Clock, monotonic_ms
 from trainer.tui import compat
 from trainer.tui.i18n import KEY_OF_TEXT, STRINGS, t
@@ -62,7 +63,7 @@ class TrainerApp(App[None]):
         opener: Callable[[], tuple[Library, Store]] | None = None,
         lang: str = "zh",
         clock: Clock = monotonic_ms,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] | None = None,
         seed: Callable[[], int] = lambda: secrets.randbelow(2**31),
         instructor: bool = False,
         sign_in: bool = False,
@@ -89,7 +90,8 @@ class TrainerApp(App[None]):
             self.library, self.store = library, store
             self._opened.set()
         self.clock = clock
-        self.today = today
+        self.zone = sitetime.site_zone(store)  # the site's: certificates' days are counted in it, not the terminal's
+        self.today = today or (lambda: sitetime.today(self.zone))
         self.seed = seed
         self.instructor = instructor
         self.trainee: Trainee | None = None

@@ -128,7 +128,7 @@ class CatalogScreen(TrainerScreen[None]):
             last_text = Text(tr(key, score=f"{last.score:g}"), style="green" if last.passed else "red")
         else:
             last_text = Text(tr("result.none"))
-        cert = certification(mine, course.certification_days, app.today())
+        cert = certification(mine, course.certification_days, app.today(), zone=app.zone)
         symbol, colour = _CERT_STYLE[cert.status]
         date = cert.valid_until.isoformat() if cert.valid_until else ""
         cert_text = Text(f"{symbol} {tr(f'cert.{cert.status}', date=date)}", style=colour)

@@ -88,7 +88,13 @@ class InstructorScreen(TrainerScreen[None]):
                 continue
             result = f"{r.score:g} {'✔' if r.passed else '✖'}" if r.score is not None else tr(f"status.{r.status}")
             rows.append(
-                (r.id, shown(r.badge), shown(r.course_id), r.started_at.astimezone().strftime("%m-%d %H:%M"), result)
+                (
+                    r.id,
+                    shown(r.badge),
+                    shown(r.course_id),
+                    r.started_at.astimezone(self.app.zone).strftime("%m-%d %H:%M"),
+                    result,
+                )
             )
         # Widths from the content, given up front: left to the table, the first frame (before any resize) cut every
         # column to its header's width (`E500  pres  12-0`).
@@ -128,7 +134,7 @@ class InstructorScreen(TrainerScreen[None]):
             name=shown(trainee.name) if trainee else "?",
             badge=shown(record.badge),
             department=shown(trainee.department) if trainee else "?",
-            when=record.started_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+            when=record.started_at.astimezone(self.app.zone).strftime("%Y-%m-%d %H:%M"),
         )
         self.app.push_screen(DebriefScreen(course, record.id, instructor=True, heading=heading))
 

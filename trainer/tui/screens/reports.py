@@ -143,8 +143,8 @@ class ReportsScreen(TrainerScreen[None]):
         app = self.app
         report = None
         if self.course_id is not None:
-            report = course_report.load(app.store, self.course_id, app.library.get(self.course_id))
-        return report, due.load(app.store, app.library, today=app.today(), within=self.within)
+            report = course_report.load(app.store, self.course_id, app.library.get(self.course_id), zone=app.zone)
+        return report, due.load(app.store, app.library, today=app.today(), within=self.within, zone=app.zone)
 
     def refresh_language(self) -> None:
         self._bind_texts()

@@ -33,7 +33,7 @@ class ResumeScreen(TrainerModal[None]):
         for s in self.sessions:
             course = app.library.get(s.course_id)
             title = course.title.get(lang) if course else s.course_id
-            when = s.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            when = s.started_at.astimezone(app.zone).strftime("%Y-%m-%d %H:%M")
             label = Text(f"{app.tr('resume.resume')}: {title} ({app.tr('resume.started', time=when)})")
             options.add_option(Option(label, id=s.id))
         options.add_option(Option(app.tr("resume.leave"), id="leave"))
