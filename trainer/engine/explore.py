@@ -8,13 +8,16 @@ actions (or wait for the timer) at random, as a careless trainee would.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import deque
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 from trainer.course.model import Course
 from trainer.engine.clock import ManualClock
+from trainer.engine.modes import Mode
 from trainer.engine.session import EngineError, Session, Snapshot
 
 MAX_SITUATIONS = 50_000
@@ -80,12 +83,20 @@ def _explore(course: Course, force: bool, report: Report) -> None:
     session = Session(course, seed=0, clock=clock)
     session.roll = lambda ev: (ev.probability > 0) if force else (ev.probability >= 1)
     session.start()
-    start = session.snapshot()
-    seen: dict[Hashable, int] = {_key(start): 0}
-    edges: list[set[int]] = [set()]
-    nodes: list[Snapshot] = [start]
+    # One start per combination of the hidden faults' values: every session starts from one of them.
+    starts = [
+        replace(session.snapshot(), variables=MappingProxyType({**course.variables, **combination}))
+        for combination in hidden_combinations(course)
+    ]
+    seen: dict[Hashable, int] = {}
+    nodes: list[Snapshot] = []
+    for start in starts:
+        if _key(start) not in seen:
+            seen[_key(start)] = len(nodes)
+            nodes.append(start)
+    edges: list[set[int]] = [set() for _ in nodes]
     ended: set[int] = set()
-    queue = deque([0])
+    queue = deque(range(len(nodes)))
     truncated = False
     while queue:
         idx = queue.popleft()
@@ -171,10 +182,17 @@ def _explore(course: Course, force: bool, report: Report) -> None:
         )
 
 
+def hidden_combinations(course: Course) -> list[dict[str, object]]:
+    """Every combination of start values of the course's hidden faults (one empty one for a course without)."""
+    names = list(course.hidden)
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*(course.hidden[n] for n in names))]
+
+
 def _playthrough(course: Course, seed: int, report: Report) -> None:
     rng = random.Random(seed)
     clock = ManualClock()
-    session = Session(course, seed=seed, clock=clock)
+    # Practice: the hidden faults are drawn from the seed as in a real session (an exam would force every key event).
+    session = Session(course, seed=seed, clock=clock, mode=Mode.PRACTICE)
     try:
         session.start()
         for _ in range(MAX_STEPS):
