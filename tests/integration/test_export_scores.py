@@ -130,7 +130,8 @@ def test_xlsx_attempts_sheet_lists_every_attempt_with_its_mistakes(db, tmp_path)
     aborted = [r for r in body if r[0] == "A2" and r[9] == "aborted"]
     assert len(aborted) == 1 and aborted[0][7] is None
     for r in body:
-        assert isinstance(r[5], datetime) and isinstance(r[11], int) and len(r[14]) == 36
+        assert isinstance(r[5], datetime) and isinstance(r[11], int) and len(r[15]) == 36
+        assert r[14] == "exam"  # the mode column: every attempt here was played without one, as before modes
 
 
 def test_xlsx_department_summary_counts_trained_passed_and_certifications(db, tmp_path):

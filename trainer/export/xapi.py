@@ -42,6 +42,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "terminated": (ADL + "terminated", "terminated"),
     "asked": (ADL + "asked", "asked"),
     "suspended": (ADL + "suspended", "suspended"),
+    "scored": (ADL + "scored", "scored"),  # a practice attempt's score: it never passes (certifies) anyone
 }
 # Which verb each event kind becomes. A completed event also yields `passed` or `failed` (the score statement).
 KIND_VERB: dict[EventKind, str] = {
@@ -201,6 +202,7 @@ class _Builder:
                 EXTENSION + "seq": event.seq,
                 EXTENSION + "state": event.state,
                 EXTENSION + "elapsed-ms": event.t_ms,
+                EXTENSION + "mode": self.session.mode,  # practice or exam: only an exam's `passed` certifies
             },
         }
         if obj["id"] != self.course_iri:
@@ -292,11 +294,14 @@ class _Builder:
             passed = self.session.passed
             if passed is None:  # not scored (yet): the score statement follows in a later export
                 return [done]
-            result = self.final_result(e.t_ms, completion=True, success=passed, data=data)
+            exam = self.session.mode == "exam"
+            # A practice attempt is `scored`, never `passed` or `failed`: an LRS counting passes must not certify it.
+            result = self.final_result(e.t_ms, completion=True, success=passed if exam else None, data=data)
             score = self.score()
             if score is not None:
                 result = {"score": score, **result}
-            scored = self.statement(stored, "passed" if passed else "failed", self.course, result, part="score")
+            verb = ("passed" if passed else "failed") if exam else "scored"
+            scored = self.statement(stored, verb, self.course, result, part="score")
             return [done, scored]
         if e.kind is EventKind.FAILED:
             result = self.final_result(e.t_ms, completion=False, success=False, data=data)

@@ -199,6 +199,12 @@ def _version_4(conn: Connection) -> None:
     _tamper_evidence(conn)
 
 
+def _session_mode(conn: Connection) -> None:
+    """Version 5: sessions.mode, practice or exam. Every session recorded before it certified: it is an exam (and its
+    genesis, which binds the mode only when it is practice, see chain.identity, stays what it was)."""
+    conn.execute(text("ALTER TABLE sessions ADD COLUMN mode VARCHAR(16) NOT NULL DEFAULT 'exam'"))
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "labels and scores: instructor severities per mistake, score history", _labels_and_scores),
     Step(3, "an index of unscored sessions: finished ones get their score when the store opens", _unscored_index),
@@ -207,6 +213,7 @@ STEPS: tuple[Step, ...] = (
         "the audit trail, trainee PINs, and tamper evidence over the whole record (chained scorings, a ledger)",
         _version_4,
     ),
+    Step(5, "practice and exam: the mode of each session (those before it are exams)", _session_mode),
 )
 
 
