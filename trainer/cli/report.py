@@ -296,6 +296,8 @@ def print_trainee(console: Any, r: Any, lang: str) -> None:
     for a in r.attempts:
         counts = "/".join(_count(a.count(s)) for s in SEVERITIES)
         result = "[green]passed[/green]" if a.passed else f"[red]{_esc(a.outcome)}[/red]"
+        if a.record.mode != "exam":  # a practice score passes no one: say which attempts were practice
+            result = "[cyan]practice[/cyan]"
         attempts.add_row(
             # the mark first: cells too wide for the terminal are cut at their end
             ("✎ " if a.record.id in changed else "") + local_naive(a.started_at).strftime("%Y-%m-%d %H:%M"),

@@ -56,7 +56,14 @@ class _Semantics:
         checks += [
             lambda i=i, ev=ev: self.check_event(i, ev) for i, ev in enumerate(_list(self.data.get("random_events")))
         ]
-        checks += [self.check_hidden, self.check_procedure, self.check_map, self.check_inventory, self.check_graph, self.check_instead]
+        checks += [
+            self.check_hidden,
+            self.check_procedure,
+            self.check_map,
+            self.check_inventory,
+            self.check_graph,
+            self.check_instead,
+        ]
         for check in checks:
             try:
                 check()
