@@ -123,3 +123,25 @@ def test_sessions_of_a_version_4_database_are_exams_and_still_verify(tmp_path):
     assert scalars(url, "SELECT mode FROM sessions") == ["exam"]
     assert trainer("sessions", "verify", db=url).returncode == 0
     assert sid[:8] in trainer("sessions", "list", db=url).stdout and "P1" in due(url)
+
+
+def test_hidden_fault_values_vary_by_seed_and_are_stored_and_shown(tmp_path, db_url):
+    course = tmp_path / "curtain.yaml"  # a light curtain that may be faulty: curtain_ok drawn from [true, false]
+    course.write_text((FIXTURES / "hidden_fault.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    script = tmp_path / "s.txt"
+    script.write_text("test\n", encoding="utf-8")
+    drawn = {}
+    for seed in range(8):
+        run = trainer(
+            "play", str(course), "--badge", "H1", "--name", "Ann", "--department", "Press", "--script", str(script),
+            "--seed", str(seed), "--mode", "practice", db=db_url,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        sid = run.stdout.split()[1]
+        first = scalars(db_url, "SELECT data FROM events WHERE session_id = :s AND seq = 1", s=sid)[0]
+        drawn[sid] = json.loads(first)["hidden"]["curtain_ok"]
+        shown = trainer("sessions", "show", sid, "--courses", str(tmp_path), db=db_url)
+        assert f"hidden faults: curtain_ok={str(drawn[sid]).lower()}" in shown.stdout, shown.stdout + shown.stderr
+        assert "practice" in shown.stdout
+    assert set(drawn.values()) == {True, False}
+    assert trainer("sessions", "verify", db=db_url).returncode == 0

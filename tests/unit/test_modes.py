@@ -3,6 +3,8 @@ refused in an exam and free in practice; and the course format's `hidden:` and `
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from trainer.course.loader import check_text
@@ -13,48 +15,7 @@ from trainer.engine.modes import Mode
 from trainer.engine.session import EngineError, Session, replay
 from trainer.scoring.detect import detect
 
-COURSE = """\
-id: curtain
-version: "1"
-title: {zh: 光幕, en: Light curtain}
-area: stamping
-standards: ["GB 27607"]
-minutes: 5
-pass: {min_score: 80}
-certification_days: 365
-variables: {curtain_ok: true, checked: false}
-hidden:
-  curtain_ok: [true, false]
-start: check
-states:
-  check:
-    text: {zh: 开班点检, en: Start-of-shift check}
-    hint: {zh: 先试光幕, en: Test the curtain first}
-    actions:
-      - id: test
-        label: {zh: 试光幕, en: Test the curtain}
-        set: {checked: true}
-        feedback: {zh: 已试, en: Tested}
-      - id: run
-        label: {zh: 开机, en: Run}
-        when: checked and curtain_ok
-        goto: done
-      - id: tag
-        label: {zh: 挂牌停用, en: Tag it out}
-        when: checked and not curtain_ok
-        goto: done
-  done:
-    text: {zh: 结束, en: Done}
-    outcome: completed
-random_events:
-  - id: visitor
-    probability: 0.0
-    states: [check]
-    text: {zh: 来人, en: A visitor}
-    actions:
-      - id: stop_visitor
-        label: {zh: 拦住, en: Stop them}
-"""
+COURSE = (Path(__file__).resolve().parent.parent / "fixtures" / "hidden_fault.yaml").read_text(encoding="utf-8")
 
 
 def course(text: str = COURSE):

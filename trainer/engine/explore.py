@@ -81,7 +81,8 @@ def _record_choice(session: Session, action_id: str, report: Report) -> None:
 def _explore(course: Course, force: bool, report: Report) -> None:
     clock = ManualClock()
     session = Session(course, seed=0, clock=clock)
-    session.roll = lambda ev: (ev.probability > 0) if force else (ev.probability >= 1)
+    # Forced on: every event that can happen, a key event whatever its probability (an exam makes it happen).
+    session.roll = lambda ev: (ev.probability > 0 or ev.key) if force else (ev.probability >= 1)
     session.start()
     # One start per combination of the hidden faults' values: every session starts from one of them.
     starts = [
