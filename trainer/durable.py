@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from trainer.course.model import Course
 from trainer.engine.events import TERMINAL_KINDS, Event
+from trainer.engine.modes import DEFAULT_MODE, Mode
 from trainer.engine.session import Clock, ReplayMismatch, Session, monotonic_ms, replay
 from trainer.errors import TrainerError
 from trainer.scoring.detect import detect, outcome_of
@@ -48,11 +49,16 @@ class DurableSession:
         lang: str = "zh",
         clock: Clock = monotonic_ms,
         timers_after_shown: bool = False,
+        mode: Mode | None = None,
     ) -> DurableSession:
         """Start a session. `timers_after_shown` (the terminal app): a timer starts when the app reports the scene
-        shown (see Session.shown), not when the state is entered."""
-        record = store.create_session(badge, course.id, course.version, course.content_hash, seed, lang)
-        engine = Session(course, seed, clock=clock, lang=lang, timers_after_shown=timers_after_shown)
+        shown (see Session.shown), not when the state is entered. `mode`: practice or exam (only an exam certifies);
+        None plays by the rules before modes and counts as an exam, as sessions recorded then do (the app and `trainer
+        play` always name a mode; tools and tests that replay old behaviour leave it out)."""
+        record = store.create_session(
+            badge, course.id, course.version, course.content_hash, seed, lang, mode=str(mode or DEFAULT_MODE)
+        )
+        engine = Session(course, seed, clock=clock, lang=lang, timers_after_shown=timers_after_shown, mode=mode)
         durable = cls(store, record, engine, [])
         durable._commit(engine.start, rollback=False)
         return durable
@@ -69,7 +75,10 @@ class DurableSession:
         record = store.claim(record.id)
         stored = store.events(record.id)
         if not stored:  # interrupted before its first event was saved: start it now
-            durable = cls(store, record, Session(course, record.seed, clock=clock, lang=record.lang), [])
+            # The mode the session was begun with is its row's; a session begun by the rules before modes is stored
+            # as an exam and restarts as one.
+            engine = Session(course, record.seed, clock=clock, lang=record.lang, mode=Mode(record.mode))
+            durable = cls(store, record, engine, [])
             durable._commit(durable.engine.start, rollback=False)
             return durable
         try:

@@ -173,6 +173,7 @@ def test_xlsx_attempts_sheet_lists_every_attempt_with_its_mistakes(db, tmp_path)
     assert len(aborted) == 1 and aborted[0]["score"] is None
     for r in body:
         assert isinstance(r["date"], datetime) and isinstance(r["minor"], int) and len(r["session"]) == 36
+        assert r["mode"] == "exam"  # the mode column: every attempt here was played without one, as before modes
 
 
 def test_xlsx_department_summary_counts_trained_passed_and_certifications(db, tmp_path):

@@ -85,6 +85,7 @@ def _database_at(url: str, version: int) -> None:
             conn.execute(text("ALTER TABLE sessions DROP COLUMN score_hash"))
             for column in ("role", "plant", "hire_date", "merged_into"):  # added by version 5
                 conn.execute(text(f"ALTER TABLE trainees DROP COLUMN {column}"))
+            conn.execute(text("ALTER TABLE sessions DROP COLUMN mode"))  # added by version 5
             conn.execute(
                 schema.meta.insert(),
                 [{"key": "application", "value": schema.APPLICATION}, {"key": "schema_version", "value": "1"}],

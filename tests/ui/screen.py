@@ -71,12 +71,13 @@ async def confirm_name(pilot: Pilot, name: str) -> None:
     await pilot.pause(0.2)
 
 
-async def open_course(pilot: Pilot, filter_text: str) -> None:
-    """From the catalog: type to filter, Enter for the briefing, Enter to start."""
+async def open_course(pilot: Pilot, filter_text: str, start: str = "enter") -> None:
+    """From the catalog: type to filter, Enter for the briefing, then `start`: Enter (or p) for practice, e for the
+    exam."""
     await pilot.press(*filter_text)
     await pilot.press("enter")
     await pilot.pause()
-    await pilot.press("enter")
+    await pilot.press(start)
     await wait_for_actions(pilot)
 
 

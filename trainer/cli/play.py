@@ -82,7 +82,7 @@ def parse_script(path: Path) -> list[ScriptLine]:
 def register(sub: Any) -> None:
     p = command(sub, "play", play)
     p.add_argument("course", metavar="COURSE", help="course file or course id")
-    p.add_argument("--badge", required=True, help="the trainee's badge id")
+    p.add_argument("--badge", help="the trainee's badge id (needed unless --dry-run)")
     p.add_argument("--name", help="the trainee's name (needed the first time)")
     p.add_argument("--department", help="the trainee's department (needed the first time)")
     p.add_argument("--script", required=True, type=Path, metavar="FILE", help="actions, one per line: [SECONDS] ACTION")
@@ -91,6 +91,17 @@ def register(sub: Any) -> None:
         "--resume", metavar="SESSION", help="continue this interrupted session; lines already played are skipped"
     )
     p.add_argument("--real-time", action="store_true", help="really wait the script's delays (default: simulated time)")
+    p.add_argument(
+        "--mode",
+        choices=("practice", "exam"),
+        default="exam",
+        help="exam (the default: no hints, key random events guaranteed, certifies) or practice (never certifies)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="play and score the script without a database: nothing is stored, nothing counts for certification",
+    )
 
 
 def _delay_ms(text: str | None) -> int:
@@ -132,13 +143,21 @@ def play(args: argparse.Namespace) -> int:
     from trainer.course.loader import load_course
     from trainer.durable import DurableSession
     from trainer.engine.events import EventKind
+    from trainer.engine.modes import Mode
     from trainer.engine.session import EngineError
 
+    if args.dry_run and args.resume:
+        raise UsageError("--dry-run plays a new session without a database; it cannot --resume one")
+    if not args.dry_run and not args.badge:
+        raise UsageError("the following argument is required: --badge (or play a --dry-run)")
     script = parse_script(args.script)
     course = load_course(resolve_course(args.course, args.courses))
     answers = _answers(script, course, args.script)
     script = [line for line in script if line.on is None]
     clock = _RealClock() if args.real_time else _ScriptClock()
+    mode = Mode(args.mode)
+    if args.dry_run:
+        return _dry_run(args, script, course, clock, mode)
     with open_store(args, also=(course,)) as store:
         if args.resume:
             durable = DurableSession.resume(store, course, args.resume, clock=clock)
@@ -154,7 +173,9 @@ def play(args: argparse.Namespace) -> int:
                 trainee = store.upsert_trainee(args.badge, args.name, args.department)
             seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
             # trainee.badge: a badge merged into another plays as that one (Store.get_trainee)
-            durable = DurableSession.begin(store, course, trainee.badge, seed=seed, lang=args.lang or "zh", clock=clock)
+            durable = DurableSession.begin(
+                store, course, trainee.badge, seed=seed, lang=args.lang or "zh", clock=clock, mode=mode
+            )
         print(f"session {durable.id}", flush=True)
         _report(durable.stored)
         try:
@@ -234,6 +255,37 @@ def _answer(durable: DurableSession, answers: dict[str, ScriptLine], path: Path)
             raise ScriptError(f"{path}:{line.number}: {exc}") from None
 
 
+def _dry_run(args: argparse.Namespace, script: list[ScriptLine], course: Any, clock: Any, mode: Any) -> int:
+    """Play the script through the engine alone and score it as a session's end would: no database is opened, so
+    nothing is stored and nothing counts for certification. Prints "played SEQ KIND" for each event."""
+    from trainer.engine.session import EngineError, Session
+    from trainer.scoring.grade import Grader
+
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    engine = Session(course, seed, clock=clock, lang=args.lang or "zh", mode=mode)
+    print(f"dry run: {mode}, seed {seed}; nothing is stored", flush=True)
+    events = engine.start()
+    _report(events, "played")
+    for line in script:
+        if engine.ended:
+            break
+        clock.wait(line.delay_ms)
+        events += _report(engine.tick(), "played")
+        if line.action is None or engine.ended:
+            continue
+        try:
+            events += _report(engine.choose(line.action), "played")
+        except EngineError as exc:
+            raise ScriptError(f"{args.script}:{line.number}: {exc}; nothing was stored") from None
+    if not engine.ended:
+        print(f"outcome: unfinished in state {engine.state.id} (dry run: nothing stored)")
+        return ExitCode.OK
+    score = Grader.current().score(course, events)
+    verdict = f"score {score.score:g}, {'passed' if score.passed else 'failed'} ({score.reason})"
+    print(f"outcome: {engine.outcome}, {verdict}; dry run: nothing stored, nothing counts for certification")
+    return ExitCode.OK
+
+
 def _kept(durable: DurableSession) -> str:
     """Release a session a script stopped half-way, and say how to go on with it."""
     if durable.engine.ended:
@@ -245,9 +297,11 @@ def _kept(durable: DurableSession) -> str:
     return f"; session {durable.id[:8]} kept, resume with --resume {durable.id}"
 
 
-def _report(stored: list) -> None:
+def _report(stored: list, verb: str = "stored") -> list:
     for s in stored:
-        print(f"stored {s.event.seq} {s.event.kind}", flush=True)
+        event = getattr(s, "event", s)
+        print(f"{verb} {event.seq} {event.kind}", flush=True)
+    return stored
 
 
 def _skip_played(script: list[ScriptLine], taken: list[str | None], path: Path) -> list[ScriptLine]:

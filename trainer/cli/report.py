@@ -329,6 +329,8 @@ def print_trainee(console: Any, r: Any, lang: str) -> None:
         # failed: completed below the pass mark; an incident or an abort says so itself (a narrow column: one word)
         word = a.outcome if a.result == "failed" and a.outcome != "completed" else a.result
         result = "[green]passed[/green]" if a.passed else f"[red]{_esc(word)}[/red]"
+        if a.record.mode != "exam":  # a practice score passes no one: say which attempts were practice
+            result = "[cyan]practice[/cyan]"
         attempts.add_row(
             # the mark first: cells too wide for the terminal are cut at their end
             ("✎ " if a.record.id in changed else "") + wall(a.started_at, r.zone).strftime("%Y-%m-%d %H:%M"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import datetime, tzinfo
 from typing import Any
@@ -120,10 +121,15 @@ def show(args: argparse.Namespace) -> int:
     who = plain(f"{trainee.name} ({trainee.badge}, {trainee.department})" if trainee else record.badge)
     console.print(f"[bold]Session {record.id}[/bold]  {who}")
     console.print(
-        f"{record.course_id} {record.course_version}  seed {record.seed}  started {_fmt_time(record.started_at, zone)}  "
-        f"status {record.status}" + (f" (void: {plain(record.void_reason)})" if record.void_reason else ""),
+        f"{record.course_id} {record.course_version}  {record.mode}  seed {record.seed}  "
+        f"started {_fmt_time(record.started_at, zone)}  status {record.status}"
+        + (f" (void: {plain(record.void_reason)})" if record.void_reason else ""),
         highlight=False,
     )
+    hidden = stored[0].event.data.get("hidden") if stored else None
+    if hidden:  # the hidden faults drawn for this session (trainer/engine/modes.py)
+        faults = ", ".join(f"{plain(str(k))}={plain(json.dumps(v))}" for k, v in sorted(hidden.items()))
+        console.print(f"hidden faults: {faults}", highlight=False)
     print_trail(console, trail, zone)
     table = Table(title_justify="left")
     for col in ("#", "time", "state", "action", "event", "detail"):

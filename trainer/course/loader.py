@@ -199,6 +199,7 @@ def _build(doc: Document) -> m.Course:
         objectives=tuple(m.Text(**t) for t in d.get("objectives") or []),
         ppe=tuple(m.Text(**t) for t in d.get("ppe") or []),
         variables=_frozen(d.get("variables")),
+        hidden=MappingProxyType({k: tuple(v) for k, v in (d.get("hidden") or {}).items()}),
         start=d["start"],
         states=MappingProxyType({sid: _state(doc, sid, s) for sid, s in d["states"].items()}),
         procedure=tuple(
@@ -223,6 +224,7 @@ def _build(doc: Document) -> m.Course:
                 set=_frozen(e.get("set")),
                 ignored=_mistake(e.get("ignored")),
                 appears_at=e.get("appears_at"),
+                key=e.get("key", True),
                 pos=doc.pos(("random_events", i)),
             )
             for i, e in enumerate(d.get("random_events") or [])

@@ -161,6 +161,7 @@ class RandomEvent:
     set: Mapping[str, Value] = field(default_factory=lambda: MappingProxyType({}))
     ignored: Mistake | None = None
     appears_at: str | None = None
+    key: bool = True  # an exam guarantees it: it fires the first time the trainee enters one of `states`
     pos: Pos = field(default=Pos(), compare=False)
 
 
@@ -224,6 +225,8 @@ class Course:
     objectives: tuple[Text, ...] = ()
     ppe: tuple[Text, ...] = ()
     variables: Mapping[str, Value] = field(default_factory=lambda: MappingProxyType({}))
+    # Hidden faults: variables whose start value each session draws from these values (see trainer/engine/modes.py).
+    hidden: Mapping[str, tuple[Value, ...]] = field(default_factory=lambda: MappingProxyType({}))
     procedure: tuple[ProcedureStep, ...] = ()
     random_events: tuple[RandomEvent, ...] = ()
     inventory: tuple[InventoryItem, ...] = ()

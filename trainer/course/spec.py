@@ -553,6 +553,12 @@ RANDOM_EVENT = Obj(
         ),
         "ignored": F(MISTAKE),
         "appears_at": F(Ident("Map zone where the event's person or vehicle appears")),
+        "key": F(
+            Bool(
+                doc="An exam guarantees the event: it fires the first time the trainee enters one of its states "
+                "(default true; false: it fires at its probability in an exam too)"
+            )
+        ),
     },
 )
 
@@ -623,6 +629,14 @@ COURSE = Obj(
         "objectives": F(ListOf(item=Text())),
         "ppe": F(ListOf(item=Text(), doc="Protective equipment required")),
         "variables": F(MapOf(value=ScalarValue(), key_pattern=VAR_PATTERN, doc="Variables and their initial values")),
+        "hidden": F(
+            MapOf(
+                value=ListOf(item=ScalarValue(), min_items=2, max_items=20),
+                key_pattern=VAR_PATTERN,
+                doc="Hidden faults: variables whose start value each session draws from these values (the trainee "
+                "finds out by the procedure); the variable's declared value is one of them",
+            )
+        ),
         "start": F(Ident("The first state"), required=True),
         "states": F(MapOf(value=STATE, min_items=1), required=True),
         "procedure": F(ListOf(item=STEP)),

@@ -31,6 +31,11 @@ def _type_name(value: Any) -> str:
     return "text"
 
 
+def _yaml(value: Any) -> str:
+    """A value as the course file writes it (true, not Python's True)."""
+    return ("true" if value else "false") if isinstance(value, bool) else repr(value)
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -59,8 +64,16 @@ class _Semantics:
         checks += [
             lambda i=i, ev=ev: self.check_event(i, ev) for i, ev in enumerate(_list(self.data.get("random_events")))
         ]
-        checks += [self.check_procedure, self.check_map, self.check_inventory, self.check_graph, self.check_instead]
-        checks += [self.check_unread, self.check_labels]
+        checks += [
+            self.check_hidden,
+            self.check_procedure,
+            self.check_map,
+            self.check_inventory,
+            self.check_graph,
+            self.check_instead,
+            self.check_unread,
+            self.check_labels,
+        ]
         for check in checks:
             try:
                 check()
@@ -68,6 +81,36 @@ class _Semantics:
                 # The part is malformed and its shape error is already reported; its references cannot be followed.
                 if shape_ok:
                     raise
+
+    def check_hidden(self) -> None:
+        """A hidden fault names a declared variable and values of its type, its declared value among them (what the
+        checker and the tester start from), each value once."""
+        for name, values in _dict(self.data.get("hidden")).items():
+            path: Path_ = ("hidden", name)
+            if name not in self.variables:
+                self.ck.error(
+                    path,
+                    f"hidden: unknown variable {name!r}; declare it under variables{_hint(name, self.variables)}",
+                    at_key=True,
+                )
+                continue
+            declared = self.variables[name]
+            seen: list[Any] = []
+            for i, value in enumerate(_list(values)):
+                if _type_name(value) != _type_name(declared):
+                    self.ck.error(
+                        (*path, i),
+                        f"hidden: {name!r} holds {_type_name(declared)} but may start as {_type_name(value)} {value!r}",
+                    )
+                elif value in seen:
+                    self.ck.error((*path, i), f"hidden: {name!r} lists the value {_yaml(value)} twice")
+                seen.append(value)
+            if isinstance(values, list) and declared not in values:
+                self.ck.error(
+                    path,
+                    f"hidden: {name!r} is declared {_yaml(declared)} under variables; list that value among its "
+                    "start values too",
+                )
 
     # --- references --------------------------------------------------------------------------------------------
     def check_goto(self, target: str, path: Path_) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 
 
 class EventKind(StrEnum):
-    STARTED = "started"  # data: course, version, content_hash, seed, lang; timers: "shown" (timers wait for SHOWN)
+    STARTED = "started"  # data: course, version, content_hash, seed, lang; timers: "shown" (timers wait for SHOWN);
+    # mode: practice or exam (absent: before modes), hidden: the start values drawn for hidden faults (engine/modes.py)
     VIEWED = "viewed"  # entered `state`; data: from (previous state or null)
     CHOSE = "chose"  # took `action` in `state`; data: goto, set, event (random event answered, if any)
     TIMED_OUT = "timed_out"  # the timer of `state` ran out; data: goto, seconds

@@ -8,14 +8,17 @@ actions (or wait for the timer) at random, as a careless trainee would.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import deque
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 from trainer.course.diagnostics import Pos
 from trainer.course.model import Course
 from trainer.engine.clock import ManualClock
+from trainer.engine.modes import Mode
 from trainer.engine.session import EngineError, Session, Snapshot
 
 MAX_SITUATIONS = 50_000
@@ -121,9 +124,14 @@ def _record_choice(session: Session, action_id: str, report: Report) -> None:
 def _explore(course: Course, force: bool, report: Report, live: dict[str, tuple[str, ...]], limit: int) -> None:
     clock = ManualClock()
     session = Session(course, seed=0, clock=clock)
-    session.roll = lambda ev: (ev.probability > 0) if force else (ev.probability >= 1)
+    # Forced on: every event that can happen, a key event whatever its probability (an exam makes it happen).
+    session.roll = lambda ev: (ev.probability > 0 or ev.key) if force else (ev.probability >= 1)
     session.start()
-    start = session.snapshot()
+    # One start per combination of the hidden faults' values: every session starts from one of them.
+    starts = [
+        replace(session.snapshot(), variables=MappingProxyType({**course.variables, **combination}))
+        for combination in hidden_combinations(course)
+    ]
 
     def key(snap: Snapshot) -> Hashable:
         values = snap.variables
@@ -136,12 +144,16 @@ def _explore(course: Course, force: bool, report: Report, live: dict[str, tuple[
             snap.ended,
         )
 
-    seen: dict[Hashable, int] = {key(start): 0}
-    edges: list[list[int]] = [[]]
-    nodes: list[Snapshot] = [start]
+    seen: dict[Hashable, int] = {}
+    nodes: list[Snapshot] = []
+    for start in starts:
+        if key(start) not in seen:
+            seen[key(start)] = len(nodes)
+            nodes.append(start)
+    edges: list[list[int]] = [[] for _ in nodes]
     ended: set[int] = set()
     stuck: set[int] = set()
-    queue = deque([0])
+    queue = deque(range(len(nodes)))
     truncated = False
     while queue:
         idx = queue.popleft()
@@ -303,7 +315,8 @@ def _limit_finding(course: Course, nodes: list[Snapshot], live: dict[str, tuple[
 def _playthrough(course: Course, seed: int, report: Report) -> None:
     rng = random.Random(seed)
     clock = ManualClock()
-    session = Session(course, seed=seed, clock=clock)
+    # Practice: the hidden faults are drawn from the seed as in a real session (an exam would force every key event).
+    session = Session(course, seed=seed, clock=clock, mode=Mode.PRACTICE)
     try:
         session.start()
         for _ in range(MAX_STEPS):
@@ -379,3 +392,9 @@ def explore_course(
                 Finding("uncovered", f"action {action.id!r} of {owner} was never available", False, action.pos)
             )
     return report
+
+
+def hidden_combinations(course: Course) -> list[dict[str, object]]:
+    """Every combination of start values of the course's hidden faults (one empty one for a course without)."""
+    names = list(course.hidden)
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*(course.hidden[n] for n in names))]

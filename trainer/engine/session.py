@@ -42,6 +42,7 @@ from trainer.course.limits import MAX_TIMEOUTS_IN_A_ROW, quote
 from trainer.course.model import Action, Course, Mistake, MistakeSeverity, Outcome, RandomEvent, State
 from trainer.engine.clock import Clock, ManualClock, monotonic_ms, timer_ms
 from trainer.engine.events import INPUT_KINDS, Event, EventKind
+from trainer.engine.modes import Mode, draw_hidden, rules_of
 from trainer.errors import TrainerError
 
 
@@ -159,10 +160,14 @@ class Session:
         lang: str = "zh",
         offset_ms: int = 0,
         timers_after_shown: bool = False,
+        mode: Mode | None = None,
     ):
         self.course = course
         self.seed = seed
         self.lang = lang
+        # None: the rules before modes (tools that explore or simulate a course play so; see trainer/engine/modes.py).
+        self.mode = mode
+        self.hidden = draw_hidden(course, seed) if mode is not None else {}
         self.timers_after_shown = timers_after_shown
         self._paused_at = 0  # the clock's reading when the pause began (live play: how long the pause lasted)
         self._clock = clock
@@ -171,11 +176,20 @@ class Session:
         self._rng = _Draws(seed)
         self._rng_state: tuple[int, Any] = (-1, None)  # (draw count, state) of the last snapshot or restore
         self._snap = Snapshot(
-            state=course.start, variables=MappingProxyType(dict(course.variables)), entered_ms=0, seq=0, last_ms=0
+            state=course.start,
+            variables=MappingProxyType({**course.variables, **self.hidden}),
+            entered_ms=0,
+            seq=0,
+            last_ms=0,
         )
         self._events = {e.id: e for e in course.random_events}
         # Whether a random event fires; the explorer replaces it to force every event on, then off.
-        self.roll: Callable[[RandomEvent], bool] = lambda ev: self._rng.random() < ev.probability
+        self.roll: Callable[[RandomEvent], bool] = self._roll
+
+    def _roll(self, ev: RandomEvent) -> bool:
+        # The draw is made even for an event an exam guarantees, so the draws of a seed are the same in both modes.
+        drawn = self._rng.random() < ev.probability
+        return drawn or (self.mode is Mode.EXAM and ev.key)
 
     # --- reading -------------------------------------------------------------------------------------------------
     @property
@@ -314,6 +328,8 @@ class Session:
                 "seed": self.seed,
                 "lang": self.lang,
                 **({"timers": "shown"} if self.timers_after_shown else {}),
+                **({"mode": str(self.mode)} if self.mode is not None else {}),
+                **({"hidden": dict(self.hidden)} if self.hidden else {}),
             },
         )
         self._enter(out, self.course.start, previous=None)
@@ -406,6 +422,8 @@ class Session:
         timed_out = self.tick()
         if timed_out:
             return timed_out
+        if self.mode is Mode.EXAM:
+            raise EngineError("an exam gives no hints")
         if self.state.hint is None:
             raise EngineError(f"state {self._snap.state!r} has no hint")
         out = _Emitter(self, self.now_ms())
@@ -597,8 +615,14 @@ def _replay(course: Course, events: Sequence[Event], clock: Clock) -> Session:
         seed, lang = int(first.data["seed"]), str(first.data.get("lang", "zh"))
     except (KeyError, TypeError, ValueError):
         raise ReplayMismatch(1, "the 'started' event has no valid seed") from None
+    try:
+        mode = rules_of(first.data)
+    except ValueError:
+        raise ReplayMismatch(1, f"the 'started' event names no known mode: {_short(first.data.get('mode'))}") from None
     manual = ManualClock()
-    session = Session(course, seed, clock=manual, lang=lang, timers_after_shown=first.data.get("timers") == "shown")
+    session = Session(
+        course, seed, clock=manual, lang=lang, timers_after_shown=first.data.get("timers") == "shown", mode=mode
+    )
     produced = session.start()
     checked = _compare(events, produced, 0)
     for stored in events:

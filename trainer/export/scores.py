@@ -84,6 +84,7 @@ ATTEMPT_COLUMNS = (
     Column("minor", f"{_W['minor'].en} mistakes", f"{_W['minor'].zh}错误数", "int", 9),
     Column("serious", f"{_W['serious'].en} mistakes", f"{_W['serious'].zh}错误数", "int", 9),
     Column("critical", f"{_W['critical'].en} mistakes (number)", f"{_W['critical'].zh}错误数", "int", 9),
+    Column("mode", "mode", "模式", "text", 9),  # practice or exam: only an exam certifies
     Column("session", "session", "会话编号", "text", 38),
 )
 
@@ -118,6 +119,7 @@ OUTCOME_TEXT = {
     "incident": {"en": "incident", "zh": "事故"},
     "aborted": {"en": "aborted", "zh": "中止"},
 }
+MODE_TEXT = {"exam": {"en": "exam", "zh": "考核"}, "practice": {"en": "practice", "zh": "练习"}}
 YES_NO = {True: {"en": "yes", "zh": "是"}, False: {"en": "no", "zh": "否"}}
 
 
@@ -173,7 +175,8 @@ class TraineeCourse:
 
     @property
     def passed(self) -> bool:
-        return any(a.passed for a in self.attempts)
+        """Passed an exam in the period (a practice attempt's score says how it went, not that the trainee passed)."""
+        return any(a.passed and a.record.mode == "exam" for a in self.attempts)
 
     @property
     def status(self) -> CertStatus | None:
@@ -275,6 +278,7 @@ class ScoreSheet:
                     minor,
                     serious,
                     critical,
+                    MODE_TEXT.get(r.mode, {}).get(lang, r.mode),
                     r.id,
                 )
             )

@@ -59,6 +59,8 @@ VERBS: dict[str, tuple[str, dict[str, str]]] = {
     "asked": (ADL + "asked", {"en-US": "asked", "zh-CN": "求助"}),
     "suspended": (ADL + "suspended", {"en-US": "suspended", "zh-CN": "暂停"}),
     "voided": (ADL + "voided", {"en-US": "voided", "zh-CN": "作废"}),
+    # A practice attempt's score: it never passes (certifies) anyone, so it is neither `passed` nor `failed`.
+    "scored": (ADL + "scored", {"en-US": "scored", "zh-CN": "得分"}),
 }
 # Which verb each event kind becomes. A completed event also yields `passed` or `failed` (the score statement), and every
 # ending (completed, failed, aborted) is followed by `terminated`.
@@ -339,6 +341,10 @@ class _Builder:
             self.ext("state"): event.state,
             self.ext("elapsed-ms"): event.t_ms,
         }
+        if self.session.mode != "exam":
+            # Practice: it never certifies. Only then named, so that an exam (every session before modes) says what it
+            # always said and is not posted again as a new record.
+            extensions[self.ext("mode")] = self.session.mode
         if on_course and verb in ("completed", "passed", "failed") and self.source is not None:
             extensions[MASTERY_SCORE] = round(self.source.pass_rule.min_score / 100.0, 4)
             extensions[self.ext("moveon")] = MOVE_ON
@@ -496,13 +502,14 @@ class _Builder:
             passed = self.session.passed
             if passed is None:  # not scored (yet): the score statement follows in a later export
                 return [done, self.terminated(stored)]
-            result = self.final_result(e.t_ms, completion=True, success=passed, data=data)
+            exam = self.session.mode == "exam"
+            # A practice attempt is `scored`, never `passed` or `failed`: an LRS counting passes must not certify it.
+            result = self.final_result(e.t_ms, completion=True, success=passed if exam else None, data=data)
             score = self.score()
             if score is not None:
                 result = {"score": score, **result}
-            scored = self.statement(
-                stored, "passed" if passed else "failed", self.course, result, part="score", moved_on=passed
-            )
+            verb = ("passed" if passed else "failed") if exam else "scored"
+            scored = self.statement(stored, verb, self.course, result, part="score", moved_on=exam and passed)
             return [done, scored, self.terminated(stored)]
         if e.kind is EventKind.FAILED:
             result = self.final_result(e.t_ms, completion=False, success=False, data=data)

@@ -23,6 +23,7 @@ from trainer.course.conditions import Condition, Value
 from trainer.course.graph import edges
 from trainer.course.model import Course, MistakeSeverity, Outcome, ProcedureStep, Text
 from trainer.engine.events import Event, EventKind
+from trainer.engine.modes import Mode, rules_of, start_variables
 
 # Declared severity of a timeout the course did not declare a mistake (documented in docs/scoring.md).
 TIMEOUT_SEVERITY = MistakeSeverity.MINOR
@@ -192,8 +193,10 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
     plan = _plan(course)
     steps = course.procedure
     step_pos = plan.step_pos
-    variables: dict[str, Value] = dict(course.variables)
+    variables: dict[str, Value] = start_variables(course, events)  # with the hidden faults drawn for the session
     snapshot: tuple[tuple[str, Value], ...] | None = tuple(variables.items())  # None: variables changed since
+    # A hint costs nothing in practice (exam refuses hints; sessions before modes paid for them, and still do).
+    free_hints = bool(events) and rules_of(events[0][5]) is Mode.PRACTICE
     entered_ms = 0
     n_done = 0  # procedure steps taken so far (each counted the first time)
     chosen_at: dict[str, int] = {}  # action id -> seq of its first choice
@@ -294,7 +297,7 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
             "ref": ref,
         }
         drafts.append((seq, f"m{seq}", fields, at, step, _declared_correction(events, seq, source, ref, step)))
-    for e, at in hints:
+    for e, at in [] if free_hints else hints:
         seq, t_ms, _, state, _, _ = e
         fields = {
             "code": "HINT_USED",

@@ -2,7 +2,8 @@
 
 A session's chain runs from its *genesis* through its events to its scorings:
 
-    genesis      = H("genesis" body: the session's identity: id, badge, course id, version and content, seed, lang, start)
+    genesis      = H("genesis" body: the session's identity: id, badge, course id, version and content, seed, lang, start,
+                     and its mode when it is practice)
     event hash   = H(prev_hash + canonical_json({session, seq, t_ms, utc, kind, state, action, data}))
     scoring hash = H(prev_hash + canonical_json({"scoring": {session, scored_at, scorer, score, passed, reason, review,
                      details}})), prev_hash being the previous scoring's hash, or the last event's for the first one
@@ -108,12 +109,19 @@ def utc_text(utc: datetime) -> str:
     return utc.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-IDENTITY_FIELDS = ("badge", "course_id", "course_version", "content_hash", "seed", "lang", "started_at")
+IDENTITY_FIELDS = ("badge", "course_id", "course_version", "content_hash", "seed", "lang", "started_at", "mode")
+EXAM = "exam"  # the mode of every session recorded before modes existed (schema version 5)
 
 
 def identity(session_id: str, row: Mapping[str, Any]) -> dict[str, Any]:
-    """What a session's genesis binds, from its row (a mapping with IDENTITY_FIELDS): the ledger's facts of its start."""
+    """What a session's genesis binds, from its row (a mapping with IDENTITY_FIELDS): the ledger's facts of its start.
+
+    The mode is bound only when it is not an exam: the identity of an exam is then the identity every session had before
+    modes (they were all exams, and their genesis stays valid), and a mode changed by SQL either way changes it.
+    """
+    mode = str(row.get("mode") or EXAM)
     return {
+        **({"mode": mode} if mode != EXAM else {}),
         "session": session_id,
         "badge": str(row["badge"]),
         "course_id": str(row["course_id"]),

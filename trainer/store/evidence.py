@@ -176,6 +176,11 @@ def check_session(
     return problems
 
 
+def _fact(facts: Mapping[str, Any], name: str) -> Any:
+    """An identity fact as it reads: a mode the facts leave out is an exam (see chain.identity)."""
+    return facts.get(name, chain.EXAM if name == "mode" else None)
+
+
 def _identity(row: Mapping[str, Any], start: Entry, keying: chain.Keying, field: Any) -> list[ChainProblem]:
     """The session's identity fields against the facts its genesis was made from (the ledger's start entry)."""
     facts = _facts(start) if start.kind == "start" else None
@@ -185,10 +190,10 @@ def _identity(row: Mapping[str, Any], start: Entry, keying: chain.Keying, field:
     found = [
         field(
             f"sessions.{name}",
-            f"sessions.{name} does not match the chain (stored {now[name]}, the chain's {facts.get(name)})",
+            f"sessions.{name} does not match the chain (stored {_fact(now, name)}, the chain's {_fact(facts, name)})",
         )
         for name in chain.IDENTITY_FIELDS
-        if now[name] != facts.get(name)
+        if now.get(name) != facts.get(name)
     ]
     if not found and keying.can_hash and chain.genesis(keying, facts) != start.head:
         found.append(field("ledger", f"the session's genesis does not match its identity (ledger entry {start.seq})"))

@@ -232,6 +232,13 @@ def _version_5(conn: Connection) -> None:
     """Version 5: each addition of version 5, in its own function so each reads on its own."""
     _roster(conn)
     _site_timezone(conn)
+    _session_mode(conn)
+
+
+def _session_mode(conn: Connection) -> None:
+    """Version 5: sessions.mode, practice or exam. Every session recorded before it certified: it is an exam (and its
+    genesis, which binds the mode only when it is practice, see chain.identity, stays what it was)."""
+    conn.execute(text("ALTER TABLE sessions ADD COLUMN mode VARCHAR(16) NOT NULL DEFAULT 'exam'"))
 
 
 STEPS: tuple[Step, ...] = (
@@ -242,7 +249,12 @@ STEPS: tuple[Step, ...] = (
         "the audit trail, trainee PINs, and tamper evidence over the whole record (chained scorings, a ledger)",
         _version_4,
     ),
-    Step(5, "the roster (trainees' role, plant, hire date, merges), required courses, the site's time zone", _version_5),
+    Step(
+        5,
+        "the roster (trainees' role, plant, hire date, merges), required courses, the site's time zone, "
+        "practice and exam (the mode of each session; those before it are exams)",
+        _version_5,
+    ),
 )
 
 

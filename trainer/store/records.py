@@ -83,6 +83,7 @@ class SessionRecord:
     passed: bool | None
     event_count: int
     void_reason: str | None = None
+    mode: str = "exam"  # practice | exam: only an exam certifies (sessions before modes are exams)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ store). Version 4 added the audit trail (who changed which record, when and why;
 (a trainee's PIN, as a salted hash, and its wrong guesses), and made the whole record tamper-evident (chain.py):
 scorings chained onto their session's events (scores.prev_hash, scores.hash, sessions.score_hash) and the store-wide
 ledger of session heads and trainees. Version 5 added the roster (trainees.role, plant, hire_date and merged_into, from
-HR's roster import) and the requirements (which courses a department and/or role must hold, docs/hr.md). Planned: models (trained scoring models and their provenance).
+HR's roster import) and the requirements (which courses a department and/or role must hold, docs/hr.md), and sessions.mode (practice or exam). Planned: models (trained scoring models and their provenance).
 """
 
 from __future__ import annotations
@@ -129,6 +129,9 @@ sessions = Table(
     Column("owner_pid", Integer, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),  # refreshed on every append; tells other hosts the owner lives
     Column("void_reason", Text),
+    # practice | exam (version 5; sessions before it are exams): only an exam certifies. Bound into the session's
+    # genesis when it is practice (chain.identity), so a practice attempt turned into an exam by SQL is caught.
+    Column("mode", String(16), nullable=False, server_default="exam"),
     Column("voided_by", String(64)),
     Column("voided_at", UTCDateTime),
     # The hash of the latest scoring (the end of the session's chain, see chain.py); NULL while it has none.

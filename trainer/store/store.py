@@ -491,9 +491,19 @@ class Store:
     # --- sessions -------------------------------------------------------------------------------------------------------
 
     def create_session(
-        self, badge: str, course_id: str, course_version: str, content_hash: str, seed: int, lang: str
+        self,
+        badge: str,
+        course_id: str,
+        course_version: str,
+        content_hash: str,
+        seed: int,
+        lang: str,
+        mode: str = chain.EXAM,
     ) -> SessionRecord:
-        """Start a session for a registered trainee, owned by this process (only the owner may append)."""
+        """Start a session for a registered trainee, owned by this process (only the owner may append). `mode`:
+        practice or exam (only an exam certifies), bound into the session's genesis."""
+        if mode not in ("practice", "exam"):
+            raise ValueError(f"mode {mode!r}: a session is played as practice or exam")
         s = schema.sessions
         session_id = str(uuid4())
         now = _utcnow()
@@ -507,6 +517,7 @@ class Store:
             "seed": int(seed),
             "lang": lang,
             "started_at": now,
+            "mode": mode,
         }
         # The session's identity is bound into its genesis (its first event links to it) and kept in the ledger.
         facts = chain.identity(session_id, named)
@@ -1543,7 +1554,7 @@ _APPEND_UPDATE_IF_HEAD = _APPEND_UPDATE.where(  # the head append() chained from
 )
 
 
-# What a SessionRecord is made of: the sessions table's columns in order, up to void_reason (voided_by, voided_at and
+# What a SessionRecord is made of: the sessions table's columns in order, up to mode (voided_by, voided_at and
 # score_hash, the last three, are not part of it), so that a `select(schema.sessions)` row starts with these too. The heartbeat only
 # decides whether a session in progress still runs: listings read it for those alone (one timestamp less to parse in
 # each finished session's row).
@@ -1551,7 +1562,7 @@ _RECORD_COLUMNS = tuple(
     case((schema.sessions.c.status == SessionStatus.IN_PROGRESS.value, column), else_=null()).label(column.name)
     if column.name == "heartbeat_at"
     else column
-    for column in tuple(schema.sessions.c)[: tuple(schema.sessions.c).index(schema.sessions.c.void_reason) + 1]
+    for column in tuple(schema.sessions.c)[: tuple(schema.sessions.c).index(schema.sessions.c.mode) + 1]
 )
 
 
@@ -1562,7 +1573,7 @@ def _session(
     name costs twice as much. With `to_utc` (see _timestamps), `row` is the driver's: its timestamps and flag are
     converted here instead of by a SQLAlchemy Row (a third of a listing's time)."""
     (id_, badge, course_id, course_version, content_hash, seed, lang, status_text, outcome, score, passed, started_at,
-     ended_at, event_count, _head, owner_host, owner_pid, heartbeat_at, void_reason) = row[:19]  # fmt: skip
+     ended_at, event_count, _head, owner_host, owner_pid, heartbeat_at, void_reason, mode) = row[:20]  # fmt: skip
     if to_utc is not None:
         started_at, ended_at, heartbeat_at = to_utc(started_at), to_utc(ended_at), to_utc(heartbeat_at)
         passed = None if passed is None else bool(passed)
@@ -1571,7 +1582,7 @@ def _session(
         status = SessionStatus.INTERRUPTED
     return SessionRecord(
         id_, badge, course_id, course_version, content_hash, seed, lang, status, started_at, ended_at, outcome, score,
-        passed, event_count, void_reason,
+        passed, event_count, void_reason, mode,
     )  # fmt: skip
 
 

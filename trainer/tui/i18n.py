@@ -72,6 +72,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "result.passed": ("{score} 分 合格", "{score} passed"),
     "result.failed": ("{score} 分 不合格", "{score} failed"),
     "result.none": ("—", "—"),
+    "result.practice": ("练习 {score} 分", "practice {score}"),
     "briefing.objectives": ("学习目标", "Objectives"),
     "briefing.standards": ("依据标准", "Standards"),
     "briefing.ppe": ("必须佩戴的防护用品", "PPE required"),
@@ -82,6 +83,21 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "briefing.minutes": ("预计用时 {minutes} 分钟", "About {minutes} minutes"),
     "briefing.start": ("开始", "Start"),
+    "briefing.practice": ("练习（Enter）", "Practice (Enter)"),
+    "briefing.exam": ("考核（E）", "Exam (E)"),
+    "briefing.modes": ("练习还是考核", "Practice or exam"),
+    "briefing.mode_practice": (
+        "练习（Enter 或 P）：提示免费（h），每步之后给出反馈；不计入资格认证。",
+        "Practice (Enter or P): hints are free (h), feedback after each action; never counts for certification.",
+    ),
+    "briefing.mode_exam": (
+        "考核（E）：没有提示，做完之后的讲评里才看对错；可能出现突发情况；合格即取得资格认证。",
+        "Exam (E): no hints, right and wrong only in the debrief at the end; surprises will happen; a pass certifies.",
+    ),
+    "mode.practice": ("练习", "Practice"),
+    "mode.exam": ("考核", "Exam"),
+    "player.exam_taken": ("→ 已执行：{action}", "→ Done: {action}"),
+    "debrief.practice": ("练习：不计入资格认证", "Practice: does not count for certification"),
     "briefing.back": ("返回", "Back"),
     "player.actions": ("你现在要做什么？", "What do you do now?"),
     "player.elapsed": ("用时 {time}", "Time {time}"),
@@ -115,8 +131,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pause.no": ("不，继续", "No, go on"),
     "help.title": ("帮助", "Help"),
     "help.body": (
-        "数字键 1–9 或 ↑↓ 加 Enter：选择操作\nEsc：暂停菜单（继续 / 放弃）\nh：提示（会记录，每次扣{HINT}分）\nm：车间平面图（终端较小时与场景文字轮流显示，再按 m 返回）\nF2：切换中文/English\n?：本帮助（看帮助时计时暂停）\nCtrl+Q：退出（进度已保存，可下次继续）",
-        "Number keys 1–9, or ↑↓ then Enter: choose an action\nEsc: pause menu (resume / abandon)\nh: a hint (recorded; costs {HINT} points each time)\nm: the workshop map (on a small terminal it takes the scene's place; m again brings the scene back)\nF2: switch 中文/English\n?: this help (the clock stops while it is open)\nCtrl+Q: quit (your progress is saved; resume next time)",
+        "数字键 1–9 或 ↑↓ 加 Enter：选择操作\nEsc：暂停菜单（继续 / 放弃）\nh：提示（只在练习中有，不扣分）\nm：车间平面图（终端较小时与场景文字轮流显示，再按 m 返回）\nF2：切换中文/English\n?：本帮助（看帮助时计时暂停）\nCtrl+Q：退出（进度已保存，可下次继续）",
+        "Number keys 1–9, or ↑↓ then Enter: choose an action\nEsc: pause menu (resume / abandon)\nh: a hint (practice only; it costs nothing)\nm: the workshop map (on a small terminal it takes the scene's place; m again brings the scene back)\nF2: switch 中文/English\n?: this help (the clock stops while it is open)\nCtrl+Q: quit (your progress is saved; resume next time)",
     ),
     "debrief.title": ("讲评", "Debrief"),
     "debrief.score": ("得分 {score}", "Score {score}"),
@@ -165,6 +181,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "key.close": ("关闭", "Close"),
     "key.later": ("稍后", "Later"),
     "key.start": ("开始", "Start"),
+    "key.practice": ("练习", "Practice"),
+    "key.exam": ("考核", "Exam"),
     "key.clear": ("清除筛选", "Clear filter"),
     "key.switch_list": ("切换列表", "Other list"),
     "key.jump": ("跳转状态", "Jump to state"),
@@ -256,7 +274,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     # --- end of issue 17's block ---
 }
 
-# A hint costs one number, the rubric's (a hint's grade is fixed: trainer.scoring.rubric.fixed_grade); the help says it.
+# A hint costs one number, the rubric's (a hint's grade is fixed: trainer.scoring.rubric.fixed_grade), in sessions
+# recorded before practice and exam; the help of today's app says a hint is free (practice) or none (exam).
 _zh, _en = STRINGS["help.body"]
 STRINGS["help.body"] = (_zh.replace("{HINT}", f"{HINT_POINTS:g}"), _en.replace("{HINT}", f"{HINT_POINTS:g}"))
 

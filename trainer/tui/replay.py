@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from trainer.course.conditions import Value
 from trainer.course.model import Course
 from trainer.engine.events import Event, EventKind
+from trainer.engine.modes import start_variables
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Frame:
 
 
 def frames(course: Course, events: Sequence[Event]) -> list[Frame]:
-    variables: dict[str, Value] = dict(course.variables)
+    variables: dict[str, Value] = start_variables(course, events)  # with the session's hidden faults
     position: str | None = None
     active: list[str] = []
     by_id = {e.id: e for e in course.random_events}

@@ -1,4 +1,7 @@
-"""Briefing: what the course trains, the standards, the PPE, the pass rule; then Start."""
+"""Briefing: what the course trains, the standards, the PPE, the pass rule; then practice (Enter, P) or exam (E).
+
+Practice is what Enter starts: a trainee sits the exam, the attempt that certifies, by choosing it (trainer/engine/modes.py).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,12 @@ from trainer.tui.widgets.reading import ReadingPane
 
 class BriefingScreen(TrainerScreen[None]):
     CSS_PATH = "briefing.tcss"
-    BINDINGS = [Binding("escape", "back", "key.back"), Binding("enter", "start", "key.start", show=False)]
+    BINDINGS = [
+        Binding("escape", "back", "key.back"),
+        Binding("enter", "start('practice')", "key.start", show=False),
+        Binding("p", "start('practice')", "key.practice"),
+        Binding("e", "start('exam')", "key.exam"),
+    ]
 
     def __init__(self, course: Course):
         super().__init__()
@@ -27,7 +35,8 @@ class BriefingScreen(TrainerScreen[None]):
         with ReadingPane(id="briefing-body"):
             yield Prose(id="briefing-text")
         with Horizontal(id="briefing-buttons"):
-            yield Button(id="start", variant="primary")
+            yield Button(id="practice", variant="primary")
+            yield Button(id="exam", variant="warning")
             yield Button(id="back")
         yield Footer()
 
@@ -49,6 +58,7 @@ class BriefingScreen(TrainerScreen[None]):
             ("briefing.standards", list(c.standards)),
             ("briefing.ppe", [p.get(lang) for p in c.ppe]),
             ("briefing.pass", [tr("briefing.pass_rule", score=f"{c.pass_rule.min_score:g}")]),
+            ("briefing.modes", [tr("briefing.mode_practice"), tr("briefing.mode_exam")]),
         ]
         for key, items in sections:
             if items:
@@ -56,20 +66,22 @@ class BriefingScreen(TrainerScreen[None]):
                 for item in items:
                     out.append(f"  • {item}\n")
         self.query_one("#briefing-text", Static).update(out)
-        self.query_one("#start", Button).label = tr("briefing.start")
+        self.query_one("#practice", Button).label = tr("briefing.practice")
+        self.query_one("#exam", Button).label = tr("briefing.exam")
         self.query_one("#back", Button).label = tr("briefing.back")
         self.query_one("#briefing-body", ReadingPane).show_more()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "start":
-            self.action_start()
+        if event.button.id in ("practice", "exam"):
+            self.action_start(event.button.id)
         else:
             self.action_back()
 
     def action_back(self) -> None:
         self.app.pop_screen()
 
-    def action_start(self) -> None:
+    def action_start(self, mode: str = "practice") -> None:
+        from trainer.engine.modes import Mode
         from trainer.tui.screens.player import PlayerScreen
 
-        self.app.switch_screen(PlayerScreen(self.course))
+        self.app.switch_screen(PlayerScreen(self.course, mode=Mode(mode)))

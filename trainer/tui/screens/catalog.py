@@ -123,7 +123,10 @@ class CatalogScreen(TrainerScreen[None]):
         mine = [s for s in self.history if s.course_id == course.id]
         finished = [s for s in mine if s.score is not None]
         last = finished[0] if finished else None
-        if last is not None:
+        if last is not None and last.mode != "exam":
+            # A practice score passes no one: shown as practice, beside the certification it did not change.
+            last_text = Text(tr("result.practice", score=f"{last.score:g}"), style="cyan")
+        elif last is not None:
             key = "result.passed" if last.passed else "result.failed"
             last_text = Text(tr(key, score=f"{last.score:g}"), style="green" if last.passed else "red")
         else:
@@ -132,7 +135,7 @@ class CatalogScreen(TrainerScreen[None]):
         symbol, colour = _CERT_STYLE[cert.status]
         date = cert.valid_until.isoformat() if cert.valid_until else ""
         cert_text = Text(f"{symbol} {tr(f'cert.{cert.status}', date=date)}", style=colour)
-        if last is not None and not last.passed and cert.passed_on is not None:
+        if last is not None and (not last.passed or last.mode != "exam") and cert.passed_on is not None:
             # A failed last attempt beside a valid certificate reads as a contradiction: say where the certificate
             # comes from.
             cert_text.append("\n  " + tr("cert.from_pass", date=cert.passed_on.isoformat()), style="dim")

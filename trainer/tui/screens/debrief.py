@@ -18,6 +18,7 @@ from textual.widgets import Button, Footer, Header, Static
 
 from trainer.course.model import Course, MistakeSeverity
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind
+from trainer.engine.modes import Mode, mode_of
 from trainer.scoring.detect import action_label, declared_rule
 from trainer.scoring.grade import Grader, details
 from trainer.scoring.judgement import Explained, Judged, explained, explanation, read
@@ -133,6 +134,8 @@ class DebriefScreen(TrainerScreen[None]):
             summary.append("✔ " + tr("debrief.passed"), style="bold white on green")
         else:
             summary.append("✖ " + tr("debrief.failed"), style="bold white on red")
+        if self.events and mode_of(self.events[0].data) is Mode.PRACTICE:
+            summary.append("   " + tr("debrief.practice"), style="bold")  # a pass here certifies nothing
         self.query_one("#debrief-summary", Static).update(summary)
 
         deductions = Text()
@@ -278,7 +281,9 @@ class DebriefScreen(TrainerScreen[None]):
             return
         from trainer.tui.screens.player import PlayerScreen
 
-        self.app.switch_screen(PlayerScreen(self.course))
+        # Again in the same mode: a practice run is retried as practice, an exam as an exam.
+        mode = mode_of(self.events[0].data) if self.events else Mode.PRACTICE
+        self.app.switch_screen(PlayerScreen(self.course, mode=mode))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from trainer.course.model import Course, Outcome
 from trainer.durable import DurableSession
 from trainer.engine.events import Event, EventKind
+from trainer.engine.modes import Mode
 from trainer.engine.session import EngineError, ReplayMismatch
 from trainer.errors import TrainerError
 from trainer.scoring.detect import declared_rule
@@ -53,10 +54,11 @@ class PlayerScreen(TrainerScreen[None]):
         *[Binding(str(n), f"pick({n - 1})", show=False) for n in range(1, 10)],
     ]
 
-    def __init__(self, course: Course, resume_id: str | None = None):
+    def __init__(self, course: Course, resume_id: str | None = None, mode: Mode = Mode.PRACTICE):
         super().__init__()
         self.course = course
         self.resume_id = resume_id
+        self.mode = mode  # of a new session; a resumed one keeps its own (self.exam reads it from the record)
         self.durable: DurableSession | None = None
         self.busy = False
         self.pending: str | None = None  # an action whose save failed, for R to retry
@@ -113,6 +115,7 @@ class PlayerScreen(TrainerScreen[None]):
             key = "error.resume" if isinstance(exc, ReplayMismatch) else "error.store"
             self.query_one("#scene", Static).update(Text(self.app.tr(key, error=str(exc)), style="bold red"))
             return
+        self.refresh_bindings()  # the footer drops h in an exam, now that the session's mode is known
         if self.resume_id:
             # As before quitting: the scene with its active events, and the feedback of the last input (not a recap).
             events = [s.event for s in self.durable.stored]
@@ -142,7 +145,17 @@ class PlayerScreen(TrainerScreen[None]):
             lang=app.lang,
             clock=app.clock,
             timers_after_shown=True,
+            mode=self.mode,
         )
+
+    @property
+    def exam(self) -> bool:
+        """An exam: no hints, and nothing said about right or wrong until the debrief."""
+        record = getattr(self.durable, "record", None)  # the instructor's preview stores nothing: it has no record
+        return record is not None and record.mode == Mode.EXAM
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "hint" and self.exam)  # an exam has no hints: the key is neither shown nor taken
 
     def on_unmount(self) -> None:
         if self.durable is not None and not self.durable.engine.ended:
@@ -222,7 +235,8 @@ class PlayerScreen(TrainerScreen[None]):
         if self.durable is None:
             return
         app, engine = self.app, self.durable.engine
-        parts = [app.tr("player.elapsed", time=clock_text(engine.now_ms()))]
+        mode = app.tr("mode.exam" if self.exam else "mode.practice")
+        parts = [mode, app.tr("player.elapsed", time=clock_text(engine.now_ms()))]
         left_ms = engine.time_left_ms()
         countdown = None
         if left_ms is not None:
@@ -246,12 +260,22 @@ class PlayerScreen(TrainerScreen[None]):
             status.append(" │ " + app.tr(key), style="dim")
         self.query_one("#status", Static).update(status)
 
-    def describe(self, events: Sequence[Event]) -> Text:
-        """What the trainee is told about the events an input caused."""
+    def describe(self, events: Sequence[Event], ending: bool = False) -> Text:
+        """What the trainee is told about the events an input caused. In an exam, until its `ending`: only what was
+        done and that time ran out, nothing of right or wrong (the debrief says that)."""
         app, lang, course = self.app, self.app.lang, self.course
         out = Text()
+        quiet = self.exam and not ending
         for e in events:
-            if e.kind is EventKind.CHOSE and e.action:
+            if quiet and e.kind is EventKind.CHOSE and e.action:
+                action = self._action(e.state, e.action, e.data.get("event"))
+                label = action.label.get(lang) if action is not None else e.action
+                out.append(app.tr("player.exam_taken", action=label) + "\n", style="dim")
+            elif quiet and e.kind is EventKind.TIMED_OUT:
+                out.append("⏱ " + app.tr("player.timeout") + "\n", style="bold red")
+            elif quiet:
+                continue
+            elif e.kind is EventKind.CHOSE and e.action:
                 action = self._action(e.state, e.action, e.data.get("event"))
                 if action is not None and action.feedback:
                     out.append(action.feedback.get(lang) + "\n")
@@ -286,7 +310,7 @@ class PlayerScreen(TrainerScreen[None]):
     def show(self, stored: Sequence[StoredEvent]) -> None:
         events = [s.event for s in stored]
         if any(e.kind not in QUIET_KINDS for e in events):
-            self.feedback = self.describe(events)
+            self.feedback = self.describe(events, ending=self.durable.engine.ended)
         self.redraw()
         if self.durable.engine.ended and not self.finished:
             self.finished = True
@@ -301,7 +325,7 @@ class PlayerScreen(TrainerScreen[None]):
         from trainer.tui.screens.incident import IncidentScreen
 
         self.ending_shown = True
-        self.feedback = self.describe(events)
+        self.feedback = self.describe(events, ending=True)
         self.redraw()
         engine = self.durable.engine
         if engine.outcome is Outcome.INCIDENT:
