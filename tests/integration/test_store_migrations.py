@@ -73,7 +73,7 @@ def _database_at(url: str, version: int) -> None:
     """A database as Trainer `version` created it: the tables of schema version 1, then the real steps up to `version`.
 
     Version 1's tables are taken from schema.py, whose shape of them has not changed since but for the index version 3
-    added and the column version 4 added (both dropped here); a step that alters one of them must spell out its version
+    added and the columns versions 4 and 5 added (dropped here); a step that alters one of them must spell out its version
     1 shape here.
     """
     engine = _engine(url)
@@ -83,6 +83,7 @@ def _database_at(url: str, version: int) -> None:
             schema.metadata.create_all(conn, tables=first)
             conn.execute(text(f"DROP INDEX {schema.UNSCORED_INDEX}"))
             conn.execute(text("ALTER TABLE sessions DROP COLUMN score_hash"))
+            conn.execute(text("ALTER TABLE trainees DROP COLUMN plant"))
             conn.execute(
                 schema.meta.insert(),
                 [{"key": "application", "value": schema.APPLICATION}, {"key": "schema_version", "value": "1"}],

@@ -199,6 +199,11 @@ def _version_4(conn: Connection) -> None:
     _tamper_evidence(conn)
 
 
+def _trainee_plant(conn: Connection) -> None:
+    """Version 5: trainees.plant, the plant a trainee belongs to (`trainer db copy --merge --plant`; NULL before)."""
+    conn.execute(text("ALTER TABLE trainees ADD COLUMN plant TEXT"))
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "labels and scores: instructor severities per mistake, score history", _labels_and_scores),
     Step(3, "an index of unscored sessions: finished ones get their score when the store opens", _unscored_index),
@@ -207,6 +212,7 @@ STEPS: tuple[Step, ...] = (
         "the audit trail, trainee PINs, and tamper evidence over the whole record (chained scorings, a ledger)",
         _version_4,
     ),
+    Step(5, "trainees.plant: the plant of each trainee, for databases merged from several plants", _trainee_plant),
 )
 
 

@@ -7,7 +7,8 @@ history). Version 3 added an index of the sessions without a score (finished one
 store). Version 4 added the audit trail (who changed which record, when and why; instructor sign-ins), trainee_pins
 (a trainee's PIN, as a salted hash, and its wrong guesses), and made the whole record tamper-evident (chain.py):
 scorings chained onto their session's events (scores.prev_hash, scores.hash, sessions.score_hash) and the store-wide
-ledger of session heads and trainees. Planned: models (trained scoring models and their provenance).
+ledger of session heads and trainees. Version 5 added trainees.plant (the plant a trainee belongs to; set by `trainer db
+copy --merge --plant`, NULL for a database that was never merged). Planned: models (trained scoring models and their provenance).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
-SCHEMA_VERSION = 4  # the version this code creates; migrations.py upgrades older ones to it
+SCHEMA_VERSION = 5  # the version this code creates; migrations.py upgrades older ones to it
 APPLICATION = "trainer"  # meta['application']: how open() tells our database from another program's
 
 
@@ -95,6 +96,7 @@ trainees = Table(
     Column("name", Text, nullable=False),
     Column("department", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("plant", Text, nullable=True),
 )
 
 sessions = Table(
@@ -231,13 +233,14 @@ trainee_pins = Table(
 # The store-wide, append-only ledger (version 4): one entry per write that changes a session's record or a trainee, each
 # hash-chained to the one before (chain.ledger_hash), seq counting from 1 without gaps. A session or trainee deleted
 # whole, or a session rolled back to an earlier head, no longer matches it (Store.verification).
-LEDGER_KINDS = ("start", "head", "void", "legacy", "trainee")
+LEDGER_KINDS = ("start", "head", "void", "legacy", "trainee", "rebadge")
 ledger = Table(
     "ledger",
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),
     # start: a session created (facts: its identity); head: its events or scorings grew; void: it was voided (facts: why,
-    # by whom, when); legacy: recorded before version 4 (entered by the upgrade); trainee: registered or renamed (facts).
+    # by whom, when); legacy: recorded before version 4 (entered by the upgrade); trainee: registered or renamed (facts);
+    # rebadge: a merged session's badge renamed apart from another plant's (facts: badge, was, plant; store/copy.py).
     Column("kind", String(16), nullable=False),
     Column("subject", String(64), nullable=False),  # the session id, or the trainee's badge
     Column("event_count", Integer, nullable=False),  # the session's event_count after the write; 0 for a trainee
