@@ -315,14 +315,21 @@ class _Run:
 
 
 def source_identity(conn: Connection) -> str:
-    """What tells this database from another (its meta cannot be written: it is read-only): the hash of its first ledger
-    entry, its first session and its earliest trainee. Two plants that registered the same first trainee still differ in
-    their sessions' uuid4 ids and the microseconds their trainees were registered at."""
-    led, s, t = schema.ledger, schema.sessions, schema.trainees
+    """What tells this database from another (its meta cannot be written: it is read-only), made only of what never
+    changes once written: its first ledger entry's hash, the id (a uuid4) of the first session the ledger names, and
+    when the first trainee it names was registered (to the microsecond: two plants that registered the same first
+    trainee and have no session yet still differ)."""
+    led, t = schema.ledger, schema.trainees
     first = conn.execute(select(led.c.hash).order_by(led.c.seq).limit(1)).scalar_one_or_none()
-    session = conn.execute(select(s.c.id).order_by(s.c.started_at, s.c.id).limit(1)).scalar_one_or_none()
-    trainee = conn.execute(select(func.min(t.c.created_at))).scalar_one_or_none()
-    text = f"{first}|{session}|{trainee}"
+    kinds = ("start", "legacy")
+    session = conn.execute(
+        select(led.c.subject).where(led.c.kind.in_(kinds)).order_by(led.c.seq).limit(1)
+    ).scalar_one_or_none()
+    badge = conn.execute(
+        select(led.c.subject).where(led.c.kind == "trainee").order_by(led.c.seq).limit(1)
+    ).scalar_one_or_none()
+    registered = conn.execute(select(t.c.created_at).where(t.c.badge == badge)).scalar_one_or_none()
+    text = f"{first}|{session}|{registered}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
