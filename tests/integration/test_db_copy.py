@@ -17,16 +17,17 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
 from backends import _engine, execute, scalars
 from cliproc import ROOT, trainer
 from sqlalchemy import select, text
 from test_export_support import EXPERT, course, play, register
 from test_store_migrations import _database_at
-from test_tamper_evidence import record
+from test_tamper_evidence import TAMPERS, record
 
 from trainer import pins
 from trainer.store import copy as copy_mod
-from trainer.store import schema
+from trainer.store import schema, sweep
 from trainer.store.store import Store
 
 
@@ -280,6 +281,35 @@ def test_version_5_gives_trainees_a_plant(db_url: str) -> None:
     )
     Store.open(db_url).close()
     assert _rows(db_url, "SELECT badge, plant FROM trainees") == [("B1", None)]
+
+
+LEDGER_TAMPERS = {
+    "ledger entry removed": "DELETE FROM ledger WHERE seq = 5",
+    "ledger entry altered": "UPDATE ledger SET event_count = event_count + 1 WHERE seq = 9",
+    "trainee renamed": "UPDATE trainees SET name = 'Someone' WHERE badge = 'B2'",
+    "untouched": "",
+}
+
+
+@pytest.mark.parametrize("case", sorted([*TAMPERS, *LEDGER_TAMPERS]))
+def test_the_paged_verification_finds_what_sessions_verify_finds(db_url: str, case: str) -> None:
+    """The copy verifies its target page by page (sweep.py, memory flat in the number of events): the same findings
+    as Store.verification(), which `trainer sessions verify` prints, for every tamper that test_tamper_evidence makes."""
+    ids = record(db_url)
+    if case in TAMPERS:
+        execute(db_url, *TAMPERS[case][0](ids))
+    elif LEDGER_TAMPERS[case]:
+        execute(db_url, (LEDGER_TAMPERS[case], {}))
+    with Store.open(db_url) as store:
+        whole = store.verification()
+        paged = sweep.verify(store._engine, store._keying)
+    assert set(paged.problems) == set(whole.problems) and (case == "untouched") == (not whole.problems)
+    assert (paged.checked, paged.legacy, paged.ledger_entries, paged.ledger_head) == (
+        whole.checked,
+        whole.legacy,
+        whole.ledger_entries,
+        whole.ledger_head,
+    )
 
 
 def test_every_table_has_a_way_to_be_copied() -> None:

@@ -175,8 +175,6 @@ def copy(args: argparse.Namespace) -> int:
     source, and every table the same rows: each difference is one line naming the session, and the exit code is 1.
     See docs/operations.md for moving a plant to PostgreSQL.
     """
-    import time
-
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -208,12 +206,14 @@ def copy(args: argparse.Namespace) -> int:
         if table in tasks and n:
             bar.advance(tasks[table], n)  # type: ignore[arg-type]
 
-    began = time.perf_counter()
     with bar:
         done = copy_mod.copy(args.source, args.target, plant=args.plant, progress=advance, started=started)
     out = Console(highlight=False, soft_wrap=True)
     what = f"merged as plant {plain(done.plant)}" if done.plant else "copied"
-    out.print(f"{plain(done.source)} -> {plain(done.target)}: {what} in {time.perf_counter() - began:.1f} s")
+    out.print(
+        f"{plain(done.source)} -> {plain(done.target)}: {what} in {done.seconds:.1f} s, verified in "
+        f"{done.verify_seconds:.1f} s"
+    )
     out.print(f"{'table':<14}{'source':>12}{'target':>12}{'this run':>12}")
     for t in done.tables:
         out.print(f"{t.table:<14}{t.source:>12}{t.target:>12}{t.copied:>12}")

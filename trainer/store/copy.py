@@ -45,14 +45,15 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy
 from sqlalchemy import Column, Connection, Engine, Table, bindparam, event, func, select
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from trainer.store import chain, dialect, migrations, schema
+from trainer.store import chain, dialect, migrations, schema, sweep
 from trainer.store.errors import StoreError
 from trainer.store.records import Verification
 
@@ -93,7 +94,8 @@ class Copied:
     rebadged: tuple[tuple[str, str], ...]  # (badge on the source, badge on the target), all of this plant so far
     differences: tuple[str, ...]
     verification: Verification
-    seconds: float
+    seconds: float  # copying (reading the source, writing the target)
+    verify_seconds: float  # verifying the target against its chains and the source's heads
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,16 @@ def _readers(conn: Connection, columns: Sequence[Column[Any]]) -> list[Callable[
     d = conn.dialect
     if d.name == "postgresql":  # psycopg returns the Python values already (aware datetimes, bools, floats)
         return [None for _ in columns]
-    return [c.type.dialect_impl(d).result_processor(d, None) for c in columns]
+    # SQLite's text timestamps, as SQLAlchemy writes them (2026-03-10 04:00:00.000000, UTC): fromisoformat reads them in
+    # C, four times faster than the dialect's regular expression (a million events have a million of them)
+    return [
+        _sqlite_utc if isinstance(c.type, schema.UTCDateTime) else c.type.dialect_impl(d).result_processor(d, None)
+        for c in columns
+    ]
+
+
+def _sqlite_utc(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def _writers(conn: Connection, columns: Sequence[Column[Any]]) -> list[Callable[[Any], Any] | None]:
@@ -214,7 +225,15 @@ def _select(conn: Connection, statement: Any) -> list[tuple[Any, ...]]:
     params: Any = compiled.params
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup or ())
-    return [tuple(r) for r in conn.exec_driver_sql(str(compiled), params).fetchall()]
+    sql = str(compiled)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()  # type: ignore[no-any-return]
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
 
 
 def read(conn: Connection, table: Table, statement: Any = None) -> list[tuple[Any, ...]]:
@@ -415,8 +434,9 @@ def copy(
             raise _fail(source_where, f"could not read the source: {dialect.explain(exc)}") from exc
     finally:
         engine.dispose()
+    copied_at = time.perf_counter()
     with Store.open(target_url) as store:  # again: the keying may have been set from the source's
-        verification = store.verification()
+        verification = sweep.verify(store._engine, store._keying)
         target_heads = _target_heads(store._engine, list(expected))
     differences = [p.line() for p in verification.problems]
     for sid, want in expected.items():
@@ -438,7 +458,8 @@ def copy(
         rebadged=tuple(sorted((a, b) for a, b in run.badges.items() if a != b)),
         differences=tuple(differences),
         verification=verification,
-        seconds=time.perf_counter() - clock,
+        seconds=copied_at - clock,
+        verify_seconds=time.perf_counter() - copied_at,
     )
 
 

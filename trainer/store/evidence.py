@@ -54,12 +54,14 @@ def _ledger_problem(reason: str) -> ChainProblem:
     return ChainProblem(session_id="", seq=0, reason=reason, field="ledger", subject="ledger")
 
 
-def check_ledger(entries: Sequence[Entry], keying: chain.Keying, *, whole: bool) -> list[ChainProblem]:
+def check_ledger(
+    entries: Sequence[Entry], keying: chain.Keying, *, whole: bool, first: int = 1, prev: str = chain.LEDGER_GENESIS
+) -> list[ChainProblem]:
     """The first problem of the ledger's entries (in seq order). `whole`: these are all its entries, so their numbering
-    and links are checked too; else (one session's entries) each entry's own hash only."""
+    and links are checked too; else (one session's entries) each entry's own hash only. A ledger read in pages is
+    checked page by page: `first` is the seq the page must start at, `prev` the hash of the entry before it."""
     keyings = _keyings(keying)
-    prev = chain.LEDGER_GENESIS
-    for expected, e in enumerate(entries, start=1):
+    for expected, e in enumerate(entries, start=first):
         if whole and e.seq > expected:
             return [_ledger_problem(f"entry {expected} is missing (the next entry is {e.seq}): entries were removed")]
         if whole and e.seq < expected:
