@@ -239,6 +239,18 @@ def test_two_plants_merge_with_colliding_badges_kept_apart_and_every_chain_verif
     assert tampered.returncode == 1 and f"session {sid}: sessions.badge does not match the chain" in tampered.stdout
 
 
+def test_a_merged_database_copies_whole_but_is_not_merged_again(tmp_path: Path, db_url: str) -> None:
+    first, second = plant(tmp_path, "plant1"), plant(tmp_path, "plant2")
+    for path, name in ((first, "cq1"), (second, "cq2")):
+        assert copy("--from", str(path), "--to", db_url, "--merge", "--plant", name).returncode == 0
+    whole = tmp_path / "group.db"
+    run = copy("--from", db_url, "--to", str(whole))  # e.g. the group's database moved back to one file
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert dump(sqlite(whole)) == dump(db_url) and verify(sqlite(whole)).returncode == 0
+    again = copy("--from", str(whole), "--to", str(tmp_path / "other.db"), "--merge", "--plant", "group")
+    assert again.returncode == 1 and "merged plants already" in again.stderr and again.stderr.count("\n") == 1
+
+
 def test_one_database_cannot_be_merged_under_two_plants(tmp_path: Path, db_url: str) -> None:
     first = plant(tmp_path, "plant1")
     assert copy("--from", str(first), "--to", db_url, "--merge", "--plant", "cq1").returncode == 0

@@ -250,11 +250,14 @@ def insert(conn: Connection, table: Table, rows: Sequence[Sequence[Any]], column
     quote = conn.dialect.identifier_preparer.quote
     names = ", ".join(quote(c.name) for c in cols)
     if conn.dialect.name == "postgresql":
+        sql = f"COPY {quote(table.name)} ({names}) FROM STDIN"
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            with cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+            with cursor.copy(sql) as copy:
                 for row in rows:
                     copy.write_row(row)
+        except conn.dialect.loaded_dbapi.Error as exc:  # the driver's own, raw: wrapped as SQLAlchemy wraps the others
+            raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
         finally:
             cursor.close()
         return
@@ -503,6 +506,32 @@ def _prepare(
     from trainer import sitekey
 
     keying = chain.Keying.from_meta(chain_value, sitekey.site_key() if keyed else None)
+    t = schema.trainees
+    if plant is not None and src.execute(select(t.c.badge).where(t.c.plant.is_not(None)).limit(1)).first():
+        raise _fail(
+            source_where,
+            "its trainees are tagged with plants: it holds merged plants already; merge each plant's own database "
+            "(a plain copy of it is fine)",
+        )
+    try:
+        return _claim(target, src, source_where, target_where, plant, chain_value, keying, identity, progress)
+    except (SQLAlchemyError, OSError) as exc:
+        raise _fail(target_where, f"could not prepare the copy: {dialect.explain(exc)}; nothing was copied") from exc
+
+
+def _claim(
+    target: Engine,
+    src: Connection,
+    source_where: str,
+    target_where: str,
+    plant: str | None,
+    chain_value: str,
+    keying: chain.Keying,
+    identity: str,
+    progress: Progress,
+) -> _Run:
+    from trainer import sitekey
+
     with dialect.write_transaction(target, prepare=dialect.lock_schema) as conn:
         meta = _meta(conn)
         holds = _holds_records(conn)
