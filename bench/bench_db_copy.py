@@ -210,11 +210,14 @@ def bare(source: Path, url: str) -> float:
     return time.perf_counter() - began
 
 
+# The child's peak memory: VmHWM, this process's own high-water mark. Not ru_maxrss: on Linux that keeps the high-water
+# mark of the process the child was forked from (this bench, after filling a million events: 300 MB) across exec.
 _CHILD = """
-import resource, sys
+import sys
 from trainer.cli import main
 code = main(sys.argv[1:])
-print(f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}", file=sys.stderr)
+peak = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+print(f"peak {int(peak) // 1024}", file=sys.stderr)
 sys.exit(code)
 """
 
@@ -246,8 +249,11 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--postgresql", default=os.environ.get("TRAINER_TEST_DB"))
     args = parser.parse_args()
-    if not args.postgresql:
-        raise SystemExit("bench_db_copy needs PostgreSQL: set TRAINER_TEST_DB or give --postgresql URL")
+    if not args.postgresql:  # as bench_load: a machine without the server skips the bench, saying so
+        print(
+            "skipped: this bench copies into PostgreSQL; give --postgresql URL or set TRAINER_TEST_DB", file=sys.stderr
+        )
+        return
     sys.path.insert(0, str(ROOT / "tests" / "integration"))
     from backends import fresh_postgresql
 

@@ -69,6 +69,7 @@ MIRRORED = ("trainees", "trainee_pins", "settings")
 SESSION_TABLES = ("sessions", "events", "scores", "labels")
 STREAMED = ("audit", "ledger")
 KNOWN = ("meta", *MIRRORED, *SESSION_TABLES, *STREAMED)
+SHOWN = ("trainees", "sessions", "events", "scores", "labels", "trainee_pins", "settings", "audit", "ledger")
 
 Progress = Callable[[str, int], None]  # (table, rows just handled): advances a progress bar
 
@@ -927,5 +928,10 @@ def _tally(run: _Run, src: Connection, totals: Mapping[str, int]) -> list[TableC
                     select(func.count()).select_from(led).where(led.c.seq <= int(run.state.get("ledger", 0)))
                 ).scalar_one()
             )
-            there["settings"] = totals.get("settings", 0)  # kept as the target has them (see the module)
-    return [TableCount(name, int(totals[name]), int(there.get(name, 0)), run.copied.get(name, 0)) for name in totals]
+            st = schema.settings
+            keys = [k for (k,) in src.execute(select(st.c.key))]  # the target's value is kept (see the module)
+            there["settings"] = int(
+                conn.execute(select(func.count()).select_from(st).where(st.c.key.in_(keys))).scalar_one()
+            )
+    order = [*SHOWN, *(name for name in totals if name not in SHOWN)]
+    return [TableCount(name, int(totals[name]), int(there.get(name, 0)), run.copied.get(name, 0)) for name in order]
