@@ -44,6 +44,7 @@ MINIMAL: dict[str, list[str]] = {
     "db set": ["site.name", "Plant 2"],
     "db backup": ["b.db"],
     "db restore": ["b.db"],
+    "db copy": ["--from", "a.db", "--to", "b.db"],
     "report course": ["c"],
     "report trainee": ["1"],
     "report due": [],

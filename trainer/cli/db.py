@@ -1,8 +1,10 @@
-"""`trainer db ...`: the database's settings, schema upgrades, and a consistent backup while terminals keep writing."""
+"""`trainer db ...`: the database's settings, schema upgrades, a consistent backup while terminals keep writing, and
+copying or merging whole databases (SQLite <-> PostgreSQL)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +34,22 @@ def register(sub: Any) -> None:
     p.add_argument("source", type=Path, metavar="FILE", help="a backup written by `trainer db backup` (SQLite)")
     add_force(p, "a database that holds sessions (or a backup whose chains fail)")
     p.add_argument("--reason", default="", metavar="TEXT", help="why (kept in the restored database's audit trail)")
+    p = command(dsub, "copy", copy, uses=())
+    p.add_argument(
+        "--from", dest="source", required=True, metavar="URL", help="the database to copy (opened read-only)"
+    )
+    p.add_argument("--to", dest="target", required=True, metavar="URL", help="the database to copy into")
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="add the records to a database that holds other plants' (needs --plant)",
+    )
+    p.add_argument("--plant", metavar="NAME", help="the plant the copied trainees belong to (with --merge)")
 
 
 def _group_help(args: argparse.Namespace) -> int:
     """Database information, upgrades, backups and restores (see trainer db --help)."""
-    raise UsageError("choose a db command: info, upgrade, set, backup, restore (see trainer db --help)")
+    raise UsageError("choose a db command: info, upgrade, set, backup, restore, copy (see trainer db --help)")
 
 
 def _settable() -> list[str]:
@@ -199,3 +212,84 @@ def restore(args: argparse.Namespace) -> int:
 
 def _sessions(n: int) -> str:
     return f"{n} session" if n == 1 else f"{n} sessions"
+
+
+def copy(args: argparse.Namespace) -> int:
+    """Copy every record of one database into another (SQLite <-> PostgreSQL), resumably, and prove the copy.
+
+    Copies trainees, sessions, events, labels, scorings, PINs, settings, the audit trail and the ledger in batches,
+    with a progress bar. The source is opened read-only and never changed; terminals may keep playing on it: run the
+    command again to bring over what arrived since (a run continues where an interrupted one stopped and copies nothing
+    twice). A target that holds other records is refused; --merge --plant NAME adds a plant's database to a shared one
+    (each trainee tagged with the plant, a badge another plant already uses renamed BADGE@NAME, the ledger chained on).
+    Then the target is verified as `trainer sessions verify` does, every session must have the same heads as on the
+    source, and every table the same rows: each difference is one line naming the session, and the exit code is 1.
+    See docs/operations.md for moving a plant to PostgreSQL.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from trainer.cli import plain
+    from trainer.store import copy as copy_mod
+    from trainer.text import shown
+
+    if args.merge and not args.plant:
+        raise UsageError("--merge needs --plant NAME: the plant the copied trainees belong to")
+    if args.plant and not args.merge:
+        raise UsageError("--plant goes with --merge (a plain copy keeps the records as they are)")
+    err = Console(stderr=True)
+    bar = Progress(
+        TextColumn("{task.description:<13}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    tasks: dict[str, object] = {}
+
+    def started(totals: copy_mod.Totals) -> None:
+        for name in ("trainees", "sessions", "events", "scores", "labels", "audit", "ledger"):
+            tasks[name] = bar.add_task(name, total=totals.rows.get(name, 0))
+
+    def advance(table: str, n: int) -> None:
+        if table in tasks and n:
+            bar.advance(tasks[table], n)  # type: ignore[arg-type]
+
+    with bar:
+        done = copy_mod.copy(args.source, args.target, plant=args.plant, progress=advance, started=started)
+    out = Console(highlight=False, soft_wrap=True)
+    what = f"merged as plant {plain(done.plant)}" if done.plant else "copied"
+    out.print(
+        f"{plain(done.source)} -> {plain(done.target)}: {what} in {done.seconds:.1f} s, verified in "
+        f"{done.verify_seconds:.1f} s"
+    )
+    out.print(f"{'table':<14}{'source':>12}{'target':>12}{'this run':>12}")
+    for t in done.tables:
+        out.print(f"{t.table:<14}{t.source:>12}{t.target:>12}{t.copied:>12}")
+    if done.rebadged:
+        shown = ", ".join(f"{plain(a)} -> {plain(b)}" for a, b in done.rebadged[:5])
+        more = f" and {len(done.rebadged) - 5} more" if len(done.rebadged) > 5 else ""
+        out.print(f"badges used by another plant, kept apart: {shown}{more}")
+    v = done.verification
+    if not v.authenticated:
+        print(
+            f"trainer: warning: the record is keyed with site key {v.keying.partition(' ')[2]}, which TRAINER_SITE_KEY_FILE "
+            "does not name: the target's structure was checked, its authenticity cannot be",
+            file=sys.stderr,
+        )
+    out.print(f"ledger: {v.ledger_entries} entries, last {v.ledger_head[:16] or 'none'} ({v.keying})")
+    if done.differences:
+        for line in done.differences:
+            print(f"trainer: error: {shown(line)}", file=sys.stderr)
+        out.print(
+            f"verification failed: {len(done.differences)} difference(s) between the source and the target; do not "
+            "switch to the target (run the copy again, or see trainer sessions verify --db TARGET)"
+        )
+        return ExitCode.ERROR
+    out.print(
+        f"verified: {v.checked} session(s) on the target, every chain intact, the same heads as the source, "
+        "every table's rows there"
+    )
+    return ExitCode.OK

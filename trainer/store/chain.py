@@ -197,6 +197,11 @@ def requirements_facts(rows: Sequence[Mapping[str, Any]]) -> str:
     return _flat_json({"requirements": body})
 
 
+def rebadge_facts(badge: str, was: str, plant: str) -> str:
+    """A merged session's badge renamed apart from another plant's (ledger kind "rebadge", see store/copy.py)."""
+    return _flat_json({"badge": badge, "was": was, "plant": plant})
+
+
 def record_hash(keying: Keying, kind: str, facts: str) -> str:
     """The hash of a record the ledger keeps whole in its facts (a trainee's): the ledger entry's head."""
     return keying.digest(_flat_json({kind: facts}))

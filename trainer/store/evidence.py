@@ -8,6 +8,12 @@ trainee it names that is gone, a row it does not name, a trainee renamed behind 
 
 Sessions recorded before schema version 4 (ledger kind "legacy") only have their events checked, as before, and their
 head against the ledger: their identity and scores were never bound to the chain.
+
+A session merged from another plant's database whose badge collided with a trainee already there (`trainer db copy
+--merge`, store/copy.py) keeps its genesis, made from the badge it was recorded with, and gets a ledger entry of kind
+"rebadge" (facts: the new badge, the one it replaces, the plant): its row must carry the badge the last rebadge names.
+The rename is itself a ledger entry, chained and hashed like the others: renaming a session's badge with SQL is still
+a finding.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from trainer.engine.events import TERMINAL_KINDS, EventKind
 from trainer.store import chain
 from trainer.store.records import ChainProblem, StoredEvent
 
-SESSION_KINDS = frozenset({"start", "head", "void", "legacy"})
+SESSION_KINDS = frozenset({"start", "head", "void", "legacy", "rebadge"})
 _RECORD_KINDS = ("trainee", "requirements")  # entries whose head is the hash of their facts (chain.record_hash)
 _TERMINAL_STATUS = {EventKind.COMPLETED: "completed", EventKind.FAILED: "failed", EventKind.ABORTED: "aborted"}
 
@@ -49,12 +55,14 @@ def _ledger_problem(reason: str) -> ChainProblem:
     return ChainProblem(session_id="", seq=0, reason=reason, field="ledger", subject="ledger")
 
 
-def check_ledger(entries: Sequence[Entry], keying: chain.Keying, *, whole: bool) -> list[ChainProblem]:
+def check_ledger(
+    entries: Sequence[Entry], keying: chain.Keying, *, whole: bool, first: int = 1, prev: str = chain.LEDGER_GENESIS
+) -> list[ChainProblem]:
     """The first problem of the ledger's entries (in seq order). `whole`: these are all its entries, so their numbering
-    and links are checked too; else (one session's entries) each entry's own hash only."""
+    and links are checked too; else (one session's entries) each entry's own hash only. A ledger read in pages is
+    checked page by page: `first` is the seq the page must start at, `prev` the hash of the entry before it."""
     keyings = _keyings(keying)
-    prev = chain.LEDGER_GENESIS
-    for expected, e in enumerate(entries, start=1):
+    for expected, e in enumerate(entries, start=first):
         if whole and e.seq > expected:
             return [_ledger_problem(f"entry {expected} is missing (the next entry is {e.seq}): entries were removed")]
         if whole and e.seq < expected:
@@ -111,7 +119,7 @@ def check_session(
         keyings = tuple(dict.fromkeys((keying, chain.LEGACY))) if keying.can_hash else ()
     else:
         first = start.head
-        problems += _identity(row, start, keying, field)
+        problems += _identity(row, entries, keying, field)
 
     # the events, from the genesis
     if unreadable is not None:
@@ -157,7 +165,7 @@ def check_session(
                 )
             )
 
-    voided = entries[-1].kind == "void"
+    voided = [e for e in entries if e.kind != "rebadge"][-1].kind == "void"
     if not legacy and broken is None:
         # a broken scoring chain is the finding: the score is not compared with a scoring that cannot be trusted
         intact = len(problems) == scored
@@ -181,13 +189,31 @@ def _fact(facts: Mapping[str, Any], name: str) -> Any:
     return facts.get(name, chain.EXAM if name == "mode" else None)
 
 
-def _identity(row: Mapping[str, Any], start: Entry, keying: chain.Keying, field: Any) -> list[ChainProblem]:
-    """The session's identity fields against the facts its genesis was made from (the ledger's start entry)."""
+def _identity(row: Mapping[str, Any], entries: Sequence[Entry], keying: chain.Keying, field: Any) -> list[ChainProblem]:
+    """The session's identity fields against the facts its genesis was made from (the ledger's start entry), the badge
+    as the rebadge entries after it renamed it (a merge)."""
+    start = entries[0]
     facts = _facts(start) if start.kind == "start" else None
     if facts is None:
         return [field("ledger", f"the ledger's first entry for the session ({start.seq}) is not a readable start")]
     now = chain.identity(str(row["id"]), row)
-    found = [
+    found: list[ChainProblem] = []
+    badge = facts.get("badge")
+    for entry in entries[1:]:
+        if entry.kind != "rebadge":
+            continue
+        renamed = _facts(entry) or {}
+        if renamed.get("was") != badge:
+            found.append(
+                field(
+                    "ledger",
+                    f"ledger entry {entry.seq} renames badge {renamed.get('was')}, not the session's {badge}",
+                )
+            )
+            break
+        badge = renamed.get("badge")
+    facts = {**facts, "badge": badge}
+    found += [
         field(
             f"sessions.{name}",
             f"sessions.{name} does not match the chain (stored {_fact(now, name)}, the chain's {_fact(facts, name)})",
@@ -195,7 +221,7 @@ def _identity(row: Mapping[str, Any], start: Entry, keying: chain.Keying, field:
         for name in chain.IDENTITY_FIELDS
         if now.get(name) != facts.get(name)
     ]
-    if not found and keying.can_hash and chain.genesis(keying, facts) != start.head:
+    if not found and keying.can_hash and chain.genesis(keying, _facts(start) or {}) != start.head:
         found.append(field("ledger", f"the session's genesis does not match its identity (ledger entry {start.seq})"))
     return found
 

@@ -8,7 +8,8 @@ store). Version 4 added the audit trail (who changed which record, when and why;
 (a trainee's PIN, as a salted hash, and its wrong guesses), and made the whole record tamper-evident (chain.py):
 scorings chained onto their session's events (scores.prev_hash, scores.hash, sessions.score_hash) and the store-wide
 ledger of session heads and trainees. Version 5 added the roster (trainees.role, plant, hire_date and merged_into, from
-HR's roster import) and the requirements (which courses a department and/or role must hold, docs/hr.md), and sessions.mode (practice or exam). Planned: models (trained scoring models and their provenance).
+HR's roster import) and the requirements (which courses a department and/or role must hold, docs/hr.md), sessions.mode (practice or exam), and the plant a merged database's trainees came
+from (`trainer db copy --merge --plant`). Planned: models (trained scoring models and their provenance).
 """
 
 from __future__ import annotations
@@ -243,7 +244,7 @@ trainee_pins = Table(
 # The store-wide, append-only ledger (version 4): one entry per write that changes a session's record or a trainee, each
 # hash-chained to the one before (chain.ledger_hash), seq counting from 1 without gaps. A session or trainee deleted
 # whole, or a session rolled back to an earlier head, no longer matches it (Store.verification).
-LEDGER_KINDS = ("start", "head", "void", "legacy", "trainee", "requirements")
+LEDGER_KINDS = ("start", "head", "void", "legacy", "trainee", "requirements", "rebadge")
 ledger = Table(
     "ledger",
     metadata,
@@ -251,6 +252,7 @@ ledger = Table(
     # start: a session created (facts: its identity); head: its events or scorings grew; void: it was voided (facts: why,
     # by whom, when); legacy: recorded before version 4 (entered by the upgrade); trainee: registered or changed (facts);
     # requirements (version 5): the whole set loaded (subject "requirements"; head: the hash of facts, its rows).
+    # rebadge: a merged session's badge renamed apart from another plant's (facts: badge, was, plant; store/copy.py).
     Column("kind", String(16), nullable=False),
     Column("subject", String(64), nullable=False),  # the session id, or the trainee's badge
     Column("event_count", Integer, nullable=False),  # the session's event_count after the write; 0 for a trainee
