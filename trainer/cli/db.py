@@ -269,9 +269,9 @@ def copy(args: argparse.Namespace) -> int:
     for t in done.tables:
         out.print(f"{t.table:<14}{t.source:>12}{t.target:>12}{t.copied:>12}")
     if done.rebadged:
-        shown = ", ".join(f"{plain(a)} -> {plain(b)}" for a, b in done.rebadged[:5])
+        pairs = ", ".join(f"{plain(a)} -> {plain(b)}" for a, b in done.rebadged[:5])
         more = f" and {len(done.rebadged) - 5} more" if len(done.rebadged) > 5 else ""
-        out.print(f"badges used by another plant, kept apart: {shown}{more}")
+        out.print(f"badges used by another plant, kept apart: {pairs}{more}")
     v = done.verification
     if not v.authenticated:
         print(

@@ -68,7 +68,10 @@ _META_PLANT = "copy.plant."  # + plant name: what a merge of that plant has done
 MIRRORED = ("trainees", "trainee_pins", "settings")
 SESSION_TABLES = ("sessions", "events", "scores", "labels")
 STREAMED = ("audit", "ledger")
-KNOWN = ("meta", *MIRRORED, *SESSION_TABLES, *STREAMED)
+# A site's own policy: copied by primary key, never merged (each plant's required courses differ; the merged database
+# gets its own with `trainer requirements load`, which the ledger records as one whole set).
+POLICY = ("requirements",)
+KNOWN = ("meta", *MIRRORED, *SESSION_TABLES, *STREAMED, *POLICY)
 SHOWN = ("trainees", "sessions", "events", "scores", "labels", "trainee_pins", "settings", "audit", "ledger")
 
 Progress = Callable[[str, int], None]  # (table, rows just handled): advances a progress bar
@@ -595,7 +598,7 @@ def _copy_all(run: _Run) -> None:
     _pins(run)
     _settings(run)
     for table in schema.metadata.sorted_tables:  # a table a later schema adds, copied by primary key
-        if table.name not in KNOWN:
+        if table.name not in KNOWN or (table.name in POLICY and not run.merging):
             _mirror(run, table, read(run.source, table), scope=None)
     _audit(run)
     _ledger(run)
@@ -848,13 +851,18 @@ def _merged_entries(run: _Run, rows: Sequence[tuple[Any, ...]]) -> list[tuple[st
         badge_of.update(run.source.execute(select(s.c.id, s.c.badge).where(s.c.id.in_(part))).all())
     out: list[tuple[str, str, int, str, str | None]] = []
     for _seq, kind, subject, count, head, facts, _prev, _hash in rows:
+        if kind in POLICY:
+            continue  # a plant's requirements are not merged (see POLICY)
         if kind == "trainee":
+            # The trainee as the target keeps them: under their badge there, tagged with the plant (the ledger keeps
+            # the plant with the other roster fields, chain.trainee_facts), so the rows and the entries agree.
             was = json.loads(facts or "{}")
             badge = run.badges.get(subject, subject)
-            if badge != subject:
-                facts = chain.trainee_facts(badge, str(was.get("name")), str(was.get("department")))
-                head = chain.record_hash(run.keying, kind, facts)
-                subject = badge
+            roster = {key: was.get(key) for key in chain.ROSTER_FIELDS}
+            roster["plant"] = run.plant
+            facts = chain.trainee_facts(badge, str(was.get("name")), str(was.get("department")), **roster)
+            head = chain.record_hash(run.keying, kind, facts)
+            subject = badge
         out.append((kind, subject, count, head, facts))
         if kind in ("start", "legacy"):
             recorded = json.loads(facts).get("badge") if kind == "start" and facts else badge_of.get(subject)
@@ -933,5 +941,5 @@ def _tally(run: _Run, src: Connection, totals: Mapping[str, int]) -> list[TableC
             there["settings"] = int(
                 conn.execute(select(func.count()).select_from(st).where(st.c.key.in_(keys))).scalar_one()
             )
-    order = [*SHOWN, *(name for name in totals if name not in SHOWN)]
+    order = [*SHOWN, *(name for name in totals if name not in SHOWN and not (run.merging and name in POLICY))]
     return [TableCount(name, int(totals[name]), int(there.get(name, 0)), run.copied.get(name, 0)) for name in order]
