@@ -99,7 +99,9 @@ def _write(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> tuple[Pa
     lines = copy.deepcopy(GOOD[:3])
     change(lines[2])
     path = tmp_path / "labels.jsonl"
-    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")  # NaN, Infinity as Python writes them
+    path.write_text(
+        "".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8"
+    )  # NaN, Infinity as Python writes them
     return path, lines[2]["mistakes"][0]["id"]
 
 
