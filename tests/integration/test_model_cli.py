@@ -81,6 +81,9 @@ def test_train_info_and_evaluate(model_dir: Path, capsys: pytest.CaptureFixture[
     model = str(model_dir / "m" / "model.skops")
     code, out, _ = cli(capsys, "model", "info", "--model", model)
     assert code == 0 and "(checked)" in out and "press-loto-die-change 1.1.0" in out
+    meta = json.loads((model_dir / "m" / "model.json").read_text())
+    assert f"review below {meta['review_below']} confidence" in out and "calibration " in out
+    assert meta["review_below"] != 0.6 and meta["review"]["flagged"] <= 0.15  # chosen from the data, not hard-coded
     report = model_dir / "report"
     code, out, _ = cli(
         capsys, "model", "evaluate", "--model", model, "--data", str(model_dir / "test.jsonl"),
@@ -94,9 +97,22 @@ def test_train_info_and_evaluate(model_dir: Path, capsys: pytest.CaptureFixture[
         "raters (with each other)",
         "confusion matrix",
         "learning curve",
+        "expected calibration error (ECE)",
+        "reliability",
+        "per grade",
+        "precision",
+        "review queue",
+        "wrong grades caught",
+        f"{meta['review_below']:g} (the model's)",
+        "agreement between labellers",
+        "ref-pragmatic / ref-strict",
+        "synthetic: code",
     ):
-        assert row in out
+        assert row in out, row
     written = json.loads((report / "report.json").read_text())
+    assert 0 <= written["ece"] <= 1
+    assert [c["grade"] for c in written["per_class"]] == "none minor serious critical".split()
+    assert any(q["threshold"] == meta["review_below"] for q in written["review"])
     kappa = {r["name"]: r["kappa"] for r in written["overall"]}
     assert kappa["model"] > kappa["rubric"]
     assert (report / "confusion.svg").exists() or (report / "confusion.png").exists()
