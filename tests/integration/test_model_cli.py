@@ -106,13 +106,18 @@ def test_train_info_and_evaluate(model_dir: Path, capsys: pytest.CaptureFixture[
         f"{meta['review_below']:g} (the model's)",
         "agreement between labellers",
         "ref-pragmatic / ref-strict",
+        "the rubric's kappa on the same rows is",
         "synthetic: code",
     ):
         assert row in out, row
     written = json.loads((report / "report.json").read_text())
     assert 0 <= written["ece"] <= 1
-    assert [c["grade"] for c in written["per_class"]] == "none minor serious critical".split()
+    assert [c["grade"] for c in written["per_class"]] == ["none", "minor", "serious", "critical"]
     assert any(q["threshold"] == meta["review_below"] for q in written["review"])
+    curve = written["learning_curve"]
+    beats = written["beats_rubric_from"]  # how many labels this site's model needs to grade better than the rubric
+    assert all(p["labels"] > 0 for p in curve) and written["learning_curve_rubric"] is not None
+    assert beats is None or any(p["sessions"] == beats["sessions"] and p["labels"] == beats["labels"] for p in curve)
     kappa = {r["name"]: r["kappa"] for r in written["overall"]}
     assert kappa["model"] > kappa["rubric"]
     assert (report / "confusion.svg").exists() or (report / "confusion.png").exists()

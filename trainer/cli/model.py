@@ -269,10 +269,21 @@ def evaluate(args: argparse.Namespace) -> int:
     if ev.curve:
         lc = Table(title=f"learning curve ({ev.curve_note})", title_justify="left")
         lc.add_column("labelled sessions", justify="right")
+        lc.add_column("labels", justify="right")
         lc.add_column("kappa", justify="right")
-        for n, k in ev.curve:
-            lc.add_row(str(n), f"{k:.3f}")
+        for (n, k), labels in zip(ev.curve, ev.curve_labels, strict=True):
+            lc.add_row(str(n), str(labels), f"{k:.3f}")
         console.print(lc)
+        beats = ev.beats_rubric
+        console.print(
+            f"the rubric's kappa on the same rows is {ev.curve_rubric:.3f}: "
+            + (
+                f"the model beats it from {beats[0]} labelled sessions ({beats[1]} labels)"
+                if beats
+                else "no point of the curve beats it yet; label more sessions"
+            ),
+            highlight=False,
+        )
     if ev.uncovered:
         console.print(f"[yellow]the model was not trained on: {', '.join(ev.uncovered)}[/yellow]")
     if args.report:

@@ -75,6 +75,19 @@ class Evaluation:
     review_below: float = 0.0  # the model's own threshold
     wrong: float = 0.0  # share of rows whose grade differs from the label
     pairs: list[PairRow] = field(default_factory=list)
+    curve_labels: list[int] = field(default_factory=list)  # labels trained on at each point of the curve
+    curve_rubric: float | None = None  # the rubric's kappa on the learning curve's test rows
+
+    @property
+    def beats_rubric(self) -> tuple[int, int] | None:
+        """(sessions, labels) of the first learning-curve point whose kappa beats the rubric's on the same test rows:
+        how many labels this site's model needs to grade better than the declared severities. None: no point does."""
+        if self.curve_rubric is None:
+            return None
+        for (n, kappa), labels in zip(self.curve, self.curve_labels, strict=True):
+            if kappa > self.curve_rubric:
+                return n, labels
+        return None
 
     def queue_at(self, threshold: float) -> QueuePoint:
         return next(q for q in self.review if q.threshold == threshold)
@@ -90,8 +103,15 @@ class Evaluation:
             "overall": [vars(r) for r in self.overall],
             "per_course": {c: [vars(r) for r in rows] for c, rows in self.per_course.items()},
             "confusion": {"labels_rows_predictions_columns": list(GRADES), "matrix": self.confusion},
-            "learning_curve": [{"sessions": n, "kappa": k} for n, k in self.curve],
+            "learning_curve": [
+                {"sessions": n, "labels": labels, "kappa": k}
+                for (n, k), labels in zip(self.curve, self.curve_labels, strict=True)
+            ],
             "learning_curve_note": self.curve_note,
+            "learning_curve_rubric": self.curve_rubric,
+            "beats_rubric_from": None
+            if self.beats_rubric is None
+            else {"sessions": self.beats_rubric[0], "labels": self.beats_rubric[1]},
             "uncovered": self.uncovered,
             "ece": self.ece,
             "reliability": [vars(b) for b in self.reliability],
@@ -171,7 +191,18 @@ def evaluate(
     right = [t == g for t, g in zip(data.grades, predicted, strict=True)]
     wrong = [not r for r in right]
     own = model.review_below
-    curve, note = learning_curve(model, data, train_data, seed=seed, points=curve_points, progress=progress)
+    curve_labels: list[int] = []
+    curve_rubric: list[float] = []
+    curve, note = learning_curve(
+        model,
+        data,
+        train_data,
+        seed=seed,
+        points=curve_points,
+        progress=progress,
+        labels=curve_labels,
+        rubric=curve_rubric,
+    )
     return Evaluation(
         overall=overall,
         per_course=per_course,
@@ -189,6 +220,8 @@ def evaluate(
         review_below=own,
         wrong=sum(wrong) / len(wrong),
         pairs=labeller_pairs(data),
+        curve_labels=curve_labels,
+        curve_rubric=curve_rubric[0] if curve_rubric else None,
     )
 
 
@@ -241,11 +274,14 @@ def learning_curve(
     seed: int,
     points: int,
     progress: Callable[[str], None] | None = None,
+    labels: list[int] | None = None,
+    rubric: list[float] | None = None,
 ) -> tuple[list[tuple[int, float]], str]:
     """Kappa of the model's kind of pipeline trained on growing numbers of labelled sessions.
 
     With `train_data`, it trains on sessions drawn from it and tests on `data`; without, it splits `data` by trainee
-    (70% of the trainees to draw from, 30% to test on).
+    (70% of the trainees to draw from, 30% to test on). `labels` receives the number of labels trained on at each
+    point, `rubric` the rubric's kappa on the same test rows (the bar the curve has to pass).
     """
     from sklearn.base import clone
 
@@ -275,6 +311,8 @@ def learning_curve(
         return [], "too few sessions for a learning curve"
     sizes = sorted({max(2, round(len(sessions) * (2**-k))) for k in range(points)})
     X_test = matrix(test.contexts)
+    if rubric is not None:
+        rubric.append(round(qwk(test.grades, [int(c["declared_rank"]) for c in test.contexts]), 4))
     curve = []
     for n in sizes:
         keep = set(sessions[:n])
@@ -287,6 +325,8 @@ def learning_curve(
             fitted = clone(template).fit(matrix(part.contexts), part.grades)
             predicted = [int(p) for p in fitted.predict(X_test)]
         curve.append((n, round(qwk(test.grades, predicted), 4)))
+        if labels is not None:
+            labels.append(len(part))
     return curve, note
 
 
