@@ -220,3 +220,41 @@ def test_help_and_course_check_do_not_import_scikit_learn():
     )
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert run.stdout.strip().splitlines()[-1] == "[]", run.stderr
+
+
+def test_label_next_proposes_the_mistakes_the_model_is_least_sure_of(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    """Issue 19 item 6: `label --next N` proposes unlabelled mistakes, least sure first, spread over trainees."""
+    from trainer.scoring import model as M
+    from trainer.scoring.active import margins
+    from trainer.scoring.detect import detect
+    from trainer.scoring.features import context, matrix
+    from trainer.scoring.rubric import fixed_grade
+
+    db = tmp_path / "t.db"
+    monkeypatch.setenv("TRAINER_DB", str(db))
+    monkeypatch.setenv("TRAINER_MODEL", str(model_dir / "m" / "model.skops"))
+    ids = store_simulated(db, 12, 4)
+    with Store.open(db) as store:
+        rows = []  # (session, mistake, trainee, context) of every mistake the model grades
+        for sid in ids:
+            record = store.session(sid)
+            for m in detect(PRESS, [s.event for s in store.events(sid)]):
+                if not fixed_grade(m):
+                    rows.append((sid, m.id, record.badge, context(PRESS, m)))
+        store.set_labels(ids[0], "ann", {m: "minor" for s, m, _, _ in rows if s == ids[0]})
+    model = M.load(model_dir / "m" / "model.skops")
+    margin = dict(zip([(s, m) for s, m, _, _ in rows], margins(model.probabilities(matrix([r[3] for r in rows]))), strict=True))  # fmt: skip
+    code, out, _ = cli(capsys, "label", "--next", "4")
+    assert code == 0, out
+    proposed = [tuple(line.split()[:2]) for line in out.splitlines() if line.startswith("  ")]
+    assert len(proposed) == 4 and f"4 of {sum(s != ids[0] for s, *_ in rows)} unlabelled mistakes" in " ".join(
+        out.split()
+    )
+    chosen = [next(k for k in margin if k[0].startswith(s) and k[1] == m) for s, m in proposed]
+    assert all(k[0] != ids[0] for k in chosen)  # labelled mistakes are not proposed again
+    unlabelled = sorted(v for k, v in margin.items() if k[0] != ids[0])
+    assert max(margin[k] for k in chosen) <= unlabelled[len(unlabelled) // 2]  # from the least sure half
+    assert "grade them with `trainer label --session ID`" in out
+    assert cli(capsys, "label", "--next", "0")[0] == 2
