@@ -7,9 +7,10 @@
 4. the sessions are split by trainee: a quarter of the trainees (by a hash of their id) go to holdout.jsonl.gz, the
    rest to train.jsonl.gz (so no trainee is in both);
 5. the default model is trained on train.jsonl.gz with seed 0 (exactly `trainer model train --data
-   data/starter/train.jsonl.gz --seed 0 --out trainer/scoring/default_model/model.skops`) and evaluated on the
-   holdout (exactly `trainer model evaluate --data data/starter/holdout.jsonl.gz --train data/starter/train.jsonl.gz`);
-   the figures go to data/starter/evaluation.json.
+   data/starter/train.jsonl.gz --seed 0 --out trainer/scoring/default_model/model.skops`: repeated cross-validation
+   of the candidates, calibration and the review threshold chosen on the folds, all recorded in its metadata) and
+   evaluated on the holdout (exactly `trainer model evaluate --data data/starter/holdout.jsonl.gz --train
+   data/starter/train.jsonl.gz`); the figures go to data/starter/evaluation.json.
 
     python data/build_starter.py [--sessions 3500] [--seed 2026]
 """
@@ -77,8 +78,12 @@ def main() -> None:
     M.save(trained, args.model, force=True)
     cv = trained.metadata["cv"]
     print(
-        f"default model {trained.short_id} ({trained.metadata['chosen']}): "
-        + ", ".join(f"{name} CV kappa {cv[name]['kappa_mean']:.3f}" for name in M.candidates(0))
+        f"default model {trained.short_id} ({trained.metadata['candidate']}, calibration "
+        f"{trained.metadata['calibration']['method']}, review below {trained.metadata['review_below']}): "
+        + ", ".join(
+            f"{name} CV kappa {cv[name]['kappa_mean']:.3f} ± {cv[name]['kappa_std']:.3f}"
+            for name in M.candidate_names()
+        )
     )
     test = M.load_data([args.out / "holdout.jsonl.gz"])
     ev = evaluate(M.load(args.model), test, train_data=data, seed=0)
@@ -88,11 +93,19 @@ def main() -> None:
         "train": {"sessions": len(train), "labels": len(data)},
         "model": trained.metadata["model_sha256"],
         "cv": cv,
+        "calibration": trained.metadata["calibration"],
+        "review_below": trained.metadata["review_below"],
+        "review_cv": trained.metadata["review"],
         **ev.as_dict(),
     }
     (args.out / "evaluation.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     for row in ev.overall:
         print(f"  holdout {row.name:<26} kappa {row.kappa:.3f}  macro F1 {row.f1:.3f}  ({row.n} pairs)")
+    own = ev.queue_at(ev.review_below)
+    print(
+        f"  holdout ECE {ev.ece:.3f}; review below {ev.review_below}: flags {own.flagged:.1%}, "
+        f"catches {own.caught:.1%} of the wrong grades ({ev.wrong:.1%} wrong)"
+    )
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ):
         name = "train.jsonl.gz" if args[6] == "1" else "test.jsonl"
         assert main([*args, "--out", str(folder / name)]) == 0
-    assert main(["model", "train", "--data", str(folder / "train.jsonl.gz"), "--out", str(folder / "m" / "model.skops"), "--splits", "2"]) == 0  # fmt: skip
+    assert main(["model", "train", "--data", str(folder / "train.jsonl.gz"), "--out", str(folder / "m" / "model.skops"), "--splits", "2", "--repeats", "1"]) == 0  # fmt: skip
     return folder
 
 
@@ -81,6 +81,9 @@ def test_train_info_and_evaluate(model_dir: Path, capsys: pytest.CaptureFixture[
     model = str(model_dir / "m" / "model.skops")
     code, out, _ = cli(capsys, "model", "info", "--model", model)
     assert code == 0 and "(checked)" in out and "press-loto-die-change 1.2.0" in out
+    meta = json.loads((model_dir / "m" / "model.json").read_text())
+    assert f"review below {meta['review_below']} confidence" in out and "calibration " in out
+    assert meta["review_below"] != 0.6 and meta["review"]["flagged"] <= 0.15  # chosen from the data, not hard-coded
     report = model_dir / "report"
     code, out, _ = cli(
         capsys, "model", "evaluate", "--model", model, "--data", str(model_dir / "test.jsonl"),
@@ -94,9 +97,27 @@ def test_train_info_and_evaluate(model_dir: Path, capsys: pytest.CaptureFixture[
         "raters (with each other)",
         "confusion matrix",
         "learning curve",
+        "expected calibration error (ECE)",
+        "reliability",
+        "per grade",
+        "precision",
+        "review queue",
+        "wrong grades caught",
+        f"{meta['review_below']:g} (the model's)",
+        "agreement between labellers",
+        "ref-pragmatic / ref-strict",
+        "the rubric's kappa on the same rows is",
+        "synthetic: code",
     ):
-        assert row in out
+        assert row in out, row
     written = json.loads((report / "report.json").read_text())
+    assert 0 <= written["ece"] <= 1
+    assert [c["grade"] for c in written["per_class"]] == ["none", "minor", "serious", "critical"]
+    assert any(q["threshold"] == meta["review_below"] for q in written["review"])
+    curve = written["learning_curve"]
+    beats = written["beats_rubric_from"]  # how many labels this site's model needs to grade better than the rubric
+    assert all(p["labels"] > 0 for p in curve) and written["learning_curve_rubric"] is not None
+    assert beats is None or any(p["sessions"] == beats["sessions"] and p["labels"] == beats["labels"] for p in curve)
     kappa = {r["name"]: r["kappa"] for r in written["overall"]}
     assert kappa["model"] > kappa["rubric"]
     assert (report / "confusion.svg").exists() or (report / "confusion.png").exists()
@@ -199,3 +220,41 @@ def test_help_and_course_check_do_not_import_scikit_learn():
     )
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert run.stdout.strip().splitlines()[-1] == "[]", run.stderr
+
+
+def test_label_next_proposes_the_mistakes_the_model_is_least_sure_of(
+    model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    """Issue 19 item 6: `label --next N` proposes unlabelled mistakes, least sure first, spread over trainees."""
+    from trainer.scoring import model as M
+    from trainer.scoring.active import margins
+    from trainer.scoring.detect import detect
+    from trainer.scoring.features import context, matrix
+    from trainer.scoring.rubric import fixed_grade
+
+    db = tmp_path / "t.db"
+    monkeypatch.setenv("TRAINER_DB", str(db))
+    monkeypatch.setenv("TRAINER_MODEL", str(model_dir / "m" / "model.skops"))
+    ids = store_simulated(db, 12, 4)
+    with Store.open(db) as store:
+        rows = []  # (session, mistake, trainee, context) of every mistake the model grades
+        for sid in ids:
+            record = store.session(sid)
+            for m in detect(PRESS, [s.event for s in store.events(sid)]):
+                if not fixed_grade(m):
+                    rows.append((sid, m.id, record.badge, context(PRESS, m)))
+        store.set_labels(ids[0], "ann", {m: "minor" for s, m, _, _ in rows if s == ids[0]})
+    model = M.load(model_dir / "m" / "model.skops")
+    margin = dict(zip([(s, m) for s, m, _, _ in rows], margins(model.probabilities(matrix([r[3] for r in rows]))), strict=True))  # fmt: skip
+    code, out, _ = cli(capsys, "label", "--next", "4")
+    assert code == 0, out
+    proposed = [tuple(line.split()[:2]) for line in out.splitlines() if line.startswith("  ")]
+    assert len(proposed) == 4 and f"4 of {sum(s != ids[0] for s, *_ in rows)} unlabelled mistakes" in " ".join(
+        out.split()
+    )
+    chosen = [next(k for k in margin if k[0].startswith(s) and k[1] == m) for s, m in proposed]
+    assert all(k[0] != ids[0] for k in chosen)  # labelled mistakes are not proposed again
+    unlabelled = sorted(v for k, v in margin.items() if k[0] != ids[0])
+    assert max(margin[k] for k in chosen) <= unlabelled[len(unlabelled) // 2]  # from the least sure half
+    assert "grade them with `trainer label --session ID`" in out
+    assert cli(capsys, "label", "--next", "0")[0] == 2

@@ -339,7 +339,7 @@ def test_one_line_names_the_tree_the_class_and_the_node(archive: Archive, tmp_pa
 def test_trainer_model_train_output_passes_the_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     data, out = tmp_path / "train.jsonl.gz", tmp_path / "m" / "model.skops"
     assert main(["simulate", "--course", "press-loto-die-change", "--n", "120", "--seed", "3", "--label", "reference", "--out", str(data)]) == 0  # fmt: skip
-    assert main(["model", "train", "--data", str(data), "--out", str(out), "--splits", "2"]) == 0
+    assert main(["model", "train", "--data", str(data), "--out", str(out), "--splits", "2", "--repeats", "1"]) == 0
     capsys.readouterr()
     assert main(["model", "info", "--model", str(out)]) == 0
     assert "content    checked: " in capsys.readouterr().out
@@ -364,7 +364,11 @@ def small_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     labelled.write(folder / "d.jsonl", rows)
     data = M.load_data([folder / "d.jsonl"])
     pipeline = M._fit(M.candidates(0)["logistic-regression"], data)
-    meta = {"format": M.MODEL_FORMAT, "features": {"categorical": list(M.CATEGORICAL), "numeric": list(M.NUMERIC)}}
+    meta = {
+        "format": M.MODEL_FORMAT,
+        "features": {"categorical": list(M.CATEGORICAL), "numeric": list(M.NUMERIC)},
+        "review_below": 0.5,  # every model's metadata holds its review threshold (load() refuses one without)
+    }
     saved = M.save(M.TrainedModel(pipeline, meta), folder / "model.skops")
     assert not M.signature_path(saved).exists()
     return saved

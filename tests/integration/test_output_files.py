@@ -68,7 +68,7 @@ WRITERS = [
     Writer(
         "model-train",
         "model.skops",
-        lambda t, d: ["model", "train", "--data", str(d / "train.jsonl"), "--splits", "2", "--out", str(t)],
+        lambda t, d: ["model", "train", "--data", str(d / "train.jsonl"), "--splits", "2", "--repeats", "1", "--out", str(t)],
         False,
     ),
 ]
@@ -235,7 +235,7 @@ def test_a_really_full_disk_leaves_no_partial_file_and_no_traceback(argv, data, 
 
 def test_model_evaluate_report_files_follow_the_policy(data, tmp_path, capsys):
     model = tmp_path / "m" / "model.skops"
-    assert main(["model", "train", "--data", str(data / "train.jsonl"), "--splits", "2", "--out", str(model)]) == 0
+    assert main(["model", "train", "--data", str(data / "train.jsonl"), "--splits", "2", "--repeats", "1", "--out", str(model)]) == 0
     capsys.readouterr()
     report = tmp_path / "report"
     evaluate = ["model", "evaluate", "--model", str(model), "--data", str(data / "train.jsonl"), "--curve", "0"]

@@ -7,6 +7,7 @@ it runs. The crafted trees that would crash the process are tried in subprocesse
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +44,23 @@ def fitted(data: M.TrainingData) -> dict[str, object]:
     for name, pipeline in M.candidates(0).items():
         out[name] = M._fit(pipeline, data)
         out[f"{name}, 2 grades"] = M._fit(M.candidates(0)[name], binary)
+    # calibrated on minor..critical ("none" is too rare here to be in every calibration fold, and train() would not
+    # calibrate such data)
+    graded = copy.copy(data)
+    graded.grades = [max(g, 1) for g in data.grades]
+    splits = M.calibration_splits(graded.grades, graded.trainees, 0)
+    for name, method in (("hist-gradient-boosting", "isotonic"), ("logistic-regression", "sigmoid")):
+        out[f"{name}, {method}"] = M._fit(M.calibrated(M.candidates(0)[name], method, splits), graded)
+        out[f"{name}, {method}"].steps[-1][1].set_params(cv=len(splits))  # as train() keeps it
     return out
 
 
 def save(pipeline: object, folder: Path) -> Path:
-    meta = {"format": M.MODEL_FORMAT, "features": {"categorical": list(M.CATEGORICAL), "numeric": list(M.NUMERIC)}}
+    meta = {
+        "format": M.MODEL_FORMAT,
+        "features": {"categorical": list(M.CATEGORICAL), "numeric": list(M.NUMERIC)},
+        "review_below": 0.5,  # every model's metadata holds its review threshold (load() refuses one without)
+    }
     return M.save(M.TrainedModel(pipeline, meta), folder / "model.skops")
 
 
@@ -68,12 +81,15 @@ def refused(pipeline: object, tmp_path: Path) -> str:
         "hist-gradient-boosting",
         "logistic-regression, 2 grades",
         "hist-gradient-boosting, 2 grades",
+        "hist-gradient-boosting, isotonic",
+        "logistic-regression, sigmoid",
     ],
 )
 def test_every_kind_of_model_trainer_trains_passes(fitted: dict[str, object], name: str, tmp_path: Path):
     loaded = M.load(save(fitted[name], tmp_path))
-    assert loaded.checked.kind == type(fitted[name].steps[-1][1]).__name__
+    assert loaded.checked.kind == type(M.classifier_of(fitted[name])).__name__
     assert (loaded.checked.trees > 0) == ("boosting" in name)
+    assert loaded.checked.calibration == next((m for m in M.CALIBRATIONS if name.endswith(m)), "")
 
 
 def test_an_estimator_skops_trusts_but_trainer_never_builds_is_refused(fitted: dict[str, object], tmp_path: Path):
@@ -153,3 +169,55 @@ def test_a_part_missing_from_the_boosting_is_refused_not_a_traceback(fitted: dic
     pipeline = copy.deepcopy(fitted["hist-gradient-boosting"])
     del pipeline.steps[-1][1]._bin_mapper
     assert "its parts are not those Trainer builds (AttributeError: " in refused(pipeline, tmp_path)
+
+
+def calibrators(pipeline: object) -> list:
+    return pipeline.steps[-1][1].calibrated_classifiers_[0].calibrators
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "problem"),
+    [
+        (
+            "hist-gradient-boosting, isotonic",
+            lambda c: c.X_thresholds_.__setitem__(0, np.nan),
+            "calibrator 1: its thresholds are not as many finite numbers",
+        ),  # fmt: skip
+        (
+            "hist-gradient-boosting, isotonic",
+            lambda c: c.y_thresholds_.__setitem__(-1, 7.0),
+            "calibrator 1: its thresholds are not sorted, or its values not probabilities",
+        ),  # fmt: skip
+        (
+            "hist-gradient-boosting, isotonic",
+            lambda c: setattr(c, "out_of_bounds", "raise"),
+            "calibrator 1: it does not clip its input",
+        ),  # fmt: skip
+        (
+            "logistic-regression, sigmoid",
+            lambda c: setattr(c, "a_", float("inf")),
+            "calibrator 1: its two numbers are not finite",
+        ),  # fmt: skip
+    ],
+)
+def test_calibrators_out_of_range_are_refused(
+    fitted: dict[str, object], tmp_path: Path, name: str, damage, problem: str
+):
+    pipeline = copy.deepcopy(fitted[name])
+    damage(calibrators(pipeline)[1])
+    assert problem in refused(pipeline, tmp_path)
+
+
+def test_a_calibration_holding_another_models_calibrators_is_refused(fitted: dict[str, object], tmp_path: Path):
+    pipeline = copy.deepcopy(fitted["hist-gradient-boosting, isotonic"])
+    calibrators(pipeline).pop()
+    assert "its calibration does not hold 3 calibrator(s) for 3 grades" in refused(pipeline, tmp_path)
+
+
+def test_a_model_whose_review_threshold_is_not_a_confidence_is_refused(fitted: dict[str, object], tmp_path: Path):
+    path = save(fitted["logistic-regression"], tmp_path)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    for bad in (1.5, "0.6", None):
+        path.with_suffix(".json").write_text(json.dumps({**meta, "review_below": bad}))
+        with pytest.raises(M.ModelError, match=r"review threshold \(review_below\) .* is not a confidence from 0 to 1"):
+            M.load(path)

@@ -114,12 +114,12 @@ def test_the_format_round_trips_through_gzip(tmp_path: Path):
     [
         ("not json", "x.jsonl:2: not JSON"),
         ("[]", "x.jsonl:2: each line must be a JSON object"),
-        ('{"session": "s", "trainee": "t", "course": "c", "version": "1"}', "the session has no 'mistakes'"),
+        ('{"session": "s", "trainee": "t", "course": "c", "version": "1"}', "x.jsonl:2: mistakes: missing"),
         (
             '{"session": "s", "trainee": "t", "course": "c", "version": "1", "mistakes": [{"id": "m1", "context": {}}]}',
-            "mistake m1: context lacks course",
+            "x.jsonl:2: mistake m1: context.course: missing",
         ),
-        ('{"format": "other/2", "mistakes": []}', "format 'other/2' is not"),
+        ('{"format": "other/2", "mistakes": []}', 'format "other/2" is not'),
     ],
 )
 def test_bad_lines_are_named_with_file_and_line(tmp_path: Path, text: str, message: str):
@@ -137,7 +137,7 @@ def test_a_bad_severity_is_refused(tmp_path: Path):
     path = tmp_path / "x.jsonl"
     path.write_text(json.dumps(line) + "\n")
     with pytest.raises(
-        labelled.LabelledDataError, match="severity 'fatal' is not one of none, minor, serious, critical"
+        labelled.LabelledDataError, match='labels\\[0\\].severity: "fatal" is not one of none, minor, serious, critical'
     ):
         list(labelled.read(path))
 

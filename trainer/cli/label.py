@@ -22,6 +22,12 @@ def register(sub: Any) -> None:
     )
     group.add_argument("--labeller", default="instructor", metavar="ID", help="your id, kept with each label")
     group.add_argument("--reason", default="", metavar="TEXT", help="why (kept in the audit trail with the labels)")
+    group.add_argument(
+        "--next",
+        type=int,
+        metavar="N",
+        help="propose the N unlabelled mistakes whose labels would teach the model most (it is least sure of them)",
+    )
     lsub = group.add_subparsers(title="label commands", metavar="COMMAND", required=False)
 
     p = command(lsub, "export", export, uses=("db", "courses"))
@@ -65,6 +71,8 @@ def walkthrough(args: argparse.Namespace) -> int:
     from trainer.scoring.detect import action_label, detect, expected_step
     from trainer.scoring.grade import Grader
 
+    if args.next is not None:
+        return propose_next(args)
     console = Console()
     lang = args.lang or "en"
     library = load_library(args.courses)
@@ -136,6 +144,65 @@ def walkthrough(args: argparse.Namespace) -> int:
 
             store.set_labels(record.id, args.labeller, answers, act=Act(args.reason))  # with its audit row
     console.print(f"{len(answers)} label(s) by {plain(args.labeller)} saved for session {record.id[:8]}")
+    return ExitCode.OK
+
+
+def propose_next(args: argparse.Namespace) -> int:
+    """`label --next N`: the N unlabelled mistakes of finished sessions the current model is least sure of (smallest
+    margin between its two likeliest grades), spread over trainees and courses (trainer.scoring.active)."""
+    from rich.console import Console
+
+    from trainer.cli.unscored import open_store
+    from trainer.course.library import load_library
+    from trainer.scoring.active import Candidate, propose
+    from trainer.scoring.detect import detect
+    from trainer.scoring.features import context
+    from trainer.scoring.grade import Grader
+    from trainer.scoring.rubric import fixed_grade
+
+    if args.next < 1:
+        raise UsageError("--next must be at least 1")
+    model = Grader.current(strict=True).model
+    if model is None:
+        raise UsageError("no model grades sessions (the rubric does): train one first (trainer model train)")
+    library = load_library(args.courses)
+    candidates: list[Candidate] = []
+    left_out = 0
+    with open_store(args, library=library) as store:
+        done = {(lb.session_id, lb.mistake_id) for lb in store.labels()}
+        for record in store.sessions():
+            if str(record.status) not in ("completed", "failed", "aborted"):
+                continue
+            course = library.get(record.course_id)
+            if course is None or course.content_hash != record.content_hash:
+                left_out += 1
+                continue
+            events = [s.event for s in store.events(record.id)]
+            for m in detect(course, events):
+                if not fixed_grade(m) and (record.id, m.id) not in done:
+                    candidates.append(Candidate(record.id, record.badge, course.id, m.id, context(course, m)))
+    console = Console()
+    if not candidates:
+        console.print("no unlabelled mistake in finished sessions: nothing to propose")
+        return ExitCode.OK
+    chosen = propose(model, candidates, args.next)
+    grades = model.predict([c.context for c, _ in chosen])
+    # one plain line per mistake (not a table: ids such as order:check_guard must stay whole to be copied)
+    console.print(
+        f"{len(chosen)} of {len(candidates)} unlabelled mistakes to label next (the model is least sure of them): "
+        "session, mistake, course, badge, the model's grade, margin between its two likeliest grades",
+        highlight=False,
+    )
+    for (c, margin), (grade, confidence) in zip(chosen, grades, strict=True):
+        print(
+            f"  {c.session[:8]}  {plain(c.mistake)}  {c.course}  {plain(c.trainee)}  {grade} ({confidence:.0%})  "
+            f"{margin:.2f}"
+        )
+    console.print(
+        "grade them with `trainer label --session ID`"
+        + (f"; {left_out} session(s) of course versions not loaded were left out" if left_out else ""),
+        highlight=False,
+    )
     return ExitCode.OK
 
 

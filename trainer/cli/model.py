@@ -28,6 +28,16 @@ def register(sub: Any) -> None:
     add_force(p, "the --out file and its .json metadata (installing always replaces the installed model)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the folds and the models (default 0)")
     p.add_argument("--splits", type=int, default=5, metavar="K", help="cross-validation folds (default 5)")
+    p.add_argument(
+        "--repeats", type=int, default=2, metavar="R", help="cross-validation repeated with other folds (default 2)"
+    )
+    p.add_argument(
+        "--review-share",
+        type=float,
+        default=0.15,
+        metavar="S",
+        help="the review queue's size: the threshold flags at most this share of grades (default 0.15)",
+    )
 
     p = command(msub, "evaluate", evaluate, uses=())
     p.add_argument("--data", nargs="+", required=True, type=Path, metavar="FILE", help="labelled sessions to test on")
@@ -64,9 +74,12 @@ def _progress(console: Any) -> Any:
 def train(args: argparse.Namespace) -> int:
     """Train a grading model on labelled sessions and install it (or write it to --out).
 
-    Candidates (logistic regression, histogram gradient boosting) are cross-validated with each trainee's sessions
-    kept in one fold (StratifiedGroupKFold) and compared by quadratic weighted kappa; the best is refitted on all the
-    data and saved with skops, with its metadata (versions, features, data hashes, courses, CV scores) beside it.
+    Candidates (logistic regression, histogram gradient boosting, each with and without balanced class weights) are
+    cross-validated R times with each trainee's sessions kept in one fold (StratifiedGroupKFold) and compared by
+    quadratic weighted kappa; the simplest within the best's spread wins. Its probabilities are calibrated (sigmoid,
+    isotonic or none, chosen by the Brier score on the folds), the review threshold is chosen so that at most
+    --review-share of the grades are flagged, and it is refitted on all the data and saved with skops, with its
+    metadata (versions, features, data hashes, courses, CV scores, calibration, threshold) beside it.
     """
     from rich.console import Console
     from rich.table import Table
@@ -76,6 +89,10 @@ def train(args: argparse.Namespace) -> int:
 
     if args.splits < 2:
         raise UsageError("--splits must be at least 2")
+    if args.repeats < 1:
+        raise UsageError("--repeats must be at least 1")
+    if not 0 < args.review_share < 1:
+        raise UsageError("--review-share must be between 0 and 1 (a share of the grades, e.g. 0.15)")
     out = args.out or installed_model_path()
     if out.suffix != ".skops":
         raise UsageError(f"--out {out}: a model file name must end in .skops")
@@ -92,31 +109,56 @@ def train(args: argparse.Namespace) -> int:
         highlight=False,
     )
     with _progress(console) as bar:
-        task = bar.add_task("cross-validating", total=M.train_steps(data, args.splits))
+        task = bar.add_task("cross-validating", total=M.train_steps(data, args.splits, args.repeats))
 
         def step(what: str, done: int) -> None:
             bar.update(task, description=what, advance=done)
 
-        trained = M.train(data, seed=args.seed, n_splits=args.splits, progress=step)
-    path = M.save(trained, out, force=force)
-    table = Table(title="cross-validation (trainees kept apart)", title_justify="left")
-    for col in ("candidate", "quadratic kappa", "macro F1", "per fold (kappa)"):
-        table.add_column(col)
-    cv = trained.metadata["cv"]
-    for name in M.candidates(0):
-        r = cv[name]
-        mark = " ✔" if name == trained.metadata["chosen"] else ""
-        table.add_row(
-            name + mark,
-            f"{r['kappa_mean']:.3f}",
-            f"{r['f1_macro_mean']:.3f}",
-            " ".join(f"{k:.3f}" for k in r["kappa"]),
+        trained = M.train(
+            data,
+            seed=args.seed,
+            n_splits=args.splits,
+            repeats=args.repeats,
+            progress=step,
+            review_share=args.review_share,
         )
-    Console().print(table)
-    print(f"model {trained.short_id} ({trained.metadata['chosen']}) saved to {path}")
+    path = M.save(trained, out, force=force)
+    meta = trained.metadata
+    cv = meta["cv"]
+    table = Table(
+        title=f"cross-validation ({cv['repeats']} x {cv['n_splits']} folds, trainees kept apart)", title_justify="left"
+    )
+    for col in ("candidate", "quadratic kappa", "± spread", "macro F1"):
+        table.add_column(col, justify="left" if col == "candidate" else "right")
+    for name in M.candidate_names():
+        r = cv[name]
+        mark = " ✔" if name == meta["candidate"] else ""
+        table.add_row(name + mark, f"{r['kappa_mean']:.3f}", f"{r['kappa_std']:.3f}", f"{r['f1_macro_mean']:.3f}")
+    console = Console()
+    console.print(table)
+    console.print(f"chosen: {meta['candidate']}: {meta['why']}", highlight=False, markup=False)
+    print(_calibration_line(meta))
+    print(_review_line(meta))
+    print(f"model {trained.short_id} ({meta['candidate']}) saved to {path}")
     if trained.signed_by:
         print(f"signed with the site key {trained.signed_by} ({M.signature_path(path).name})")
     return ExitCode.OK
+
+
+def _calibration_line(meta: dict[str, Any]) -> str:
+    cal = meta.get("calibration") or {}
+    scores = cal.get("cv", {})
+    shown = ", ".join(f"{m} {r['brier_mean']:.4f} (ECE {r['ece']:.3f})" for m, r in scores.items())
+    return f"calibration: {cal.get('method', 'none')} ({cal.get('why', 'not calibrated')}; Brier on the folds: {shown})"
+
+
+def _review_line(meta: dict[str, Any]) -> str:
+    review = meta.get("review") or {}
+    return (
+        f"review below {meta.get('review_below')} confidence: on the folds it flags {review.get('flagged', 0):.1%} of "
+        f"the grades (at most {review.get('share_target', 0):.0%}) and catches {review.get('caught', 0):.1%} of the "
+        f"wrong ones ({review.get('wrong', 0):.1%} of the grades are wrong)"
+    )
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -151,7 +193,8 @@ def evaluate(args: argparse.Namespace) -> int:
         )
     console = Console()
     console.print(
-        f"model {grader.model.short_id} ({grader.model.metadata.get('chosen')}) on "
+        f"model {grader.model.short_id} "
+        f"({grader.model.metadata.get('candidate', grader.model.metadata.get('chosen'))}) on "
         f"{ev.sessions} sessions with mistakes, "
         f"{ev.mistakes} mistakes, {ev.labels} labels",
         highlight=False,
@@ -179,13 +222,68 @@ def evaluate(args: argparse.Namespace) -> int:
     for g, row in zip(GRADES, ev.confusion, strict=True):
         cm.add_row(g, *map(str, row))
     console.print(cm)
+    console.print(
+        f"calibration: expected calibration error (ECE) {ev.ece:.3f} over {len(ev.reliability)} confidence bins; "
+        f"{ev.wrong:.1%} of the grades differ from the label",
+        highlight=False,
+    )
+    rel = Table(title="reliability (a calibrated model's two columns agree)", title_justify="left")
+    for col in ("confidence", "rows", "mean confidence", "right", "right # / confidence |"):
+        rel.add_column(col, justify="right" if col in ("rows", "mean confidence", "right") else "left")
+    for b in ev.reliability:
+        if b.rows:
+            cells = ["#" if i < round(b.accuracy * 20) else " " for i in range(21)]
+            cells[round(b.confidence * 20)] = "|"
+            bar = "".join(cells)
+            rel.add_row(f"{b.low:.1f}-{b.high:.1f}", str(b.rows), f"{b.confidence:.3f}", f"{b.accuracy:.3f}", bar)
+    console.print(rel, markup=False)
+    pc = Table(title="per grade", title_justify="left")
+    for col in ("grade", "precision", "recall", "F1", "labels", "given"):
+        pc.add_column(col, justify="left" if col == "grade" else "right")
+    for c in ev.per_class:
+        pc.add_row(c.grade, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}", str(c.support), str(c.predicted))
+    console.print(pc)
+    rq = Table(title="review queue by confidence threshold", title_justify="left")
+    for col in ("threshold", "flagged", "wrong grades caught"):
+        rq.add_column(col, justify="right")
+    for q in ev.review:
+        mark = " (the model's)" if q.threshold == ev.review_below else ""
+        rq.add_row(f"{q.threshold:g}{mark}", f"{q.flagged:.1%}", f"{q.caught:.1%}")
+    console.print(rq)
+    if ev.pairs:
+        ir = Table(title="agreement between labellers (mistakes both graded)", title_justify="left")
+        for col in ("labellers", "who", "mistakes", "kappa", "same grade"):
+            ir.add_column(col, justify="left" if col in ("labellers", "who") else "right")
+        for p in ev.pairs:
+            who = "synthetic: code" if p.synthetic else "people"
+            ir.add_row(f"{p.a} / {p.b}", who, str(p.mistakes), f"{p.kappa:.3f}", f"{p.exact:.1%}")
+        console.print(ir)
+        if all(p.synthetic for p in ev.pairs):
+            console.print(
+                "only the synthetic reference raters graded the same mistakes: their agreement is a property of "
+                "their code, not a bar set by instructors (docs/scoring.md)",
+                highlight=False,
+            )
+    else:
+        console.print("agreement between labellers: no mistake was graded by two labellers", highlight=False)
     if ev.curve:
         lc = Table(title=f"learning curve ({ev.curve_note})", title_justify="left")
         lc.add_column("labelled sessions", justify="right")
+        lc.add_column("labels", justify="right")
         lc.add_column("kappa", justify="right")
-        for n, k in ev.curve:
-            lc.add_row(str(n), f"{k:.3f}")
+        for (n, k), labels in zip(ev.curve, ev.curve_labels, strict=True):
+            lc.add_row(str(n), str(labels), f"{k:.3f}")
         console.print(lc)
+        beats = ev.beats_rubric
+        console.print(
+            f"the rubric's kappa on the same rows is {ev.curve_rubric:.3f}: "
+            + (
+                f"the model beats it from {beats[0]} labelled sessions ({beats[1]} labels)"
+                if beats
+                else "no point of the curve beats it yet; label more sessions"
+            ),
+            highlight=False,
+        )
     if ev.uncovered:
         console.print(f"[yellow]the model was not trained on: {', '.join(ev.uncovered)}[/yellow]")
     if args.report:
@@ -221,18 +319,20 @@ def info(args: argparse.Namespace) -> int:
     origin = {"default": "shipped with Trainer", "installed": "installed by `trainer model train`"}.get(
         choice.origin, f"chosen by {choice.origin}"
     )
-    cv = meta.get("cv", {}).get(meta.get("chosen"), {})
+    cv = meta.get("cv", {}).get(meta.get("candidate", meta.get("chosen")), {})
     lines = [
         f"model      {choice.path} ({origin}; {ENV_VAR}=rubric switches models off)",
         f"sha256     {meta.get('model_sha256')} (checked)",
-        f"kind       {meta.get('chosen')}, review below {meta.get('review_below')} confidence",
+        f"kind       {meta.get('candidate', meta.get('chosen'))}, calibration "
+        f"{(meta.get('calibration') or {}).get('method', 'none')}, review below {meta.get('review_below')} confidence",
         f"trained    {meta.get('trained_at')} with scikit-learn {meta.get('sklearn')}, skops {meta.get('skops')}, "
         f"seed {meta.get('seed')}",
         f"data       {meta.get('rows')} labels, {meta.get('sessions')} sessions, {meta.get('trainees')} trainees; "
         + ", ".join(f"{d['file']} ({d['sha256'][:12]})" for d in meta.get("data", [])),
         f"labellers  {', '.join(f'{k} ({v})' for k, v in meta.get('labellers', {}).items())}",
-        f"cv         kappa {cv.get('kappa_mean', 0):.3f}, macro F1 {cv.get('f1_macro_mean', 0):.3f} "
-        f"({meta.get('cv', {}).get('n_splits')} folds, trainees kept apart)",
+        f"cv         kappa {cv.get('kappa_mean', 0):.3f} ± {cv.get('kappa_std', 0):.3f}, macro F1 "
+        f"{cv.get('f1_macro_mean', 0):.3f} ({meta.get('cv', {}).get('repeats', 1)} x "
+        f"{meta.get('cv', {}).get('n_splits')} folds, trainees kept apart)",
         "courses    " + ", ".join(f"{c} {'/'.join(sorted(v))}" for c, v in sorted(meta.get("courses", {}).items())),
         "features   " + ", ".join(meta["features"]["categorical"] + meta["features"]["numeric"]),
         "content    " + _checked(loaded.checked),
@@ -251,12 +351,15 @@ def info(args: argparse.Namespace) -> int:
 
 
 def _checked(checked: Any) -> str:
+    calibrators = (
+        f"; its {checked.calibration} calibrators' numbers in range" if getattr(checked, "calibration", "") else ""
+    )
     if checked.trees:
         return (
             f"checked: {checked.trees} trees, {checked.nodes:,} nodes (children, features, category sets, "
-            "thresholds and leaf values in range)"
+            f"thresholds and leaf values in range){calibrators}"
         )
-    return f"checked: {checked.kind} (parts, shapes and test rows)"
+    return f"checked: {checked.kind} (parts, shapes and test rows){calibrators}"
 
 
 def sign(args: argparse.Namespace) -> int:

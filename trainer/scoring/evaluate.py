@@ -4,7 +4,10 @@ Every figure is a quadratic-weighted Cohen's kappa (and macro F1) over (mistake,
 instructors counts twice, once against each. Beside the model: the rubric (each mistake at its declared severity), a
 DummyClassifier (always the most frequent grade) and the instructors' agreement with each other (pairs of labels on
 the same mistake). Per course, a confusion matrix, and a learning curve: kappa against the number of labelled sessions
-the same kind of model was trained on.
+the same kind of model was trained on. How far the confidence can be trusted: the expected calibration error and a
+reliability table (calibration.py), per-grade precision, recall and F1, and for thresholds the review queue they make
+(the share of rows flagged and the share of the wrong grades among them). Agreement between labellers, per pair of
+labellers who graded the same mistakes, the synthetic reference raters marked as such.
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ from itertools import combinations
 from typing import Any
 
 from trainer import outfile
-from trainer.scoring.features import GRADES
-from trainer.scoring.model import TrainedModel, TrainingData, candidates, macro_f1, one_thread, qwk
+from trainer.scoring.calibration import Bin, QueuePoint, ece, queue, reliability
+from trainer.scoring.features import GRADES, RANK
+from trainer.scoring.model import ModelError, TrainedModel, TrainingData, macro_f1, one_thread, pipeline_for, qwk
+
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)  # review thresholds shown beside the model's own
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,28 @@ class Row:
     kappa: float
     f1: float
     n: int  # pairs compared
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    grade: str
+    precision: float
+    recall: float
+    f1: float
+    support: int  # labels of this grade
+    predicted: int  # rows the model gave this grade
+
+
+@dataclass(frozen=True)
+class PairRow:
+    """Two labellers' agreement on the mistakes both graded."""
+
+    a: str
+    b: str
+    mistakes: int
+    kappa: float
+    exact: float  # share of those mistakes given the same grade
+    synthetic: bool  # both are Trainer's reference raters (code, not instructors)
 
 
 @dataclass
@@ -40,6 +68,29 @@ class Evaluation:
     mistakes: int
     labels: int
     uncovered: list[str] = field(default_factory=list)  # course versions in the data the model was not trained on
+    ece: float = 0.0
+    reliability: list[Bin] = field(default_factory=list)
+    per_class: list[ClassRow] = field(default_factory=list)
+    review: list[QueuePoint] = field(default_factory=list)  # THRESHOLDS and the model's own, ascending
+    review_below: float = 0.0  # the model's own threshold
+    wrong: float = 0.0  # share of rows whose grade differs from the label
+    pairs: list[PairRow] = field(default_factory=list)
+    curve_labels: list[int] = field(default_factory=list)  # labels trained on at each point of the curve
+    curve_rubric: float | None = None  # the rubric's kappa on the learning curve's test rows
+
+    @property
+    def beats_rubric(self) -> tuple[int, int] | None:
+        """(sessions, labels) of the first learning-curve point whose kappa beats the rubric's on the same test rows:
+        how many labels this site's model needs to grade better than the declared severities. None: no point does."""
+        if self.curve_rubric is None:
+            return None
+        for (n, kappa), labels in zip(self.curve, self.curve_labels, strict=True):
+            if kappa > self.curve_rubric:
+                return n, labels
+        return None
+
+    def queue_at(self, threshold: float) -> QueuePoint:
+        return next(q for q in self.review if q.threshold == threshold)
 
     def row(self, name: str) -> Row:
         return next(r for r in self.overall if r.name == name)
@@ -52,9 +103,23 @@ class Evaluation:
             "overall": [vars(r) for r in self.overall],
             "per_course": {c: [vars(r) for r in rows] for c, rows in self.per_course.items()},
             "confusion": {"labels_rows_predictions_columns": list(GRADES), "matrix": self.confusion},
-            "learning_curve": [{"sessions": n, "kappa": k} for n, k in self.curve],
+            "learning_curve": [
+                {"sessions": n, "labels": labels, "kappa": k}
+                for (n, k), labels in zip(self.curve, self.curve_labels, strict=True)
+            ],
             "learning_curve_note": self.curve_note,
+            "learning_curve_rubric": self.curve_rubric,
+            "beats_rubric_from": None
+            if self.beats_rubric is None
+            else {"sessions": self.beats_rubric[0], "labels": self.beats_rubric[1]},
             "uncovered": self.uncovered,
+            "ece": self.ece,
+            "reliability": [vars(b) for b in self.reliability],
+            "per_class": [vars(c) for c in self.per_class],
+            "wrong": self.wrong,
+            "review_below": self.review_below,
+            "review": [vars(q) for q in self.review],
+            "labeller_pairs": [vars(p) for p in self.pairs],
         }
 
 
@@ -100,10 +165,10 @@ def evaluate(
     from sklearn.dummy import DummyClassifier
 
     if len(data) == 0:
-        from trainer.scoring.model import ModelError
-
         raise ModelError("the data holds no labelled mistakes to evaluate against")
-    predicted = model.predict_ranks(data.contexts)
+    graded = model.predict(data.contexts)
+    predicted = [RANK[g] for g, _ in graded]
+    confidence = [c for _, c in graded]
     base = train_data if train_data is not None and len(train_data) else data
     dummy = int(DummyClassifier(strategy="most_frequent").fit([[0]] * len(base), base.grades).predict([[0]])[0])
     everything = list(range(len(data)))
@@ -123,7 +188,21 @@ def evaluate(
         for version in versions
         if not model.covers(course, version)
     )
-    curve, note = learning_curve(model, data, train_data, seed=seed, points=curve_points, progress=progress)
+    right = [t == g for t, g in zip(data.grades, predicted, strict=True)]
+    wrong = [not r for r in right]
+    own = model.review_below
+    curve_labels: list[int] = []
+    curve_rubric: list[float] = []
+    curve, note = learning_curve(
+        model,
+        data,
+        train_data,
+        seed=seed,
+        points=curve_points,
+        progress=progress,
+        labels=curve_labels,
+        rubric=curve_rubric,
+    )
     return Evaluation(
         overall=overall,
         per_course=per_course,
@@ -134,7 +213,57 @@ def evaluate(
         mistakes=len(set(zip(data.sessions, data.mistakes, strict=True))),
         labels=len(data),
         uncovered=uncovered,
+        ece=round(ece(confidence, right), 6),
+        reliability=reliability(confidence, right),
+        per_class=per_class(data.grades, predicted),
+        review=[queue(confidence, wrong, t) for t in sorted({*THRESHOLDS, own})],
+        review_below=own,
+        wrong=sum(wrong) / len(wrong),
+        pairs=labeller_pairs(data),
+        curve_labels=curve_labels,
+        curve_rubric=curve_rubric[0] if curve_rubric else None,
     )
+
+
+def per_class(truth: list[int], predicted: list[int]) -> list[ClassRow]:
+    """Precision, recall, F1 and support of each grade (0 where a grade is never labelled or never given)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    labels = list(range(len(GRADES)))
+    p, r, f, n = precision_recall_fscore_support(truth, predicted, labels=labels, zero_division=0)
+    given = [predicted.count(k) for k in labels]
+    return [
+        ClassRow(GRADES[k], round(float(p[k]), 6), round(float(r[k]), 6), round(float(f[k]), 6), int(n[k]), given[k])
+        for k in labels
+    ]
+
+
+def labeller_pairs(data: TrainingData) -> list[PairRow]:
+    """For each two labellers who graded some of the same mistakes: on how many, quadratic kappa and exact agreement.
+    Inter-rater agreement of real instructors is the bar a model should be held to; the synthetic reference raters'
+    agreement is only a property of their code (raters.py)."""
+    from trainer.scoring.raters import RATERS
+
+    by_mistake: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for i in range(len(data)):
+        by_mistake[(data.sessions[i], data.mistakes[i])][data.labellers[i]] = data.grades[i]
+    pairs: dict[tuple[str, str], tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+    for labels in by_mistake.values():
+        for a, b in combinations(sorted(labels), 2):
+            ga, gb = pairs[(a, b)]
+            ga.append(labels[a])
+            gb.append(labels[b])
+    return [
+        PairRow(
+            a,
+            b,
+            len(ga),
+            round(qwk(ga, gb), 6),
+            round(sum(x == y for x, y in zip(ga, gb, strict=True)) / len(ga), 6),
+            a in RATERS and b in RATERS,
+        )
+        for (a, b), (ga, gb) in sorted(pairs.items())
+    ]
 
 
 def learning_curve(
@@ -145,11 +274,14 @@ def learning_curve(
     seed: int,
     points: int,
     progress: Callable[[str], None] | None = None,
+    labels: list[int] | None = None,
+    rubric: list[float] | None = None,
 ) -> tuple[list[tuple[int, float]], str]:
     """Kappa of the model's kind of pipeline trained on growing numbers of labelled sessions.
 
     With `train_data`, it trains on sessions drawn from it and tests on `data`; without, it splits `data` by trainee
-    (70% of the trainees to draw from, 30% to test on).
+    (70% of the trainees to draw from, 30% to test on). `labels` receives the number of labels trained on at each
+    point, `rubric` the rubric's kappa on the same test rows (the bar the curve has to pass).
     """
     from sklearn.base import clone
 
@@ -157,9 +289,11 @@ def learning_curve(
 
     if points <= 0:
         return [], "not computed"
-    chosen = str(model.metadata.get("chosen", "hist-gradient-boosting"))
-    template = candidates(int(model.metadata.get("seed", seed))).get(chosen)
-    if template is None:
+    chosen = str(model.metadata.get("candidate") or model.metadata.get("chosen", "hist-gradient-boosting"))
+    try:
+        # the chosen candidate, with its class weights, uncalibrated: calibration barely moves kappa and triples the fits
+        template = pipeline_for(chosen, int(model.metadata.get("seed", seed)))
+    except ModelError:
         return [], f"unknown model kind {chosen!r}"
     if train_data is not None and len(train_data):
         pool, test = train_data, data
@@ -177,6 +311,8 @@ def learning_curve(
         return [], "too few sessions for a learning curve"
     sizes = sorted({max(2, round(len(sessions) * (2**-k))) for k in range(points)})
     X_test = matrix(test.contexts)
+    if rubric is not None:
+        rubric.append(round(qwk(test.grades, [int(c["declared_rank"]) for c in test.contexts]), 4))
     curve = []
     for n in sizes:
         keep = set(sessions[:n])
@@ -189,6 +325,8 @@ def learning_curve(
             fitted = clone(template).fit(matrix(part.contexts), part.grades)
             predicted = [int(p) for p in fitted.predict(X_test)]
         curve.append((n, round(qwk(test.grades, predicted), 4)))
+        if labels is not None:
+            labels.append(len(part))
     return curve, note
 
 

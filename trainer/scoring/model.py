@@ -1,8 +1,11 @@
 """The grading model: a scikit-learn Pipeline trained on labelled sessions, saved with skops, loaded only after checks.
 
-Training: one row per label (a mistake labelled by two instructors gives two rows), features from features.py, candidates
-compared by cross-validation with each trainee's sessions kept in one fold (StratifiedGroupKFold), scored by quadratic
-weighted Cohen's kappa; the best is refitted on everything. Saving writes `NAME.skops` and `NAME.json` (metadata) beside
+Training: one row per label (a mistake labelled by two instructors gives two rows), features from features.py. Candidates
+(two kinds of model, each with and without class weights) are compared by repeated cross-validation with each trainee's
+sessions kept in one fold (StratifiedGroupKFold), scored by quadratic weighted Cohen's kappa; the simplest candidate
+whose mean is within the best's spread wins. Its probabilities are then calibrated (CalibratedClassifierCV, sigmoid or
+isotonic, chosen by the Brier score on the folds, each calibrated inside its own training part), the review threshold is
+chosen from the calibrated out-of-fold probabilities, and the winner is refitted, calibrated, on everything. Saving writes `NAME.skops` and `NAME.json` (metadata) beside
 it. Loading checks, in order: the metadata, the file's SHA-256 against it, the types in the file against TRUSTED, the
 feature list; only then does skops build the objects. Any failure is a ModelError and nothing from the file is run.
 
@@ -28,8 +31,14 @@ from trainer.scoring.features import CATEGORICAL, FEATURES, GRADES, NUMERIC, RAN
 
 MODEL_FORMAT = "trainer-model/1"
 SIGNATURE_FORMAT = "trainer-model-signature/1"
-REVIEW_BELOW = 0.6  # a prediction whose probability is below this is flagged for an instructor to review
 DEFAULT_SPLITS = 5
+DEFAULT_REPEATS = 2  # cross-validation repeated with other folds: the spread of the kappas says what a difference means
+CALIBRATION_SPLITS = 3  # the folds CalibratedClassifierCV calibrates on, inside each training part (by trainee)
+CALIBRATIONS = ("sigmoid", "isotonic")  # sigmoid first: two numbers per grade, kept when isotonic is no better
+# The review queue's size: the threshold is the highest confidence below which at most this share of the grades fall
+# (on the out-of-fold predictions), so an instructor reviews at most about this share and catches the most wrong grades
+# a queue of that size can (docs/scoring.md, "Calibration and the review queue").
+REVIEW_SHARE = 0.15
 
 # Types a model file may hold beyond those skops trusts by default (scikit-learn's estimators, numpy arrays, builtins).
 # Tree models need their tree classes here. A file holding any other type is refused before anything in it is built.
@@ -37,6 +46,8 @@ TRUSTED: tuple[str, ...] = (
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",  # the boosted trees themselves
     "sklearn.utils.validation.check_array",  # with functools.partial: the boosting model's input check
     "functools.partial",
+    "sklearn.calibration._CalibratedClassifier",  # the calibrated model: its classifier and one calibrator per grade
+    "sklearn.calibration._SigmoidCalibration",  # a sigmoid calibrator: two numbers (modelcheck checks them)
 )
 
 Progress = Callable[[str, int], None]  # (what is being done, units done since the last call)
@@ -185,6 +196,48 @@ def candidates(seed: int) -> dict[str, Any]:
     return {"logistic-regression": logistic, "hist-gradient-boosting": boosting}
 
 
+WEIGHTED = ", balanced"  # a candidate name's suffix: class_weight="balanced" (each grade weighs as much in all)
+
+
+def candidate_names() -> list[str]:
+    """Every candidate cross-validation compares, simplest first (a linear model before trees, unweighted before
+    weighted): on a tie within the spread the first wins."""
+    return [f"{kind}{weight}" for kind in candidates(0) for weight in ("", WEIGHTED)]
+
+
+def pipeline_for(name: str, seed: int) -> Any:
+    """The unfitted pipeline of a candidate name (a kind from candidates(), maybe with the class-weight suffix)."""
+    kind = name.removesuffix(WEIGHTED)
+    try:
+        pipeline = candidates(seed)[kind]
+    except KeyError:
+        raise ModelError(f"unknown model kind {kind!r}") from None
+    return pipeline.set_params(model__class_weight="balanced" if name.endswith(WEIGHTED) else None)
+
+
+def calibrated(template: Any, method: str, splits: list[tuple[Any, Any]]) -> Any:
+    """`template` (a candidate pipeline) with its classifier inside CalibratedClassifierCV: the classifier is fitted on
+    all rows, and `method` calibrates its outputs on out-of-fold predictions over `splits` (by trainee)."""
+    from sklearn.base import clone
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import Pipeline
+
+    features, model = template.steps[0][1], template.steps[-1][1]
+    return Pipeline(
+        [
+            ("features", clone(features)),
+            ("model", CalibratedClassifierCV(clone(model), method=method, cv=splits, ensemble=False)),
+        ]
+    )
+
+
+def classifier_of(pipeline: Any) -> Any:
+    """The fitted classifier of a pipeline, inside its calibration when it has one."""
+    final = pipeline.steps[-1][1]
+    inner = getattr(final, "calibrated_classifiers_", None)
+    return inner[0].estimator if inner else final
+
+
 def one_thread() -> Any:
     """Run scikit-learn's OpenMP code on one thread. The histogram boosting's threads cost far more than they save on
     data of this size (measured: a fit 1 s on one thread, 9 to 27 s on two busy CPUs; predict 8x faster)."""
@@ -210,17 +263,48 @@ def macro_f1(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
 
 
 def _splits(data: TrainingData, n_splits: int, seed: int) -> list[tuple[Any, Any]]:
-    import numpy as np
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    groups = np.asarray(data.trainees)
     k = min(n_splits, len(set(data.trainees)))
     if k < 2:
         raise ModelError(
             f"cross-validation needs the sessions of at least 2 trainees; the data has {len(set(data.trainees))}"
         )
+    return group_splits(data.grades, data.trainees, k, seed)
+
+
+def group_splits(grades: Sequence[int], trainees: Sequence[str], k: int, seed: int) -> list[tuple[Any, Any]]:
+    """k folds, each trainee's rows in one fold, grades spread evenly (StratifiedGroupKFold, shuffled by seed)."""
+    import warnings
+
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold
+
     cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    return list(cv.split(np.zeros(len(data)), np.asarray(data.grades), groups))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "the least populated class has only n members": known, and fine
+        return list(cv.split(np.zeros(len(grades)), np.asarray(grades), np.asarray(trainees)))
+
+
+def calibration_splits(grades: Sequence[int], trainees: Sequence[str], seed: int) -> list[tuple[Any, Any]] | None:
+    """CALIBRATION_SPLITS folds by trainee in which every training part holds every grade of `grades` (the calibrated
+    classifier must know every grade in each fold); None when the data cannot give them (too few trainees per grade)."""
+    k = min(CALIBRATION_SPLITS, len(set(trainees)))
+    if k < 2:
+        return None
+    present = set(grades)
+    for attempt in range(5):
+        splits = group_splits(grades, trainees, k, seed + 7919 * attempt)
+        if all({grades[i] for i in train} == present for train, _ in splits):
+            return splits
+    return None
+
+
+def aligned(proba: Any, classes: Any) -> Any:
+    """A model's probabilities with one column per grade of GRADES (0 for a grade it never saw)."""
+    import numpy as np
+
+    out = np.zeros((len(proba), len(GRADES)))
+    out[:, [int(c) for c in classes]] = proba
+    return out
 
 
 @dataclass
@@ -233,7 +317,9 @@ class TrainedModel:
 
     @property
     def review_below(self) -> float:
-        return float(self.metadata.get("review_below", REVIEW_BELOW))
+        """The confidence under which a grade is flagged for review: chosen from the data when the model was trained
+        and stored in its metadata (load() checks it is a number from 0 to 1). The one place scoring reads it."""
+        return float(self.metadata["review_below"])
 
     @property
     def short_id(self) -> str:
@@ -292,43 +378,160 @@ def _fit(pipeline: Any, data: TrainingData) -> Any:
         return pipeline.fit(matrix(data.contexts), np.asarray(data.grades))
 
 
-def cross_validate(
-    data: TrainingData, *, seed: int = 0, n_splits: int = DEFAULT_SPLITS, progress: Progress | None = None
-) -> dict[str, dict[str, Any]]:
-    """Each candidate's quadratic kappa and macro F1 per fold, trainees kept apart between folds."""
+def _fold_fit(pipeline: Any, X: Any, y: Sequence[int], train: Any, test: Any) -> tuple[list[int], Any]:
+    """Fit a clone on the training part; its predicted grades and probabilities (one column per grade) on the test part."""
     from sklearn.base import clone
+
+    with one_thread():
+        fitted = clone(pipeline).fit(X[train], [y[i] for i in train])
+        proba = aligned(fitted.predict_proba(X[test]), fitted.classes_)
+    return [int(g) for g in proba.argmax(axis=1)], proba
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    return round(mean, 6), round(std, 6)
+
+
+@dataclass
+class CrossValidation:
+    """What cross-validation found: per candidate its scores, and the out-of-fold probabilities of the first repeat."""
+
+    scores: dict[str, dict[str, Any]]
+    folds: list[tuple[Any, Any]]  # the first repeat's folds (calibration is chosen on them)
+    proba: dict[str, Any]  # candidate -> out-of-fold probabilities of the first repeat, rows in data order
+
+
+def cross_validate(
+    data: TrainingData,
+    *,
+    seed: int = 0,
+    n_splits: int = DEFAULT_SPLITS,
+    repeats: int = DEFAULT_REPEATS,
+    names: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> CrossValidation:
+    """Each candidate's quadratic kappa and macro F1 per fold, over `repeats` different splits into folds (seed,
+    seed + 1, ...), trainees kept apart between folds; with their mean and standard deviation (the spread)."""
+    import numpy as np
 
     from trainer.scoring.features import matrix
 
-    folds = _splits(data, n_splits, seed)
+    repeats = max(1, repeats)
+    per_repeat = [_splits(data, n_splits, seed + r) for r in range(repeats)]
     X = matrix(data.contexts)
     y = data.grades
-    results: dict[str, dict[str, Any]] = {}
-    for name, pipeline in candidates(seed).items():
+    scores: dict[str, dict[str, Any]] = {}
+    oof: dict[str, Any] = {}
+    for name in names or candidate_names():
+        pipeline = pipeline_for(name, seed)
         kappas, f1s = [], []
-        for k, (train, test) in enumerate(folds, start=1):
-            if progress:
-                progress(f"{name}: fold {k}/{len(folds)}", 0)
-            with one_thread():
-                fitted = clone(pipeline).fit(X[train], [y[i] for i in train])
-                predicted = [int(p) for p in fitted.predict(X[test])]
-            truth = [y[i] for i in test]
-            kappas.append(round(qwk(truth, predicted), 6))
-            f1s.append(round(macro_f1(truth, predicted), 6))
-            if progress:
-                progress(f"{name}: fold {k}/{len(folds)}", 1)
-        results[name] = {
+        proba = np.zeros((len(data), len(GRADES)))
+        for r, folds in enumerate(per_repeat):
+            for k, (train, test) in enumerate(folds, start=1):
+                what = f"{name}: repeat {r + 1}, fold {k}/{len(folds)}"
+                if progress:
+                    progress(what, 0)
+                predicted, p = _fold_fit(pipeline, X, y, train, test)
+                if r == 0:
+                    proba[test] = p
+                truth = [y[i] for i in test]
+                kappas.append(round(qwk(truth, predicted), 6))
+                f1s.append(round(macro_f1(truth, predicted), 6))
+                if progress:
+                    progress(what, 1)
+        kappa_mean, kappa_std = _mean_std(kappas)
+        f1_mean, f1_std = _mean_std(f1s)
+        scores[name] = {
             "kappa": kappas,
-            "kappa_mean": round(sum(kappas) / len(kappas), 6),
+            "kappa_mean": kappa_mean,
+            "kappa_std": kappa_std,
             "f1_macro": f1s,
-            "f1_macro_mean": round(sum(f1s) / len(f1s), 6),
+            "f1_macro_mean": f1_mean,
+            "f1_macro_std": f1_std,
         }
-    return results
+        oof[name] = proba
+    return CrossValidation(scores, per_repeat[0], oof)
 
 
-def train_steps(data: TrainingData, n_splits: int = DEFAULT_SPLITS) -> int:
-    """How many progress units `train` reports: every fold of every candidate, then the final fit."""
-    return len(candidates(0)) * min(n_splits, max(2, len(set(data.trainees)))) + 1
+def choose(scores: Mapping[str, Mapping[str, Any]]) -> tuple[str, str]:
+    """The candidate to keep, and why: the simplest (candidate_names() order) whose mean kappa is within one standard
+    deviation of the best candidate's per-fold kappas below the best mean. A difference inside the spread of the
+    folds is not evidence that the more complex model grades better (issue 19: boosting won by 0.006 and lost on the
+    holdout)."""
+    best = max(scores, key=lambda n: (scores[n]["kappa_mean"], scores[n]["f1_macro_mean"]))
+    bar = scores[best]["kappa_mean"] - scores[best]["kappa_std"]
+    order = [n for n in candidate_names() if n in scores] + [n for n in scores if n not in candidate_names()]
+    chosen = next(n for n in order if scores[n]["kappa_mean"] >= bar)
+    if chosen == best:
+        return chosen, f"best mean kappa ({scores[best]['kappa_mean']:.3f}); no simpler candidate within its spread"
+    return chosen, (
+        f"simplest within the spread of the best ({best}: {scores[best]['kappa_mean']:.3f} +- "
+        f"{scores[best]['kappa_std']:.3f}; {chosen}: {scores[chosen]['kappa_mean']:.3f})"
+    )
+
+
+def calibrate_cv(
+    data: TrainingData, template: Any, cv: CrossValidation, name: str, *, seed: int, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Each calibration method on the first repeat's folds: in each fold, CalibratedClassifierCV calibrates inside the
+    training part (folds by trainee) and is scored on the held-out part, beside the model's own probabilities
+    ("none"). Returns the scores (Brier, ECE), the method chosen (lowest mean Brier; on a tie, none, then sigmoid) and
+    its out-of-fold probabilities ("none" too when the data has too few trainees per grade to calibrate in every fold)."""
+    import numpy as np
+
+    from trainer.scoring.calibration import brier, ece
+    from trainer.scoring.features import matrix
+
+    X = matrix(data.contexts)
+    y = data.grades
+    truth = np.asarray(y)
+
+    def summary(proba: Any, briers: list[float]) -> dict[str, Any]:
+        conf, guess = proba.max(axis=1), proba.argmax(axis=1)
+        mean, std = _mean_std(briers)
+        return {"brier": briers, "brier_mean": mean, "brier_std": std, "ece": round(ece(conf, guess == truth), 6)}
+
+    uncalibrated = cv.proba[name]
+    results: dict[str, Any] = {
+        "none": summary(
+            uncalibrated, [round(brier(uncalibrated[test], [y[i] for i in test]), 6) for _, test in cv.folds]
+        )
+    }
+    inner = []
+    for train, _ in cv.folds:
+        splits = calibration_splits([y[i] for i in train], [data.trainees[i] for i in train], seed)
+        if splits is None:
+            return {"method": "none", "why": "too few trainees per grade to calibrate inside every fold", "cv": results, "proba": uncalibrated}  # fmt: skip
+        inner.append(splits)
+    proba_of: dict[str, Any] = {}
+    for method in CALIBRATIONS:
+        proba = np.zeros((len(data), len(GRADES)))
+        briers = []
+        for k, ((train, test), splits) in enumerate(zip(cv.folds, inner, strict=True), start=1):
+            what = f"calibration {method}: fold {k}/{len(cv.folds)}"
+            if progress:
+                progress(what, 0)
+            _, p = _fold_fit(calibrated(template, method, splits), X, y, train, test)
+            proba[test] = p
+            briers.append(round(brier(p, [y[i] for i in test]), 6))
+            if progress:
+                progress(what, 1)
+        results[method] = summary(proba, briers)
+        proba_of[method] = proba
+    proba_of["none"] = uncalibrated
+    # "none" first: a calibration is kept only when it scores better than the model's own probabilities (a
+    # multinomial logistic regression's are often better than any per-grade calibration of its scores)
+    method = min(("none", *CALIBRATIONS), key=lambda m: results[m]["brier_mean"])
+    return {"method": method, "why": "lowest mean Brier score on the folds", "cv": results, "proba": proba_of[method]}
+
+
+def train_steps(data: TrainingData, n_splits: int = DEFAULT_SPLITS, repeats: int = DEFAULT_REPEATS) -> int:
+    """How many progress units `train` reports: every fold of every candidate and repeat, every fold of each
+    calibration, then the final fit."""
+    k = min(n_splits, max(2, len(set(data.trainees))))
+    return len(candidate_names()) * k * max(1, repeats) + len(CALIBRATIONS) * k + 1
 
 
 def train(
@@ -336,24 +539,45 @@ def train(
     *,
     seed: int = 0,
     n_splits: int = DEFAULT_SPLITS,
+    repeats: int = DEFAULT_REPEATS,
     progress: Progress | None = None,
-    review_below: float = REVIEW_BELOW,
+    review_share: float = REVIEW_SHARE,
 ) -> TrainedModel:
-    """Cross-validate the candidates, refit the best on all rows, and describe it in the metadata."""
+    """Cross-validate the candidates, choose one, calibrate it, choose the review threshold, refit it on all rows, and
+    describe all of it in the metadata."""
     import numpy
     import scipy
     import sklearn
     import skops
 
+    from trainer.scoring.calibration import queue, threshold_for_share
+
     if len(data) == 0:
         raise ModelError("the data holds no labelled mistakes; label some sessions first (trainer label)")
     if len(set(data.grades)) < 2:
         raise ModelError(f"every label is {GRADES[data.grades[0]]!r}; a model needs at least two different grades")
-    cv = cross_validate(data, seed=seed, n_splits=n_splits, progress=progress)
-    chosen = max(cv, key=lambda name: (cv[name]["kappa_mean"], cv[name]["f1_macro_mean"]))
+    if not 0 < review_share < 1:
+        raise ModelError(f"the review share must be between 0 and 1, not {review_share}")
+    cv = cross_validate(data, seed=seed, n_splits=n_splits, repeats=repeats, progress=progress)
+    chosen, why = choose(cv.scores)
+    template = pipeline_for(chosen, seed)
+    calibration = calibrate_cv(data, template, cv, chosen, seed=seed, progress=progress)
+    proba = calibration.pop("proba")
+    confidence = proba.max(axis=1).tolist()
+    wrong = (proba.argmax(axis=1) != numpy.asarray(data.grades)).tolist()
+    threshold = threshold_for_share(confidence, review_share)
+    at = queue(confidence, wrong, threshold)
     if progress:
         progress(f"fitting {chosen} on all data", 0)
-    pipeline = _fit(candidates(seed)[chosen], data)
+    final_splits = calibration_splits(data.grades, data.trainees, seed) if calibration["method"] != "none" else None
+    if final_splits is None:
+        calibration.update(method="none", why=calibration.get("why") if calibration["method"] == "none" else "too few trainees per grade to calibrate on all data")  # fmt: skip
+        pipeline = _fit(template, data)
+    else:
+        pipeline = _fit(calibrated(template, calibration["method"], final_splits), data)
+        # the fitted calibration no longer needs its folds: keep their number, not thousands of row indices, in the file
+        pipeline.steps[-1][1].set_params(cv=len(final_splits))
+    calibration["splits"] = CALIBRATION_SPLITS
     if progress:
         progress(f"fitting {chosen} on all data", 1)
     counts = Counter(GRADES[g] for g in data.grades)
@@ -367,10 +591,27 @@ def train(
         "scipy": scipy.__version__,
         "features": {"categorical": list(CATEGORICAL), "numeric": list(NUMERIC)},
         "grades": list(GRADES),
-        "chosen": chosen,
-        "params": {k: _plain(v) for k, v in pipeline.named_steps["model"].get_params().items()},
+        "chosen": chosen.removesuffix(WEIGHTED),
+        "candidate": chosen,
+        "class_weight": "balanced" if chosen.endswith(WEIGHTED) else None,
+        "why": why,
+        "params": {k: _plain(v) for k, v in classifier_of(pipeline).get_params().items()},
         "seed": seed,
-        "cv": {"splitter": "StratifiedGroupKFold by trainee", "n_splits": len(_splits(data, n_splits, seed)), **cv},
+        "cv": {
+            "splitter": "StratifiedGroupKFold by trainee",
+            "n_splits": len(cv.folds),
+            "repeats": max(1, repeats),
+            **cv.scores,
+        },
+        "calibration": calibration,
+        "review_below": threshold,
+        "review": {
+            "share_target": review_share,
+            "flagged": round(at.flagged, 6),
+            "caught": round(at.caught, 6),
+            "wrong": round(sum(wrong) / len(wrong), 6),
+            "from": "out-of-fold calibrated probabilities of the first cross-validation repeat",
+        },
         "data": [vars(f) for f in data.files],
         "rows": len(data),
         "sessions": sum(f.sessions for f in data.files),
@@ -378,7 +619,6 @@ def train(
         "label_counts": {g: counts.get(g, 0) for g in GRADES},
         "labellers": dict(sorted(Counter(data.labellers).items())),
         "courses": data.courses,
-        "review_below": review_below,
     }
     return TrainedModel(pipeline, metadata)
 
@@ -575,6 +815,12 @@ def load(path: str | Path, *, signature: bool = True) -> TrainedModel:
     if list(features.get("categorical", ())) != list(CATEGORICAL) or list(features.get("numeric", ())) != list(NUMERIC):
         raise ModelError(
             f"{path}: trained on another feature list than this Trainer computes; retrain it with `trainer model train`"
+        )
+    below = meta.get("review_below")
+    if isinstance(below, bool) or not isinstance(below, int | float) or not 0 <= below <= 1:
+        raise ModelError(
+            f"{path}: its metadata's review threshold (review_below) {below!r} is not a confidence from 0 to 1; "
+            "retrain it with `trainer model train`"
         )
     try:
         pipeline = sio.load(path, trusted=list(TRUSTED))

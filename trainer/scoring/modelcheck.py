@@ -32,7 +32,7 @@ import functools
 import warnings
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from trainer.scoring.features import CATEGORICAL, FEATURES, GRADES, matrix_of
@@ -50,9 +50,10 @@ class UnsafeModel(ValueError):
 class Checked:
     """What the checks covered, shown by `trainer model info`."""
 
-    kind: str  # the final estimator's class name
+    kind: str  # the final estimator's class name (inside its calibration)
     trees: int
     nodes: int
+    calibration: str = ""  # "sigmoid" or "isotonic" when the model is calibrated, its calibrators checked
 
 
 # The types Trainer's candidates are made of, after fitting (module.qualname, as skops names them).
@@ -88,12 +89,19 @@ ALLOWED_TYPES = frozenset(
         "sklearn._loss.link.MultinomialLogit",
         "sklearn._loss.link.LogitLink",
         "sklearn._loss.link.Interval",
+        "sklearn.calibration.CalibratedClassifierCV",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+        "sklearn.isotonic.IsotonicRegression",
     }
 )
 FINAL = (
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
 )
+CALIBRATED = "sklearn.calibration.CalibratedClassifierCV"
+ISOTONIC = "sklearn.isotonic.IsotonicRegression"
+SIGMOID = "sklearn.calibration._SigmoidCalibration"
 
 
 def _name(t: type) -> str:
@@ -119,9 +127,14 @@ def _check(pipeline: Any) -> Checked:
     if _name(type(pipeline)) != "sklearn.pipeline.Pipeline" or not isinstance(steps, list) or not steps:
         raise UnsafeModel("not a scikit-learn Pipeline")
     final = steps[-1][1] if isinstance(steps[-1], tuple) and len(steps[-1]) == 2 else None
+    outer, method = final, ""
+    if _name(type(final)) == CALIBRATED:
+        final, method = _check_calibration(final)
     if _name(type(final)) not in FINAL:
         raise UnsafeModel(f"its last step is a {type(final).__name__}, not one of Trainer's models")
     classes = _classes(final)
+    if outer is not final and list(_classes(outer)) != list(classes):
+        raise UnsafeModel("its calibration's classes are not its model's")
     for encoder in found["sklearn.preprocessing._encoders.OneHotEncoder"]:
         if hasattr(encoder, "categories_"):  # fitted (an unfitted one, a parameter's template, never transforms)
             _check_one_hot(encoder)
@@ -133,9 +146,9 @@ def _check(pipeline: Any) -> Checked:
     if _name(type(final)) == FINAL[1]:
         # The boosting is not run on test rows: its 600 trees would cost 10 to 30 ms, and after these checks what it
         # computes is sums of finite leaf values (bounded, so they cannot overflow) turned into probabilities.
-        return _check_boosting(final, X, classes)
-    checked = _check_linear(final, X.shape[1], len(classes))
-    proba = _run("it fails on a test row", lambda: final.predict_proba(X))
+        return replace(_check_boosting(final, X, classes), calibration=method)
+    checked = replace(_check_linear(final, X.shape[1], len(classes)), calibration=method)
+    proba = _run("it fails on a test row", lambda: outer.predict_proba(X))
     if (
         not isinstance(proba, np.ndarray)
         or proba.shape != (len(probe), len(classes))
@@ -144,6 +157,46 @@ def _check(pipeline: Any) -> Checked:
     ):
         raise UnsafeModel("its probabilities for a test row are not finite numbers summing to 1, one per class")
     return checked
+
+
+def _check_calibration(cal: Any) -> tuple[Any, str]:
+    """A CalibratedClassifierCV as Trainer fits it (one classifier, ensemble=False) with calibrators whose numbers are
+    in range; returns the classifier inside (for the checks of its own kind) and the method. An isotonic calibrator's function is
+    rebuilt by scikit-learn from the thresholds checked here when the file is loaded (it is not in the file)."""
+    import numpy as np
+
+    inner = getattr(cal, "calibrated_classifiers_", None)
+    if not isinstance(inner, list) or len(inner) != 1:
+        raise UnsafeModel("its calibration does not hold exactly one calibrated model, as Trainer fits it")
+    one = inner[0]
+    if _name(type(one)) != "sklearn.calibration._CalibratedClassifier":
+        raise UnsafeModel(f"its calibration holds a {type(one).__name__}, not a calibrated model")
+    method, calibrators, classes = getattr(one, "method", None), getattr(one, "calibrators", None), _classes(cal)
+    if method not in ("sigmoid", "isotonic"):
+        raise UnsafeModel(f"its calibration method {method!r:.40} is not sigmoid or isotonic")
+    expected = 1 if len(classes) == 2 else len(classes)
+    if not isinstance(calibrators, list) or len(calibrators) != expected:
+        raise UnsafeModel(f"its calibration does not hold {expected} calibrator(s) for {len(classes)} grades")
+    for k, c in enumerate(calibrators):
+        where = f"calibrator {k}"
+        kind = _name(type(c))
+        if kind != (ISOTONIC if method == "isotonic" else SIGMOID):
+            raise UnsafeModel(f"{where} is a {type(c).__name__}, not the {method} calibration")
+        if method == "sigmoid":
+            ab = (getattr(c, "a_", None), getattr(c, "b_", None))
+            if not all(isinstance(v, float | np.floating) and np.isfinite(v) and abs(v) <= MAX_VALUE for v in ab):
+                raise UnsafeModel(f"{where}: its two numbers are not finite within +-{MAX_VALUE:g}")
+            continue
+        xs, ys = getattr(c, "X_thresholds_", None), getattr(c, "y_thresholds_", None)
+        if not all(isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind == "f" for v in (xs, ys)):
+            raise UnsafeModel(f"{where}: its thresholds are not lists of numbers")
+        if len(xs) != len(ys) or not len(xs) or not (np.all(np.isfinite(xs)) and np.all(np.isfinite(ys))):
+            raise UnsafeModel(f"{where}: its thresholds are not as many finite numbers on both sides")
+        if not (np.all(xs[1:] >= xs[:-1]) and ys.min() >= 0 and ys.max() <= 1):
+            raise UnsafeModel(f"{where}: its thresholds are not sorted, or its values not probabilities")
+        if c.out_of_bounds != "clip" or not (np.isfinite(c.X_min_) and np.isfinite(c.X_max_)):
+            raise UnsafeModel(f"{where}: it does not clip its input to a finite range")
+    return getattr(one, "estimator", None), str(method)
 
 
 def _walk(root: Any) -> dict[str, list[Any]]:
@@ -203,6 +256,8 @@ def _walk(root: Any) -> dict[str, list[Any]]:
         elif t is tree_type:  # its three arrays are check_trees' (600 trees: a third of the objects)
             if vars(obj).keys() != TREE_ATTRIBUTES:
                 raise UnsafeModel(f"holds a tree (at {_place(entry)}) with other parts than scikit-learn's")
+        elif name == ISOTONIC:  # f_: built on loading by scikit-learn from the thresholds (not in the file)
+            stack += [(v, entry, "." + k) for k, v in vars(obj).items() if k != "f_"]
         elif hasattr(obj, "__dict__"):
             stack += [(v, entry, "." + k) for k, v in vars(obj).items()]
     return found
