@@ -10,9 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # a training room's worth of processes for a minute or more (pytest -m slow; CI runs it)
 def test_trainees_playing_at_once_lose_nothing(db_url: str) -> None:
     trainees, courses = 8, 2
     run = subprocess.run(

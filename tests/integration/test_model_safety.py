@@ -259,6 +259,7 @@ def run_forked(commands: list[list[str]]) -> list[dict]:
     return merged
 
 
+@pytest.mark.slow  # minutes: every mutant through the real loader (pytest -m slow; CI runs it)
 def test_crafted_tree_arrays_are_refused_in_one_line_and_never_crash(archive: Archive, scored_db: Path, tmp_path: Path):
     """Every mutant: exit 1 and one line naming the file, from `model info` (even ones) or `score --all` (odd ones).
     Before the checks, an index out of range passed `model info` and `score` died of a segmentation fault."""

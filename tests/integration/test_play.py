@@ -302,8 +302,12 @@ def test_void_needs_an_interrupted_session(tmp_path, db_url):
 
 
 # 20 kills on SQLite, 5 on PostgreSQL: the server side of a commit is PostgreSQL's own business, well tested elsewhere.
-KILLS = [pytest.param(SQLITE, t, id=f"sqlite-{t}") for t in range(20)] + [
-    pytest.param(POSTGRESQL, t, id=f"postgresql-{t}", marks=pytest.mark.postgresql) for t in range(5)
+# A plain `pytest` runs the first three and one on PostgreSQL; the rest are the slow series (`pytest -m slow`, CI).
+KILLS = [
+    pytest.param(SQLITE, t, id=f"sqlite-{t}", marks=() if t < 3 else pytest.mark.slow) for t in range(20)
+] + [
+    pytest.param(POSTGRESQL, t, id=f"postgresql-{t}", marks=[pytest.mark.postgresql, *([pytest.mark.slow] if t else [])])
+    for t in range(5)
 ]
 
 
