@@ -19,6 +19,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from test_compliance import plant  # noqa: F401 - the fixture: a plant with a roster and requirements loaded
+from test_compliance import run as run_cli
 from test_export_support import CRITICAL, EXPERT, FIXTURES, HOSTILE_NAMES, course, plant_time_zone, play, register
 
 from trainer.cli import main
@@ -121,3 +123,22 @@ def test_the_workbook_prints_to_pdf_in_libreoffice(db, tmp_path):
     data = pdf.read_bytes()
     pages = re.findall(rb"/Type\s*/Page\b(?!s)", data)
     assert data.startswith(b"%PDF") and len(pages) >= 4  # the About sheet and three tables, a page or more each
+
+
+def test_the_compliance_workbook_opens_in_libreoffice_with_its_counts_and_no_formula(plant, tmp_path, capsys):  # noqa: F811
+    """HR's workbook with requirements loaded (tests/integration/test_compliance.py's plant): the Compliance sheets come
+    out of LibreOffice with the values written, no formula or error anywhere, and the whole workbook prints."""
+    out = tmp_path / "c.xlsx"
+    code, _, err = run_cli(capsys, "export", "scores", "--out", str(out), "--db", str(plant), "--courses", str(FIXTURES))
+    assert code == 0, err
+    written = openpyxl.load_workbook(out)
+    lo = tmp_path / "lo"
+    opened = openpyxl.load_workbook(convert(out, "xlsx", lo / "x", lo / "profile"))
+    for name in ("Compliance", "Compliance summary"):
+        seen = cells(opened[name])
+        assert {kind for row in seen for kind, _, _ in row} <= {"text", "number", "date", "empty"}
+        values = [[v for _, v, _ in row] for row in seen]
+        assert values == [[c.value for c in row] for row in written[name].iter_rows()]
+    assert any(v == "total" for row in cells(opened["Compliance summary"]) for _, v, _ in row)
+    pdf = convert(out, "pdf", tmp_path / "pdf", tmp_path / "profile")
+    assert pdf.read_bytes().startswith(b"%PDF")
