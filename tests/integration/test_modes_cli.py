@@ -112,10 +112,12 @@ def test_dry_run_stores_nothing_and_needs_no_badge(tmp_path):
 def test_sessions_of_a_version_4_database_are_exams_and_still_verify(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     sid = play(tmp_path, url, "P1")
-    # Back to version 4 as it was: no mode column (an exam's genesis is the same as before modes).
+    # Back to version 4 as it was: no mode column (an exam's genesis is the same as before modes), nor the roster's.
     execute(
         url,
         ("ALTER TABLE sessions DROP COLUMN mode", {}),
+        *((f"ALTER TABLE trainees DROP COLUMN {column}", {}) for column in ("role", "plant", "hire_date", "merged_into")),
+        ("DROP TABLE requirements", {}),
         ("UPDATE meta SET value = '4' WHERE key = 'schema_version'", {}),
     )
     run = trainer("db", "upgrade", db=url)

@@ -41,7 +41,9 @@ def play(tmp_path: Path, db_url: str, seed: int, lines: list[str], badge: str):
     course.write_text(COURSE, encoding="utf-8")
     script = tmp_path / f"{badge}.txt"
     script.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Practice: the event fires at its probability (an exam, play's default, makes every key event happen).
     args = ["play", str(course), "--badge", badge, "--name", "王", "--department", "冲压", "--script", str(script)]
+    args += ["--mode", "practice"]
     return trainer(*args, "--seed", str(seed), db=db_url), script
 
 

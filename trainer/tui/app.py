@@ -7,7 +7,7 @@ import asyncio
 import inspect
 import secrets
 from collections.abc import Callable
-from datetime import date
+from datetime import date, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,7 +90,8 @@ class TrainerApp(App[None]):
             self.library, self.store = library, store
             self._opened.set()
         self.clock = clock
-        self.zone = sitetime.site_zone(store)  # the site's: certificates' days are counted in it, not the terminal's
+        # The site's zone: certificates' days are counted in it, not the terminal's (read when the database opens).
+        self.zone = sitetime.site_zone(store) if store is not None else sitetime.zone(sitetime.machine_zone())
         self.today = today or (lambda: sitetime.today(self.zone))
         self.seed = seed
         self.instructor = instructor
@@ -135,13 +136,14 @@ class TrainerApp(App[None]):
         assert self.opener is not None
         try:
             library, store = self.opener()
+            zone = sitetime.site_zone(store)
         except BaseException as exc:  # noqa: BLE001 - reported by `trainer` after the app has left the terminal
             self.call_from_thread(self._not_opened, exc)
             return
-        self.call_from_thread(self._now_open, library, store)
+        self.call_from_thread(self._now_open, library, store, zone)
 
-    def _now_open(self, library: Library, store: Store) -> None:
-        self.library, self.store = library, store
+    def _now_open(self, library: Library, store: Store, zone: tzinfo) -> None:
+        self.library, self.store, self.zone = library, store, zone
         self._opened.set()
 
     def _not_opened(self, exc: BaseException) -> None:
