@@ -6,11 +6,13 @@ The names and their order are part of a trained model's metadata; a model traine
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from trainer.course.model import Course, MistakeSeverity
-from trainer.scoring.detect import DetectedMistake
+from trainer.course.model import Course, MistakeSeverity, Outcome, Text
+from trainer.scoring.detect import DetectedMistake, new_mistake
 
 # The instructor's grades, in order of gravity: a label is one of these; its index is its rank.
 GRADES: tuple[str, ...] = ("none", "minor", "serious", "critical")
@@ -34,6 +36,10 @@ NUMERIC: tuple[str, ...] = (
     "vars_changed",
 )
 FEATURES: tuple[str, ...] = CATEGORICAL + NUMERIC
+# Bump when what a feature means changes without its name changing (values() or detect.py computing it otherwise): the
+# features stored with sessions' first scorings (stored() below) no longer apply then, and are computed again from the
+# sessions' events. Changing FEATURES changes FEATURE_SET by itself.
+DEFINITION = 1
 NOT_CORRECTED_S = 9999.0  # correction_s of a mistake never corrected: "later than anything"
 
 
@@ -55,10 +61,11 @@ WEIGHED_MIN = 0.02  # a change in probability smaller than this is not worth tel
 WEIGHED_TOP = 3
 
 
-def attribution(model: Any, X: Any, grades: Sequence[str]) -> list[tuple[tuple[str, float], ...]]:
+def attribution(model: Any, X: Any, grades: Sequence[str], *, base: Any = None) -> list[tuple[tuple[str, float], ...]]:
     """For each row of X (features.matrix_of) and its predicted grade: the facts the model weighed most for that row, as
     (fact, p(grade | row) - p(grade | row with the fact neutral)), largest first: the facts that pushed the model
-    towards this grade (those that pushed away are not listed). One call to the model for all rows and all facts."""
+    towards this grade (those that pushed away are not listed). One call to the model for all rows and all facts;
+    `base`: model.probabilities(X), when the caller has it already."""
     import numpy as np
 
     if len(X) == 0:
@@ -76,7 +83,8 @@ def attribution(model: Any, X: Any, grades: Sequence[str]) -> list[tuple[tuple[s
                 probe.append(row)
                 owners.append((i, fact))
     classes = list(model.grades)
-    base = model.probabilities(X)
+    if base is None:
+        base = model.probabilities(X)
     out: list[list[tuple[str, float]]] = [[] for _ in range(len(X))]
     if probe:
         moved = model.probabilities(np.array(probe, dtype=object))
@@ -143,3 +151,118 @@ def matrix_of(rows: Sequence[Sequence[Any]]) -> Any:
 
 def missing(ctx: Mapping[str, Any]) -> list[str]:
     return [f for f in FEATURES if f not in ctx]
+
+
+# --- the features kept with a session's first scoring -----------------------------------------------------------------
+#
+# A session's mistakes and their features depend on its events and its course content, not on the model: they are
+# stored with its first scoring (the `features` table) so that rescoring with another model reads them instead of
+# reading the events and detecting again. What is stored is exactly what grading reads: per mistake the fields the
+# score and the graded list are made of (id, seq, t_ms, code, declared severity, source, state, under, corrected,
+# correction_s, repeat, hazard_followed) and its feature values in FEATURES order; and the session's outcome. Stored
+# features apply only under the FEATURE_SET they were made with and the course content (hash) they were detected with.
+
+_LAYOUT = 1  # the stored text's own layout (below); part of FEATURE_SET
+
+
+def feature_set_of(categorical: Sequence[str], numeric: Sequence[str], definition: int = DEFINITION) -> str:
+    """The version of a feature list: stored features made under another one are not used (docs/scoring.md)."""
+    body = {"categorical": list(categorical), "numeric": list(numeric), "definition": definition, "layout": _LAYOUT}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32]
+
+
+FEATURE_SET = feature_set_of(CATEGORICAL, NUMERIC)
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def stored(course: Course, mistakes: Sequence[DetectedMistake], outcome: Outcome | None) -> str:
+    """A session's detected mistakes and outcome as the features table keeps them (JSON text, see above)."""
+    return _dumps(
+        {
+            "outcome": None if outcome is None else str(outcome),
+            "mistakes": [
+                [
+                    m.id,
+                    m.seq,
+                    m.t_ms,
+                    m.code,
+                    _DECLARED[m.severity],
+                    m.source,
+                    m.state,
+                    m.under,
+                    m.corrected,
+                    m.correction_s,
+                    m.repeat,
+                    m.hazard_followed,
+                    values(course, m),
+                ]
+                for m in mistakes
+            ],
+        }
+    )
+
+
+def for_store(course: Course, mistakes: Sequence[DetectedMistake], outcome: Outcome | None) -> dict[str, str]:
+    """The "features" of a scoring as the store takes them (Store.add_scores, Store.append): stored() with the
+    feature set and the course content they apply to."""
+    return {
+        "feature_set": FEATURE_SET,
+        "content_hash": course.content_hash,
+        "mistakes": stored(course, mistakes, outcome),
+    }
+
+
+_SEVERITIES = {str(s): s for s in MistakeSeverity}
+_OUTCOMES = {o.value: o for o in Outcome}
+
+
+def from_stored(text: str) -> tuple[list[DetectedMistake], Outcome | None, list[tuple[Any, ...]]]:
+    """stored()'s text back: the mistakes, the outcome, and each mistake's feature values. The mistakes hold what
+    grading reads of them (the score, the graded list); the rest of their context is in their feature values, and
+    their rule is their code (for the words of a rule, detect from the events). Raises ValueError, KeyError, TypeError
+    or IndexError for a text that is not one."""
+    body = json.loads(text)
+    outcome = body["outcome"]
+    mistakes, rows = [], []
+    for (
+        mistake_id,
+        seq,
+        t_ms,
+        code,
+        severity,
+        source,
+        state,
+        under,
+        corrected,
+        correction_s,
+        repeat,
+        followed,
+        row,
+    ) in body["mistakes"]:
+        if len(row) != len(FEATURES):
+            raise ValueError(f"{len(row)} feature values, expected {len(FEATURES)}")
+        mistakes.append(
+            new_mistake(
+                {
+                    "id": mistake_id,
+                    "code": code,
+                    "severity": _SEVERITIES[severity],
+                    "source": source,
+                    "state": state,
+                    "seq": seq,
+                    "t_ms": t_ms,
+                    "rule": Text(en=code, zh=code),
+                    "standard": None,
+                    "hazard": None,
+                    "ref": "",
+                    "corrected": corrected,
+                    "correction_s": correction_s,
+                    "repeat": repeat,
+                    "hazard_followed": followed,
+                    "outcome": outcome,
+                    "under": under,
+                }
+            )
+        )
+        rows.append(tuple(row))
+    return mistakes, None if outcome is None else _OUTCOMES[outcome], rows

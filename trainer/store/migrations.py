@@ -220,6 +220,29 @@ def _roster(conn: Connection) -> None:
     conn.execute(CreateTable(requirements))
 
 
+def _stored_features(conn: Connection) -> None:
+    """Version 5: the features table, spelled out as it was at version 5. Sessions already scored have no row: their
+    first rescoring reads their events and stores their features (trainer.scoring.rescoring)."""
+    md = MetaData(naming_convention=schema.metadata.naming_convention)
+    Table("sessions", md, Column("id", String(36), primary_key=True))  # only for the foreign key
+    features = Table(
+        "features",
+        md,
+        Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
+        Column("feature_set", String(64), nullable=False),
+        Column("content_hash", String(128), nullable=False),
+        Column("mistakes", Text, nullable=False),
+        Column("hash", String(64), nullable=False),
+    )
+    conn.execute(CreateTable(features))
+
+
+def _version_5(conn: Connection) -> None:
+    """Version 5: each addition of version 5, in its own function so each reads on its own."""
+    _roster(conn)
+    _stored_features(conn)
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "labels and scores: instructor severities per mistake, score history", _labels_and_scores),
     Step(3, "an index of unscored sessions: finished ones get their score when the store opens", _unscored_index),
@@ -228,7 +251,11 @@ STEPS: tuple[Step, ...] = (
         "the audit trail, trainee PINs, and tamper evidence over the whole record (chained scorings, a ledger)",
         _version_4,
     ),
-    Step(5, "the roster (trainees' role, plant, hire date, merges) and required courses", _roster),
+    Step(
+        5,
+        "the roster (trainees' role, plant, hire date, merges), required courses, and each session's stored features",
+        _version_5,
+    ),
 )
 
 
