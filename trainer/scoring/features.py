@@ -70,30 +70,45 @@ def attribution(model: Any, X: Any, grades: Sequence[str], *, base: Any = None) 
 
     if len(X) == 0:
         return []
-    probe, owners = [], []  # (row index, fact) of each perturbed row
-    for i in range(len(X)):
-        for fact, neutral in NEUTRAL.items():
-            row = X[i].copy()
-            changed = False
-            for feature, value in neutral.items():
-                j = _COLUMN[feature]
-                if row[j] != value:
-                    row[j], changed = value, True
-            if changed:
-                probe.append(row)
-                owners.append((i, fact))
+    probe, owners = probes(X)
     classes = list(model.grades)
     if base is None:
         base = model.probabilities(X)
     out: list[list[tuple[str, float]]] = [[] for _ in range(len(X))]
-    if probe:
-        moved = model.probabilities(np.array(probe, dtype=object))
-        for (i, fact), p in zip(owners, moved, strict=True):
-            k = classes.index(grades[i])
-            delta = float(base[i][k] - p[k])
-            if delta >= WEIGHED_MIN:
-                out[i].append((fact, round(delta, 3)))
+    if len(probe):
+        moved = model.probabilities(probe)
+        column = np.array([classes.index(g) for g in grades])  # each row's grade, as a column of the probabilities
+        first = 0
+        for rows, fact in owners:  # fact by fact, in NEUTRAL's order: each row's list keeps that order
+            k = column[rows]
+            deltas = base[rows, k] - moved[np.arange(first, first + len(rows)), k]
+            first += len(rows)
+            for i, delta in zip(rows.tolist(), deltas.tolist(), strict=True):
+                if delta >= WEIGHED_MIN:
+                    out[i].append((fact, round(delta, 3)))
     return [tuple(sorted(o, key=lambda fd: -fd[1])[:WEIGHED_TOP]) for o in out]
+
+
+def probes(X: Any) -> tuple[Any, list[tuple[Any, str]]]:
+    """The rows attribution() asks the model about besides X: each row of X again with one fact at its neutral value,
+    where that changes it. Returns them (an object array like X), fact after fact in NEUTRAL's order, and for each
+    fact (the indexes of its rows in X, the fact). Column by column, not row by row: rescoring 100 000 sessions makes
+    half a million of these."""
+    import numpy as np
+
+    blocks, owners = [], []
+    for fact, neutral in NEUTRAL.items():
+        changed = np.zeros(len(X), dtype=bool)
+        for feature, value in neutral.items():
+            changed |= X[:, _COLUMN[feature]] != value
+        rows = np.flatnonzero(changed)
+        if len(rows):
+            block = X[rows]  # a copy
+            for feature, value in neutral.items():
+                block[:, _COLUMN[feature]] = value
+            blocks.append(block)
+            owners.append((rows, fact))
+    return (np.concatenate(blocks) if blocks else X[:0]), owners
 
 
 def context(course: Course, m: DetectedMistake) -> dict[str, Any]:

@@ -272,16 +272,17 @@ def details_json(score: SessionScore) -> str:
             and isfinite(confidence)
             and isfinite(points)
             and type(d.review) is bool
-            and not d.weighed
+            and all(type(fact) is str and type(delta) is float and isfinite(delta) for fact, delta in d.weighed)
         ):
             return json.dumps(details(score), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         facts = ",".join(f'"{k}":{_fact_json(v)}' for k, v in facts_of(m).items())
         under = "null" if m.under is None else _quoted(m.under)
+        weighed = ",".join(f"[{_quoted(fact)},{delta!r}]" for fact, delta in d.weighed)
         parts.append(
             f'{{"code":{_quoted(m.code)},"confidence":{confidence!r},"declared":"{_NAMES[m.severity]}",'
             f'"facts":{{{facts}}},"mistake":{_quoted(m.id)},"points":{points!r},'
             f'"review":{"true" if d.review else "false"},"seq":{m.seq},"severity":"{severity}",'
-            f'"source":{_quoted(m.source)},"state":{_quoted(m.state)},"t_ms":{m.t_ms},"under":{under},"weighed":[]}}'
+            f'"source":{_quoted(m.source)},"state":{_quoted(m.state)},"t_ms":{m.t_ms},"under":{under},"weighed":[{weighed}]}}'
         )
     return f"[{','.join(parts)}]"
 
