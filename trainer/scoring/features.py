@@ -228,6 +228,7 @@ def for_store(course: Course, mistakes: Sequence[DetectedMistake], outcome: Outc
 
 
 _SEVERITIES = {str(s): s for s in MistakeSeverity}
+_RULES: dict[str, Text] = {}  # a stored mistake's rule: its code (a few hundred codes in all)
 _OUTCOMES = {o.value: o for o in Outcome}
 
 
@@ -266,7 +267,7 @@ def from_stored(text: str) -> tuple[list[DetectedMistake], Outcome | None, list[
                     "state": state,
                     "seq": seq,
                     "t_ms": t_ms,
-                    "rule": Text(en=code, zh=code),
+                    "rule": _RULES.get(code) or _RULES.setdefault(code, Text(en=code, zh=code)),
                     "standard": None,
                     "hazard": None,
                     "ref": "",

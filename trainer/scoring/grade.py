@@ -147,18 +147,12 @@ class Grader:
         graded: list[tuple[Course, Sequence[DetectedMistake], Outcome | None, bool, str]] = []
         rows: list[Sequence[Any]] = []
         model = self.model
+        decided: dict[int, tuple[bool, str]] = {}  # by course object: whether the model grades it, and the note
         for course, mistakes, outcome, known in sessions:
-            use, note = model is not None, self.note
-            if model is not None and not model.covers(course.id, course.version):
-                use, note = (
-                    False,
-                    f"model {model.short_id} was not trained on {course.id} {course.version}: graded by the rubric",
-                )
-            elif model is not None and not model.knows_content(course.id, course.version, course.content_hash):
-                note = (
-                    f"model {model.short_id} was trained on other content of {course.id} {course.version} "
-                    f"(this file: {course.content_hash[:12]}): every grade is flagged for review"
-                )
+            got = decided.get(id(course))
+            if got is None:
+                got = decided[id(course)] = self._decide(course)
+            use, note = got
             if use:
                 if known is None:
                     rows += [values(course, m) for m in mistakes if not fixed_grade(m)]
@@ -191,6 +185,21 @@ class Grader:
             score = score_graded(course, marks, outcome, scorer=self.name, note=note, weighed=reasons)
             out.append(with_fixed(score, mistakes, course, outcome))
         return out
+
+    def _decide(self, course: Course) -> tuple[bool, str]:
+        """Whether the model grades this course's sessions, and the note their scores get."""
+        model = self.model
+        if model is not None and not model.covers(course.id, course.version):
+            return (
+                False,
+                f"model {model.short_id} was not trained on {course.id} {course.version}: graded by the rubric",
+            )
+        if model is not None and not model.knows_content(course.id, course.version, course.content_hash):
+            return True, (
+                f"model {model.short_id} was trained on other content of {course.id} {course.version} "
+                f"(this file: {course.content_hash[:12]}): every grade is flagged for review"
+            )
+        return model is not None, self.note
 
 
 # A session as Grader.score_detected takes it: its course, its mistakes, its outcome, and each mistake's feature values

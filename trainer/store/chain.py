@@ -112,7 +112,16 @@ def legacy_genesis(session_id: str) -> str:
 
 def utc_text(utc: datetime) -> str:
     """The wall-clock time as it is hashed: ISO 8601 in UTC with microseconds, whatever precision the value shows."""
-    return utc.astimezone(UTC).isoformat(timespec="microseconds")
+    global _last_utc
+    last = _last_utc  # (one read: another thread may replace it)
+    if last[0] is utc:  # a rescoring hashes thousands of scorings made at the same time
+        return last[1]
+    text = utc.astimezone(UTC).isoformat(timespec="microseconds")
+    _last_utc = (utc, text)
+    return text
+
+
+_last_utc: tuple[datetime | None, str] = (None, "")
 
 
 IDENTITY_FIELDS = ("badge", "course_id", "course_version", "content_hash", "seed", "lang", "started_at")
