@@ -186,6 +186,8 @@ def test_a_forged_features_row_changes_no_score_and_verify_names_it(db_url: str)
     assert "2 session(s) rescored with rubric: 0 score(s) changed, 0 pass/fail" in " ".join(run.stdout.split())
     with Store.open(db_url) as store:
         assert store.session(failed).passed is False and store.scores(failed)[-1].scorer == "rubric"
+    one = trainer("score", "--session", failed[:8], "--model", "rubric", "--courses", str(FIXTURES), db=db_url)
+    assert one.returncode == 0 and "60 (failed) -> 60 (failed" in " ".join(one.stdout.split()), one.stdout
     assert scalars(db_url, "SELECT mistakes FROM features WHERE session_id = :sid", sid=failed) == [forged]  # kept
 
     run = trainer("sessions", "verify", db=db_url)

@@ -266,13 +266,14 @@ def _graded(
         sessions.append(read)
     todo = [r.id for (r, _), read in zip(batch, sessions, strict=True) if read is None]
     events = dict(store.event_rows_of(todo)) if todo else {}
-    fresh: dict[str, dict[str, str]] = {}  # session id -> its features to store, detected now from its events
-    altered = kept.altered if kept is not None else frozenset()
+    # Features detected now from the events are stored with the new score, by session id; but not over a row that no
+    # longer matches its hash (evidence for `sessions verify`), nor with `keep` (the stored rows were not read).
+    fresh: dict[str, dict[str, str]] = {}
     for i, (r, course) in enumerate(batch):
         if sessions[i] is None:
             mistakes, outcome, _ = detected(course, events[r.id])
             sessions[i] = (course, mistakes, outcome, None)
-            if r.id not in altered:
+            if kept is not None and r.id not in kept.altered:
                 fresh[r.id] = for_store(course, mistakes, outcome)
     results = grader.score_detected([s for s in sessions if s is not None])
     if keep is not None:
