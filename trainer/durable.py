@@ -107,8 +107,10 @@ class DurableSession:
         try:
             # The session's ending and its score are stored in one transaction: graded first (the events are known before
             # they are stored), so no kill between two writes can leave a finished session without a score.
-            score = self._grade(events) if any(e.kind in TERMINAL_KINDS for e in events) else None
+            score, features = self._grade(events) if any(e.kind in TERMINAL_KINDS for e in events) else (None, None)
             row = None if score is None else score_row(self.record.id, score)
+            if row is not None and features is not None:  # kept with the first scoring: rescoring reads these
+                row["features"] = features
             saved = self.store.append(self.record.id, events, score=row)
         except Exception:
             if rollback:
@@ -119,20 +121,21 @@ class DurableSession:
             self.score = score
         return saved
 
-    def _grade(self, new: list[Event]) -> SessionScore | None:
+    def _grade(self, new: list[Event]) -> tuple[SessionScore | None, dict[str, str] | None]:
         """Score the session that `new` (its last events, not yet stored) finishes, with the installed model (the rubric
-        if there is none); None only if even the rubric fails, and then the ending is stored without a score rather
-        than lost: the next Trainer command scores it or `trainer sessions verify` reports it."""
+        if there is none), and the features the score was computed from (stored with it: see Store.stored_features);
+        no score only if even the rubric fails, and then the ending is stored without a score rather than lost: the
+        next Trainer command scores it or `trainer sessions verify` reports it."""
         events = [s.event for s in self.stored] + new
         course = self.engine.course
         try:
-            return Grader.current().score(course, events)
+            return Grader.current().score_kept(course, events)
         except Exception as exc:  # a broken model must never lose a finished session: the rubric scores it
             try:
                 rubric = score_session(course, detect(course, events), outcome_of(events))
             except Exception:
-                return None
-            return replace(rubric, note=f"model not used: {exc}")
+                return None, None
+            return replace(rubric, note=f"model not used: {exc}"), None
 
     def choose(self, action_id: str, on_ending: Callable[[list[Event]], None] | None = None) -> list[StoredEvent]:
         """Take an action; `on_ending` is called with the events (before they are graded and stored) if it ends the

@@ -133,7 +133,7 @@ def test_a_model_that_fails_while_grading_gives_the_rubrics_score_with_the_endin
     def fails(self, course, events):
         raise RuntimeError("model exploded")
 
-    monkeypatch.setattr(Grader, "score", fails)
+    monkeypatch.setattr(Grader, "score_kept", fails)  # what a session's end grades with (with the features it keeps)
     course = load_course(MINI)
     with Store.open(db_url) as store:
         store.upsert_trainee("S3", "Cy", "Press")
@@ -153,12 +153,12 @@ SLOW_GRADER = textwrap.dedent(
     """
     import sys, time
     from trainer.scoring.grade import Grader
-    score = Grader.score
+    score = Grader.score_kept
     def slow(self, course, events):
         print("grading", flush=True)
         time.sleep(float(sys.argv[1]))
         return score(self, course, events)
-    Grader.score = slow
+    Grader.score_kept = slow
     from trainer.cli import main
     sys.exit(main(sys.argv[2:]))
     """

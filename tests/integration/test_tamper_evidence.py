@@ -97,6 +97,7 @@ def delete_session(sid: str) -> list[Any]:
         table.delete().where(column == sid)
         for table, column in (
             (schema.labels, schema.labels.c.session_id),
+            (schema.features, schema.features.c.session_id),
             (schema.scores, schema.scores.c.session_id),
             (schema.events, schema.events.c.session_id),
             (schema.sessions, schema.sessions.c.id),
@@ -266,7 +267,7 @@ def key_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
 
 def forge(url: str) -> None:
     """What an intruder who knows the algorithm but not the key does after editing: recompute every hash of the record
-    (genesis, events, scorings, ledger) with plain SHA-256, so that every link and hash agrees again."""
+    (genesis, events, stored features, scorings, ledger) with plain SHA-256, so that every link and hash agrees again."""
     k = chain.Keying()
     s, e, h, led, t = schema.sessions, schema.events, schema.scores, schema.ledger, schema.trainees
     engine = _engine(url)
@@ -284,6 +285,10 @@ def forge(url: str) -> None:
                     )
                     renamed[ev.hash], prev = new, new
                 conn.execute(s.update().where(s.c.id == row.id).values(head_hash=prev))
+                f = schema.features
+                for kept in conn.execute(select(f).where(f.c.session_id == row.id)).all():
+                    new = chain.features_hash(k, prev, kept._mapping)
+                    conn.execute(f.update().where(f.c.session_id == row.id).values(hash=new))
                 scorings = conn.execute(select(h).where(h.c.session_id == row.id).order_by(h.c.id)).all()
                 for sc in scorings:
                     new = chain.scoring_hash(k, prev, sc._mapping)

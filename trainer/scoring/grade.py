@@ -23,7 +23,7 @@ from math import isfinite
 from pathlib import Path
 from typing import Any
 
-from trainer.course.model import Course, MistakeSeverity
+from trainer.course.model import Course, MistakeSeverity, Outcome
 from trainer.engine.events import Event
 from trainer.scoring.detect import DetectedMistake, EventRow, detect_rows, outcome_of_rows, rows_of
 from trainer.scoring.judgement import facts_of
@@ -121,58 +121,95 @@ class Grader:
     def score(self, course: Course, events: Sequence[Event]) -> SessionScore:
         return self.score_many([(course, events)])[0]
 
+    def score_kept(self, course: Course, events: Sequence[Event]) -> tuple[SessionScore, dict[str, str]]:
+        """score(), and the features it was computed from as the store keeps them with a session's first scoring
+        (features.for_store), so that rescoring it later need not read its events."""
+        from trainer.scoring.features import for_store
+
+        mistakes, outcome, _ = detected(course, rows_of(events))
+        return self.score_detected([(course, mistakes, outcome, None)])[0], for_store(course, mistakes, outcome)
+
     def score_many(self, sessions: Sequence[tuple[Course, Sequence[Event]]]) -> list[SessionScore]:
         """Score many sessions with one call to the model (much faster than one call per session)."""
         return self.score_rows([(course, rows_of(events)) for course, events in sessions])
 
     def score_rows(self, sessions: Sequence[tuple[Course, Sequence[EventRow]]]) -> list[SessionScore]:
         """score_many() on events as EventRow tuples (as Store.event_rows_of reads them)."""
+        return self.score_detected([(course, *detected(course, events)) for course, events in sessions])
+
+    def score_detected(self, sessions: Sequence[Detected]) -> list[SessionScore]:
+        """score_rows() on sessions already detected: (course, mistakes, outcome, feature values of each mistake or
+        None to compute them), as detected() makes them from events or features.from_stored reads them from the
+        features stored with a session's first scoring. The one way a score is made from mistakes: both give the
+        same scores and graded lists."""
         from trainer.scoring.features import attribution, matrix_of, values
 
-        detected: list[tuple[Course, list[DetectedMistake], Any, bool, str]] = []
-        rows: list[tuple[Any, ...]] = []
+        graded: list[tuple[Course, Sequence[DetectedMistake], Outcome | None, bool, str]] = []
+        rows: list[Sequence[Any]] = []
         model = self.model
-        for course, events in sessions:
-            mistakes = detect_rows(course, events)
-            use, note = model is not None, self.note
-            if model is not None and not model.covers(course.id, course.version):
-                use, note = (
-                    False,
-                    f"model {model.short_id} was not trained on {course.id} {course.version}: graded by the rubric",
-                )
-            elif model is not None and not model.knows_content(course.id, course.version, course.content_hash):
-                note = (
-                    f"model {model.short_id} was trained on other content of {course.id} {course.version} "
-                    f"(this file: {course.content_hash[:12]}): every grade is flagged for review"
-                )
+        decided: dict[int, tuple[bool, str]] = {}  # by course object: whether the model grades it, and the note
+        for course, mistakes, outcome, known in sessions:
+            got = decided.get(id(course))
+            if got is None:
+                got = decided[id(course)] = self._decide(course)
+            use, note = got
             if use:
-                rows += [values(course, m) for m in mistakes if not fixed_grade(m)]
-            detected.append((course, mistakes, outcome_of_rows(events), use, note))
+                if known is None:
+                    rows += [values(course, m) for m in mistakes if not fixed_grade(m)]
+                else:
+                    rows += [row for m, row in zip(mistakes, known, strict=True) if not fixed_grade(m)]
+            graded.append((course, mistakes, outcome, use, note))
         predicted: list[tuple[str, float]] = []
         weighed: list[tuple[tuple[str, float], ...]] = []
         if model is not None and rows:
             X = matrix_of(rows)
-            predicted = model.predict_matrix(X)
+            proba = model.probabilities(X)  # once: the grades and what was weighed for them both read it
+            predicted = model.best(proba)
             if self.explain:
-                weighed = attribution(model, X, [g for g, _ in predicted])
+                weighed = attribution(model, X, [g for g, _ in predicted], base=proba)
         predictions = iter(predicted)
         why = iter(weighed)
         out = []
-        for course, mistakes, outcome, use, note in detected:
+        for course, mistakes, outcome, use, note in graded:
             if model is None or not use:
                 out.append(_with_note(score_session(course, mistakes, outcome), note))
                 continue
             threshold = model.review_below
-            graded, reasons = [], []
+            marks, reasons = [], []
             for m in mistakes:
                 if fixed_grade(m):
                     continue
                 grade, confidence = next(predictions)
-                graded.append((m, grade, confidence, bool(note) or confidence < threshold))
+                marks.append((m, grade, confidence, bool(note) or confidence < threshold))
                 reasons.append(next(why, ()))
-            score = score_graded(course, graded, outcome, scorer=self.name, note=note, weighed=reasons)
+            score = score_graded(course, marks, outcome, scorer=self.name, note=note, weighed=reasons)
             out.append(with_fixed(score, mistakes, course, outcome))
         return out
+
+    def _decide(self, course: Course) -> tuple[bool, str]:
+        """Whether the model grades this course's sessions, and the note their scores get."""
+        model = self.model
+        if model is not None and not model.covers(course.id, course.version):
+            return (
+                False,
+                f"model {model.short_id} was not trained on {course.id} {course.version}: graded by the rubric",
+            )
+        if model is not None and not model.knows_content(course.id, course.version, course.content_hash):
+            return True, (
+                f"model {model.short_id} was trained on other content of {course.id} {course.version} "
+                f"(this file: {course.content_hash[:12]}): every grade is flagged for review"
+            )
+        return model is not None, self.note
+
+
+# A session as Grader.score_detected takes it: its course, its mistakes, its outcome, and each mistake's feature values
+# in FEATURES order (None: computed from the mistakes).
+Detected = tuple[Course, Sequence[DetectedMistake], Outcome | None, Sequence[Sequence[Any]] | None]
+
+
+def detected(course: Course, events: Sequence[EventRow]) -> tuple[list[DetectedMistake], Outcome | None, None]:
+    """A session's mistakes and outcome from its events, as Grader.score_detected takes them (after the course)."""
+    return detect_rows(course, events), outcome_of_rows(events), None
 
 
 def _with_note(score: SessionScore, note: str) -> SessionScore:
@@ -244,16 +281,17 @@ def details_json(score: SessionScore) -> str:
             and isfinite(confidence)
             and isfinite(points)
             and type(d.review) is bool
-            and not d.weighed
+            and all(type(fact) is str and type(delta) is float and isfinite(delta) for fact, delta in d.weighed)
         ):
             return json.dumps(details(score), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         facts = ",".join(f'"{k}":{_fact_json(v)}' for k, v in facts_of(m).items())
         under = "null" if m.under is None else _quoted(m.under)
+        weighed = ",".join(f"[{_quoted(fact)},{delta!r}]" for fact, delta in d.weighed)
         parts.append(
             f'{{"code":{_quoted(m.code)},"confidence":{confidence!r},"declared":"{_NAMES[m.severity]}",'
             f'"facts":{{{facts}}},"mistake":{_quoted(m.id)},"points":{points!r},'
             f'"review":{"true" if d.review else "false"},"seq":{m.seq},"severity":"{severity}",'
-            f'"source":{_quoted(m.source)},"state":{_quoted(m.state)},"t_ms":{m.t_ms},"under":{under},"weighed":[]}}'
+            f'"source":{_quoted(m.source)},"state":{_quoted(m.state)},"t_ms":{m.t_ms},"under":{under},"weighed":[{weighed}]}}'
         )
     return f"[{','.join(parts)}]"
 

@@ -347,11 +347,13 @@ class TrainedModel:
         """predict() on the model's input as features.matrix or features.matrix_of build it."""
         if len(X) == 0:
             return []
+        return self.best(self.probabilities(X))
+
+    def best(self, proba: Any) -> list[tuple[str, float]]:
+        """predict_matrix() from the probabilities (probabilities()) of the rows, when the caller has them already."""
         import numpy as np
 
-        with one_thread():
-            proba = self.pipeline.predict_proba(X)
-        grades = [GRADES[int(c)] for c in self.pipeline.classes_]
+        grades = self.grades
         best = proba.argmax(axis=1)
         return list(zip([grades[b] for b in best.tolist()], proba[np.arange(len(best)), best].tolist(), strict=True))
 

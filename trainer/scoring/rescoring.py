@@ -2,7 +2,14 @@
 
 Sessions are read, detected and graded in batches (one bulk read and one model call each) and their new scores stored
 in few transactions; with many sessions, forked worker processes grade the batches while this process stores the
-scores. Every earlier score stays in the history. The store is anything with the few methods of ScoringStore (the
+scores. Every earlier score stays in the history.
+
+A session's mistakes and their features depend on its events and its course content, not on the model: they are kept
+with its first scoring (Store.stored_features), and a rescoring reads those instead of the events. A session without
+them, or whose stored features were made under another feature set (features.FEATURE_SET) or course content, or no
+longer match their hash, is detected from its events as before; its new features are stored with its new score
+(except over a row that no longer matches its hash: that one is evidence, `trainer sessions verify` reports it). The
+grading is the same either way (Grader.score_detected), so are the scores and the graded lists. The store is anything with the few methods of ScoringStore (the
 domain core does not import the database layer); trainer.store.store.Store is the one used.
 """
 
@@ -12,7 +19,7 @@ import gc
 import os
 import sys
 from collections.abc import Callable, Generator, Mapping, Sequence
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -49,6 +56,7 @@ class ScoringStore(Protocol):
 
     def finished_sessions(self, *, since: datetime | None = ..., newest_first: bool = ...) -> Sequence[Any]: ...
     def event_rows_of(self, ids: Sequence[str]) -> Any: ...
+    def stored_features(self, session_ids: Sequence[str], feature_set: str) -> Any: ...
     def add_scores(
         self,
         scores: Sequence[Mapping[str, Any]],
@@ -71,15 +79,19 @@ PARALLEL_FROM = 2000  # sessions: fewer are scored in this process (starting wor
 @dataclass
 class Rescored:
     done: int = 0
+    from_events: int = 0  # sessions whose events were read and detected (no stored features applied)
     changed: int = 0  # scores that differ from the current one
     flipped: int = 0  # pass/fail verdicts that differ
     flagged: int = 0  # grades flagged for an instructor's review
     missing: dict[str, int] = field(default_factory=dict)  # "course version" -> sessions left as they are
-    results: list[tuple[FinishedRecord, SessionScore]] = field(default_factory=list)  # kept only when asked (one session)
+    results: list[tuple[FinishedRecord, SessionScore]] = field(
+        default_factory=list
+    )  # kept only when asked (one session)
 
 
-# One session's new scoring, as a worker process sends it back: score, passed, grades flagged, the row for add_scores.
-Graded = tuple[float, bool, int, dict[str, Any]]
+# One session's new scoring, as a worker process sends it back: score, passed, grades flagged, the row for add_scores
+# (with the features to store, when they were detected from the events), whether its events were read.
+Graded = tuple[float, bool, int, dict[str, Any], bool]
 
 
 def default_jobs() -> int:
@@ -204,7 +216,8 @@ def _rescore(
     rows: list[dict[str, Any]] = []
     with closing(graded):  # on an error here, the workers stop at once
         for index, (batch, results) in enumerate(zip(batches, graded, strict=True)):
-            for (r, _), (score, passed, flagged, row) in zip(batch, results, strict=True):
+            for (r, _), (score, passed, flagged, row, from_events) in zip(batch, results, strict=True):
+                out.from_events += from_events
                 out.changed += r.score is None or abs(r.score - score) > 1e-9
                 out.flipped += r.passed is not None and r.passed != passed
                 out.flagged += flagged
@@ -220,7 +233,10 @@ def _rescore(
 
 
 def _grade_batch(
-    store: ScoringStore, grader: Grader, batch: Sequence[tuple[FinishedRecord, Course]], keep: list[tuple[FinishedRecord, SessionScore]] | None = None
+    store: ScoringStore,
+    grader: Grader,
+    batch: Sequence[tuple[FinishedRecord, Course]],
+    keep: list[tuple[FinishedRecord, SessionScore]] | None = None,
 ) -> list[Graded]:
     """Read, detect and grade one batch: what a worker process does (or this process, without workers)."""
     with paused_gc():
@@ -228,23 +244,56 @@ def _grade_batch(
 
 
 def _graded(
-    store: ScoringStore, grader: Grader, batch: Sequence[tuple[FinishedRecord, Course]], keep: list[tuple[FinishedRecord, SessionScore]] | None
+    store: ScoringStore,
+    grader: Grader,
+    batch: Sequence[tuple[FinishedRecord, Course]],
+    keep: list[tuple[FinishedRecord, SessionScore]] | None,
 ) -> list[Graded]:
-    from trainer.scoring.grade import score_row
+    from trainer.scoring.features import FEATURE_SET, for_store, from_stored
+    from trainer.scoring.grade import Detected, detected, score_row
 
-    events = dict(store.event_rows_of([r.id for r, _ in batch]))
-    results = grader.score_rows([(course, events[r.id]) for r, course in batch])
+    # The features stored with the sessions' first scorings, where they apply; `keep` (one session, or the repairs of
+    # unscored ones: they have none) reads the events, so that the scores handed back name each mistake's rule.
+    kept = store.stored_features([r.id for r, _ in batch], FEATURE_SET) if keep is None else None
+    sessions: list[Detected | None] = []
+    for r, course in batch:
+        got = kept.found.get(r.id) if kept is not None else None
+        read = None
+        if got is not None and got[0] == course.content_hash:
+            # a text not as this Trainer stores it under this feature set is detected again, and replaced
+            with suppress(ValueError, KeyError, TypeError, IndexError):
+                read = (course, *from_stored(got[1]))
+        sessions.append(read)
+    todo = [r.id for (r, _), read in zip(batch, sessions, strict=True) if read is None]
+    events = dict(store.event_rows_of(todo)) if todo else {}
+    # Features detected now from the events are stored with the new score, by session id; but not over a row that no
+    # longer matches its hash (evidence for `sessions verify`), nor with `keep` (the stored rows were not read).
+    fresh: dict[str, dict[str, str]] = {}
+    for i, (r, course) in enumerate(batch):
+        if sessions[i] is None:
+            mistakes, outcome, _ = detected(course, events[r.id])
+            sessions[i] = (course, mistakes, outcome, None)
+            if kept is not None and r.id not in kept.altered:
+                fresh[r.id] = for_store(course, mistakes, outcome)
+    results = grader.score_detected([s for s in sessions if s is not None])
     if keep is not None:
         keep += [(r, result) for (r, _), result in zip(batch, results, strict=True)]
-    return [
-        (
-            result.score,
-            result.passed,
-            sum(d.review for d in result.deductions + result.cleared),
-            score_row(r.id, result, as_json=True),
+    out: list[Graded] = []
+    for (r, _), result in zip(batch, results, strict=True):
+        row = score_row(r.id, result, as_json=True)
+        features = fresh.get(r.id)
+        if features is not None:
+            row["features"] = features
+        out.append(
+            (
+                result.score,
+                result.passed,
+                sum(d.review for d in result.deductions + result.cleared),
+                row,
+                r.id in events,
+            )
         )
-        for (r, _), result in zip(batch, results, strict=True)
-    ]
+    return out
 
 
 # What the workers work on, set before they are forked (so they inherit it instead of receiving it pickled).

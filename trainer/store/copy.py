@@ -71,7 +71,9 @@ STREAMED = ("audit", "ledger")
 # A site's own policy: copied by primary key, never merged (each plant's required courses differ; the merged database
 # gets its own with `trainer requirements load`, which the ledger records as one whole set).
 POLICY = ("requirements",)
-KNOWN = ("meta", *MIRRORED, *SESSION_TABLES, *STREAMED, *POLICY)
+# A session's rows copied by primary key, in a copy and in a merge (session ids are unique across plants).
+BY_SESSION = ("features",)
+KNOWN = ("meta", *MIRRORED, *SESSION_TABLES, *STREAMED, *POLICY, *BY_SESSION)
 SHOWN = ("trainees", "sessions", "events", "scores", "labels", "trainee_pins", "settings", "audit", "ledger")
 
 Progress = Callable[[str, int], None]  # (table, rows just handled): advances a progress bar
@@ -598,7 +600,7 @@ def _copy_all(run: _Run) -> None:
     _pins(run)
     _settings(run)
     for table in schema.metadata.sorted_tables:  # a table a later schema adds, copied by primary key
-        if table.name not in KNOWN or (table.name in POLICY and not run.merging):
+        if table.name not in KNOWN or table.name in BY_SESSION or (table.name in POLICY and not run.merging):
             _mirror(run, table, read(run.source, table), scope=None)
     _audit(run)
     _ledger(run)
@@ -914,7 +916,14 @@ def _tally(run: _Run, src: Connection, totals: Mapping[str, int]) -> list[TableC
             ids = [str(i) for (i,) in src.execute(select(s.c.id))]
             for first in range(0, len(ids), SESSION_BATCH):
                 part = ids[first : first + SESSION_BATCH]
-                for table, column in ((s, s.c.id), (e, e.c.session_id), (h, h.c.session_id), (lab, lab.c.session_id)):
+                f = schema.features
+                for table, column in (
+                    (s, s.c.id),
+                    (e, e.c.session_id),
+                    (h, h.c.session_id),
+                    (lab, lab.c.session_id),
+                    (f, f.c.session_id),
+                ):
                     n = conn.execute(select(func.count()).select_from(table).where(column.in_(part))).scalar_one()
                     there[table.name] += int(n)
             badges = list(run.badges.values())

@@ -184,6 +184,22 @@ def check_session(
     return problems
 
 
+def check_features(row: Mapping[str, Any], features: Mapping[str, Any], keying: chain.Keying) -> list[ChainProblem]:
+    """A session's stored features (schema.features) against their hash, made after the session's events' head: a row
+    edited by plain SQL could change what a rescoring gives (it is not used then: the events are read instead)."""
+    if not keying.can_hash or chain.features_hash(keying, str(row["head_hash"]), features) == features["hash"]:
+        return []
+    return [
+        ChainProblem(
+            session_id=str(row["id"]),
+            seq=0,
+            reason="its stored features were altered: they do not match their hash (rescoring reads its events "
+            "instead)",
+            field="features",
+        )
+    ]
+
+
 def _fact(facts: Mapping[str, Any], name: str) -> Any:
     """An identity fact as it reads: a mode the facts leave out is an exam (see chain.identity)."""
     return facts.get(name, chain.EXAM if name == "mode" else None)

@@ -228,11 +228,29 @@ def _site_timezone(conn: Connection) -> None:
         conn.execute(schema.settings.insert().values(key=sitetime.SETTING, value=sitetime.machine_zone()))
 
 
+def _stored_features(conn: Connection) -> None:
+    """Version 5: the features table, spelled out as it was at version 5. Sessions already scored have no row: their
+    first rescoring reads their events and stores their features (trainer.scoring.rescoring)."""
+    md = MetaData(naming_convention=schema.metadata.naming_convention)
+    Table("sessions", md, Column("id", String(36), primary_key=True))  # only for the foreign key
+    features = Table(
+        "features",
+        md,
+        Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
+        Column("feature_set", String(64), nullable=False),
+        Column("content_hash", String(128), nullable=False),
+        Column("mistakes", Text, nullable=False),
+        Column("hash", String(64), nullable=False),
+    )
+    conn.execute(CreateTable(features))
+
+
 def _version_5(conn: Connection) -> None:
     """Version 5: each addition of version 5, in its own function so each reads on its own."""
     _roster(conn)
     _site_timezone(conn)
     _session_mode(conn)
+    _stored_features(conn)
 
 
 def _session_mode(conn: Connection) -> None:
@@ -252,7 +270,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         5,
         "the roster (trainees' role, plant, hire date, merges), required courses, the site's time zone, "
-        "practice and exam (the mode of each session; those before it are exams)",
+        "practice and exam (the mode of each session; those before it are exams), each session's stored features",
         _version_5,
     ),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -98,6 +99,17 @@ class FinishedSession:
     status: SessionStatus
     score: float | None
     passed: bool | None
+
+
+@dataclass(frozen=True)
+class StoredFeatures:
+    """What Store.stored_features found for some sessions: the features text (trainer.scoring.features.stored) of each
+    session whose row applies (the feature set asked for, and its hash matches), by session id, with the course content
+    hash it was detected with; and the sessions whose row no longer matches its hash (edited by plain SQL: not used,
+    not replaced, reported by verify)."""
+
+    found: Mapping[str, tuple[str, str]]  # session id -> (content_hash, mistakes text)
+    altered: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ store). Version 4 added the audit trail (who changed which record, when and why;
 (a trainee's PIN, as a salted hash, and its wrong guesses), and made the whole record tamper-evident (chain.py):
 scorings chained onto their session's events (scores.prev_hash, scores.hash, sessions.score_hash) and the store-wide
 ledger of session heads and trainees. Version 5 added the roster (trainees.role, plant, hire_date and merged_into, from
-HR's roster import) and the requirements (which courses a department and/or role must hold, docs/hr.md), sessions.mode (practice or exam), and the plant a merged database's trainees came
-from (`trainer db copy --merge --plant`). Planned: models (trained scoring models and their provenance).
+HR's roster import) and the requirements (which courses a department and/or role must hold, docs/hr.md), sessions.mode (practice or exam), the plant a merged database's trainees came
+from (`trainer db copy --merge --plant`), and the features table (each finished session's detected mistakes and their
+features, stored with its first scoring, so that rescoring with another model does not read its events again). Planned: models (trained scoring models and their provenance).
 """
 
 from __future__ import annotations
@@ -275,4 +276,20 @@ requirements = Table(
     Column("first_days", Integer, nullable=False),  # a newcomer's first pass is due this many days after the hire date
     Column("since", Date, nullable=False),  # the day the requirement was first loaded: staff hired before count from it
     PrimaryKeyConstraint("department", "role", "course_id"),
+)
+
+# A finished session's detected mistakes with their features and its outcome (version 5), as its first scoring computed
+# them from its events (trainer.scoring.features.stored): they depend on the events and the course content, not on the
+# model, so `trainer score` reads them instead of the events. They apply only under the feature set they were made
+# with (trainer.scoring.features.FEATURE_SET) and the course content they were detected with; others are computed
+# again from the events and replace them. `hash` binds them to the session's events (chain.features_hash): a row
+# edited by plain SQL no longer matches it, is not used, and `trainer sessions verify` reports it.
+features = Table(
+    "features",
+    metadata,
+    Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
+    Column("feature_set", String(64), nullable=False),
+    Column("content_hash", String(128), nullable=False),
+    Column("mistakes", Text, nullable=False),  # JSON text (features.stored): the outcome and each mistake's features
+    Column("hash", String(64), nullable=False),
 )

@@ -46,6 +46,7 @@ from trainer.store.records import (
     SessionRecord,
     SessionStatus,
     StoredEvent,
+    StoredFeatures,
     Trainee,
     Verification,
 )
@@ -554,7 +555,8 @@ class Store:
         The events must continue the session's sequence (event_count + 1, + 2, ...). A terminal event (completed, failed,
         aborted) may only come last; it finishes the session. `score` (a scoring as add_scores takes it; only with a
         terminal event) is stored in the same transaction and becomes the session's score: a session is never finished
-        without it, whenever the process dies. On any failure nothing is stored and the same call can be retried.
+        without it, whenever the process dies; its "features" (see add_scores), if given, are stored with it. On any
+        failure nothing is stored and the same call can be retried.
         """
         batch = list(events)
         if not batch:
@@ -570,6 +572,7 @@ class Store:
         keying = self._hasher(f"store events of session {short}")
         now = _utcnow()
         scoring = None if score is None else _scoring_row({**score, "session_id": session_id}, now)
+        features = None if score is None else score.get("features")
         # The head this store wrote last is usually still the head (a session has one owner). Chaining from it before the
         # write lock is taken keeps the lock short when terminals write at once; the UPDATE checks it still holds, and
         # when it does not, the head is read under the lock and checked as always.
@@ -590,6 +593,8 @@ class Store:
             conn.execute(_APPEND_EVENTS, [_event_row(item) for item in stored])
             if chained is not None:
                 conn.execute(_APPEND_SCORE, chained)
+            if features is not None:
+                conn.execute(_APPEND_FEATURES, _features_row(keying, stored[-1].hash, session_id, features))
             # The ledger keeps the session's new head: rolling the session back to an earlier one no longer matches it.
             head = stored[-1].hash if chained is None else chained["hash"]
             _enter(conn, keying, [("head", session_id, stored[-1].event.seq, head, None)])
@@ -884,7 +889,8 @@ class Store:
 
     def verification(self, session_id: str | None = None) -> Verification:
         """Check the record of one session (id or unique prefix) or of the whole store against its hashes (chain.py,
-        evidence.py): each session's events, identity, scorings and derived fields, and its head against the ledger;
+        evidence.py): each session's events, identity, scorings, derived fields and stored features, and its head
+        against the ledger;
         for the whole store also the ledger itself, the sessions and trainees it names, and every trainee.
 
         One snapshot (a read transaction) for all of it. A keyed database read without its key is checked for
@@ -918,6 +924,11 @@ class Store:
                 query = select(h).where(h.c.session_id.in_([row.id for row in part])).order_by(h.c.session_id, h.c.id)
                 for scoring in conn.execute(query):
                     scorings.setdefault(scoring.session_id, []).append(scoring._mapping)
+                f = schema.features
+                kept = {
+                    r.session_id: r._mapping
+                    for r in conn.execute(select(f).where(f.c.session_id.in_([row.id for row in part])))
+                }
                 for row in part:
                     own = mine.get(row.id, [])
                     legacy += bool(own) and own[0].kind == "legacy"
@@ -925,6 +936,8 @@ class Store:
                     problems += evidence.check_session(
                         row._mapping, stored, unreadable, scorings.get(row.id, []), own, keying
                     )
+                    if row.id in kept:
+                        problems += evidence.check_features(row._mapping, kept[row.id], keying)
             if session_id is None:
                 problems += evidence.missing_sessions({row.id for row in rows}, entries)
                 problems += evidence.check_trainees([r._mapping for r in conn.execute(select(t))], entries)
@@ -1185,6 +1198,9 @@ class Store:
         canonical JSON text). Earlier scorings stay in the history (scores()). All or nothing: an unknown session id
         stores none of them. Two statements for the lot (executemany), however many there are.
 
+        A mapping may also hold "features": {"feature_set", "content_hash", "mistakes"} (the features the scoring was
+        computed from, see stored_features()): they replace the session's stored features, in the same transaction.
+
         With `act` (a rescoring someone asked for), each scoring also gets an audit row (`action`; its detail: the
         scorer, old -> new score and verdict, and `detail`) in the same transaction; with per_session=False the
         transaction gets one row instead, that counts the sessions (a routine rescoring of thousands with the current
@@ -1212,11 +1228,13 @@ class Store:
             # Each scoring is chained after its session's head (its last scoring, else its last event), read locked.
             ids = list(dict.fromkeys(r["session_id"] for r in rows))
             heads: dict[str, tuple[int, str]] = {}
+            event_heads: dict[str, str] = {}
             for first in range(0, len(ids), 900):
                 for sid, count, head, score_head in _driver_rows(
                     conn, heads_of.where(s.c.id.in_(ids[first : first + 900]))
                 ):
                     heads[sid] = (count, score_head or head)
+                    event_heads[sid] = head
             unknown = next((i for i in ids if i not in heads), None)
             if unknown is not None:
                 raise StoreError(f"{self._where}: no session {unknown}; check the session id")
@@ -1238,6 +1256,17 @@ class Store:
                 ],
             )
             _driver_executemany(conn, h.insert(), chained)
+            features = {x["session_id"]: x["features"] for x in scores if x.get("features") is not None}
+            if features:
+                f = schema.features
+                replaced = list(features)
+                for first in range(0, len(replaced), 900):
+                    conn.execute(f.delete().where(f.c.session_id.in_(replaced[first : first + 900])))
+                _driver_executemany(
+                    conn,
+                    f.insert(),
+                    [_features_row(keying, event_heads[sid], sid, given) for sid, given in features.items()],
+                )
             _enter(conn, keying, entries)
             if each:
                 assert trail is not None
@@ -1247,6 +1276,34 @@ class Store:
             elif trail is not None:
                 count = {**(detail or {}), "sessions": len(rows), "scorer": rows[0]["scorer"]}
                 audit.write(conn, [audit.row(action, act=trail, at=now, detail=count)])
+
+    def stored_features(self, session_ids: Sequence[str], feature_set: str, *, chunk: int = 900) -> StoredFeatures:
+        """The features stored with these sessions' scorings (trainer.scoring.features.stored) that apply: made under
+        `feature_set`, and matching their hash (chain.features_hash: bound to the session's events). A row edited by
+        plain SQL is listed as altered instead. Rows of another feature set are left out (the caller computes them
+        again); so is everything in a keyed database this process has no key for (no hash can be checked)."""
+        keying = self._keying
+        if not keying.can_hash:
+            return StoredFeatures({})
+        f, s = schema.features, schema.sessions
+        query = select(f.c.session_id, f.c.feature_set, f.c.content_hash, f.c.mistakes, f.c.hash, s.c.head_hash).join(
+            s, s.c.id == f.c.session_id
+        )
+        ids = list(dict.fromkeys(session_ids))
+        found: dict[str, tuple[str, str]] = {}
+        altered: set[str] = set()
+        digest = chain.features_hash
+        for first in range(0, len(ids), chunk):
+            part = ids[first : first + chunk]
+            with self._reading(f"read the stored features of {len(part)} session(s)") as conn:
+                rows = _driver_rows(conn, query.where(f.c.session_id.in_(part)))
+            for sid, made_under, content_hash, mistakes, stored_hash, head in rows:
+                row = {"session_id": sid, "feature_set": made_under, "content_hash": content_hash, "mistakes": mistakes}
+                if digest(keying, head, row) != stored_hash:
+                    altered.add(sid)
+                elif made_under == feature_set:
+                    found[sid] = (content_hash, mistakes)
+        return StoredFeatures(found, frozenset(altered))
 
     def unscored_sessions(self) -> list[FinishedSession]:
         """The finished (completed, failed, aborted) sessions that have no score, oldest first.
@@ -1543,6 +1600,7 @@ _APPEND_HEAD = select(
     schema.sessions.c.head_hash,
 ).where(schema.sessions.c.id == bindparam("b_id"))
 _APPEND_EVENTS = schema.events.insert()
+_APPEND_FEATURES = schema.features.insert()
 _APPEND_SCORE = schema.scores.insert()
 _APPEND_UPDATE = schema.sessions.update().where(schema.sessions.c.id == bindparam("b_id"))
 _APPEND_UPDATE_IF_HEAD = _APPEND_UPDATE.where(  # the head append() chained from is still the session's head
@@ -1600,6 +1658,17 @@ def _scoring_row(x: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "review": bool(x["review"]),
         "details": details if isinstance(details, str) else canonical_json(details),
     }
+
+
+def _features_row(keying: chain.Keying, head_hash: str, session_id: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """A features row (schema.features) from a scoring's "features", hashed after the session's events' head."""
+    row = {
+        "session_id": session_id,
+        "feature_set": str(given["feature_set"]),
+        "content_hash": str(given["content_hash"]),
+        "mistakes": str(given["mistakes"]),
+    }
+    return {**row, "hash": chain.features_hash(keying, head_hash, row)}
 
 
 def _current_scores(conn: Connection, session_ids: Sequence[str]) -> dict[str, tuple[float | None, bool | None]]:
