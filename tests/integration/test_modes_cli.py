@@ -118,6 +118,7 @@ def test_sessions_of_a_version_4_database_are_exams_and_still_verify(tmp_path):
         ("ALTER TABLE sessions DROP COLUMN mode", {}),
         *((f"ALTER TABLE trainees DROP COLUMN {column}", {}) for column in ("role", "plant", "hire_date", "merged_into")),
         ("DROP TABLE requirements", {}),
+        ("DROP TABLE features", {}),
         ("UPDATE meta SET value = '4' WHERE key = 'schema_version'", {}),
     )
     run = trainer("db", "upgrade", db=url)
