@@ -10,7 +10,7 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalGroup, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
@@ -75,14 +75,18 @@ class PlayerScreen(TrainerScreen[None]):
         # Inputs (busy) and "shown" reports are written one at a time; a key pressed while a report is written waits
         # for it (a few milliseconds) instead of being dropped as a key pressed during a save is.
         self.saving = asyncio.Lock()
+        self.map_turn = False  # on a small terminal: the map has the scene's place (key m)
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="scene-title")
-        # Map and scene share one container, so toggling the map restyles these two panels, not the whole screen.
+        # On a small terminal the map and the scene take turns (key m, show_stage). The map sits in a box of its own,
+        # which is what is shown and hidden: the map's own style never changes on a toggle, so Textual keeps its
+        # rendered lines instead of drawing the whole map again each time it is shown.
         with Vertical(id="stage"):
             if self.course.map is not None:
-                yield Static(id="map")
+                with VerticalGroup(id="map-box"):
+                    yield Static(id="map")
             with VerticalScroll(id="scene-box"):
                 yield Prose(id="feedback")
                 yield Prose(id="scene")
@@ -95,10 +99,22 @@ class PlayerScreen(TrainerScreen[None]):
 
     def on_resize(self) -> None:
         self.set_class(self.size.height < self.COMPACT_BELOW, "compact")
+        self.show_stage()
 
     def action_toggle_map(self) -> None:
         if self.course.map is not None:
-            self.query_one("#stage").toggle_class("show-map")
+            self.map_turn = not self.map_turn
+            self.show_stage()
+
+    def show_stage(self) -> None:
+        """Both panels, or on a small terminal the one whose turn it is. Shown and hidden by their display alone, not
+        by a class: a class would have Textual match the stylesheet against the stage's every widget again (a toggle
+        must paint within a frame, #22)."""
+        if self.course.map is None:
+            return
+        compact = self.has_class("compact")
+        self.query_one("#map-box").display = not compact or self.map_turn
+        self.query_one("#scene-box").display = not compact or not self.map_turn
 
     async def on_mount(self) -> None:
         self.on_resize()
