@@ -11,6 +11,9 @@
    in one app process, with the shipped grading model: goal p95 < 300 ms for both. The app loads the model in the
    background at start (trainer/tui/app.py); the baseline is the same end with the model not yet loaded (what every
    first session of a process paid before: the load blocked the end, 3-10 s on the 2-core machine).
+The start is also measured as whole processes (bench_startup's pair: new `trainer` process to its sign-in screen against
+a new hello-world process, wall clock), beside the in-process Pilot figure. Every figure is a median (or a percentile)
+of all runs, never the best one.
 Usage: python bench/bench_app.py [--runs 10] [--ends 10]
 """
 
@@ -26,6 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import textual
+from bench_startup import APP, HELLO
+from bench_startup import pair as process_pair
+from bench_startup import wall as process_wall
+from goals import goal
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Static
 
@@ -225,16 +233,30 @@ def main() -> None:
 
         hello, ours = asyncio.run(both())
         store.close()
+        db = str(Path(tmp) / "process.db")
+        trainer_start, hello_start = [sys.executable, "-c", APP, db], [sys.executable, "-c", HELLO]
+        process_wall(trainer_start)  # creates the database: a first start, not what a trainee waits for each time
+        whole_ours, whole_hello = process_pair(args.runs // 2 or 1, trainer_start, hello_start)
         redraw, action = asyncio.run(keypress_times(Path(tmp) / "keys.db", library))
         end, debrief = asyncio.run(end_times(Path(tmp) / "ends.db", library, args.ends, preloaded=True))
     h, o = statistics.median(hello), statistics.median(ours)
     print(f"app start to the first interactive screen (Pilot, 80x24), median of {args.runs}")
     print(f"  hello-world Textual app: {h * 1000:7.1f} ms")
     print(f"  trainer sign-in screen:  {o * 1000:7.1f} ms")
-    print(f"  ratio: {o / h:.2f}x (goal <= 1.5x)")
-    print("keypress to first painted frame in the player")
+    print(f"  ratio: {o / h:.2f}x in one process (goal <= 1.5x)")
+    print(
+        f"  whole processes, median of {args.runs // 2 or 1}: trainer {whole_ours[0] * 1000:.0f} ms, hello-world"
+        f" {whole_hello[0] * 1000:.0f} ms, {whole_ours[0] / whole_hello[0]:.2f}x (bench_startup judges goal 1 on this)"
+    )
+    print(f"keypress to first painted frame in the player (Textual {textual.__version__})")
     print(
         f"  redraw (m, map toggle): p50 {percentile(redraw, 50) * 1000:5.1f} ms  p95 {percentile(redraw, 95) * 1000:5.1f} ms (goal p95 < 16 ms)"
+    )
+    goal(
+        "6",
+        f"map toggle redraw p95, Textual {textual.__version__}",
+        f"p95 {percentile(redraw, 95) * 1000:.1f} ms, p50 {percentile(redraw, 50) * 1000:.1f} ms (goal p95 < 16 ms)",
+        percentile(redraw, 95) < 0.016,
     )
     print(
         f"  action (commit+redraw): p50 {percentile(action, 50) * 1000:5.1f} ms  p95 {percentile(action, 95) * 1000:5.1f} ms"
