@@ -12,12 +12,13 @@ import pytest
 from backends import execute, scalars
 from cliproc import trainer
 from test_export_support import CRITICAL, EXPERT, FIXTURES, course, play, register
+from test_rescore import latest
+from test_rescore import one_by_one as from_events  # each session graded alone from its events
 
 import trainer.scoring.features as features
 import trainer.scoring.rescoring as rescoring
 from trainer.course.library import Library, load_library
-from trainer.engine.events import canonical_json
-from trainer.scoring.grade import DEFAULT_MODEL, Grader, details, score_row
+from trainer.scoring.grade import DEFAULT_MODEL, Grader, score_row
 from trainer.scoring.simulate import simulate
 from trainer.store import Store, schema
 
@@ -41,31 +42,6 @@ def store(db_url: str) -> Iterator[Store]:
     with Store.open(db_url, fsync_every_commit=False) as store:
         finish(store, MODEL)
         yield store
-
-
-def from_events(store: Store, grader: Grader) -> dict[str, tuple[str, float, bool, str, bool, str]]:
-    """Each session graded alone from its events (as Store.events reads them): what the scores must be."""
-    out = {}
-    for r in store.sessions():
-        result = grader.score(LIBRARY.courses[r.course_id], [s.event for s in store.events(r.id)])
-        out[r.id] = (
-            result.scorer,
-            result.score,
-            result.passed,
-            result.reason,
-            result.review,
-            canonical_json(details(result)),
-        )
-    return out
-
-
-def latest(store: Store) -> dict[str, tuple[str, float, bool, str, bool, str]]:
-    out = {}
-    for r in store.sessions():
-        h = store.scores(r.id)[-1]
-        assert (r.score, r.passed) == (h.score, h.passed)
-        out[r.id] = (h.scorer, h.score, h.passed, h.reason, h.review, h.details)
-    return out
 
 
 def kept_rows(url: str) -> dict[str, tuple[str, str, str]]:
