@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer.cli import command
-from trainer.cli.outputs import add_force, add_tz
+from trainer.cli.outputs import add_force, add_period, add_tz
 from trainer.errors import ExitCode, TrainerError, UsageError
 from trainer.gcpause import paused_gc
 
@@ -217,15 +217,6 @@ SCORE_FORMATS = ("xlsx", "csv")
 PROGRESS_THRESHOLD = 2000  # sessions or rows; smaller exports finish before a bar would help
 
 
-def _day(text: str) -> Any:
-    from trainer.sitetime import parse_day
-
-    try:
-        return parse_day(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _register_scores(esub: Any) -> None:
     p = command(esub, "scores", scores)
     p.add_argument(
@@ -235,18 +226,7 @@ def _register_scores(esub: Any) -> None:
         "--out", required=True, metavar="FILE", help="the file to write (a new file is readable by you only)"
     )
     add_force(p, "the --out file")
-    p.add_argument(
-        "--since",
-        type=_day,
-        metavar="YYYY-MM-DD",
-        help="attempts started on or after this day (in the site's time zone)",
-    )
-    p.add_argument(
-        "--until",
-        type=_day,
-        metavar="YYYY-MM-DD",
-        help="attempts started on or before this day (in the site's time zone)",
-    )
+    add_period(p)
     p.add_argument("--department", metavar="NAME", help="only trainees of this department (as registered)")
     p.add_argument("--course", metavar="COURSE_ID", help="only this course")
     p.add_argument(

@@ -1,9 +1,10 @@
 """Options shared by commands: --force for every command that writes a file (--out, --html, --report, backups: see
-trainer/outfile.py), --tz for every command that turns times into dates (see trainer/sitetime.py)."""
+trainer/outfile.py), --since/--until and --tz for every command that turns times into dates (see trainer/sitetime.py)."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 
 def add_force(p: argparse.ArgumentParser, what: str = "the output file") -> None:
@@ -13,6 +14,27 @@ def add_force(p: argparse.ArgumentParser, what: str = "the output file") -> None
         action="store_true",
         help=f"replace {what} if it exists (it keeps its permissions); without it an existing file is left alone",
     )
+
+
+def site_day(text: str) -> date:
+    """A YYYY-MM-DD argument: a day of the site's calendar (trainer/sitetime.py), or argparse's one-line error."""
+    from trainer.sitetime import parse_day
+
+    try:
+        return parse_day(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_period(p: argparse.ArgumentParser) -> None:
+    """--since/--until: the attempts a report or a sheet counts, by the day they started in the site's time zone."""
+    for flag, side in (("--since", "on or after"), ("--until", "on or before")):
+        p.add_argument(
+            flag,
+            type=site_day,
+            metavar="YYYY-MM-DD",
+            help=f"attempts started {side} this day (in the site's time zone)",
+        )
 
 
 def add_tz(p: argparse.ArgumentParser) -> None:

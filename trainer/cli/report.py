@@ -9,7 +9,7 @@ import argparse
 from typing import Any
 
 from trainer.cli import command, plain
-from trainer.cli.outputs import add_force, add_tz
+from trainer.cli.outputs import add_force, add_period, add_tz
 from trainer.errors import ExitCode, UsageError
 
 SEVERITY_STYLE = {"minor": "yellow", "serious": "dark_orange", "critical": "bold red"}
@@ -32,18 +32,7 @@ def register(sub: Any) -> None:
 
     p = command(rsub, "course", course)
     p.add_argument("course", metavar="COURSE", help="course id (or course file)")
-    p.add_argument(
-        "--since",
-        type=_day,
-        metavar="YYYY-MM-DD",
-        help="attempts started on or after this day (in the site's time zone)",
-    )
-    p.add_argument(
-        "--until",
-        type=_day,
-        metavar="YYYY-MM-DD",
-        help="attempts started on or before this day (in the site's time zone)",
-    )
+    add_period(p)
     p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML page")
     add_force(p, "the --html file")
     add_tz(p)
@@ -69,15 +58,6 @@ def register(sub: Any) -> None:
 def _group_help(args: argparse.Namespace) -> int:
     """Reports for instructors and HR: a course, a trainee, certifications due, compliance (see trainer report --help)."""
     raise UsageError("choose a report: course, trainee, due or compliance (see trainer report --help)")
-
-
-def _day(text: str) -> Any:
-    from trainer.sitetime import parse_day
-
-    try:
-        return parse_day(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _days(text: str) -> int:
