@@ -42,10 +42,10 @@ from trainer.course.loader import load_course
 from trainer.engine.clock import ManualClock
 from trainer.engine.events import Event, canonical_json
 from trainer.engine.session import Session
-from trainer.export import scores
-from trainer.export.period import Period
 from trainer.export.xlsx import write_tables
 from trainer.gcpause import paused_gc
+from trainer.reports import scores
+from trainer.reports.period import Period
 from trainer.scoring.detect import detect, outcome_of
 from trainer.scoring.grade import score_row
 from trainer.scoring.rubric import SessionScore, score_session

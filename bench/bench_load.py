@@ -52,9 +52,9 @@ _SYNCHRONOUS = {"0": "OFF", "1": "NORMAL", "2": "FULL", "3": "EXTRA"}
 def _play(store: Any, course: Any, badge: str, planned: list[Any], seed: int, pace: float) -> tuple[int, bool]:
     """Play one course as the simulated trainee decided it (`planned`: the engine's events in simulated time, from
     simulate.play with this seed); returns (events stored, stored events == planned)."""
-    from trainer.durable import DurableSession
     from trainer.engine.clock import ManualClock
     from trainer.engine.events import EventKind
+    from trainer.session_service import DurableSession
 
     clock = ManualClock()
     durable = DurableSession.begin(store, course, badge, seed=seed, lang="zh", clock=clock)

@@ -2,7 +2,7 @@
 
 A badge number is no secret (it is printed on the card). When the site turns PINs on (`trainer trainees pins on`, the
 setting 'trainee.pins'), signing in asks for the trainee's PIN: 4 to 8 digits, chosen at the first sign-in (typed twice)
-or set by an instructor (`trainer trainees set-pin BADGE`), stored only as a salted scrypt hash (trainer.security, as
+or set by an instructor (`trainer trainees set-pin BADGE`), stored only as a salted scrypt hash (trainer.instructor_password, as
 the instructor password). Wrong guesses are counted in the database and, after FREE_FAILURES, each makes the next wait
 twice as long (1 s, 2 s, 4 s ... up to MAX_WAIT_MS), so neither another tab nor a restart gives fresh guesses.
 
@@ -15,7 +15,7 @@ import re
 import unicodedata
 
 from trainer.errors import UsageError
-from trainer.security import check_password, hash_secret
+from trainer.instructor_password import check_password, hash_secret
 
 SETTING = "trainee.pins"  # "on" or "off" (absent: off)
 MIN_DIGITS, MAX_DIGITS = 4, 8

@@ -21,7 +21,7 @@ from test_model_cli import store_simulated
 from test_store_migrations import _database_at
 
 from trainer.cli import main
-from trainer.security import SETTING, check_password, hash_password
+from trainer.instructor_password import SETTING, check_password, hash_password
 from trainer.store import Store, audit
 from trainer.store.audit import Act, Actor
 

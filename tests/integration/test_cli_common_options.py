@@ -194,7 +194,7 @@ def test_set_password_goes_to_the_database_given(plant, where, monkeypatch):
     command = ["instructor", "set-password", "--stdin"]
     code, out = run("--db", db, *command) if where == "before" else run(*command, "--db", db)
     assert code == 0, out
-    from trainer.security import SETTING
+    from trainer.instructor_password import SETTING
     from trainer.store.store import Store
 
     with Store.open(db) as store:

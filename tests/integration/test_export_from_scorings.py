@@ -11,8 +11,8 @@ from test_export_support import CRITICAL, EXPERT, SLOW, course, plant_time_zone,
 
 from trainer.course.library import Library
 from trainer.course.model import MistakeSeverity
-from trainer.export import scores
-from trainer.export.period import Period
+from trainer.reports import scores
+from trainer.reports.period import Period
 from trainer.scoring.grade import score_row
 from trainer.scoring.rubric import score_session
 from trainer.sitetime import site_zone

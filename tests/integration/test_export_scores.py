@@ -24,7 +24,7 @@ from test_export_support import (
 )
 
 from trainer.cli import main
-from trainer.export.scores import ATTEMPT_COLUMNS, DEPARTMENT_COLUMNS, TRAINEE_COLUMNS
+from trainer.reports.scores import ATTEMPT_COLUMNS, DEPARTMENT_COLUMNS, TRAINEE_COLUMNS
 from trainer.store.store import Store
 
 TODAY = "2026-06-01"

@@ -13,8 +13,8 @@ import pytest
 
 from trainer.course.loader import load_course
 from trainer.course.model import Course
-from trainer.durable import DurableSession
 from trainer.engine.clock import ManualClock, ms_from_seconds
+from trainer.session_service import DurableSession
 from trainer.store import store as store_module
 from trainer.store.store import Store
 

@@ -227,7 +227,7 @@ def mini() -> Course:
 
 
 def play(store: Any, course: Course, badge: str, steps: list[tuple[float, str]]) -> Any:
-    from trainer.durable import DurableSession
+    from trainer.session_service import DurableSession
 
     clock = ManualClock()
     durable = DurableSession.begin(store, course, badge, seed=11, lang="zh", clock=clock)
@@ -361,7 +361,7 @@ def test_a_changed_statement_with_a_known_id_is_not_stored(ralph, store_with_ses
 
 @needs_lrs
 def test_a_session_that_grows_sends_only_its_new_statements(ralph, tmp_path, mini, monkeypatch, capsys):
-    from trainer.durable import DurableSession
+    from trainer.session_service import DurableSession
     from trainer.store.store import Store
 
     monkeypatch.setenv("TRAINER_LRS_PASSWORD", PASSWORD)
@@ -467,7 +467,7 @@ def test_a_rescore_reaches_the_lrs_as_a_new_statement_and_voids_the_old_one(
 def test_a_session_voided_in_trainer_is_voided_in_the_lrs(ralph, tmp_path, mini, monkeypatch, capsys):
     """An interrupted session is posted as far as it went (suspended); voided by an instructor, its statements are
     voided in the LRS too."""
-    from trainer.durable import DurableSession
+    from trainer.session_service import DurableSession
     from trainer.store.store import Store
 
     monkeypatch.setenv("TRAINER_LRS_PASSWORD", PASSWORD)
@@ -598,7 +598,7 @@ def test_db_set_site_url_name_and_profile_iri(tmp_path, capsys):
     assert len(err) == 4 and all(line.startswith("trainer: error: ") for line in err)
 
     out_file = tmp_path / "s.json"
-    from trainer.durable import DurableSession
+    from trainer.session_service import DurableSession
     from trainer.store.store import Store
 
     with Store.open(db) as store:

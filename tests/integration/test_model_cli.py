@@ -14,10 +14,10 @@ from test_store_migrations import _database_at
 
 from trainer.cli import main
 from trainer.course.loader import load_course
-from trainer.durable import DurableSession
 from trainer.engine.clock import ManualClock
 from trainer.engine.events import EventKind
 from trainer.scoring.simulate import simulate
+from trainer.session_service import DurableSession
 from trainer.store import Store, schema
 
 ROOT = Path(__file__).resolve().parents[2]

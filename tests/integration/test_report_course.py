@@ -12,8 +12,8 @@ import pytest
 from test_export_support import CRITICAL, EXPERT, FIXTURES, PRESS, SLOW, course, plant_time_zone, play, register
 
 from trainer.cli import main
-from trainer.export import course_report
-from trainer.export.period import ALL_DATES, Period
+from trainer.reports import course_report
+from trainer.reports.period import ALL_DATES, Period
 from trainer.scoring.judgement import read
 from trainer.sitetime import zone
 from trainer.store.store import Store

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from test_export_support import CRITICAL, EXPERT, FIXTURES, SLOW, course, plant_time_zone, play, register
 
-from trainer.certification import CertStatus
 from trainer.cli import main
 from trainer.course.library import load_library
-from trainer.export import due, trainee_report
+from trainer.reports import due, trainee_report
+from trainer.reports.certification import CertStatus
 from trainer.store.store import Store
 
 

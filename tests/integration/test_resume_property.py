@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 from trainer.course.library import bundled_dir
 from trainer.course.loader import check_text, load_course
 from trainer.course.model import Course
-from trainer.durable import DurableSession
 from trainer.engine.clock import ManualClock, ms_from_seconds
 from trainer.engine.events import Event
 from trainer.engine.session import replay
+from trainer.session_service import DurableSession
 from trainer.store.records import StoredEvent
 from trainer.store.store import Store
 

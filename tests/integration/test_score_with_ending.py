@@ -127,8 +127,8 @@ def test_a_broken_model_still_finishes_the_session_with_the_rubrics_score(tmp_pa
 
 
 def test_a_model_that_fails_while_grading_gives_the_rubrics_score_with_the_ending(tmp_path, db_url, monkeypatch):
-    from trainer.durable import DurableSession
     from trainer.scoring.grade import Grader
+    from trainer.session_service import DurableSession
 
     def fails(self, course, events):
         raise RuntimeError("model exploded")

@@ -29,7 +29,7 @@ MODEL = Grader.current(DEFAULT_MODEL, strict=True)
 
 def finish(store: Store, grader: Grader) -> None:
     """70 simulated sessions of every bundled course, each stored with its first scoring as a session's end stores it
-    (trainer.durable: the score and the features it was computed from, with the last events)."""
+    (trainer.session_service: the score and the features it was computed from, with the last events)."""
     for s in simulate(COURSES, 70, 2027):
         store.upsert_trainee(s.trainee, "Sim", "stamping")
         record = store.create_session(s.trainee, s.course.id, s.course.version, s.course.content_hash, s.seed, "en")

@@ -22,12 +22,12 @@ from cliproc import trainer
 from sqlalchemy import select
 from test_export_support import CRITICAL, EXPERT, SLOW, course, play, register
 
-from trainer.durable import DurableSession
 from trainer.engine.clock import ManualClock
 from trainer.engine.events import Event, EventKind, canonical_json
 from trainer.scoring.detect import detect, outcome_of
 from trainer.scoring.grade import score_row
 from trainer.scoring.rubric import score_session
+from trainer.session_service import DurableSession
 from trainer.store import chain, dialect, schema
 from trainer.store.store import Store
 

@@ -17,13 +17,13 @@ from test_export_support import MINI
 from test_store_migrations import _database_at
 
 from trainer.course.loader import load_course
-from trainer.durable import DurableSession
 from trainer.engine.clock import ManualClock
 from trainer.engine.events import Event, canonical_json
 from trainer.engine.session import Session
 from trainer.scoring.detect import detect, outcome_of
 from trainer.scoring.grade import score_row
 from trainer.scoring.rubric import score_session
+from trainer.session_service import DurableSession
 from trainer.store import chain, schema
 from trainer.store.store import Store
 

@@ -110,7 +110,7 @@ def test_any_command_that_opens_the_store_scores_them_once(db_url):
 
 def test_opening_the_store_with_nothing_to_score_loads_neither_courses_nor_model(db_url):
     """The look for unscored sessions is one indexed query: nothing else runs unless there is something to score."""
-    from trainer.durable import DurableSession
+    from trainer.session_service import DurableSession
 
     with Store.open(db_url) as store:
         store.upsert_trainee("NEW", "New", "Press")

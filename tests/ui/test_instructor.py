@@ -12,7 +12,7 @@ from screen import Clock, choose, make_app, offered, open_course, screen_text, s
 from textual.widgets import DataTable
 
 from trainer.course.library import load_library
-from trainer.security import SETTING, check_password, hash_password
+from trainer.instructor_password import SETTING, check_password, hash_password
 from trainer.store.store import Store
 from trainer.tui.app import TrainerApp
 from trainer.tui.preview import variables_on_the_way

@@ -9,7 +9,7 @@ import pytest
 from screen import Clock, screen_text
 
 from trainer.course.library import load_library
-from trainer.security import SETTING, hash_password
+from trainer.instructor_password import SETTING, hash_password
 from trainer.store.store import Store
 from trainer.tui.app import TrainerApp
 

@@ -14,10 +14,10 @@ from screen import ROOT, screen_text
 
 from trainer.cli import main
 from trainer.course.library import load_library
-from trainer.durable import DurableSession
 from trainer.engine.clock import ManualClock
-from trainer.export import course_report
+from trainer.reports import course_report
 from trainer.scoring.judgement import read
+from trainer.session_service import DurableSession
 from trainer.store.store import Store
 from trainer.tui.app import TrainerApp
 from trainer.tui.screens.debrief import DebriefScreen

@@ -11,11 +11,11 @@ import pytest
 from test_engine import COURSE, Clock, seed_with
 
 from trainer.course.loader import check_text, load_course
-from trainer.durable import DurableSession
 from trainer.engine.events import EventKind
 from trainer.engine.session import EngineError, Session, replay
-from trainer.export.attempts import attempt
-from trainer.export.course_report import time_in_states
+from trainer.reports.attempts import attempt
+from trainer.reports.course_report import time_in_states
+from trainer.session_service import DurableSession
 from trainer.store.store import Store
 
 ROOT_COURSES = Path(__file__).resolve().parent.parent.parent / "courses"

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from trainer import sitetime
 from trainer.errors import UsageError
-from trainer.export import cells, period
+from trainer.export import cells
+from trainer.reports import period
 
 
 @pytest.mark.parametrize(

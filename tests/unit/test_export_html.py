@@ -7,10 +7,10 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, date
 
 from trainer.course.model import MistakeSeverity, Text
-from trainer.export import display, svg
-from trainer.export.course_report import Bucket, CourseReport, MistakeCount, StateRow
-from trainer.export.html_report import render
-from trainer.export.period import Period
+from trainer.reports import display, svg
+from trainer.reports.course_report import Bucket, CourseReport, MistakeCount, StateRow
+from trainer.reports.html_report import render
+from trainer.reports.period import Period
 
 EVIL = '<script>alert("x")</script> & </svg>'
 

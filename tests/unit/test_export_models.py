@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from trainer.certification import CertStatus
 from trainer.course.library import Library
 from trainer.course.loader import load_course
 from trainer.course.model import MistakeSeverity
 from trainer.engine.clock import ManualClock, ms_from_seconds
 from trainer.engine.session import Session
-from trainer.export import course_report, due, scores, trainee_report
-from trainer.export.attempts import attempt
+from trainer.reports import course_report, due, scores, trainee_report
+from trainer.reports.attempts import attempt
+from trainer.reports.certification import CertStatus
 from trainer.scoring.detect import outcome_of
 from trainer.sitetime import zone
 from trainer.store.records import SessionRecord, SessionStatus, Trainee

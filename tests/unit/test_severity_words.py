@@ -3,7 +3,7 @@ the sheets; a hint costs exactly what the help says."""
 
 from __future__ import annotations
 
-from trainer.export.scores import ATTEMPT_COLUMNS
+from trainer.reports.scores import ATTEMPT_COLUMNS
 from trainer.scoring.judgement import SEVERITY_WORDS
 from trainer.scoring.rubric import HINT_POINTS
 from trainer.tui.i18n import t

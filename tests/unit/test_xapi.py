@@ -443,7 +443,7 @@ def test_the_module_stays_pure():
 
 def test_cli_exports_a_stored_session_the_same_way_twice(tmp_path, mini, validator, capsys):
     from trainer.cli import main
-    from trainer.durable import DurableSession
+    from trainer.session_service import DurableSession
     from trainer.store.store import Store
 
     db = tmp_path / "trainer.db"

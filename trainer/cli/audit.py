@@ -40,7 +40,7 @@ def list_trail(args: argparse.Namespace) -> int:
 
     from trainer.cli.sessions import _since
     from trainer.cli.unscored import open_store
-    from trainer.export.changes import describe
+    from trainer.reports.changes import describe
     from trainer.sitetime import site_zone
 
     with open_store(args) as store:

@@ -252,8 +252,8 @@ def scores(args: argparse.Namespace) -> int:
     from trainer import outfile
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
-    from trainer.export import scores as scores_mod
-    from trainer.export.period import Period, check_order
+    from trainer.reports import scores as scores_mod
+    from trainer.reports.period import Period, check_order
     from trainer.sitetime import site_zone, today
 
     fmt = args.format or Path(args.out).suffix.lower().lstrip(".")
@@ -309,7 +309,7 @@ def scores(args: argparse.Namespace) -> int:
 def _compliance_sheets(store: Any, library: Any, args: argparse.Namespace, lang: str) -> list[Any]:
     """The Compliance sheet and its summary, when requirements are loaded (as of today; --department and --course
     apply, the period does not: compliance is about now)."""
-    from trainer.export import compliance
+    from trainer.reports import compliance
     from trainer.sitetime import site_zone
 
     if not store.requirements():
@@ -346,7 +346,7 @@ def overdue(args: argparse.Namespace) -> int:
     from trainer import outfile
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
-    from trainer.export import compliance
+    from trainer.reports import compliance
     from trainer.sitetime import site_zone
 
     fmt = args.format or Path(args.out).suffix.lower().lstrip(".")

@@ -48,7 +48,7 @@ def _read_password(prompt: str, from_stdin: bool) -> str:
 
 def _ask_new_password(lang: str) -> str:
     """At the terminal: ask until the new password is long enough and typed the same twice (Ctrl+C gives up)."""
-    from trainer.security import MIN_LENGTH
+    from trainer.instructor_password import MIN_LENGTH
 
     while True:
         first = _read_password(t("password.new", lang), False)
@@ -70,7 +70,7 @@ def set_password(args: argparse.Namespace) -> int:
     with the OS user, host and terminal. Every change is recorded (`trainer audit list`).
     """
     from trainer.cli.unscored import open_store
-    from trainer.security import SETTING, check_password, hash_password, refusal
+    from trainer.instructor_password import SETTING, check_password, hash_password, refusal
     from trainer.store.audit import Act
 
     lang = args.lang or "en"  # an administrator's command, in English unless asked (the app, and its prompt, in zh)
@@ -102,7 +102,7 @@ def instructor(args: argparse.Namespace) -> int:
     """
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
-    from trainer.security import SETTING, check_password, refusal
+    from trainer.instructor_password import SETTING, check_password, refusal
 
     with open_store(args) as store:
         if store.get_setting(SETTING) is None:

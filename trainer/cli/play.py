@@ -17,7 +17,7 @@ from trainer.engine.clock import ManualClock, monotonic_ms, ms_from_seconds
 from trainer.errors import ExitCode, TrainerError, UsageError
 
 if TYPE_CHECKING:  # the store and the engine are imported only when a script is played: `trainer --help` stays fast
-    from trainer.durable import DurableSession
+    from trainer.session_service import DurableSession
 
 _LINE = re.compile(r"^\s*(?:(?P<delay>\d+(?:\.\d+)?)\s*)?(?P<action>[a-z0-9][a-z0-9_-]*)?\s*(?:#.*)?$")
 # `on EVENT: ACTION`: answer the random event EVENT with ACTION whenever it fires, wherever the script is then, so one
@@ -141,10 +141,10 @@ def play(args: argparse.Namespace) -> int:
     from trainer.cli.unscored import open_store
     from trainer.course.library import resolve_course
     from trainer.course.loader import load_course
-    from trainer.durable import DurableSession
     from trainer.engine.events import EventKind
     from trainer.engine.modes import Mode
     from trainer.engine.session import EngineError
+    from trainer.session_service import DurableSession
 
     if args.dry_run and args.resume:
         raise UsageError("--dry-run plays a new session without a database; it cannot --resume one")

@@ -1,6 +1,6 @@
 """`trainer report ...`: reports for instructors and HR, as rich tables in the terminal (and one HTML page).
 
-The numbers come from trainer/export/course_report.py, trainee_report.py and due.py; this module only draws them.
+The numbers come from trainer/reports/course_report.py, trainee_report.py and due.py; this module only draws them.
 """
 
 from __future__ import annotations
@@ -91,8 +91,8 @@ def course(args: argparse.Namespace) -> int:
     """
     from trainer import outfile
     from trainer.cli.unscored import open_store
-    from trainer.export import course_report
-    from trainer.export.period import Period, check_order
+    from trainer.reports import course_report
+    from trainer.reports.period import Period, check_order
     from trainer.sitetime import site_zone
 
     check_order(args.since, args.until)
@@ -106,7 +106,7 @@ def course(args: argparse.Namespace) -> int:
             raise UsageError(f"no course {course_id!r} in the library and no session of it in the database")
     print_course(_console(), report, _lang(args))
     if args.html:
-        from trainer.export.html_report import write_html
+        from trainer.reports.html_report import write_html
 
         path = write_html(report, args.html, lang=_lang(args), force=args.force)
         _console().print(f"wrote {path}", style="dim")
@@ -130,8 +130,8 @@ def print_course(console: Any, r: Any, lang: str) -> None:
     from rich import box
     from rich.table import Table
 
-    from trainer.export import display
-    from trainer.export.attempts import SEVERITIES
+    from trainer.reports import display
+    from trainer.reports.attempts import SEVERITIES
 
     version = f"version {r.version}" if r.version else "not in the library"
     console.print(f"[bold]{_esc(r.title.get(lang))}[/bold]  {_esc(r.course_id)} ({version}), {r.period.describe()}")
@@ -245,7 +245,7 @@ def trainee(args: argparse.Namespace) -> int:
     """One trainee: every attempt (newest first), the trend of their scores, and the certification of each course."""
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
-    from trainer.export import trainee_report
+    from trainer.reports import trainee_report
     from trainer.sitetime import site_zone, today
 
     library = load_library(args.courses)
@@ -260,8 +260,8 @@ def print_trainee(console: Any, r: Any, lang: str) -> None:
     from rich import box
     from rich.table import Table
 
-    from trainer.export import display
-    from trainer.export.attempts import SEVERITIES
+    from trainer.reports import display
+    from trainer.reports.attempts import SEVERITIES
     from trainer.sitetime import wall
 
     t = r.trainee
@@ -351,7 +351,7 @@ def due(args: argparse.Namespace) -> int:
 
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
-    from trainer.export import due as due_mod
+    from trainer.reports import due as due_mod
     from trainer.sitetime import site_zone, today
 
     library = load_library(args.courses)
@@ -463,7 +463,7 @@ def compliance(args: argparse.Namespace) -> int:
 
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
-    from trainer.export import compliance as compliance_mod
+    from trainer.reports import compliance as compliance_mod
     from trainer.sitetime import site_zone
 
     lang = _lang(args)

@@ -178,7 +178,7 @@ def show(args: argparse.Namespace) -> int:
 
 def print_trail(console: Any, trail: list[Any], zone: tzinfo) -> None:
     """The session's audit rows (voids, relabels, rescorings): when, who (OS user, host, terminal), what, why."""
-    from trainer.export.changes import describe
+    from trainer.reports.changes import describe
 
     for row in trail:
         why = f": {plain(row.reason)}" if row.reason else " (no reason given)"

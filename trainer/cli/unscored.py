@@ -1,6 +1,6 @@
 """Finished sessions without a score: every command that opens the store looks for them and scores them.
 
-Since schema version 3 a session's ending and its score are stored in one transaction (trainer.durable), so a finished
+Since schema version 3 a session's ending and its score are stored in one transaction (trainer.session_service), so a finished
 session always has its score. A database written by an older Trainer may still hold finished sessions without one (the
 process was killed between its two writes), which a score sheet would count as never passed. open_store() opens the
 store and looks for them with one indexed query; only if there are any does it load the courses and the model, and it

@@ -18,7 +18,7 @@ from typing import Any
 
 from trainer import outfile
 from trainer.export.cells import csv_text
-from trainer.export.scores import ScoreSheet, Table, yes_no
+from trainer.reports.scores import ScoreSheet, Table, yes_no
 
 
 def write_csv(

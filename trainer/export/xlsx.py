@@ -27,7 +27,7 @@ from openpyxl.utils import get_column_letter
 
 from trainer import outfile
 from trainer.export.cells import FORMULA_STARTS, storable, unstorable
-from trainer.export.scores import ABOUT_NAME, ABOUT_TITLE, Column, ScoreSheet, Table
+from trainer.reports.scores import ABOUT_NAME, ABOUT_TITLE, Column, ScoreSheet, Table
 from trainer.sitetime import zone_name
 
 _HEADER_FONT = Font(bold=True)

@@ -230,7 +230,7 @@ Index(None, audit.c.session_id, audit.c.id)
 Index(None, audit.c.action, audit.c.id)
 Index(None, audit.c.at)
 # A trainee's PIN (schema version 4), asked at sign-in when the site turns PINs on (settings 'trainee.pins'): a salted
-# scrypt hash (trainer.security), who set it, and the wrong guesses since the last right one, with the time before
+# scrypt hash (trainer.instructor_password), who set it, and the wrong guesses since the last right one, with the time before
 # which no guess is tried (the growing delay; kept here so that another tab or a restart does not reset it).
 trainee_pins = Table(
     "trainee_pins",

@@ -167,7 +167,7 @@ class TrainerApp(App[None]):
 
     def preload_grader(self) -> None:
         """Load the grading model in a worker thread (once per process): it takes seconds, and a session is graded
-        when it ends (trainer/durable.py), so the end must not wait for it. Called when a trainee signs in."""
+        when it ends (trainer/session_service.py), so the end must not wait for it. Called when a trainee signs in."""
         from trainer.scoring.grade import preload
 
         if not any(w.name == "preload-grader" for w in self.workers):

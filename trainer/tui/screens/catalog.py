@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from trainer.certification import CertStatus, certification
 from trainer.course.model import Course
+from trainer.reports.certification import CertStatus, certification
 from trainer.store.records import SessionRecord
 from trainer.text import shown
 from trainer.tui.linebreak import wrap

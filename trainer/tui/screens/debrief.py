@@ -105,7 +105,7 @@ class DebriefScreen(TrainerScreen[None]):
         if history:
             last = history[-1]
             judged, self.result = read(last.details), (last.score, last.passed, last.scorer)
-        else:  # the ending was stored without a score (see durable.py): grade it now, as the next command would
+        else:  # the ending was stored without a score (see session_service.py): grade it now, as the next command would
             score = self.given_score or await asyncio.to_thread(Grader.current().score, self.course, self.events)
             judged, self.result = read(details(score)), (score.score, score.passed, score.scorer)
         self.rows = explained(self.course, self.events, judged)

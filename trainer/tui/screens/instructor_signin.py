@@ -38,7 +38,7 @@ class InstructorSignInScreen(TrainerScreen[None]):
         self.query_one("#instructor-signin-message", Static).update(self.app.tr(key, **values) if key else "")
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
-        from trainer.security import SETTING, check_password, wait_seconds
+        from trainer.instructor_password import SETTING, check_password, wait_seconds
 
         password = event.value
         event.input.value = ""

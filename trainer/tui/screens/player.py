@@ -16,12 +16,12 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from trainer.course.model import Course, Outcome
-from trainer.durable import DurableSession
 from trainer.engine.events import Event, EventKind
 from trainer.engine.modes import Mode
 from trainer.engine.session import EngineError, ReplayMismatch
 from trainer.errors import TrainerError
 from trainer.scoring.detect import declared_rule
+from trainer.session_service import DurableSession
 from trainer.store.records import StoredEvent
 from trainer.tui.look import clock_text
 from trainer.tui.mapdraw import draw_map, legend

@@ -1,6 +1,6 @@
 """Instructor mode's reports: one course's report (mistakes, heat map by state, time per state) and the retraining list.
 
-The numbers are those of `trainer report course` and `trainer report due` (trainer/export/course_report.py and due.py);
+The numbers are those of `trainer report course` and `trainer report due` (trainer/reports/course_report.py and due.py);
 this screen only shows them as DataTables. Reached from instructor mode (push ReportsScreen()); `c` moves to the next
 course, escape goes back. Texts live here rather than in i18n.py: they are the screen's own, in both languages.
 """
@@ -16,10 +16,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
-from trainer.export import display
-from trainer.export.attempts import SEVERITIES
-from trainer.export.course_report import CourseReport
-from trainer.export.due import Due
+from trainer.reports import display
+from trainer.reports.attempts import SEVERITIES
+from trainer.reports.course_report import CourseReport
+from trainer.reports.due import Due
 from trainer.scoring.judgement import SEVERITY_WORDS
 from trainer.text import shown
 from trainer.tui import compat
@@ -138,7 +138,7 @@ class ReportsScreen(TrainerScreen[None]):
 
     def _read(self) -> tuple[CourseReport | None, list[Due]]:
         """Runs in a thread: the store and the detection are slow enough to freeze the screen."""
-        from trainer.export import course_report, due
+        from trainer.reports import course_report, due
 
         app = self.app
         report = None

@@ -6,7 +6,7 @@ Three tables, built here once and written by xlsx.py (all three sheets) and csvs
 - attempts: every attempt in the period, with its mistakes by severity;
 - departments: per department and course, how many trained, passed, and hold a valid, expiring or expired certification.
 
-Certification columns come from trainer.certification (the one rule), applied to every pass on record, as of `today`:
+Certification columns come from trainer.reports.certification (the one rule), applied to every pass on record, as of `today`:
 the period picks which attempts are counted, not which passes certify. docs/reports.md describes every column.
 """
 
@@ -20,12 +20,12 @@ from operator import attrgetter
 from typing import Any
 
 from trainer import __version__
-from trainer.certification import Certification, CertStatus, certification
 from trainer.course.library import Library
 from trainer.course.model import Text
 from trainer.errors import UsageError
-from trainer.export.attempts import Attempt, attempt, attempt_from_facts, is_attempt
-from trainer.export.period import ALL_DATES, Period
+from trainer.reports.attempts import Attempt, attempt, attempt_from_facts, is_attempt
+from trainer.reports.certification import Certification, CertStatus, certification
+from trainer.reports.period import ALL_DATES, Period
 from trainer.scoring.judgement import SEVERITY_WORDS
 from trainer.sitetime import day, site_zone, wall, zone_name
 from trainer.store.records import AttemptFacts, SessionRecord, SessionStatus, Trainee

@@ -13,13 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, tzinfo
 
-from trainer.certification import Certification, certification
 from trainer.course.library import Library
 from trainer.course.model import Text
 from trainer.engine.events import Event
 from trainer.errors import UsageError
-from trainer.export.attempts import Attempt, attempt, is_attempt
-from trainer.export.changes import MARKED, Change, changes
+from trainer.reports.attempts import Attempt, attempt, is_attempt
+from trainer.reports.certification import Certification, certification
+from trainer.reports.changes import MARKED, Change, changes
 from trainer.sitetime import site_zone
 from trainer.store.audit import AuditRecord
 from trainer.store.records import SessionRecord, Trainee

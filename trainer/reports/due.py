@@ -2,8 +2,8 @@
 required courses never passed whose first deadline falls within those days or has passed; for HR to schedule.
 
 Pure: `build()` takes session records, trainees, the course library and the requirements; `load()` reads the store.
-Status and dates come from trainer.certification (the one rule) and, for a required course not yet passed, its first
-deadline from trainer.export.compliance; a course no longer in the library has no known validity and is left out.
+Status and dates come from trainer.reports.certification (the one rule) and, for a required course not yet passed, its first
+deadline from trainer.reports.compliance; a course no longer in the library has no known validity and is left out.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
 
-from trainer.certification import CertStatus, certification
 from trainer.course.library import Library
 from trainer.course.model import Text
-from trainer.export import compliance
+from trainer.reports import compliance
+from trainer.reports.certification import CertStatus, certification
 from trainer.sitetime import site_zone
 from trainer.store.records import Requirement, SessionRecord, Trainee
 from trainer.store.store import Store

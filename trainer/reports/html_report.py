@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 
 from trainer import __version__, outfile, sitetime
-from trainer.export import display, svg
-from trainer.export.attempts import SEVERITIES
-from trainer.export.course_report import CourseReport
+from trainer.reports import display, svg
+from trainer.reports.attempts import SEVERITIES
+from trainer.reports.course_report import CourseReport
 from trainer.text import for_html as escape
 
 CSS = """

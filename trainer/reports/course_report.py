@@ -22,9 +22,9 @@ from datetime import date, timedelta, tzinfo
 
 from trainer.course.model import Course, MistakeSeverity, Text
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind
-from trainer.export.attempts import SEVERITIES, Attempt, attempt, is_attempt, played_on
-from trainer.export.changes import MARKED, Change, changes
-from trainer.export.period import ALL_DATES, Period
+from trainer.reports.attempts import SEVERITIES, Attempt, attempt, is_attempt, played_on
+from trainer.reports.changes import MARKED, Change, changes
+from trainer.reports.period import ALL_DATES, Period
 from trainer.sitetime import day as site_day
 from trainer.sitetime import site_zone
 from trainer.store.audit import AuditRecord

@@ -2,7 +2,7 @@
 
 Each cell is one of: valid, expiring (with the days left), expired, in progress (attempted, never passed), never
 started, not required, or unknown (the course is not in the library, so its validity is not known). Validity comes from
-trainer.certification (the one rule, as every sheet); who must hold what from the requirements HR loaded
+trainer.reports.certification (the one rule, as every sheet); who must hold what from the requirements HR loaded
 (trainer.hr, Store.requirements). A required course not yet passed is *due* by its first deadline: the later of the
 trainee's hire date (else the day they were registered) and the day the requirement was first loaded, plus its days;
 when more than one requirement asks for the course, the earliest deadline counts. Overdue: expired, or not yet passed
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from enum import StrEnum
 
-from trainer.certification import CertStatus, certification
 from trainer.course.library import Library
-from trainer.export.scores import Column, Table
+from trainer.reports.certification import CertStatus, certification
+from trainer.reports.scores import Column, Table
 from trainer.sitetime import day, site_zone
 from trainer.store.records import Requirement, SessionRecord, SessionStatus, Trainee
 from trainer.store.store import Store
