@@ -10,6 +10,7 @@ from trainer.course.loader import load_course
 from trainer.course.model import Course
 from trainer.engine.clock import ManualClock, ms_from_seconds
 from trainer.engine.events import Event, EventKind
+from trainer.engine.modes import Mode, draw_hidden
 from trainer.engine.session import Session
 from trainer.scoring.detect import DetectedMistake, detect, outcome_of
 from trainer.scoring.rubric import SessionScore, score_session
@@ -53,14 +54,27 @@ class Played:
         return [str(e.data["event"]) for e in self.events if e.kind is EventKind.RANDOM_EVENT]
 
 
-def play(course_id: str, steps: list[str | float], *, seed: int = 0, event: bool | None = None) -> Played:
+def play(
+    course_id: str,
+    steps: list[str | float],
+    *,
+    seed: int = 0,
+    event: bool | None = None,
+    faults: dict[str, object] | None = None,
+) -> Played:
     """Play `steps`: an action id is chosen after 2 s of thinking; a number waits that many seconds (timers may fire).
 
-    `event` forces every random event on (True) or off (False); None leaves them to the seed.
+    `event` forces every random event on (True) or off (False); None leaves them to the seed. `faults` plays a practice
+    session from the first seed (from `seed` on) that draws these hidden faults; without it the session is played under
+    the rules before modes, from the values the course declares.
     """
     course = load_course(COURSES / f"{course_id}.yaml")
     clock = ScriptClock()
-    session = Session(course, seed, clock=clock)
+    mode = None
+    if faults is not None:
+        mode = Mode.PRACTICE
+        seed = next(s for s in range(seed, seed + 1000) if faults.items() <= draw_hidden(course, s).items())
+    session = Session(course, seed, clock=clock, mode=mode)
     if event is not None:
         session.roll = lambda ev: event
     events = session.start()
@@ -78,9 +92,9 @@ def play(course_id: str, steps: list[str | float], *, seed: int = 0, event: bool
     return Played(course, events, mistakes, score_session(course, mistakes, outcome_of(events)), session)
 
 
-def expert_passes(course_id: str, expert: list[str | float]) -> Played:
+def expert_passes(course_id: str, expert: list[str | float], faults: dict[str, object] | None = None) -> Played:
     """The expert path, random events off: completed, no mistake at all, full marks."""
-    played = play(course_id, expert, event=False)
+    played = play(course_id, expert, event=False, faults=faults)
     assert played.outcome == "completed"
     assert played.mistakes == []
     assert played.score.passed and played.score.score == 100

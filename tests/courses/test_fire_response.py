@@ -6,14 +6,14 @@ from golden import expert_passes, play
 
 COURSE = "fire-response"
 EXPERT = [
-    "raise_alarm", "cut_power", "take_co2",
+    "raise_alarm", "cut_power", "check_ext", "take_co2",
     "approach_aisle", "pull_pin", "discharge_base",
     "hand_over", "close_fire_door", "take_stairs",
     "report_in", "wait_all_clear",
 ]  # fmt: skip
 # With both events forced on: the fire gets into the cable tray after it seemed out, and Lao Wang is missing.
 EXPERT_EVENTS = [
-    "raise_alarm", "cut_power", "take_co2",
+    "raise_alarm", "cut_power", "check_ext", "take_co2",
     "approach_aisle", "pull_pin", "discharge_base",
     "back_off_tray", "close_fire_door", "take_stairs",
     "report_in", "tell_fire_team", "wait_all_clear",
@@ -61,7 +61,8 @@ def test_water_on_the_live_cabinet_is_a_critical_incident():
 
 
 def test_hurried_fighter_without_alarm_or_isolation_fails():
-    """Straight at the fire: no alarm first, power never cut, the pin forgotten, then the lift out."""
+    """Straight at the fire: no alarm first, power never cut, the extinguisher grabbed unchecked, the pin forgotten, then
+    the lift out."""
     steps = ["fight_first", "approach_aisle", "discharge_base_pin_in", "pull_pin", "discharge_base",
              "raise_alarm", "hand_over", "close_fire_door", "take_lift", "report_in", "wait_all_clear"]  # fmt: skip
     played = play(COURSE, steps, event=False)
@@ -70,13 +71,14 @@ def test_hurried_fighter_without_alarm_or_isolation_fails():
         ("FIGHT_BEFORE_ALARM", "serious"),
         ("PIN_NOT_PULLED", "minor"),
         ("USED_LIFT", "serious"),
+        ("SKIPPED_CHECK_EXT", "minor"),
         ("SKIPPED_CUT_POWER", "serious"),
     ]
-    assert played.score.score == 50 and not played.score.passed
+    assert played.score.score == 45 and not played.score.passed
 
 
 def test_exit_not_behind_and_aiming_at_the_smoke_then_backing_off_the_long_way():
-    steps = ["raise_alarm", "cut_power", "take_co2", "approach_far", "pull_pin", "discharge_flames",
+    steps = ["raise_alarm", "cut_power", "check_ext", "take_co2", "approach_far", "pull_pin", "discharge_flames",
              "back_off_long_way", "close_fire_door", "take_stairs", "report_in", "wait_all_clear"]  # fmt: skip
     played = play(COURSE, steps, event=False)
     assert played.outcome == "completed"
@@ -177,3 +179,39 @@ def test_skipping_the_fire_door_is_found_from_the_procedure_alone():
     played = play(COURSE, steps, event=False)
     assert played.codes() == [("SKIPPED_CLOSE_FIRE_DOOR", "serious")]
     assert played.outcome == "completed" and played.score.score == 85
+
+
+# --- the hidden fault: the CO2 extinguisher on the column was used and hung back (co2_spent) ---------------------------
+SPENT = {"co2_spent": True}
+EXPERT_SPENT = [
+    "raise_alarm", "cut_power", "check_ext_spent", "take_powder_only",
+    "approach_aisle", "pull_pin", "discharge_base",
+    "hand_over", "close_fire_door", "take_stairs",
+    "report_in", "wait_all_clear",
+]  # fmt: skip
+
+
+def test_the_check_finds_the_spent_extinguisher_and_the_expert_takes_the_powder():
+    at_decide = play(COURSE, ["raise_alarm", "cut_power", "check_ext_spent"], event=False, faults=SPENT)
+    offered = [o.action.id for o in at_decide.session.available()]
+    assert "take_co2" not in offered and "take_powder_only" in offered  # a known empty one is not offered again
+    played = expert_passes(COURSE, EXPERT_SPENT, faults=SPENT)
+    assert played.session.variables["ext"] == "powder"
+
+
+def test_grabbing_the_spent_extinguisher_unchecked_lets_the_fire_grow():
+    steps = ["raise_alarm", "cut_power", "take_co2", "approach_aisle", "pull_pin", "discharge_base_empty",
+             "back_off", "close_fire_door", "take_stairs", "report_in", "wait_all_clear"]  # fmt: skip
+    played = play(COURSE, steps, event=False, faults=SPENT)
+    assert played.outcome == "completed"
+    mistake = played.mistakes[0]
+    assert (mistake.code, str(mistake.severity)) == ("EXTINGUISHER_NOT_CHECKED", "serious")
+    assert mistake.standard == "OSHA 29 CFR 1910.157(e)(2); GB 50444-2008 ch. 5"
+    assert [d.mistake.code for d in played.score.deductions] == ["EXTINGUISHER_NOT_CHECKED"]
+    assert played.score.score == 85
+
+
+def test_a_good_extinguisher_taken_unchecked_costs_only_the_minor_check():
+    steps = [s for s in EXPERT if s != "check_ext"]
+    played = play(COURSE, steps, event=False, faults={"co2_spent": False})
+    assert played.codes() == [("SKIPPED_CHECK_EXT", "minor")]

@@ -1,9 +1,12 @@
 """Golden paths of the shift-start press check: the curtain gap found at rest at bolster height, locked and tagged out,
-re-tested."""
+re-tested; and, on the sessions that draw no gap (the hidden fault curtain_gap), the same checks passed and signed."""
 
 from __future__ import annotations
 
-from golden import expert_passes, play
+from golden import COURSES, expert_passes, play
+
+from trainer.course.loader import load_course
+from trainer.engine.modes import draw_hidden
 
 COURSE = "press-shift-check"
 EXPERT = [
@@ -144,3 +147,51 @@ def test_leaving_the_button_box_by_the_die_defeats_the_two_hand_control():
     played = play(COURSE, steps, event=False)
     assert played.codes() == [("TWO_HAND_CONTROL_DEFEATED", "serious")]
     assert played.outcome == "completed" and played.score.score == 85
+
+
+# --- the hidden fault: the curtain refitted too high, or not (curtain_gap) ----------------------------------------------
+NO_GAP = {"curtain_gap": False}
+EXPERT_NO_GAP = before("test_static") + ["test_static_ok", "test_top", "test_mid", "test_low_ok", "sign_ok"]
+EXPERT_NO_GAP += ["fix_with_tool_ok"]
+
+
+def test_the_goldens_above_play_the_declared_gap_and_sessions_draw_both():
+    course = load_course(COURSES / f"{COURSE}.yaml")
+    assert course.variables["curtain_gap"] is True
+    assert {draw_hidden(course, seed)["curtain_gap"] for seed in range(20)} == {False, True}
+
+
+def test_without_the_gap_the_expert_tests_signs_and_runs_the_shift_with_full_marks():
+    assert expert_passes(COURSE, EXPERT_NO_GAP, faults=NO_GAP).session.state.id == "done_shift"
+
+
+def test_the_same_rod_test_finds_the_gap_when_there_is_one():
+    played = play(COURSE, before("test_static") + ["test_static"], event=False, faults={"curtain_gap": True})
+    assert played.session.state.id == "defect"
+
+
+def test_ticking_the_curtain_without_the_gap_is_still_the_same_mistake():
+    played = play(COURSE, before("fetch_rod") + ["skip_curtain", "fix_with_tool_ok"], event=False, faults=NO_GAP)
+    assert played.outcome == "completed"
+    assert played.codes() == [("CURTAIN_TEST_SKIPPED", "serious")]  # no defect steps are due on a sound press
+    assert played.score.score == 85
+
+
+def test_a_stop_test_low_down_before_the_static_test_is_deducted_even_when_it_passes():
+    steps = before("test_static") + ["test_low_early", "test_static_ok", "test_top", "test_mid", "sign_ok"]
+    played = play(COURSE, [*steps, "fix_with_tool_ok"], event=False, faults=NO_GAP)
+    assert played.codes() == [("NO_STATIC_TEST_FIRST", "serious")]
+    assert played.outcome == "completed" and played.score.score == 85
+
+
+def test_signing_after_the_static_test_alone_is_not_a_full_test():
+    steps = before("test_static") + ["test_static_ok", "sign_partial", "fix_with_tool_ok"]
+    played = play(COURSE, steps, event=False, faults=NO_GAP)
+    assert played.codes() == [("CURTAIN_NOT_FULLY_TESTED", "serious")]
+
+
+def test_a_hand_in_the_die_with_a_foot_at_the_pedal_fails_even_when_the_curtain_holds():
+    played = play(COURSE, [*EXPERT_NO_GAP[:-1], "fix_by_hand_curtain"], event=False, faults=NO_GAP)
+    assert played.outcome == "incident"
+    assert played.codes() == [("HAND_IN_DIE_FOOT_ON_PEDAL", "critical")]
+    assert not played.score.passed

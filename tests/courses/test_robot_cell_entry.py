@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from golden import expert_passes, play
+from golden import COURSES, expert_passes, play
+
+from trainer.course.loader import load_course
+from trainer.engine.modes import draw_hidden
 
 COURSE = "robot-cell-entry"
 EXPERT = [
@@ -144,3 +147,44 @@ def test_restoring_the_clamp_air_for_the_teach_is_a_serious_mistake_and_the_air_
     assert forgot.codes() == [("AIR_NOT_RESTORED", "minor")] and forgot.outcome == "completed"
     teaching = play(COURSE, before("enter_teach"), event=False)
     assert teaching.session.variables["air_locked"] is True
+
+
+# --- the hidden fault: a fixture air valve that passes air when closed (valve_passing) ---------------------------------
+PASSING = {"valve_passing": True}
+EXPERT_PASSING = before("try_start") + ["try_start_passing", "lock_branch"] + after("enter_gate")
+
+
+def test_the_declared_valve_holds_and_sessions_draw_both():
+    course = load_course(COURSES / f"{COURSE}.yaml")
+    assert course.variables["valve_passing"] is False  # the goldens above play the declared value
+    assert {draw_hidden(course, seed)["valve_passing"] for seed in range(20)} == {False, True}
+
+
+def test_the_verification_finds_the_passing_valve_and_the_expert_locks_the_branch_valve():
+    played = expert_passes(COURSE, EXPERT_PASSING, faults=PASSING)
+    assert played.session.variables["branch_locked"] is False  # restored with the fixture air before AUTO
+
+
+def test_the_verification_finds_nothing_when_the_valve_holds():
+    played = play(COURSE, before("try_start") + ["try_start"], event=False, faults={"valve_passing": False})
+    assert "lock_branch" not in [o.action.id for o in played.session.available()]
+    assert expert_passes(COURSE, EXPERT, faults={"valve_passing": False}).score.score == 100
+
+
+def test_skipping_the_verification_with_a_passing_valve_snaps_a_clamp():
+    steps = [s if s != "replace_pin" else "replace_pin_unverified" for s in EXPERT if s != "try_start"]
+    played = play(COURSE, steps, event=False, faults=PASSING)
+    assert played.outcome == "completed"
+    mistake = played.mistakes[0]
+    assert (mistake.code, str(mistake.severity)) == ("AIR_ISOLATION_NOT_VERIFIED", "serious")
+    assert mistake.standard == "OSHA 29 CFR 1910.147(d)(6); 1910.147(d)(5)(iii)"
+    assert [d.mistake.code for d in played.score.deductions] == ["AIR_ISOLATION_NOT_VERIFIED"]
+    assert played.score.score == 85 and played.score.passed
+
+
+def test_going_in_knowing_the_valve_passes_is_deducted():
+    steps = before("try_start") + ["try_start_passing"] + after("enter_gate")
+    steps[steps.index("replace_pin")] = "replace_pin_passing"
+    played = play(COURSE, steps, event=False, faults=PASSING)
+    assert played.codes() == [("PASSING_VALVE_NOT_ISOLATED", "serious")]
+    assert played.score.score == 85

@@ -91,3 +91,33 @@ def test_a_session_resumes_with_the_script_whose_on_line_answered_the_event(tmp_
     again = trainer("play", str(course), "--badge", "E6", "--script", str(script), "--resume", sid, db=db_url)
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.splitlines()[-1] == "outcome: completed, score 100, passed (score 100 of at least 80)"
+
+
+def test_an_exam_meets_the_key_event_on_a_seed_where_practice_would_not(tmp_path, db_url):
+    """Issue 20 item 9: in an exam (play's default) every key event happens, whatever the seed draws; the stored exam
+    replays, resumes and verifies with the event in it."""
+    seed = seed_where(False)
+    course = tmp_path / "forklift.yaml"
+    course.write_text(COURSE, encoding="utf-8")
+
+    def exam(badge: str, lines: list[str], *extra: str):
+        script = tmp_path / f"{badge}.txt"
+        script.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        args = ["play", str(course), "--badge", badge, "--name", "王", "--department", "冲压", "--script", str(script)]
+        return trainer(*args, "--seed", str(seed), *extra, db=db_url)
+
+    practice, _ = play(tmp_path, db_url, seed, ["on forklift: wave_through", "2 lock", "3 work"], "K1")
+    assert practice.stdout.count("chose") == 2 and "random_event" not in practice.stdout  # not drawn on this seed
+    run = exam("K2", ["on forklift: wave_through", "2 lock", "3 work"])
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("chose") == 3 and "stored 3 random_event" in run.stdout
+    assert run.stdout.splitlines()[-1] == "outcome: completed, score 100, passed (score 100 of at least 80)"
+    ignored = exam("K3", ["2 lock", "3 work"])
+    assert "score 100" not in ignored.stdout.splitlines()[-1]  # the event came, unanswered: IGNORED_FORKLIFT
+    first = exam("K4", ["on forklift: wave_through", "2 lock"])
+    sid = first.stdout.splitlines()[0].split()[1]
+    assert "unfinished" in first.stdout.splitlines()[-1]
+    again = exam("K4", ["on forklift: wave_through", "2 lock", "3 work"], "--resume", sid)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert again.stdout.splitlines()[-1] == "outcome: completed, score 100, passed (score 100 of at least 80)"
+    assert trainer("sessions", "verify", db=db_url).returncode == 0

@@ -122,6 +122,35 @@ def test_bundled_course_is_fully_covered_by_course_test(path: Path):
     assert done == total
 
 
+# A space between two Chinese characters or full-width marks: a `zh: >-` text folded over several lines (YAML joins
+# the lines with a space, right for English, wrong for Chinese).
+_CJK = "[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"
+_FOLDED = re.compile(f"{_CJK}\\s+{_CJK}")
+
+
+def _chinese_texts(node: Any, where: str = ""):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "map":
+                continue  # a map label may hold a space on purpose: the box wraps it there
+            if key == "zh" and isinstance(value, str):
+                yield f"{where}.zh", value
+            else:
+                yield from _chinese_texts(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            yield from _chinese_texts(item, f"{where}[{i}]")
+
+
+@pytest.mark.parametrize("path", COURSE_FILES, ids=lambda p: p.name)
+def test_bundled_chinese_texts_have_no_space_between_characters(path: Path):
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    folded = [f"{where}: {m.group()!r}" for where, text in _chinese_texts(data) if (m := _FOLDED.search(text))]
+    assert folded == []
+
+
 # --- (c) the press course as a trainee and an instructor see it --------------------------------------------------------
 
 
