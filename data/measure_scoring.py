@@ -8,9 +8,12 @@ starter data (train.jsonl.gz to train, holdout.jsonl.gz to test; trainees disjoi
    growing numbers of training sessions;
 3. the ceiling of the review queue: the synthetic raters' exact label distribution for each holdout mistake (drawn 200
    times per rater) used as a perfect model's probabilities: the share of wrong grades a 15% queue of its least
-   confident rows catches. No model can expect to do better on these labels (their slips are random).
+   confident rows catches. No model can expect to do better on these labels (their slips are random);
+4. other review signals than the confidence, each flagging the same 15% of the holdout rows (a threshold chosen on the
+   holdout itself, which flatters every signal alike): the margin between the two likeliest grades, the entropy, the
+   expected quadratic cost of the grade given (what quadratic kappa charges), and disagreement with the rubric.
 
-    python data/measure_scoring.py [--model PATH]
+    python data/measure_scoring.py [--model PATH] [--starter DIR]
 """
 
 from __future__ import annotations
@@ -44,11 +47,12 @@ def blank_outcome(contexts: list) -> list:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--starter", type=Path, default=HERE, help="folder of train.jsonl.gz and holdout.jsonl.gz")
     args = parser.parse_args()
     model = M.load(args.model)
     name = str(model.metadata.get("candidate") or model.metadata["chosen"])
-    train = M.load_data([HERE / "train.jsonl.gz"])
-    test = M.load_data([HERE / "holdout.jsonl.gz"])
+    train = M.load_data([args.starter / "train.jsonl.gz"])
+    test = M.load_data([args.starter / "holdout.jsonl.gz"])
     y = test.grades
 
     print(f"1. outcome, with {name} (kappa on the holdout)")
@@ -103,6 +107,25 @@ def main() -> None:
         f"   the model (review below {model.review_below}): {sum(mw) / len(mw):.1%} wrong, flags {own.flagged:.1%}, "
         f"catches {own.caught:.1%}"
     )
+
+    print("4. review signals, each flagging 15% of the holdout rows (lowest first)")
+    proba = M.aligned(model.probabilities(matrix(test.contexts)), model.pipeline.classes_)
+    given = proba.argmax(axis=1)
+    wrong_rows = (given != np.asarray(y)).tolist()
+    ordered = np.sort(proba, axis=1)
+    ranks = np.arange(len(GRADES))
+    rubric = np.array([int(c["declared_rank"]) for c in test.contexts])
+    signals = {
+        "confidence": ordered[:, -1],
+        "margin of the two likeliest": ordered[:, -1] - ordered[:, -2],
+        "entropy (negated)": np.sum(proba * np.log(np.clip(proba, 1e-12, 1)), axis=1),
+        "expected quadratic cost (negated)": -np.sum(proba * (ranks[None, :] - given[:, None]) ** 2, axis=1),
+        "confidence, 0.2 less off the rubric": ordered[:, -1] - 0.2 * (given != rubric),
+    }
+    for label, score in signals.items():
+        values = score.tolist()
+        at = queue(values, wrong_rows, threshold_for_share(values, 0.15))
+        print(f"   {label:<36} flags {at.flagged:.1%}, catches {at.caught:.1%}")
 
 
 if __name__ == "__main__":

@@ -18,12 +18,13 @@ from trainer.scoring.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[2]
 PRESS = load_course(ROOT / "courses" / "press-loto-die-change.yaml")
+FIRE = load_course(ROOT / "courses" / "fire-response.yaml")
 MINI = load_course(ROOT / "tests" / "fixtures" / "mini_course.yaml")
 
 
-def lines(n: int, seed: int, label=label_line) -> list[dict]:
+def lines(n: int, seed: int, label=label_line, courses=(PRESS,)) -> list[dict]:
     out = []
-    for s in simulate([PRESS], n, seed):
+    for s in simulate(list(courses), n, seed):
         line = labelled.record(s.course, s.events, session=s.session, trainee=s.trainee, seed=s.seed, profile=s.profile)
         out.append(label(line))
     return out
@@ -95,6 +96,35 @@ def test_the_model_learns_a_rule_it_has_never_seen(tmp_path: Path):
     held_out = M.load_data([test])
     assert len(set(held_out.grades)) >= 3  # the rule really spreads the grades
     assert M.qwk(held_out.grades, model.predict_ranks(held_out.contexts)) >= 0.8
+
+
+def repeat_rule(line: dict) -> dict:
+    """A site's rule about repetition, which neither the raters nor the model's defaults know: a mistake is graded as
+    declared (one lighter when put right within 20 s), and from its third time in the session one grade graver."""
+    for m in line["mistakes"]:
+        c = m["context"]
+        grade = c["declared_rank"] - bool(c["corrected"] and c["correction_s"] <= 20) + (c["repeat"] >= 3)
+        m["labels"] = [{"severity": GRADES[min(3, max(0, grade))], "labeller": "site-instructor"}]
+    return line
+
+
+def test_the_model_learns_an_unseen_rule_about_repeated_mistakes(tmp_path: Path):
+    """Issue 19 item 4: trained on sessions relabelled by repeat_rule, graded on other trainees' sessions (another seed:
+    other simulated trainees, so the split is grouped by trainee). Fire-response is where a mistake can be made three
+    times (the extinguisher squeezed with its pin in); the press course adds sessions without repeats."""
+    train, test = tmp_path / "train.jsonl", tmp_path / "test.jsonl"
+    labelled.write(train, lines(360, seed=31, label=repeat_rule, courses=(FIRE, PRESS)))
+    labelled.write(test, lines(240, seed=32, label=repeat_rule, courses=(FIRE, PRESS)))
+    model = M.train(M.load_data([train]), seed=0, n_splits=2, repeats=1)
+    held_out = M.load_data([test])
+    assert not set(held_out.trainees) & set(M.load_data([train]).trainees)
+    predicted = model.predict_ranks(held_out.contexts)
+    assert M.qwk(held_out.grades, predicted) >= 0.8
+    repeated = [i for i, c in enumerate(held_out.contexts) if c["repeat"] >= 3]
+    assert len(repeated) >= 10
+    # the repeats themselves are graded by the rule: one grade graver than the same mistake made the first time
+    right = sum(predicted[i] == held_out.grades[i] for i in repeated) / len(repeated)
+    assert right >= 0.8
 
 
 # --- loading refuses what it cannot trust ------------------------------------------------------------------------

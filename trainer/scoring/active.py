@@ -4,6 +4,12 @@ Uncertainty sampling: the current model's probabilities for each unlabelled mist
 (smallest margin between its two likeliest grades) teach it most, because a label there moves the boundary it is least
 sure of. Spread across trainees and courses: a batch that is all one trainee's habit or one course's quirk teaches
 less than the same number spread out, so at first each trainee and each course gets at most its share of the batch.
+
+A model cannot be unsure about a grade it was never taught: it gives that grade no probability at all, so its margin
+looks confident exactly where it knows least. While the model has no label of some grade, a mistake the course declares
+of that grade counts as a coin toss (margin 0). Without this, a site starting to label never gets asked about, say, a
+critical mistake, and its model needs far more labels than random picks to beat the rubric (tests/unit/
+test_scoring_active.py measures both).
 """
 
 from __future__ import annotations
@@ -74,5 +80,7 @@ def propose(model: Any, candidates: Sequence[Candidate], n: int) -> list[tuple[C
     if not candidates or n <= 0:
         return []
     m = margins(model.probabilities(matrix([c.context for c in candidates])))
+    known = set(model.grades)
+    m = [0.0 if str(c.context.get("declared", "")) not in known else v for c, v in zip(candidates, m, strict=True)]
     order = sorted(range(len(candidates)), key=lambda i: (m[i], candidates[i].session, candidates[i].mistake))
     return [(candidates[i], m[i]) for i in choose(order, candidates, n)]

@@ -9,6 +9,16 @@ Each profile is a small set of tendencies applied to one policy that works on ev
    declared mistakes (a breadth-first search over the course's states);
 4. at any point, with the profile's chances: take an offered mistake action, wander to a random action, give up.
 
+Two habits make mistakes repeat within a session, as they do with real trainees:
+
+- a trainee who forgot a step goes on as if it were done: when the next step is not offered but an action that looks
+  the same is (the course's variant for doing it without its prerequisite, e.g. squeezing an extinguisher whose pin is
+  still in), they take that one;
+- a mistake they made this session, offered again (the attempt changed nothing, or the same shortcut comes up again), is
+  made again with the profile's `persist` chance: retrying a failed check, pressing the handle harder, the shortcut
+  that "worked" last time. The loop ends when they notice what they forgot, when the state's timer runs out, or when
+  going round in circles makes them try something else.
+
 Thinking time before each action is drawn from the profile; a state's timer runs out when it is longer. Everything is
 drawn from one generator per session seeded from (seed, index), so a run is reproducible.
 """
@@ -26,6 +36,7 @@ from trainer.engine.clock import ManualClock
 from trainer.engine.events import Event
 from trainer.engine.session import Offer, Session
 
+RETRY_THOUGHT = 0.25  # share of the usual thinking time taken to do again at once what was just done
 MAX_DECISIONS = 200  # a simulated trainee who has not finished by then gives up (aborted, reason "limit")
 _NAMESPACE = uuid.UUID("6f1d7c1e-2a57-4d1c-9a0e-4f7b0c3d9e21")
 
@@ -42,6 +53,7 @@ class Profile:
     answer: float  # chance of answering an active random event correctly at once
     wander: float  # chance of taking any offered action at random
     give_up: float  # chance, at each decision, of aborting the session
+    persist: float  # chance, when a mistake they made this session is offered again, of making it again
 
 
 PROFILES: dict[str, Profile] = {
@@ -58,6 +70,7 @@ PROFILES: dict[str, Profile] = {
             answer=0.97,
             wander=0.0,
             give_up=0.0,
+            persist=0.0,
         ),
         Profile(
             "careful-novice",
@@ -70,6 +83,7 @@ PROFILES: dict[str, Profile] = {
             answer=0.8,
             wander=0.03,
             give_up=0.002,
+            persist=0.5,
         ),
         Profile(
             "hurried",
@@ -82,6 +96,7 @@ PROFILES: dict[str, Profile] = {
             answer=0.6,
             wander=0.02,
             give_up=0.0,
+            persist=0.75,
         ),
         Profile(
             "violator",
@@ -94,6 +109,7 @@ PROFILES: dict[str, Profile] = {
             answer=0.35,
             wander=0.02,
             give_up=0.0,
+            persist=0.8,
         ),
         Profile(
             "confused",
@@ -106,6 +122,7 @@ PROFILES: dict[str, Profile] = {
             answer=0.4,
             wander=0.4,
             give_up=0.01,
+            persist=0.7,
         ),
     )
 }
@@ -173,6 +190,11 @@ class _Trainee:
         self.forgotten: set[str] = set()
         self.severity = {s.action: s.severity for s in course.procedure}
         self.visits: dict[tuple[str, tuple], int] = {}
+        # what each procedure step's action looks like to the trainee, and what it must follow
+        labels = {a.id: a.label for _, a in course.all_actions()}
+        self.looks = {s.action: labels.get(s.action) for s in course.procedure}
+        self.after = {s.action: frozenset(s.after) for s in course.procedure}
+        self.made: set[str] = set()  # codes of the mistake actions taken this session
 
     def due_steps(self, done: set[str]) -> list[str]:
         assumed = done | self.forgotten
@@ -207,18 +229,22 @@ class _Trainee:
         wrong = [o for o in offers if o.action.mistake is not None and o.event is None]
         if not safe and not wrong:  # only answers to a random event are offered: answer it somehow
             return rng.choice(offers).action.id
+        again = [o for o in wrong if o.action.mistake is not None and o.action.mistake.code in self.made]
+        if again and rng.random() < p.persist:  # the habit: do it again (drawn only when it can happen)
+            pick = self._pick_mistake(again)
+            if not _critical(pick) or rng.random() < p.critical:
+                return pick.id
         if wrong and rng.random() < p.violate:
             pick = self._pick_mistake(wrong)
-            if (
-                pick.mistake is None
-                or pick.mistake.severity is not MistakeSeverity.CRITICAL
-                or rng.random() < p.critical
-            ):
+            if not _critical(pick) or rng.random() < p.critical:
                 return pick.id
         done = set(session.history)
         due = self.due_steps(done)
         safe_ids = {o.action.id for o in safe}
         for step in due:
+            lookalike = self._lookalike(step, safe_ids, wrong)
+            if lookalike is not None:
+                return lookalike
             if step in safe_ids:
                 # steps whose omission is critical (isolation, locks) are forgotten less: `critical` scales the chance
                 skip = p.skip * (p.critical if self.severity[step] is MistakeSeverity.CRITICAL else 1.0)
@@ -234,6 +260,9 @@ class _Trainee:
         for step in due:
             if step in safe_ids:
                 return step
+            lookalike = self._lookalike(step, safe_ids, wrong)
+            if lookalike is not None:
+                return lookalike
         here = session.state.id
         targets = frozenset(s for step in due for s in self.graph.offered_in.get(step, ()))
         moves = [(a, g) for a, g in self.graph.edges.get(here, ()) if a in safe_ids]
@@ -258,6 +287,19 @@ class _Trainee:
             return self.rng.choice(safe).action.id
         return self._pick_mistake(wrong).id if wrong else self.rng.choice(safe).action.id
 
+    def took(self, action: Action | None) -> None:
+        """Remember a mistake action taken (the `persist` habit)."""
+        if action is not None and action.mistake is not None:
+            self.made.add(action.mistake.code)
+
+    def _lookalike(self, step: str, safe_ids: set[str], wrong: Sequence[Offer]) -> str | None:
+        """Believing a forgotten prerequisite of `step` done, the trainee takes the offered action that looks like
+        `step` (the course's variant for doing it without that prerequisite), if `step` itself is not offered."""
+        if step in safe_ids or not self.forgotten & self.after[step]:
+            return None
+        look = self.looks[step]
+        return next((o.action.id for o in wrong if o.action.label == look), None)
+
     def _pick_mistake(self, wrong: Sequence[Offer]) -> Action:
         """One of the offered mistake actions, the less grave ones more likely."""
         weights = [
@@ -265,11 +307,17 @@ class _Trainee:
         ]
         return self.rng.choices(list(wrong), weights=weights)[0].action
 
-    def think_ms(self) -> int:
+    def think_ms(self, again: bool = False) -> int:
         """A pause before acting, to the tenth of a second, in whole milliseconds (the engine's unit, so a simulated
-        session is stored and replayed with the very same times)."""
+        session is stored and replayed with the very same times). Doing again what was just done, where nothing has
+        changed (squeezing the handle once more), takes a quarter of the thought."""
         low, high = self.p.think
-        return round(self.rng.uniform(low, high) * self.rng.lognormvariate(0, 0.35) * 10) * 100
+        seconds = self.rng.uniform(low, high) * self.rng.lognormvariate(0, 0.35) * (RETRY_THOUGHT if again else 1.0)
+        return round(seconds * 10) * 100
+
+
+def _critical(action: Action) -> bool:
+    return action.mistake is not None and action.mistake.severity is MistakeSeverity.CRITICAL
 
 
 def play(course: Course, profile: Profile, seed: int, *, graph: _Map | None = None) -> list[Event]:
@@ -279,6 +327,7 @@ def play(course: Course, profile: Profile, seed: int, *, graph: _Map | None = No
     session = Session(course, seed, clock=clock, lang="zh")
     trainee = _Trainee(course, profile, rng, graph or _Map(course))
     events = session.start()
+    last: tuple[str, str] | None = None  # (state, action) of the last choice
     for _ in range(MAX_DECISIONS):
         if session.ended:
             break
@@ -289,12 +338,17 @@ def play(course: Course, profile: Profile, seed: int, *, graph: _Map | None = No
             if not session.ended:
                 events += session.abort("trainee")
             break
-        clock.advance(trainee.think_ms())
+        here = session.state.id
+        clock.advance(trainee.think_ms(again=last == (here, action)))
         timed_out = session.tick()
         if timed_out:
             events += timed_out
+            last = None
             continue
+        taken = session.state.action(action)
         events += session.choose(action)
+        trainee.took(taken)
+        last = (here, action)
     if not session.ended:
         events += session.abort("limit")
     return events
