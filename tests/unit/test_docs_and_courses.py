@@ -267,3 +267,16 @@ def test_press_metadata(press: Course):
     assert press.certification_days == 365
     assert any("1910.147" in s for s in press.standards) and any("GB/T 33579" in s for s in press.standards)
     assert len(press.ppe) >= 3 and press.objectives
+
+
+def test_the_scoring_docs_show_the_figures_the_shipped_model_was_measured_at():
+    """docs/scoring.md section 9 is written from data/starter/evaluation.json (data/measured.py): a rebuilt model whose
+    figures were not carried into the docs fails here, so a reader never sees another model's numbers."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, str(root / "data" / "measured.py"), "--check"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
