@@ -93,10 +93,39 @@ def test_hands_under_the_suspended_die_is_a_critical_incident():
 
 
 def test_hesitating_on_the_stop_signal_costs_a_serious_mistake():
-    steps = _until("stop_on_signal") + [7, "steady_load"] + _from("one_signaller")
+    """Since 1.2.0 the die that overshot is brought back and approached again; this time the trainee stops."""
+    steps = _until("stop_on_signal") + [7, "steady_load"] + _from("stop_on_signal")
     played = play(COURSE, steps, event=False)
     assert played.codes() == [("SLOW_TO_STOP", "serious")]
     assert played.outcome == "completed" and played.score.score == 85
+
+
+def test_slow_on_the_stop_signal_at_every_approach_repeats_until_wang_takes_the_remote():
+    """Issue 19 item 4: each overshoot is followed by another approach and another stop signal; a trainee slow to let
+    go every time makes the same serious mistake three times (each one costs the rubric its 15 points), and after the
+    third overshoot the team leader takes the remote: the session ends there, it cannot be farmed."""
+    steps = _until("stop_on_signal") + [7, "steady_load", 7, "steady_load_again", 7, "steady_load_wang"]
+    played = play(COURSE, steps, event=False)
+    assert played.codes() == [("SLOW_TO_STOP", "serious")] * 3
+    assert [m.repeat for m in played.mistakes] == [1, 2, 3]
+    assert [d.points for d in played.score.deductions] == [15.0] * 3
+    assert played.outcome == "aborted" and played.score.score == 55 and not played.score.passed
+    assert played.session.state.id == "taken_off"
+
+
+def test_creeping_on_against_the_stop_at_every_approach_is_counted_each_time():
+    steps = _until("stop_on_signal") + ["creep_on", "steady_load", "creep_on", "steady_load_again", "creep_on"]
+    played = play(COURSE, steps + ["steady_load_wang"], event=False)
+    assert played.codes() == [("MOVED_AGAINST_STOP_SIGNAL", "serious")] * 3
+    assert [m.repeat for m in played.mistakes] == [1, 2, 3]
+    assert played.score.score == 55 and played.outcome == "aborted"
+
+
+def test_a_second_approach_stopped_in_time_lands_the_die():
+    steps = _until("stop_on_signal") + ["creep_on", "steady_load", 7, "steady_load_again"] + _from("stop_on_signal")
+    played = play(COURSE, steps, event=False)
+    assert played.codes() == [("MOVED_AGAINST_STOP_SIGNAL", "serious"), ("SLOW_TO_STOP", "serious")]
+    assert played.outcome == "completed" and played.score.score == 70
 
 
 def test_skipping_the_limit_switch_test_is_found_from_the_procedure_alone():

@@ -11,7 +11,7 @@ EXPERT = [
     "secure_truck", "tag_out", "report_defect", "to_spare",
     "check_spare", "fasten_seatbelt", "pull_away",
     "approach_careful",
-    "travel_reverse",
+    "travel_reverse", "cross_gate_careful", "cross_line_careful",
     "stop_under_forks",
     "lower_forks", "controls_neutral", "set_parking_brake", "key_off", "leave_truck",
 ]  # fmt: skip
@@ -61,6 +61,40 @@ def test_no_horn_at_the_blind_crossing_is_one_serious_mistake():
     assert played.outcome == "completed"
     assert played.codes() == [("NO_HORN_AT_CROSSING", "serious")]
     assert played.score.score == 85 and played.score.passed
+
+
+def test_no_horn_at_every_blind_crossing_is_counted_at_each_one():
+    """Issue 19 item 4: since 1.1.0 the loaded run passes two more blind crossings; a driver who got away without the
+    horn at the first does it again at the next (1910.178(n)(4): at every cross aisle). Each time is its own serious
+    mistake, the third counted as the third, and the rubric takes 15 points for each."""
+    steps = _replace(EXPERT, "approach_careful", "approach_no_horn")
+    steps = _replace(
+        _replace(steps, "cross_gate_careful", "cross_gate_no_horn"), "cross_line_careful", "cross_line_no_horn"
+    )
+    played = play(COURSE, steps, event=False)
+    assert played.outcome == "completed"
+    assert played.codes() == [("NO_HORN_AT_CROSSING", "serious")] * 3
+    assert [m.repeat for m in played.mistakes] == [1, 2, 3]
+    assert [d.points for d in played.score.deductions] == [15.0] * 3
+    assert played.score.score == 55 and not played.score.passed
+    assert {m.standard for m in played.mistakes} == {"OSHA 29 CFR 1910.178(n)(4)"}
+
+
+def test_horn_without_slowing_down_at_every_crossing_is_counted_at_each_one():
+    steps = _replace(EXPERT, "approach_careful", "approach_horn_only")
+    steps = _replace(
+        _replace(steps, "cross_gate_careful", "cross_gate_horn_only"), "cross_line_careful", "cross_line_horn_only"
+    )
+    played = play(COURSE, steps, event=False)
+    assert played.codes() == [("TOO_FAST_AT_CROSSING", "serious")] * 3
+    assert [m.repeat for m in played.mistakes] == [1, 2, 3]
+    assert played.outcome == "completed" and played.score.score == 55
+
+
+def test_the_loaded_run_passes_two_more_crossings_where_the_horn_is_due_too():
+    played = play(COURSE, _replace(EXPERT, "cross_line_careful", "cross_line_no_horn"), event=False)
+    assert played.codes() == [("NO_HORN_AT_CROSSING", "serious")]
+    assert played.score.score == 85 and played.outcome == "completed"
 
 
 def test_untagged_defective_truck_counts_once():

@@ -110,6 +110,27 @@ def test_hesitating_after_the_failure_lets_the_second_operator_reach_the_pedal()
     assert played.outcome == "completed" and played.score.score == 85 and played.score.passed
 
 
+def test_testing_the_failed_curtain_again_and_again_is_a_minor_mistake_each_time():
+    """Issue 19 item 4: since 1.3.0 trying the bottom again after the rod went through the gap is a declared mistake
+    (it was offered and explained, but cost nothing), counted each time: three tries, 5 points each to the rubric.
+    After the third it is no longer offered; the press is then stopped as the expert does."""
+    tries = ["retest_low", "retest_low_2", "retest_low_3"]
+    played = play(COURSE, before("stop_press") + tries + EXPERT[EXPERT.index("stop_press") :], event=False)
+    assert played.codes() == [("RETESTED_FAILED_SAFEGUARD", "minor")] * 3
+    assert [m.repeat for m in played.mistakes] == [1, 2, 3]
+    assert [d.points for d in played.score.deductions] == [5.0] * 3
+    assert {m.standard for m in played.mistakes} == {"OSHA 29 CFR 1910.217(e)(1)(ii); GB 27607-2011"}
+    assert played.outcome == "completed" and played.score.score == 85 and played.score.passed
+    stuck = play(COURSE, before("stop_press") + tries, event=False)
+    assert not any(o.action.id.startswith("retest_low") for o in stuck.session.available())
+
+
+def test_testing_the_failed_curtain_until_the_time_runs_out_lets_the_second_operator_reach_the_pedal():
+    played = play(COURSE, before("stop_press") + ["retest_low", "retest_low_2", "retest_low_3", 15], event=False)
+    assert played.session.state.id == "wang_at_pedal"
+    assert [c for c, _ in played.codes()] == ["RETESTED_FAILED_SAFEGUARD"] * 3 + ["SLOW_TO_STOP_DEFECTIVE_PRESS"]
+
+
 def test_hesitating_twice_is_a_critical_incident():
     played = play(COURSE, before("stop_press") + [21, 9], event=False)
     assert played.outcome == "incident"

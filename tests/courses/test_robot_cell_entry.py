@@ -117,6 +117,33 @@ def test_freezing_when_the_wrist_flips_costs_a_serious_mistake():
     assert played.outcome == "completed" and played.score.score == 85 and played.score.passed
 
 
+def test_jogging_on_the_same_way_after_the_flip_repeats_it_until_lao_huang_stops_it():
+    """Issue 19 item 4: since 1.3.0, after the wrist flip the trainee may jog on unchanged, and it flips again at the
+    same singularity. Each time is a serious mistake (15 points to the rubric); after the third, jogging that way is no
+    longer offered: Lao Huang, at the gate, tells them to change the frame or come out."""
+    again = ["jog_again", "release_enable", "jog_again_2", "release_enable", "jog_again_3", "release_enable"]
+    played = play(COURSE, before("record_point") + again, event=False)
+    assert played.codes() == [("JOGGED_AGAIN_UNCHANGED", "serious")] * 3
+    assert [m.repeat for m in played.mistakes] == [1, 2, 3]
+    assert [d.points for d in played.score.deductions] == [15.0] * 3
+    assert not any(o.action.id.startswith("jog_again") for o in played.session.available())
+    scene = played.session.state.scene(played.session.variables, "en")
+    assert "Lao Huang has seen enough" in scene and "老黄在门口看不下去了" in played.session.state.scene(
+        played.session.variables, "zh"
+    )
+    played = play(COURSE, before("record_point") + again + after("record_point"), event=False)
+    assert played.outcome == "completed" and played.score.score == 55 and not played.score.passed
+
+
+def test_slow_on_the_enabling_switch_at_every_flip_is_counted_each_time():
+    steps = before("release_enable") + [9, "release_enable", "jog_again", 9, "release_enable", "jog_again_2", 9]
+    played = play(COURSE, steps + ["release_enable"] + after("record_point"), event=False)
+    slow = [m for m in played.mistakes if m.code == "SLOW_TO_RELEASE_ENABLE"]
+    assert [m.repeat for m in slow] == [1, 2, 3]
+    assert played.codes().count(("JOGGED_AGAIN_UNCHANGED", "serious")) == 2
+    assert played.outcome == "completed" and played.score.score == 100 - 5 * 15
+
+
 def test_skipping_the_try_start_is_found_from_the_procedure_alone():
     played = play(COURSE, [s for s in EXPERT if s != "try_start"], event=False)
     assert played.codes() == [("SKIPPED_TRY_START", "serious")]

@@ -83,7 +83,8 @@ def test_forklift_spare_truck_is_not_called_ready_to_go_before_its_check():
 
 
 def test_forklift_ending_with_the_forks_left_up_or_the_no3_untagged_does_not_say_parked_safely_or_out_of_service():
-    way = ["check_spare", "fasten_seatbelt", "pull_away", "approach_careful", "travel_reverse", "stop_under_forks"]
+    way = ["check_spare", "fasten_seatbelt", "pull_away", "approach_careful", "travel_reverse"]
+    way += ["cross_gate_careful", "cross_line_careful", "stop_under_forks"]
     untagged = ["get_on", "test_parking_brake", "to_spare_untagged"]
     for steps in ([*FORKLIFT_TO_SPARE, *way, "leave_truck_forks_up"], [*untagged, *way, "lower_forks", "leave_truck"]):
         played = play("forklift-shift", steps, event=False)
