@@ -53,7 +53,7 @@ from sqlalchemy import Column, Connection, Engine, Table, bindparam, event, func
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from trainer.store import chain, dialect, driver, migrations, schema, sweep
+from trainer.store import chain, dialect, driver, migrations, schema, settings, sweep
 from trainer.store.access import writing
 from trainer.store.errors import StoreError
 from trainer.store.opening import resolve
@@ -746,20 +746,18 @@ def _pins(run: _Run) -> None:
 
 
 def _settings(run: _Run) -> None:
-    st = schema.settings
-    rows = read(run.source, st)
-    if run.merging:  # the target's settings stay; those it lacks are added
-        with run.writing("read the target's settings") as conn:
-            have = {k for (k,) in conn.execute(select(st.c.key))}
-        rows = [r for r in rows if r[0] not in have]
-        _mirror(run, st, rows, scope=None)
-        return
-    _mirror(run, st, rows, scope=[(k,) for (k,) in _all_keys(run, st)])
-
-
-def _all_keys(run: _Run, table: Table) -> list[tuple[Any, ...]]:
-    with run.writing(f"read the target's {table.name}") as conn:
-        return [tuple(r) for r in conn.execute(select(*table.primary_key.columns))]
+    """The source's settings on the target, written as the store writes them (settings.put): a merge keeps the target's
+    own and adds those it lacks; a copy makes the target's the source's."""
+    wanted = settings.read_all(run.source)
+    with run.writing("copy settings") as conn:
+        have = settings.read_all(conn)
+        if run.merging:
+            wanted = {key: value for key, value in wanted.items() if key not in have}
+        changed = {key: value for key, value in wanted.items() if have.get(key) != value}
+        settings.put(conn, changed)
+        if not run.merging:
+            settings.remove(conn, set(have) - set(wanted))
+    run.count("settings", len(changed), len(wanted))
 
 
 def _audit(run: _Run) -> None:

@@ -1,12 +1,13 @@
 """Settings: the site's key -> value pairs (the time zone, the LRS's ledger, the instructor password's hash, ...), and
 the backend's own durability settings in force.
 
-`put` is how the store's methods below write a setting row.
+`put` and `remove` are the one way setting rows are written: the store's methods below and `trainer db copy` (copy.py)
+use them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from sqlalchemy import Connection, select
 
@@ -18,6 +19,18 @@ def put(conn: Connection, values: Mapping[str, str]) -> None:
     """Insert or replace these settings in the transaction `conn`."""
     for key, value in values.items():
         dialect.upsert(conn, schema.settings, {"key": key, "value": value}, update=("value",))
+
+
+def remove(conn: Connection, keys: Collection[str]) -> None:
+    """Delete these settings in the transaction `conn`."""
+    if keys:
+        conn.execute(schema.settings.delete().where(schema.settings.c.key.in_(sorted(keys))))
+
+
+def read_all(conn: Connection) -> dict[str, str]:
+    """Every setting, key -> value, in the transaction `conn`."""
+    t = schema.settings
+    return {str(row.key): str(row.value) for row in conn.execute(select(t.c.key, t.c.value))}
 
 
 def get_setting(db: Access, key: str) -> str | None:
