@@ -135,8 +135,7 @@ def create_engine(url: URL, *, lock_timeout: float, fsync_every_commit: bool) ->
 
 
 # Seconds. The first pause is about two appends' time on a local disk; the cap trades throughput against the longest
-# wait: with thirty terminals appending flat out, 16 ms gave 1,800 appends/s (worst wait 0.4 s), 32 ms 2,200/s (0.6 s),
-# 64 ms 2,500/s (1.2 s), and SQLite's own handler 2,900/s (2.8 s). bench/bench_durability.py measures it.
+# wait (bench/bench_durability.py measures it; the figures for each cap are in docs/performance.md, "30 writers").
 _FIRST_PAUSE = 0.0005
 _LONGEST_PAUSE = 0.032
 

@@ -1,34 +1,25 @@
 """The store's raw-driver paths: bulk reads and writes that skip SQLAlchemy's per-row machinery.
 
 SQLAlchemy still compiles each statement for the backend and its column types still convert the parameters; only the
-Row built per result row (reads) and the per-row parameter processing (executemany writes) are skipped: listing
-100 000 sessions, reading millions of events for rescoring, writing thousands of scorings at once. Everything else
+Row built per result row (rows) and the per-row parameter processing (executemany) are skipped. Each is kept where
+bench/bench_store_paths.py shows the gain (docs/performance.md, "Raw driver paths"): executemany for thousands of
+scorings at once; rows for `trainer db copy`, which converts the columns itself (copy.py). The ledger's per-append
+statements are raw too (ledger.py). Everything else, listings and event reads included (measured no faster raw),
 uses conn.execute().
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from trainer.store import schema
-
-
-def timestamps(conn: Connection) -> Callable[[Any], datetime | None]:
-    """What turns a timestamp as the driver returns it into the aware UTC datetime the store hands out."""
-    convert: Callable[[Any], datetime | None] | None = schema.UTCDateTime().result_processor(conn.dialect, None)
-    assert convert is not None  # UTCDateTime always converts
-    return convert
-
 
 def rows(conn: Connection, statement: Any) -> list[tuple[Any, ...]]:
     """The rows of a SELECT as the driver returns them (plain tuples, no SQLAlchemy Row or type processing: only for
-    columns the driver already returns as wanted, or converted by the caller, see timestamps()). For bulk reads, where
-    building a Row per row would cost more than the query. Errors are raised as SQLAlchemy's."""
+    columns the driver already returns as wanted, or converted by the caller). Errors are raised as SQLAlchemy's."""
     compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     # The parameters through their column types' bind processors, as conn.execute() would: a `since` in the site's
     # zone (2026-11-01 00:00+08:00) must reach SQLite as UTC text, not be compared as written with the stored UTC text.

@@ -3,15 +3,16 @@
 A session's status as handed out is decided here: in progress with an owner that stopped running is interrupted
 (liveness.py). A badge merged into another (Store.merge_trainees) is read as that other badge in every listing.
 
-Bulk reads name their columns in one select beside the code that unpacks them (the _RECORD columns; each query's own
-list), and read the driver's tuples without a SQLAlchemy Row each (driver.py): listing 100 000 sessions by column
-name costs twice as much. Nothing here verifies the record: see verify.py.
+Bulk reads name their columns in one select beside the code that unpacks them (RECORD_COLUMNS; each query's own
+list) and unpack them by position, cheaper than by name over 100 000 rows. They go through conn.execute(): the
+driver's bare tuples were measured no faster (docs/performance.md, "Raw driver paths"). Nothing here verifies the
+record: see verify.py.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from types import MappingProxyType
@@ -21,7 +22,7 @@ from sqlalchemy import ColumnElement, Row, and_, case, null, select
 
 from trainer.course.model import MistakeSeverity
 from trainer.engine.events import Event, EventKind
-from trainer.store import access, driver, schema
+from trainer.store import access, schema
 from trainer.store.access import Access
 from trainer.store.errors import StoreError
 from trainer.store.liveness import Owner, owner_alive
@@ -55,16 +56,10 @@ RECORD_COLUMNS = tuple(
 )
 
 
-def session_record(
-    row: Sequence[Any], now: datetime, to_utc: Callable[[Any], datetime | None] | None = None
-) -> SessionRecord:
-    """A record from a row that starts with RECORD_COLUMNS. With `to_utc` (driver.timestamps), `row` is the driver's:
-    its timestamps and flag are converted here instead of by a SQLAlchemy Row (a third of a listing's time)."""
+def session_record(row: Sequence[Any], now: datetime) -> SessionRecord:
+    """A record from a row that starts with RECORD_COLUMNS."""
     (id_, badge, course_id, course_version, content_hash, seed, lang, status_text, outcome, score, passed, started_at,
      ended_at, event_count, owner_host, owner_pid, heartbeat_at, void_reason, mode) = row[: len(_RECORD_NAMES)]  # fmt: skip
-    if to_utc is not None:
-        started_at, ended_at, heartbeat_at = to_utc(started_at), to_utc(ended_at), to_utc(heartbeat_at)
-        passed = None if passed is None else bool(passed)
     status = SESSION_STATUS[status_text]
     if status is SessionStatus.IN_PROGRESS and not owner_alive(Owner(owner_host, owner_pid), heartbeat_at, now):
         status = SessionStatus.INTERRUPTED
@@ -110,8 +105,8 @@ def sessions(
 ) -> list[SessionRecord]:
     """Sessions matching every filter given, newest first. `since` is timezone-aware and compared with started_at.
 
-    `newest_first=False` leaves them in no particular order, for callers that sort them their own way: ordering
-    100 000 sessions costs the database as much again as reading them.
+    `newest_first=False` leaves them in no particular order, for callers that sort them their own way: the database's
+    sort of a large listing costs about as much as reading it.
     """
     s = schema.sessions
     query = select(*RECORD_COLUMNS)
@@ -131,16 +126,16 @@ def sessions(
         aliases = db._aliases(conn)
         if badge is not None:  # with the sessions of the badges merged into it
             query = query.where(s.c.badge.in_([badge, *(old for old, new in aliases.items() if new == badge)]))
-        rows, to_utc = driver.rows(conn, query), driver.timestamps(conn)
+        rows = conn.execute(query).all()
     now = access.utcnow()
-    records = as_merged([session_record(row, now, to_utc) for row in rows], aliases)
+    records = as_merged([session_record(row, now) for row in rows], aliases)
     return records if status is None else [r for r in records if r.status is status]
 
 
 def finished_sessions(db: Access, since: datetime | None = None, *, newest_first: bool = True) -> list[FinishedSession]:
     """The completed, failed and aborted sessions (started since `since`, timezone-aware), newest first as sessions()
-    lists them, with only what rescoring needs: a fifth of sessions()' time on 100 000 sessions. `newest_first=False`
-    leaves them in no particular order (rescoring them all needs none, and sorting costs the database half again)."""
+    lists them, with only what rescoring needs (much less than sessions() reads). `newest_first=False` leaves them in
+    no particular order (rescoring them all needs none, and the sort is not free)."""
     s = schema.sessions
     query = select(s.c.id, s.c.course_id, s.c.course_version, s.c.content_hash, s.c.status, s.c.score, s.c.passed)
     query = query.where(s.c.status.in_(sorted(status.value for status in FINISHED)))
@@ -151,17 +146,9 @@ def finished_sessions(db: Access, since: datetime | None = None, *, newest_first
             raise ValueError("finished_sessions(since=...) needs a timezone-aware datetime")
         query = query.where(s.c.started_at >= since)
     with db._reading("list the finished sessions") as conn:
-        rows = driver.rows(conn, query)  # no column here needs converting but the flag, done below
+        rows = conn.execute(query).all()
     return [
-        FinishedSession(
-            sid,
-            course_id,
-            version,
-            content_hash,
-            SESSION_STATUS[status],
-            score,
-            None if passed is None else bool(passed),
-        )
+        FinishedSession(sid, course_id, version, content_hash, SESSION_STATUS[status], score, passed)
         for sid, course_id, version, content_hash, status, score, passed in rows
     ]
 
@@ -199,13 +186,13 @@ def sessions_with_facts(
     if course_id is not None:
         query = query.where(s.c.course_id == course_id)
     with db._reading("read the sessions and their scores") as conn:
-        rows, to_utc = driver.rows(conn, query), driver.timestamps(conn)
+        rows = conn.execute(query).all()
         aliases = db._aliases(conn)
     now = access.utcnow()
     known: dict[str, tuple[MistakeMade, ...]] = {}  # sessions that made the same mistakes share a text
     out: list[tuple[SessionRecord, AttemptFacts | None]] = []
     for row in rows:
-        record = session_record(row, now, to_utc)
+        record = session_record(row, now)
         if aliases and record.badge in aliases:
             record = replace(record, badge=aliases[record.badge])
         is_wanted, t_ms, details, scorer = row[len(RECORD_COLUMNS) :]
@@ -258,8 +245,8 @@ def events_of(db: Access, session_ids: Sequence[str], *, chunk: int = 1000) -> I
     """The events of many sessions, for reports and exports: (session id, its events in seq order) for each id, in
     the order given; a session without events (or unknown) gets an empty list.
 
-    One query per `chunk` sessions instead of one per session, and only what the engine's Event holds (no hashes):
-    reading 100 000 sessions this way takes seconds. Not verified: see verify().
+    One query per `chunk` sessions instead of one per session, and only what the engine's Event holds (no hashes).
+    Not verified: see verify().
     """
     for sid, rows in event_rows_of(db, session_ids, chunk=chunk):
         yield sid, [Event(*row) for row in rows]
@@ -271,8 +258,7 @@ def event_rows_of(
     """events_of() with each event as a plain tuple (seq, t_ms, kind, state, action, data) in Event's field order:
     for bulk readers (`trainer score --all` reads millions of events; trainer.scoring.detect.detect_rows takes these).
 
-    The rows come straight from the driver (no SQLAlchemy Row per event), and events with the same data share one
-    read-only mapping. Not verified: see verify().
+    Events with the same data share one read-only mapping. Not verified: see verify().
     """
     e = schema.events
     ids = list(dict.fromkeys(session_ids))
@@ -282,7 +268,7 @@ def event_rows_of(
     for first in range(0, len(ids), chunk):
         part = ids[first : first + chunk]
         with db._reading(f"read the events of {len(part)} session(s)") as conn:
-            rows = driver.rows(conn, query.where(e.c.session_id.in_(part)).order_by(e.c.session_id, e.c.seq))
+            rows = conn.execute(query.where(e.c.session_id.in_(part)).order_by(e.c.session_id, e.c.seq)).all()
         if len(parsed) > 100_000:
             parsed.clear()
         grouped: dict[str, list[EventTuple]] = {sid: [] for sid in part}
