@@ -164,20 +164,13 @@ def sessions_with_facts(
     scored_at then id (as scores() orders them), each by an index lookup, and only for the sessions that need them.
     """
     s, e, h = schema.sessions, schema.events, schema.scores
-    latest = h.alias("latest")
     conditions: list[ColumnElement[bool]] = [s.c.status.in_([status.value for status in FINISHED])]
     if since is not None:
         conditions.append(s.c.started_at >= since)
     if before is not None:
         conditions.append(s.c.started_at < before)
     wanted = and_(*conditions)
-    last_scoring = (
-        select(latest.c.id)
-        .where(latest.c.session_id == s.c.id)
-        .order_by(latest.c.scored_at.desc(), latest.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    last_scoring = latest_scoring(s.c.id)
     query = (
         select(*RECORD_COLUMNS, wanted.label("wanted"), e.c.t_ms, h.c.details, h.c.scorer)
         .outerjoin(e, (e.c.session_id == s.c.id) & (e.c.seq == s.c.event_count) & wanted)
@@ -209,6 +202,19 @@ def sessions_with_facts(
             ) from exc
         out.append((record, AttemptFacts(record.id, t_ms, mistakes, scorer)))
     return out
+
+
+def latest_scoring(session_id: Any) -> Any:
+    """The id of the latest scoring (scored_at, then id: as scores() orders them) of the session `session_id` (a
+    column of the outer query), as a scalar subquery: the scoring every report reads a session's mistakes from."""
+    latest = schema.scores.alias("latest")
+    return (
+        select(latest.c.id)
+        .where(latest.c.session_id == session_id)
+        .order_by(latest.c.scored_at.desc(), latest.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _made(deduction: Mapping[str, Any]) -> MistakeMade:

@@ -19,7 +19,7 @@ from trainer.engine.events import canonical_json
 from trainer.store import access, audit, chain, driver, ledger, schema
 from trainer.store.access import Access
 from trainer.store.errors import StoreError
-from trainer.store.reads import FINISHED, SESSION_STATUS
+from trainer.store.reads import FINISHED, SESSION_STATUS, latest_scoring
 from trainer.store.records import FinishedSession, ScoreRecord, StoredFeatures
 
 
@@ -277,16 +277,9 @@ def graded_lists(db: Access, session_ids: Sequence[str], *, chunk: int = 900) ->
     by session id: what every report reads for a mistake's severity (trainer.scoring.judgement.read). Sessions
     never scored are left out."""
     h = schema.scores
-    latest = h.alias("latest")
     out: dict[str, str] = {}
     ids = list(dict.fromkeys(session_ids))
-    last_scoring = (
-        select(latest.c.id)
-        .where(latest.c.session_id == h.c.session_id)
-        .order_by(latest.c.scored_at.desc(), latest.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    last_scoring = latest_scoring(h.c.session_id)
     for first in range(0, len(ids), chunk):
         part = ids[first : first + chunk]
         query = select(h.c.session_id, h.c.details).where(h.c.session_id.in_(part), h.c.id == last_scoring)

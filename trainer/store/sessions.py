@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Update, bindparam, select
 
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind, canonical_json
 from trainer.store import access, audit, chain, ledger, schema
@@ -248,19 +248,8 @@ def _seqs(seqs: Sequence[int]) -> str:
 
 def heartbeat(db: Access, session_id: str) -> None:
     """Tell other hosts this process still runs the session (appends do it too; call it while a trainee reads a long page)."""
-    s = schema.sessions
-    owner = Owner.this_process()
     with db._writing(f"refresh session {session_id[:8]}", session=session_id) as conn:
-        done = conn.execute(
-            s.update()
-            .where(
-                s.c.id == session_id,
-                s.c.owner_host == owner.host,
-                s.c.owner_pid == owner.pid,
-                s.c.status == SessionStatus.IN_PROGRESS.value,
-            )
-            .values(heartbeat_at=access.utcnow())
-        )
+        done = conn.execute(_run_here(session_id).values(heartbeat_at=access.utcnow()))
         if done.rowcount != 1:
             raise StoreError(
                 f"{db._where}: session {session_id[:8]} is no longer run by this process (finished, voided or claimed elsewhere)"
@@ -269,19 +258,20 @@ def heartbeat(db: Access, session_id: str) -> None:
 
 def release(db: Access, session_id: str) -> None:
     """Give up a session this process runs (the trainee quit mid-way): it is interrupted at once, ready to resume."""
+    with db._writing(f"release session {session_id[:8]}", session=session_id) as conn:
+        conn.execute(_run_here(session_id).values(owner_host="", owner_pid=0))
+
+
+def _run_here(session_id: str) -> Update:
+    """An UPDATE of the session's row that changes it only while this process runs it (in progress, owned here)."""
     s = schema.sessions
     owner = Owner.this_process()
-    with db._writing(f"release session {session_id[:8]}", session=session_id) as conn:
-        conn.execute(
-            s.update()
-            .where(
-                s.c.id == session_id,
-                s.c.owner_host == owner.host,
-                s.c.owner_pid == owner.pid,
-                s.c.status == SessionStatus.IN_PROGRESS.value,
-            )
-            .values(owner_host="", owner_pid=0)
-        )
+    return s.update().where(
+        s.c.id == session_id,
+        s.c.owner_host == owner.host,
+        s.c.owner_pid == owner.pid,
+        s.c.status == SessionStatus.IN_PROGRESS.value,
+    )
 
 
 def claim(db: Access, session_id: str) -> SessionRecord:
