@@ -42,7 +42,7 @@ from bench_load import fresh_postgresql
 from sqlalchemy import event
 
 from trainer.engine.events import Event, EventKind
-from trainer.store import store as store_module
+from trainer.store import ledger as store_ledger
 from trainer.store.store import Store
 
 Timing = tuple[float, float]  # (wall seconds, CPU seconds of this process)
@@ -88,7 +88,7 @@ def store_appends(db: Path, session_id: str, n: int, *, fsync_every_commit: bool
                 sent[-1].append((statement, parameters, many))
 
             with engine.connect() as conn:  # the ledger's two statements run on the driver's cursor: compiled here
-                tail_sql, tail_params, insert_sql, names, _ = store_module._ledger_sql(conn)
+                tail_sql, tail_params, insert_sql, names, _ = store_ledger._sql(conn)
             for e in events:
                 sent.append([])
                 store.append(session_id, [e])

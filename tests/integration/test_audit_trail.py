@@ -41,7 +41,7 @@ class WallClock:
 @pytest.fixture
 def wall(monkeypatch: pytest.MonkeyPatch) -> WallClock:
     clock = WallClock()
-    monkeypatch.setattr("trainer.store.store._utcnow", clock)
+    monkeypatch.setattr("trainer.store.access.utcnow", clock)
     return clock
 
 

@@ -251,6 +251,27 @@ def test_a_merged_database_copies_whole_but_is_not_merged_again(tmp_path: Path, 
     assert again.returncode == 1 and "merged plants already" in again.stderr and again.stderr.count("\n") == 1
 
 
+def test_settings_a_merge_keeps_the_targets_and_a_copy_makes_them_the_sources(tmp_path: Path, db_url: str) -> None:
+    """A merge adds the settings the target lacks and leaves its own values; a copy into a target with settings
+    but no records leaves it with the source's settings only."""
+    source = plant(tmp_path, "plant1")  # trainee.pins = on
+    with Store.open(source) as store:
+        store.set_settings({"site.time_zone": "Asia/Shanghai", "report.title": "Plant 1"})
+        theirs = store.settings_under("")
+    ours = {"site.time_zone": "Europe/Berlin", "group.only": "yes"}
+    with Store.open(db_url) as store:
+        store.set_settings(ours)
+    assert copy("--from", str(source), "--to", db_url, "--merge", "--plant", "cq1").returncode == 0
+    with Store.open(db_url) as store:
+        assert store.settings_under("") == {**theirs, **ours}
+    other = tmp_path / "other.db"
+    with Store.open(other) as store:
+        store.set_settings(ours)
+    assert copy("--from", str(source), "--to", str(other)).returncode == 0
+    with Store.open(other) as store:
+        assert store.settings_under("") == theirs
+
+
 def test_one_database_cannot_be_merged_under_two_plants(tmp_path: Path, db_url: str) -> None:
     first = plant(tmp_path, "plant1")
     assert copy("--from", str(first), "--to", db_url, "--merge", "--plant", "cq1").returncode == 0

@@ -15,7 +15,7 @@ from trainer.course.loader import load_course
 from trainer.course.model import Course
 from trainer.engine.clock import ManualClock, ms_from_seconds
 from trainer.session_service import DurableSession
-from trainer.store import store as store_module
+from trainer.store import access as store_access
 from trainer.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def plant_time_zone() -> Iterator[None]:
 def wall_clock(moment: datetime) -> Iterator[None]:
     """The store stamps sessions (started, ended) with `moment` instead of now."""
     mp = pytest.MonkeyPatch()
-    mp.setattr(store_module, "_utcnow", lambda: moment)
+    mp.setattr(store_access, "utcnow", lambda: moment)
     try:
         yield
     finally:

@@ -129,22 +129,20 @@ def test_scores_are_written_as_sqlalchemy_writes_them(db_url: str) -> None:
     from sqlalchemy import bindparam
 
     from trainer.store import schema
-    from trainer.store.store import _driver_executemany, _utcnow
+    from trainer.store.access import utcnow
+    from trainer.store.driver import executemany
 
     with Store.open(db_url, fsync_every_commit=False) as store:
         store.upsert_trainee("b1", "Sim", "stamping")
         sid = store.create_session("b1", "c", "1", "h", 1, "en").id
-        row = {"session_id": sid, "scored_at": _utcnow(), "scorer": "model x", "score": 87.5, "passed": True}
+        row = {"session_id": sid, "scored_at": utcnow(), "scorer": "model x", "score": 87.5, "passed": True}
         row |= {"reason": "r", "review": False, "details": '[{"a":"é"}]'}
         s, h = schema.sessions, schema.scores
         update = s.update().where(s.c.id == bindparam("b_id")).values(passed=bindparam("b_passed"))
         with store._writing("test") as conn:
             conn.execute(h.insert(), [row])
-            assert _driver_executemany(conn, h.insert(), [row, row]) == 2
-            assert (
-                _driver_executemany(conn, update, [{"b_id": sid, "b_passed": False}, {"b_id": "?", "b_passed": True}])
-                == 1
-            )
+            assert executemany(conn, h.insert(), [row, row]) == 2
+            assert executemany(conn, update, [{"b_id": sid, "b_passed": False}, {"b_id": "?", "b_passed": True}]) == 1
         with store._reading("test") as conn:
             raw = conn.exec_driver_sql(
                 "SELECT session_id, scored_at, scorer, score, passed, reason, review, details FROM scores"

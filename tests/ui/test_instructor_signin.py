@@ -27,7 +27,7 @@ class WallClock:
 @pytest.fixture
 def wall(monkeypatch):
     clock = WallClock()
-    monkeypatch.setattr("trainer.store.store._utcnow", clock)
+    monkeypatch.setattr("trainer.store.access.utcnow", clock)
     return clock
 
 

@@ -180,9 +180,10 @@ def restore(args: argparse.Namespace) -> int:
 
     from trainer.store import audit, dialect
     from trainer.store import backup as backup_mod
-    from trainer.store.store import Store, _resolve
+    from trainer.store.opening import resolve
+    from trainer.store.store import Store
 
-    url = make_url(_resolve(args.db)[0])
+    url = make_url(resolve(args.db)[0])
     source = args.source.expanduser().absolute()
     if dialect.is_postgresql(url):
         shown = url.render_as_string(hide_password=True)

@@ -27,11 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from trainer import outfile
-from trainer.store import dialect, migrations
+from trainer.store import dialect
+from trainer.store.access import Access
 from trainer.store.errors import StoreError
+from trainer.store.opening import identify_file, open_access
 from trainer.store.records import ChainProblem
+from trainer.store.verify import verification
 
 RESTORE_LOCK_TIMEOUT = 2.0  # seconds to wait for the database to be free before saying a program has it open
 
@@ -44,6 +48,33 @@ class Checked:
     sessions: int | None  # None: not counted (a pg_dump archive is only read back, not restored)
     problems: tuple[ChainProblem, ...] = ()
     how: str = "chains verified"  # what was checked, for the command's last line
+
+
+def backup(db: Access, target: str | os.PathLike[str], *, force: bool = False) -> Checked:
+    """Copy the live database to `target` (a consistent snapshot, safe while terminals write), checked before it is
+    put in place; an existing `target` is replaced only with `force`. See the module.
+
+    SQLite: one self-contained database file whose integrity and hash chains were verified (the result counts its
+    sessions and lists any chain that fails, as in the database). PostgreSQL: a pg_dump archive of Trainer's schema
+    in the custom format, for pg_restore (pg_dump must be installed).
+    """
+    dest = Path(target).expanduser().absolute()
+    url = db._engine.url
+    if dialect.is_postgresql(url):
+        try:
+            return backup_postgresql(db._engine, dest, force=force)
+        except dialect.BackupFailed as exc:
+            raise StoreError(f"{dest}: could not back up {db._where}: {exc}") from exc
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"{dest}: could not back up {db._where}: {dialect.explain(exc)}") from exc
+    if not dialect.is_sqlite(url):
+        raise StoreError(
+            f"{db._where}: built-in backup is for SQLite and PostgreSQL databases; use the database's own tools"
+        )
+    try:
+        return backup_sqlite(db._engine, dialect.sqlite_file(url), dest, force=force)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"{dest}: could not write the backup of {db._where}: {dialect.explain(exc)}") from exc
 
 
 def backup_sqlite(engine: Engine, source: Path | None, target: Path, *, force: bool) -> Checked:
@@ -86,12 +117,10 @@ def backup_postgresql(engine: Engine, target: Path, *, force: bool) -> Checked:
 
 
 def check_copy(path: Path, *, shown: Path) -> Checked:
-    """PRAGMA integrity_check, then every session's chain (Store.verify, as `trainer sessions verify`) of an SQLite copy.
+    """PRAGMA integrity_check, then every session's chain (verify.py, as `trainer sessions verify`) of an SQLite copy.
 
     Raises StoreError naming `shown` (the file the user knows) when the copy is damaged or not a Trainer database.
     """
-    from trainer.store.store import Store  # store.py imports this module
-
     conn = sqlite3.connect(path)
     try:
         rows = conn.execute("PRAGMA integrity_check").fetchall()
@@ -104,10 +133,12 @@ def check_copy(path: Path, *, shown: Path) -> Checked:
             f"{shown}: the copy fails SQLite's integrity check ({rows[0][0]}); nothing was changed, "
             "and the database it comes from may be damaged: run `trainer db info`"
         )
-    with Store.open(path) as copy:
-        problems = tuple(copy.verify())
-        sessions = len(copy.sessions())
-    return Checked(shown, sessions, problems)
+    copy = open_access(Access, path)
+    try:
+        found = verification(copy)  # of the whole store: it checks every session
+    finally:
+        copy._engine.dispose()
+    return Checked(shown, found.checked, found.problems)
 
 
 def _self_contained(path: Path) -> None:
@@ -186,23 +217,6 @@ def _check_backup_file(backup: Path) -> None:
                 "program that has it open (or open and close it once with sqlite3) and restore again"
             )
     identify_file(backup, "backup", untouched="nothing was changed", empty_ok=False)
-
-
-def identify_file(path: Path, what: str, *, untouched: str, empty_ok: bool) -> None:
-    """Refuse, without writing a byte, an SQLite file that is not a Trainer database (or an empty one, unless
-    `empty_ok`: a new database starts empty) or is from a newer Trainer; `untouched` says what was left as it was."""
-    try:
-        probe = dialect.probe_sqlite_file(path)
-        if probe.exists or not empty_ok:
-            found = migrations.identify(probe.tables, probe.meta, latest=migrations.latest_version())
-            if found is None and not empty_ok:
-                raise migrations.ForeignDatabase("it is empty")
-    except (dialect.NotADatabase, migrations.ForeignDatabase) as exc:
-        raise StoreError(f"{path}: not a Trainer database ({exc}); {untouched}") from exc
-    except migrations.NewerDatabase as exc:
-        raise StoreError(f"{path}: {exc}; {untouched}") from exc
-    except dialect.CannotRead as exc:
-        raise StoreError(f"{path}: cannot read the {what} ({exc}); check the file's permissions") from exc
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ so changing the badge, course, seed or start of a session breaks its first event
 scorer, score, verdict, or a mistake's severity and points in `details`) breaks that scoring's hash. The session row
 keeps its heads (`event_count` and `head_hash` for the events, `score_hash` for the scorings): those catch the removal of
 the last events or scorings. Its other fields (status, outcome, ended_at, score, passed) are derived from the chain and
-checked against it by verify (store.py).
+checked against it by verify (verify.py).
 
 The store-wide *ledger* (one row per write that changes a session or a trainee, see schema.ledger) is a chain of its own:
 

@@ -42,8 +42,8 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -53,8 +53,10 @@ from sqlalchemy import Column, Connection, Engine, Table, bindparam, event, func
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from trainer.store import chain, dialect, migrations, schema, sweep
+from trainer.store import chain, dialect, driver, migrations, schema, settings, sweep
+from trainer.store.access import writing
 from trainer.store.errors import StoreError
+from trainer.store.opening import resolve
 from trainer.store.records import Verification
 
 SESSION_BATCH = 500  # sessions per target transaction (with their events, scorings and labels)
@@ -119,9 +121,7 @@ def _fail(where: str, message: str) -> StoreError:
 
 
 def _url(text: str) -> URL:
-    from trainer.store.store import _resolve
-
-    chosen, _ = _resolve(text)
+    chosen, _ = resolve(text)
     try:
         return dialect.normalize(make_url(chosen))
     except ArgumentError as exc:
@@ -212,7 +212,8 @@ def _apply(rows: Sequence[Sequence[Any]], procs: Sequence[Callable[[Any], Any] |
     for i, proc in enumerate(procs):
         values = [r[i] for r in rows]
         if proc is not None:
-            out, last, done = [], object(), None
+            out: list[Any] = []
+            last, done = object(), None
             for v in values:
                 if v is None:
                     out.append(None)
@@ -225,27 +226,12 @@ def _apply(rows: Sequence[Sequence[Any]], procs: Sequence[Callable[[Any], Any] |
     return list(zip(*columns, strict=True))
 
 
-def _select(conn: Connection, statement: Any) -> list[tuple[Any, ...]]:
-    """A SELECT's rows as the driver returns them (no SQLAlchemy Row per row: a million events would pay for it)."""
-    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params: Any = compiled.params
-    if compiled.positional:
-        params = tuple(params[name] for name in compiled.positiontup or ())
-    sql = str(compiled)
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql, params)
-        return cursor.fetchall()  # type: ignore[no-any-return]
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
-    finally:
-        cursor.close()
-
-
 def read(conn: Connection, table: Table, statement: Any = None) -> list[tuple[Any, ...]]:
     """The rows of `table` (all its columns, in order) that `statement` (a select of them; default all) returns."""
     columns = list(table.columns)
-    return _apply(_select(conn, statement if statement is not None else select(*columns)), _readers(conn, columns))
+    query: Any = statement if statement is not None else select(*columns)
+    found = driver.rows(conn, query)  # no SQLAlchemy Row per row: a million events would pay for it
+    return _apply(found, _readers(conn, columns))
 
 
 def insert(conn: Connection, table: Table, rows: Sequence[Sequence[Any]], columns: Sequence[str] | None = None) -> None:
@@ -327,19 +313,10 @@ class _Run:
         self.copied[table] = self.copied.get(table, 0) + copied
         self.progress(table, copied if handled is None else handled)
 
-    @contextmanager
-    def writing(self, what: str) -> Iterator[Connection]:
-        try:
-            with dialect.write_transaction(self.target) as conn:
-                yield conn
-        except StoreError:
-            raise
-        except (SQLAlchemyError, OSError) as exc:
-            raise _fail(
-                self.target_where,
-                f"could not {what}: {dialect.explain(exc)} (the batches before it were kept: run the same copy again to "
-                "continue)",
-            ) from exc
+    def writing(self, what: str) -> AbstractContextManager[Connection]:
+        """A write transaction on the target (access.writing, as the store's own writes)."""
+        kept = "the batches before it were kept: run the same copy again to continue"
+        return writing(self.target, self.target_where, what, undone=kept)
 
 
 def source_identity(conn: Connection) -> str:
@@ -731,7 +708,7 @@ def _session_batch(run: _Run, rows: list[tuple[Any, ...]]) -> None:
             run.source, h, select(*h.columns).where(h.c.session_id.in_(ids)).order_by(h.c.session_id, h.c.id)
         )
         if run.merging:
-            counts = dict(
+            counts: dict[str, int] = dict(
                 conn.execute(
                     select(h.c.session_id, func.count()).where(h.c.session_id.in_(ids)).group_by(h.c.session_id)
                 ).all()
@@ -769,20 +746,18 @@ def _pins(run: _Run) -> None:
 
 
 def _settings(run: _Run) -> None:
-    st = schema.settings
-    rows = read(run.source, st)
-    if run.merging:  # the target's settings stay; those it lacks are added
-        with run.writing("read the target's settings") as conn:
-            have = {k for (k,) in conn.execute(select(st.c.key))}
-        rows = [r for r in rows if r[0] not in have]
-        _mirror(run, st, rows, scope=None)
-        return
-    _mirror(run, st, rows, scope=[(k,) for (k,) in _all_keys(run, st)])
-
-
-def _all_keys(run: _Run, table: Table) -> list[tuple[Any, ...]]:
-    with run.writing(f"read the target's {table.name}") as conn:
-        return [tuple(r) for r in conn.execute(select(*table.primary_key.columns))]
+    """The source's settings on the target, written as the store writes them (settings.put): a merge keeps the target's
+    own and adds those it lacks; a copy makes the target's the source's."""
+    wanted = settings.read_all(run.source)
+    with run.writing("copy settings") as conn:
+        have = settings.read_all(conn)
+        if run.merging:
+            wanted = {key: value for key, value in wanted.items() if key not in have}
+        changed = {key: value for key, value in wanted.items() if have.get(key) != value}
+        settings.put(conn, changed)
+        if not run.merging:
+            settings.remove(conn, set(have) - set(wanted))
+    run.count("settings", len(changed), len(wanted))
 
 
 def _audit(run: _Run) -> None:
@@ -867,9 +842,13 @@ def _merged_entries(run: _Run, rows: Sequence[tuple[Any, ...]]) -> list[tuple[st
             subject = badge
         out.append((kind, subject, count, head, facts))
         if kind in ("start", "legacy"):
-            recorded = json.loads(facts).get("badge") if kind == "start" and facts else badge_of.get(subject)
+            recorded: str | None = (
+                json.loads(facts).get("badge") if kind == "start" and facts else badge_of.get(subject)
+            )
+            if recorded is None:
+                continue
             now = run.badges.get(badge_of.get(subject, recorded), recorded)
-            if recorded is not None and now != recorded:
+            if now != recorded:
                 out.append(("rebadge", subject, count, head, chain.rebadge_facts(now, recorded, str(run.plant))))
     return out
 

@@ -125,7 +125,9 @@ def create_engine(url: URL, *, lock_timeout: float, fsync_every_commit: bool) ->
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get(_WRITE):
-            _begin_immediate(conn.connection.driver_connection, lock_timeout)
+            driver = conn.connection.driver_connection
+            assert driver is not None  # a connection in use has its driver's
+            _begin_immediate(driver, lock_timeout)
         else:
             conn.exec_driver_sql("BEGIN")
 
@@ -133,8 +135,7 @@ def create_engine(url: URL, *, lock_timeout: float, fsync_every_commit: bool) ->
 
 
 # Seconds. The first pause is about two appends' time on a local disk; the cap trades throughput against the longest
-# wait: with thirty terminals appending flat out, 16 ms gave 1,800 appends/s (worst wait 0.4 s), 32 ms 2,200/s (0.6 s),
-# 64 ms 2,500/s (1.2 s), and SQLite's own handler 2,900/s (2.8 s). bench/bench_durability.py measures it.
+# wait (bench/bench_durability.py measures it; the figures for each cap are in docs/performance.md, "30 writers").
 _FIRST_PAUSE = 0.0005
 _LONGEST_PAUSE = 0.032
 
@@ -248,7 +249,7 @@ def lock_schema(conn: Connection) -> None:
 
 
 def lock_ledger(conn: Connection) -> None:
-    """Serialize appends to the ledger (store.py's _enter), which has one end for the whole store.
+    """Serialize appends to the ledger (ledger.enter), which has one end for the whole store.
 
     SQLite's BEGIN IMMEDIATE already does; PostgreSQL takes a transaction-scoped advisory lock, so two writers never read
     the same last entry and chain after it.
@@ -261,10 +262,16 @@ def upsert(conn: Connection, table: Table, values: Mapping[str, Any], *, update:
     """Insert a row, or set the columns `update` of the row with the same primary key: one statement, so no race."""
     keys = [column.name for column in table.primary_key.columns]
     if conn.dialect.name in ("sqlite", "postgresql"):
+        # the two backends' INSERT ... ON CONFLICT are spelled alike but typed apart; only the one in use is imported
+        insert: Callable[[Table], Any]
         if conn.dialect.name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            insert = sqlite_insert
         else:
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            insert = postgresql_insert
         statement = insert(table).values(**values)
         conn.execute(
             statement.on_conflict_do_update(

@@ -34,7 +34,7 @@ _TERMINAL_STATUS = {EventKind.COMPLETED: "completed", EventKind.FAILED: "failed"
 
 @dataclass(frozen=True)
 class Entry:
-    """One ledger row (schema.ledger), in its column order."""
+    """One ledger row (schema.ledger); ledger.ENTRIES selects its columns by these names, in this order."""
 
     seq: int
     kind: str
@@ -122,6 +122,7 @@ def check_session(
         problems += _identity(row, entries, keying, field)
 
     # the events, from the genesis
+    broken: ChainProblem | None
     if unreadable is not None:
         head = events[-1].hash if events else first
         broken = chain.verify(sid, events, head, len(events), first=first, keyings=keyings) or unreadable
@@ -255,7 +256,7 @@ def _derived(
     final = events[-1] if events else None
     if final is not None and final.event.kind in TERMINAL_KINDS:
         outcome = final.event.data.get("outcome")
-        want = {
+        want: dict[str, Any] = {
             "status": _TERMINAL_STATUS[final.event.kind],
             "outcome": None if outcome is None else str(outcome),
             "ended_at": final.utc,

@@ -171,7 +171,7 @@ def _tamper_evidence(conn: Connection) -> None:
     conn.execute(schema.meta.insert().values(key="chain", value=keying.meta_value()))
     entries: list[dict[str, object]] = []
     prev = chain.LEDGER_GENESIS
-    found = [
+    found: list[tuple[str, str, int, str, str | None]] = [
         ("trainee", badge, 0, "", chain.trainee_facts(badge, name, department))
         for badge, name, department in conn.execute(text("SELECT badge, name, department FROM trainees ORDER BY badge"))
     ]

@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, collate, select
 
 from trainer.store import chain, dialect, evidence, schema
+from trainer.store.ledger import ENTRIES
+from trainer.store.reads import read_events
 from trainer.store.records import ChainProblem, Verification
 
 PAGE = 5000  # ledger entries per read
@@ -34,7 +36,7 @@ def verify(engine: Engine, keying: chain.Keying) -> Verification:
         problems, trainee_entries, size, tail = _ledger(conn, keying)
         found, checked, legacy = _sessions(conn, keying)
         problems += found
-        rows = [r._mapping for r in conn.execute(select(schema.trainees))]
+        rows = [dict(r._mapping) for r in conn.execute(select(schema.trainees))]
         problems += evidence.check_trainees(rows, list(trainee_entries.values()))
     return Verification(
         problems=tuple(problems),
@@ -53,7 +55,7 @@ def _ledger(conn: Connection, keying: chain.Keying) -> tuple[list[ChainProblem],
     trainees: dict[str, evidence.Entry] = {}
     last, prev, size = 0, chain.LEDGER_GENESIS, 0
     while True:
-        query = select(led).where(led.c.seq > last).order_by(led.c.seq).limit(PAGE)
+        query = ENTRIES.where(led.c.seq > last).order_by(led.c.seq).limit(PAGE)
         page = [evidence.Entry(*r) for r in conn.execute(query)]
         if not page:
             break
@@ -77,7 +79,7 @@ def _entries_by_session(conn: Connection) -> Iterator[tuple[str, list[evidence.E
     """(session id, the entries check_session reads) for every session the ledger names, in byte order of the id."""
     led = schema.ledger
     subject = _byte_order(conn, led.c.subject)
-    query = select(led).where(led.c.kind.in_(evidence.SESSION_KINDS)).order_by(subject, led.c.seq)
+    query = ENTRIES.where(led.c.kind.in_(evidence.SESSION_KINDS)).order_by(subject, led.c.seq)
     current: str | None = None
     kept: list[evidence.Entry] = []
     for row in conn.execution_options(stream_results=True, yield_per=PAGE).execute(query):
@@ -100,8 +102,6 @@ def _keep(entries: list[evidence.Entry], e: evidence.Entry) -> None:
 
 
 def _sessions(conn: Connection, keying: chain.Keying) -> tuple[list[ChainProblem], int, int]:
-    from trainer.store.store import _read_events
-
     s, h, e = schema.sessions, schema.scores, schema.events
     problems: list[ChainProblem] = []
     checked = legacy = 0
@@ -135,10 +135,9 @@ def _sessions(conn: Connection, keying: chain.Keying) -> tuple[list[ChainProblem
                 entries = pending[1]
                 pending = next(ledger, None)
             legacy += bool(entries) and entries[0].kind == "legacy"
-            stored, unreadable = _read_events(events.get(row.id, []))
-            problems += evidence.check_session(
-                row._mapping, stored, unreadable, scorings.get(row.id, []), entries, keying
-            )
+            stored, unreadable = read_events(events.get(row.id, []))
+            named = dict(row._mapping)
+            problems += evidence.check_session(named, stored, unreadable, scorings.get(row.id, []), entries, keying)
         checked += len(rows)
     while pending is not None:
         missing(*pending)
