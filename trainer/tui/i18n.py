@@ -141,6 +141,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "debrief.deductions": ("扣分明细", "Deductions"),
     "debrief.no_deductions": ("没有扣分，做得好！", "No deductions. Well done!"),
     "debrief.right_step": ("正确做法", "The right way"),
+    # The feedback of the input that made the mistake: in an exam the trainee reads it first here (issue 20).
+    "debrief.told": ("当时的情况", "What happened"),
     "debrief.consequence": ("由此未做（不另扣分）", "so never done (no further points)"),
     "debrief.cleared": ("不扣分", "no deduction"),
     "debrief.ending": ("最后一步", "How it ended"),
