@@ -47,3 +47,21 @@ def test_any_text_keeps_every_visible_character_and_fits(text, width):
     shown = lines(text, width)
     assert "".join(shown).replace(" ", "") == text.replace(" ", "")
     assert all(cell_len(line) <= width for line in shown)
+
+
+def test_a_wrapped_paragraph_hangs_under_its_text():
+    # Under the text after the leading spaces and a list mark; `hang` for a paragraph with neither.
+    assert lines("    → The right way: lift it and look at the seal", 24) == [
+        "    → The right way:",
+        "      lift it and look",
+        "      at the seal",
+    ]
+    assert lines("-15 serious Check an extinguisher first", 20) == ["-15 serious Check an", "extinguisher first"]
+    assert wrap("-15 serious Check an extinguisher first", 20, hang=4).plain.split("\n") == [
+        "-15 serious Check an",
+        "    extinguisher",
+        "    first",
+    ]
+    assert lines("  • 使用灭火器前先检查铅封和保险销", 16) == ["  • 使用灭火器前", "    先检查铅封和", "    保险销"]
+    # An indent over half the line is not kept: the text would be a narrow column.
+    assert lines("            a b c d e f g h", 20) == ["            a b c d", "e f g h"]

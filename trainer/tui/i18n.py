@@ -141,6 +141,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "debrief.deductions": ("扣分明细", "Deductions"),
     "debrief.no_deductions": ("没有扣分，做得好！", "No deductions. Well done!"),
     "debrief.right_step": ("正确做法", "The right way"),
+    # The feedback of the input that made the mistake: in an exam the trainee reads it first here (issue 20).
+    "debrief.told": ("当时的情况", "What happened"),
     "debrief.consequence": ("由此未做（不另扣分）", "so never done (no further points)"),
     "debrief.cleared": ("不扣分", "no deduction"),
     "debrief.ending": ("最后一步", "How it ended"),
@@ -152,9 +154,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "debrief.retry": ("再练一次", "Retry"),
     "debrief.back": ("返回课程列表", "Back to courses"),
     "resume.title": ("有未完成的实训", "You have an unfinished session"),
-    "resume.resume": ("继续上次的实训", "Resume it"),
+    # One line each: what, which course, when (the Chinese with full-width punctuation; issue 20).
+    "resume.option": ("继续上次的实训：\n{title}\n（开始于 {time}）", "Resume it:\n{title}\n(started {time})"),
     "resume.leave": ("留给教员处理，先去选课", "Leave it for the instructor"),
-    "resume.started": ("开始于 {time}", "started {time}"),
     "area.stamping": ("冲压", "Stamping"),
     "area.welding": ("焊装", "Welding"),
     "area.paint": ("涂装", "Paint shop"),

@@ -97,16 +97,39 @@ def _fold(line: str, unit: tuple[int, int, int], width: int) -> list[tuple[int, 
     return pieces
 
 
-def wrap(text: Text | str, width: int) -> Text:
-    """`text` with a newline at every place a line breaks in `width` cells; styles kept."""
+# A list mark: after it (and the spaces before it), a wrapped paragraph's next lines go on under its text.
+_INDENT = re.compile(r" *(?:[•→↳-] +)?")
+
+
+def indent_of(line: str) -> int:
+    """Cells before a paragraph's text: its leading spaces and a list mark (`    → The right way` is 6)."""
+    m = _INDENT.match(line)
+    return cell_len(m.group()) if m else 0
+
+
+def wrap(text: Text | str, width: int, hang: int = 0) -> Text:
+    """`text` with a newline at every place a line breaks in `width` cells; styles kept. A paragraph's wrapped lines
+    hang under its text (a hanging indent): under its first line's text after leading spaces and a list mark, or, for
+    a paragraph that starts with neither, `hang` cells in. No indent takes more than half the width."""
     source = text if isinstance(text, Text) else Text(text)
     out = Text(end="", justify=source.justify, no_wrap=source.no_wrap, overflow=source.overflow)
     for n, paragraph in enumerate(source.split("\n", allow_blank=True)):
         if n:
             out.append("\n")
-        for k, (start, end) in enumerate(break_offsets(paragraph.plain, width)):
+        plain = paragraph.plain
+        indent = indent_of(plain) or hang
+        if indent * 2 > width:
+            indent = 0
+        spans = break_offsets(plain, width)
+        if indent and len(spans) > 1:
+            first_end = spans[0][1]
+            rest = first_end
+            while rest < len(plain) and plain[rest] in " \t":
+                rest += 1
+            spans = [spans[0]] + [(rest + a, rest + b) for a, b in break_offsets(plain[rest:], width - indent)]
+        for k, (start, end) in enumerate(spans):
             if k:
-                out.append("\n")
+                out.append("\n" + " " * indent)
             out.append_text(paragraph[start:end])
     return out
 

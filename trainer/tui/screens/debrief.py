@@ -7,6 +7,7 @@ the reports, the sheets and xAPI. The instructor's session view is this screen w
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from rich.cells import cell_len, set_cell_size
 from rich.table import Table
@@ -17,6 +18,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Footer, Header, Static
 
 from trainer.course.model import Course, MistakeSeverity
+from trainer.course.model import Text as CourseText
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind
 from trainer.engine.modes import Mode, mode_of
 from trainer.scoring.detect import action_label, declared_rule
@@ -48,6 +50,29 @@ def _action(course: Course, state_id: str, action_id: str, event_id: object):
         return next((a for a in ev.actions if a.id == action_id), None) if ev else None
     state = course.states.get(state_id)
     return state.action(action_id) if state else None
+
+
+def told(course: Course, events: Sequence[Event], j: Judged) -> CourseText | None:
+    """The feedback the trainee was shown (in practice) for the input that made mistake `j`: the chosen action's, or
+    the timer's when time ran out. None for a mistake no input's feedback speaks of (a skipped step, an ignored event,
+    a hint): its rule and the right way say it all."""
+    if j.seq is None or j.source not in ("action", "timer", "timeout"):
+        return None
+    by_seq = {e.seq: e for e in events}
+    ref = by_seq[j.seq].data.get("ref") if j.seq in by_seq else None
+    cause = next((e for e in reversed(events) if e.seq <= j.seq and e.kind in _INPUTS), None)
+    if cause is None:
+        return None
+    if cause.kind is EventKind.TIMED_OUT:
+        state = course.states.get(cause.state)
+        return state.timer.feedback if state is not None and state.timer is not None else None
+    if j.source != "action" or cause.action != ref:
+        return None
+    action = _action(course, cause.state, cause.action, cause.data.get("event"))
+    return action.feedback if action is not None else None
+
+
+_INPUTS = frozenset({EventKind.CHOSE, EventKind.TIMED_OUT})
 
 
 class DebriefScreen(TrainerScreen[None]):
@@ -87,7 +112,8 @@ class DebriefScreen(TrainerScreen[None]):
             if self.heading:
                 yield Static(self.heading, id="debrief-who")
             yield Static(id="debrief-summary")
-            yield Prose(id="debrief-deductions")
+            # Hanging indent: a deduction's wrapped lines go on under its text, clear of the points column.
+            yield Prose(id="debrief-deductions", hang=4)
             yield Static(id="debrief-times")
             yield Static(id="replay", classes="panel")
         with Horizontal(id="debrief-buttons"):
@@ -184,6 +210,10 @@ class DebriefScreen(TrainerScreen[None]):
         if row.standard:
             out.append(f" [{row.standard}]", style="dim")
         out.append("\n")
+        said = told(self.course, self.events, j)
+        if said is not None:  # what the practice screen said then; an exam said nothing until now
+            out.append(f"    {tr('debrief.told')}{colon}", style="bold")
+            out.append(said.get(lang) + "\n")
         out.append(f"    {explanation(j, lang, scorer=scorer)}\n", style="italic")
         if row.instead is not None:
             out.append(f"    → {tr('debrief.right_step')}{colon}{row.instead.get(lang)}\n", style="green")

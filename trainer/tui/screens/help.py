@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from trainer.tui.screens.base import TrainerModal
+from trainer.tui.widgets.prose import Prose
 
 
 class HelpScreen(TrainerModal[None]):
@@ -20,7 +21,7 @@ class HelpScreen(TrainerModal[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
-            yield Static(id="help-text")
+            yield Prose(id="help-text")  # Chinese lines break by the Chinese rule, never inside a key name
 
     def on_mount(self) -> None:
         self.query_one("#help-box").border_title = self.app.tr("help.title")

@@ -19,6 +19,7 @@ from trainer import pins
 from trainer.errors import TrainerError
 from trainer.store.records import PinResult, SessionRecord, Trainee
 from trainer.tui.screens.base import TrainerModal
+from trainer.tui.widgets.prose import Prose
 
 if TYPE_CHECKING:
     from trainer.store.store import Store
@@ -72,10 +73,11 @@ class _Form(TrainerModal[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="identity-box"):
-            yield Static(classes="identity-text")
+            # Prose, not Static: Chinese lines break by the Chinese rule and never inside a key name ("Es" / "c").
+            yield Prose(classes="identity-text")
             for name, _ in self.FIELDS:
                 yield self.field(name)
-            yield Static(classes="identity-message")
+            yield Prose(classes="identity-message")
 
     def field(self, name: str) -> Input:
         return Input(id=name)

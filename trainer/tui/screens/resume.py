@@ -34,7 +34,7 @@ class ResumeScreen(TrainerModal[None]):
             course = app.library.get(s.course_id)
             title = course.title.get(lang) if course else s.course_id
             when = s.started_at.astimezone(app.zone).strftime("%Y-%m-%d %H:%M")
-            label = Text(f"{app.tr('resume.resume')}: {title} ({app.tr('resume.started', time=when)})")
+            label = Text(app.tr("resume.option", title=title, time=when))
             options.add_option(Option(label, id=s.id))
         options.add_option(Option(app.tr("resume.leave"), id="leave"))
         options.highlighted = 0
