@@ -7,8 +7,8 @@ the request's Host header into the page, and lists its static folder. Here:
   one of the configured ones), and that address must be one this server answers to (an IP address, localhost, this
   machine's names, or a configured one), so a page on another site, even one whose DNS name points at this server
   (DNS rebinding), gets 403 before any process starts;
-- at most `max_sessions` tabs run at once (each is a 60-90 MB process); when the room is full, the page says so in both
-  languages and no process starts; a closed tab frees its place;
+- at most `max_sessions` tabs run at once (each is a process: docs/operations.md, Size); when the room is full, the
+  page says so in both languages and no process starts; a closed tab frees its place;
 - the page holds no address taken from the request: its websocket and static URLs come from the configured public URL,
   or are made by the browser from the address it opened;
 - no directory listing under /static/.
@@ -40,7 +40,7 @@ from trainer.errors import TrainerError
 
 log = logging.getLogger("textual-serve")
 
-# What one tab costs on the server (a `trainer` process is 60-90 MB, docs/operations.md): the default cap keeps the
+# What one tab costs on the server (a `trainer` process: docs/operations.md, Size), with room: the default cap keeps the
 # room's tabs within the memory that is free when the server starts.
 MB_PER_SESSION = 100
 FALLBACK_MAX_SESSIONS = 8  # when the machine's memory cannot be read

@@ -240,7 +240,7 @@ def classifier_of(pipeline: Any) -> Any:
 
 def one_thread() -> Any:
     """Run scikit-learn's OpenMP code on one thread. The histogram boosting's threads cost far more than they save on
-    data of this size (measured: a fit 1 s on one thread, 9 to 27 s on two busy CPUs; predict 8x faster)."""
+    data of this size, in fitting and in predicting (docs/performance.md, "Figures behind the code")."""
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(1)

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from trainer.course.conditions import Value
 from trainer.course.model import Action, Course, MistakeSeverity, Outcome
 from trainer.engine.clock import ManualClock
 from trainer.engine.events import Event
@@ -172,7 +173,7 @@ class _Trainee:
         self.graph = graph
         self.forgotten: set[str] = set()
         self.severity = {s.action: s.severity for s in course.procedure}
-        self.visits: dict[tuple[str, tuple], int] = {}
+        self.visits: dict[tuple[str, tuple[tuple[str, Value], ...]], int] = {}  # (state, variables): times there
 
     def due_steps(self, done: set[str]) -> list[str]:
         assumed = done | self.forgotten
