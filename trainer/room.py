@@ -247,7 +247,7 @@ class RoomServer(Server):
     async def on_startup(self, app: web.Application) -> None:
         """Quiet: `trainer serve` has already said where the room is (textual-serve would print its logo)."""
 
-    async def handle_index(self, request: web.Request) -> web.Response:  # type: ignore[override]
+    async def handle_index(self, request: web.Request) -> web.Response:
         if self.open_sessions >= self.doors.max_sessions:
             return web.Response(
                 status=503,
@@ -300,13 +300,17 @@ class RoomServer(Server):
         width = max(20, min(1000, _to_int(request.query.get("width", "80"), 80)))
         height = max(10, min(500, _to_int(request.query.get("height", "24"), 24)))
         app_service: AppService | None = None
+
+        async def close() -> None:  # AppService awaits it and wants nothing back (close() says whether it closed)
+            await websocket.close()
+
         try:
             await websocket.prepare(request)
             app_service = AppService(
                 self.command,
                 write_bytes=websocket.send_bytes,
                 write_str=websocket.send_str,
-                close=websocket.close,
+                close=close,
                 download_manager=self.download_manager,
                 debug=self.debug,
             )
