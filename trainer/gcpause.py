@@ -10,8 +10,8 @@ from contextlib import contextmanager
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """No cyclic garbage collection inside: the hundreds of thousands of records, events, mistakes and rows a bulk
-    command makes hold no cycles, and the collector's passes over them (and over everything loaded) cost a third of
-    the time (measured: scoring 100 000 sessions, and building a score sheet of 100 000 attempts, 2.9 s -> 2.1 s).
+    command makes hold no cycles, and the collector's passes over them (and over everything loaded) cost much of the
+    time (the measures: docs/performance.md, "Figures behind the code").
     Whatever is cyclic is collected once it runs again; free the objects made before leaving, or that first pass walks
     them all. Nested pauses are fine: only the outermost one turns the collector back on."""
     was = gc.isenabled()

@@ -103,8 +103,8 @@ def _raw_rows(path: Path) -> Iterator[tuple[int, tuple[Any, ...]]]:
             raise UsageError(f"{path}: neither UTF-8 nor GB18030 text; save it as CSV UTF-8") from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        for row in reader:
-            yield reader.line_num, tuple(row)
+        for cells in reader:
+            yield reader.line_num, tuple(cells)
     except csv.Error as exc:
         raise UsageError(f"{path}:{reader.line_num}: not CSV ({exc})") from None
 

@@ -10,7 +10,8 @@ from typing import Any
 from trainer.errors import TrainerError
 
 SETTING = "instructor.password"
-# scrypt cost: about 50 ms and 16 MB here; slow enough to make guessing a stolen hash expensive, fast enough to sign in.
+# scrypt cost (its time and memory: docs/performance.md, "Figures behind the code"): slow enough to make guessing a
+# stolen hash expensive, fast enough to sign in.
 N, R, P = 2**14, 8, 1
 MIN_LENGTH = 8
 

@@ -56,7 +56,7 @@ def check(
 
 def write(
     path: str | os.PathLike[str],
-    fill: Callable[[Path], None],
+    fill: Callable[[Path], object],  # what it returns is ignored (Path.write_text's count, say)
     what: str,
     *,
     force: bool = False,

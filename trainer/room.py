@@ -7,8 +7,8 @@ the request's Host header into the page, and lists its static folder. Here:
   one of the configured ones), and that address must be one this server answers to (an IP address, localhost, this
   machine's names, or a configured one), so a page on another site, even one whose DNS name points at this server
   (DNS rebinding), gets 403 before any process starts;
-- at most `max_sessions` tabs run at once (each is a 60-90 MB process); when the room is full, the page says so in both
-  languages and no process starts; a closed tab frees its place;
+- at most `max_sessions` tabs run at once (each is a process: docs/operations.md, Size); when the room is full, the
+  page says so in both languages and no process starts; a closed tab frees its place;
 - the page holds no address taken from the request: its websocket and static URLs come from the configured public URL,
   or are made by the browser from the address it opened;
 - no directory listing under /static/.
@@ -40,7 +40,7 @@ from trainer.errors import TrainerError
 
 log = logging.getLogger("textual-serve")
 
-# What one tab costs on the server (a `trainer` process is 60-90 MB, docs/operations.md): the default cap keeps the
+# What one tab costs on the server (a `trainer` process: docs/operations.md, Size), with room: the default cap keeps the
 # room's tabs within the memory that is free when the server starts.
 MB_PER_SESSION = 100
 FALLBACK_MAX_SESSIONS = 8  # when the machine's memory cannot be read
@@ -247,7 +247,7 @@ class RoomServer(Server):
     async def on_startup(self, app: web.Application) -> None:
         """Quiet: `trainer serve` has already said where the room is (textual-serve would print its logo)."""
 
-    async def handle_index(self, request: web.Request) -> web.Response:  # type: ignore[override]
+    async def handle_index(self, request: web.Request) -> web.Response:
         if self.open_sessions >= self.doors.max_sessions:
             return web.Response(
                 status=503,
@@ -300,13 +300,17 @@ class RoomServer(Server):
         width = max(20, min(1000, _to_int(request.query.get("width", "80"), 80)))
         height = max(10, min(500, _to_int(request.query.get("height", "24"), 24)))
         app_service: AppService | None = None
+
+        async def close() -> None:  # AppService awaits it and wants nothing back (close() says whether it closed)
+            await websocket.close()
+
         try:
             await websocket.prepare(request)
             app_service = AppService(
                 self.command,
                 write_bytes=websocket.send_bytes,
                 write_str=websocket.send_str,
-                close=websocket.close,
+                close=close,
                 download_manager=self.download_manager,
                 debug=self.debug,
             )

@@ -11,9 +11,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from trainer.course.model import Course
+from trainer.engine.clock import Clock, monotonic_ms
 from trainer.engine.events import TERMINAL_KINDS, Event
 from trainer.engine.modes import DEFAULT_MODE, Mode
-from trainer.engine.session import Clock, ReplayMismatch, Session, monotonic_ms, replay
+from trainer.engine.session import ReplayMismatch, Session, replay
 from trainer.errors import TrainerError
 from trainer.scoring.detect import detect, outcome_of
 from trainer.scoring.grade import Grader, score_row

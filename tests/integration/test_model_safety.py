@@ -26,6 +26,7 @@ from trainer.engine.events import EventKind
 from trainer.scoring import model as M
 from trainer.scoring.detect import detect
 from trainer.scoring.grade import DEFAULT_MODEL
+from trainer.scoring.labelled import file_sha256
 from trainer.scoring.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,7 +89,7 @@ class Archive:
         with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
             for name, data in members.items():
                 z.writestr(name, data)
-        meta = {**self.meta, "model_sha256": M.sha256_of(path)}  # the attacker rewrites the digest
+        meta = {**self.meta, "model_sha256": file_sha256(path)}  # the attacker rewrites the digest
         path.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
         return path
 

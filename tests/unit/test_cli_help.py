@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from trainer.cli import GROUPS, build_parser, chosen_group, first_sentence
+from trainer.cli import GROUPS, build_parser, chosen_group
+from trainer.cli.common import first_sentence
 
 
 def _subcommand_helps(parser: argparse.ArgumentParser, prefix: str = "trainer") -> dict[str, str]:
@@ -53,9 +54,9 @@ print(" ".join(sorted(m for m in sys.modules if m.startswith("trainer.cli."))))
 @pytest.mark.parametrize(
     ("argv", "imported"),
     [
-        (["--help"], "trainer.cli.root"),
-        (["--db", "sessions", "course", "check", "x.yaml"], "trainer.cli.course trainer.cli.root"),
-        (["--lang", "zh", "sessions", "list"], "trainer.cli.root trainer.cli.sessions"),
+        (["--help"], "trainer.cli.common trainer.cli.root"),
+        (["--db", "sessions", "course", "check", "x.yaml"], "trainer.cli.common trainer.cli.course trainer.cli.root"),
+        (["--lang", "zh", "sessions", "list"], "trainer.cli.common trainer.cli.root trainer.cli.sessions"),
     ],
 )
 def test_a_command_imports_only_its_own_group(argv, imported):

@@ -208,6 +208,18 @@ def test_a_detected_mistake_is_the_dataclass_its_fields_make():
         assert made == m and repr(made) == repr(m) and hash(made) == hash(m)
 
 
+def test_new_mistake_is_typed_with_every_field_of_the_dataclass():
+    """new_mistake's guard: its MistakeFields (what mypy checks each call against) names DetectedMistake's fields and
+    requires those without a default; detect gives every field itself rather than leaving one to its default."""
+    from dataclasses import fields
+
+    from trainer.scoring.detect import MistakeFields, _fields_match
+
+    assert _fields_match()
+    assert set(MistakeFields.__annotations__) == {f.name for f in fields(DetectedMistake)}
+    assert all(set(vars(m)) == set(MistakeFields.__annotations__) for m in simulated_mistakes())
+
+
 def test_the_model_input_built_from_values_is_the_one_built_from_contexts():
     from trainer.scoring.features import matrix_of, values
 

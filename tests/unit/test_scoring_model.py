@@ -48,7 +48,7 @@ def trained(data_files: tuple[Path, Path], tmp_path_factory: pytest.TempPathFact
 
 def test_training_records_what_it_was_trained_on(trained: Path, data_files: tuple[Path, Path]):
     meta = json.loads(trained.with_suffix(".json").read_text())
-    assert meta["model_sha256"] == M.sha256_of(trained)
+    assert meta["model_sha256"] == labelled.file_sha256(trained)
     assert meta["features"]["categorical"][0] == "course" and "correction_s" in meta["features"]["numeric"]
     assert meta["data"][0]["sha256"] == labelled.file_sha256(data_files[0])
     assert meta["courses"] == {PRESS.id: {PRESS.version: [PRESS.content_hash]}}
@@ -167,7 +167,7 @@ def test_a_file_holding_unexpected_types_is_refused_before_anything_is_built(tra
 
     path = copy_model(trained, tmp_path / "m")
     sio.dump(Pipeline([("f", FunctionTransformer(print)), ("boom", FunctionTransformer(kw_args={"x": Boom()}))]), path)
-    rewrite_metadata(path, model_sha256=M.sha256_of(path))
+    rewrite_metadata(path, model_sha256=labelled.file_sha256(path))
     with pytest.raises(M.ModelError, match="holds types Trainer does not trust") as caught:
         M.load(path)
     assert "builtins.print" in str(caught.value) or "Boom" in str(caught.value)
@@ -177,7 +177,7 @@ def test_a_file_holding_unexpected_types_is_refused_before_anything_is_built(tra
 def test_a_plain_pickle_is_refused(trained: Path, tmp_path: Path):
     path = copy_model(trained, tmp_path / "m")
     path.write_bytes(pickle.dumps(M.load(trained).pipeline))
-    rewrite_metadata(path, model_sha256=M.sha256_of(path))
+    rewrite_metadata(path, model_sha256=labelled.file_sha256(path))
     with pytest.raises(M.ModelError, match="not a skops model file"):
         M.load(path)
 
@@ -250,7 +250,7 @@ def test_a_pickle_payload_in_the_model_file_is_refused_and_never_runs(trained: P
     marker = tmp_path / "pwned"
     path = copy_model(trained, tmp_path / "m")
     path.write_bytes(pickle.dumps(_Payload(marker)))
-    rewrite_metadata(path, model_sha256=M.sha256_of(path))  # even with a matching hash
+    rewrite_metadata(path, model_sha256=labelled.file_sha256(path))  # even with a matching hash
     with pytest.raises(M.ModelError):
         M.load(path)
     assert not marker.exists()

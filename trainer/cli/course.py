@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from trainer.cli import command, plain
+from trainer.cli.common import command, plain
 from trainer.errors import ExitCode, UsageError
 
 
@@ -69,8 +69,8 @@ def check(args: argparse.Namespace) -> int:
     """
     from trainer.gcpause import paused_gc
 
-    # Without the cyclic collector: its passes over everything the checker's modules define as they are imported cost
-    # a tenth of the whole command (#22), and reading a course makes no cycles (a recursive alias is refused).
+    # Without the cyclic collector: its passes over everything the checker's modules define as they are imported are a
+    # measurable part of the whole command (docs/performance.md, "Figures behind the code"), and reading a course makes no cycles (a recursive alias is refused).
     with paused_gc():
         return _check(args)
 

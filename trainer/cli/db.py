@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from trainer.cli import command
+from trainer.cli.common import command
 from trainer.cli.outputs import add_force
 from trainer.errors import ExitCode, UsageError
 
@@ -230,7 +230,7 @@ def copy(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from trainer.cli import plain
+    from trainer.cli.common import plain
     from trainer.store import copy as copy_mod
     from trainer.text import shown
 

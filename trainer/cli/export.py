@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from trainer.cli import command
+from trainer.cli.common import command
 from trainer.cli.outputs import add_force, add_period, add_tz
 from trainer.errors import ExitCode, TrainerError, UsageError
 from trainer.gcpause import paused_gc

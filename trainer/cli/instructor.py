@@ -11,7 +11,7 @@ import getpass
 import sys
 from typing import Any
 
-from trainer.cli import command
+from trainer.cli.common import command
 from trainer.errors import ExitCode, TrainerError, UsageError
 from trainer.tui.i18n import t
 

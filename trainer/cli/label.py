@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from trainer.cli import command, plain
+from trainer.cli.common import command, plain
 from trainer.cli.outputs import add_force
 from trainer.errors import ExitCode, TrainerError, UsageError
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from trainer.cli import command
+from trainer.cli.common import command
 from trainer.cli.outputs import add_force
 from trainer.errors import ExitCode, UsageError
 
@@ -271,8 +271,8 @@ def evaluate(args: argparse.Namespace) -> int:
         lc.add_column("labelled sessions", justify="right")
         lc.add_column("labels", justify="right")
         lc.add_column("kappa", justify="right")
-        for (n, k), labels in zip(ev.curve, ev.curve_labels, strict=True):
-            lc.add_row(str(n), str(labels), f"{k:.3f}")
+        for (sessions, k), labels in zip(ev.curve, ev.curve_labels, strict=True):
+            lc.add_row(str(sessions), str(labels), f"{k:.3f}")
         console.print(lc)
         beats = ev.beats_rubric
         console.print(

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainer.cli import command
+from trainer.cli.common import command
 from trainer.course.limits import SCRIPT_MAX_BYTES, SCRIPT_MAX_DELAY_SECONDS, SCRIPT_MAX_LINE_CHARS, quote
 from trainer.engine.clock import ManualClock, monotonic_ms, ms_from_seconds
 from trainer.errors import ExitCode, TrainerError, UsageError

@@ -6,11 +6,14 @@ The numbers come from trainer/reports/course_report.py, trainee_report.py and du
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from trainer.cli import command, plain
+from trainer.cli.common import command, plain
 from trainer.cli.outputs import add_force, add_period, add_tz
 from trainer.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
 
 SEVERITY_STYLE = {"minor": "yellow", "serious": "dark_orange", "critical": "bold red"}
 STATUS_STYLE = {
@@ -156,7 +159,13 @@ def print_course(console: Any, r: Any, lang: str) -> None:
         )
 
     mistakes = Table(title="Most common mistakes", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col, justify in (("mistake", "left"), ("severity", "left"), ("times", "right"), ("of attempts", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("mistake", "left"),
+        ("severity", "left"),
+        ("times", "right"),
+        ("of attempts", "right"),
+    )
+    for col, justify in columns:
         mistakes.add_column(col, justify=justify, no_wrap=True)
     mistakes.add_column("rule", overflow="fold")
     for m in r.mistakes[:15]:
@@ -190,7 +199,13 @@ def print_course(console: Any, r: Any, lang: str) -> None:
         console.print(heat)
 
     trend = Table(title=f"Pass rate by {r.trend_unit}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col, justify in ((r.trend_unit, "left"), ("attempts", "right"), ("passed", "right"), ("pass rate", "right")):
+    trend_columns: tuple[tuple[str, JustifyMethod], ...] = (
+        (r.trend_unit, "left"),
+        ("attempts", "right"),
+        ("passed", "right"),
+        ("pass rate", "right"),
+    )
+    for col, justify in trend_columns:
         trend.add_column(col, justify=justify)
     trend.add_column("", no_wrap=True)
     for b in r.trend:
@@ -293,7 +308,7 @@ def print_trainee(console: Any, r: Any, lang: str) -> None:
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for col, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("date", "left"),
         ("course", "left"),
         ("time", "right"),
@@ -301,7 +316,8 @@ def print_trainee(console: Any, r: Any, lang: str) -> None:
         ("result", "left"),
         ("mistakes", "right"),
         ("session", "left"),
-    ):
+    )
+    for col, justify in columns:
         attempts.add_column(col, justify=justify, no_wrap=True, min_width=8 if col == "session" else None)
     changed = {c.session_id for c in r.changes}
     for a in r.attempts:
@@ -369,7 +385,7 @@ def due(args: argparse.Namespace) -> int:
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for col, justify, wrap in (
+    columns: tuple[tuple[str, JustifyMethod, bool], ...] = (
         ("badge", "left", False),
         ("name", "left", True),
         ("department", "left", True),
@@ -377,7 +393,8 @@ def due(args: argparse.Namespace) -> int:
         ("valid until", "left", False),
         ("days", "right", False),
         ("status", "left", False),
-    ):
+    )
+    for col, justify, wrap in columns:
         table.add_column(col, justify=justify, no_wrap=not wrap, overflow="fold")
     for d in rows:
         status = str(d.status)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from trainer.cli import command, plain
+from trainer.cli.common import command, plain
 from trainer.errors import ExitCode, UsageError
 
 

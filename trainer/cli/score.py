@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from trainer.cli import command
+from trainer.cli.common import command
 from trainer.errors import ExitCode, UsageError
 
 

@@ -15,7 +15,7 @@ import socket
 import sys
 from typing import Any
 
-from trainer.cli import command
+from trainer.cli.common import command
 from trainer.errors import ExitCode, TrainerError
 
 DEFAULT_HOST = "127.0.0.1"

@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, tzinfo
 from typing import Any
 
-from trainer.cli import command, plain
+from trainer.cli.common import command, plain
 from trainer.errors import ExitCode, UsageError
 
 

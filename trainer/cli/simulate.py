@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from trainer.cli import command
+from trainer.cli.common import command
 from trainer.cli.outputs import add_force
 from trainer.errors import ExitCode, UsageError
 

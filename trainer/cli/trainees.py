@@ -8,7 +8,7 @@ import getpass
 import sys
 from typing import Any
 
-from trainer.cli import command, plain
+from trainer.cli.common import command, plain
 from trainer.errors import ExitCode, TrainerError, UsageError
 
 

@@ -83,7 +83,8 @@ def score_unscored(
             done = rescore(store, library, Grader(None, f"model not used: {exc}"), todo, dry_run=True, keep=True)
     except Exception as exc:  # nor stop the command that opened the store: verify reports the sessions
         return Repair((), tuple(todo), failed=f"{type(exc).__name__}: {exc}")
-    graded = {r.id: (r, result) for r, result in done.results}
+    asked = {r.id: r for r in todo}  # rescore hands back the records it was given
+    graded = {r.id: (asked[r.id], result) for r, result in done.results}
     saved = set(
         store.add_missing_scores([score_row(sid, result) for sid, (_, result) in graded.items()], detail={"via": via})
     )

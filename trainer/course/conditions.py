@@ -87,7 +87,8 @@ def _compile(node: ast.AST, names: set[str]) -> Callable[[Env], Any]:
         if isinstance(value, int | float) and not isinstance(value, bool):
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConditionError("the number is too large", node.col_offset)
-            return lambda env: -value
+            negated = -value
+            return lambda env: negated
     if isinstance(node, ast.Compare):
         left = _compile(node.left, names)
         ops = [_COMPARE[type(op)] for op in node.ops if type(op) in _COMPARE]

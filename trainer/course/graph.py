@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trainer.course.model import Course, MistakeSeverity, Outcome
+from trainer.course.model import Course, Mistake, MistakeSeverity, Outcome
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class Edge:
 def edges(course: Course) -> list[Edge]:
     out: list[Edge] = []
 
-    def kind_of(mistake, default: str) -> str:
+    def kind_of(mistake: Mistake | None, default: str) -> str:
         if mistake is None:
             return default
         return "critical" if mistake.severity is MistakeSeverity.CRITICAL else "mistake"

@@ -12,7 +12,7 @@ from trainer.course.conditions import parse_condition
 from trainer.course.diagnostics import CourseInvalid, Diagnostic, Pos, Severity
 from trainer.course.spec import COURSE, Checker
 from trainer.course.validate import check_semantics
-from trainer.course.yamlsource import Document, parse_text, read_document
+from trainer.course.yamlsource import Document, Path_, parse_text, read_document
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def _mistake(value: dict[str, Any] | None) -> m.Mistake | None:
     )
 
 
-def _frozen(values: dict[str, Any] | None) -> MappingProxyType:
+def _frozen(values: dict[str, Any] | None) -> MappingProxyType[str, Any]:
     return MappingProxyType(dict(values or {}))
 
 
@@ -113,7 +113,7 @@ def _action(value: dict[str, Any], pos: Pos) -> m.Action:
     )
 
 
-def _actions(doc: Document, values: list[dict[str, Any]], path: tuple) -> tuple[m.Action, ...]:
+def _actions(doc: Document, values: list[dict[str, Any]], path: Path_) -> tuple[m.Action, ...]:
     return tuple(_action(a, doc.pos((*path, i))) for i, a in enumerate(values))
 
 
@@ -166,20 +166,28 @@ def _state(doc: Document, sid: str, value: dict[str, Any]) -> m.State:
     )
 
 
+def _zone(value: dict[str, Any]) -> m.Zone:
+    x, y, width, height = value["rect"]
+    return m.Zone(value["id"], m.Text(**value["label"]), x, y, width, height, kind=value.get("kind", "area"))
+
+
+def _machine(value: dict[str, Any]) -> m.Machine:
+    x, y = value["at"]
+    return m.Machine(
+        value["id"],
+        m.Text(**value["label"]),
+        x,
+        y,
+        running=parse_condition(value["running"]),
+        locked=parse_condition(value["locked"]) if "locked" in value else None,
+    )
+
+
 def _map(value: dict[str, Any] | None) -> m.WorkshopMap | None:
     if value is None:
         return None
-    zones = tuple(m.Zone(z["id"], m.Text(**z["label"]), *z["rect"], kind=z.get("kind", "area")) for z in value["zones"])
-    machines = tuple(
-        m.Machine(
-            mc["id"],
-            m.Text(**mc["label"]),
-            *mc["at"],
-            running=parse_condition(mc["running"]),
-            locked=parse_condition(mc["locked"]) if "locked" in mc else None,
-        )
-        for mc in value.get("machines") or []
-    )
+    zones = tuple(_zone(z) for z in value["zones"])
+    machines = tuple(_machine(mc) for mc in value.get("machines") or [])
     return m.WorkshopMap(value["width"], value["height"], zones, machines)
 
 

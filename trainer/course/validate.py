@@ -9,7 +9,9 @@ import difflib
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from trainer.course.conditions import ConditionError, parse_condition
@@ -59,11 +61,9 @@ class _Semantics:
         self.read: set[str] = set()  # variables some condition reads
 
     def run(self, shape_ok: bool) -> None:
-        checks = [self.check_start]
-        checks += [lambda sid=sid, st=st: self.check_state(sid, st) for sid, st in self.states.items()]
-        checks += [
-            lambda i=i, ev=ev: self.check_event(i, ev) for i, ev in enumerate(_list(self.data.get("random_events")))
-        ]
+        checks: list[Callable[[], None]] = [self.check_start]
+        checks += [partial(self.check_state, sid, st) for sid, st in self.states.items()]
+        checks += [partial(self.check_event, i, ev) for i, ev in enumerate(_list(self.data.get("random_events")))]
         checks += [
             self.check_hidden,
             self.check_procedure,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -25,13 +26,15 @@ MAX_BYTES = COURSE_MAX_BYTES
 MAX_NODES = COURSE_MAX_NODES
 MAX_DEPTH = COURSE_MAX_DEPTH
 
-try:  # libyaml's parser is several times faster; the pure-Python one gives the same nodes
-    _Base: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on the wheel
+# libyaml's parser is several times faster; the pure-Python one gives the same nodes (and the same interface, which is
+# what the type checker is shown).
+if TYPE_CHECKING:
     _Base = yaml.SafeLoader
+else:
+    _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # no CSafeLoader: a wheel built without libyaml
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
+class _Loader(_Base):
     """Safe loader whose only booleans are true/false: ids such as `on`, `off`, `yes`, `no` stay strings."""
 
 
@@ -100,7 +103,7 @@ def _raise_at(file: str, raw: bytes, offset: int, message: str) -> str:
 
 
 _constructor = SafeConstructor()
-_SCALAR_TAGS = {
+_SCALAR_TAGS: dict[str, Callable[[ScalarNode], object]] = {
     "tag:yaml.org,2002:str": lambda node: node.value,
     "tag:yaml.org,2002:int": _constructor.construct_yaml_int,
     "tag:yaml.org,2002:float": _constructor.construct_yaml_float,

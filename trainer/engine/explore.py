@@ -15,6 +15,7 @@ from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from trainer.course.conditions import Value
 from trainer.course.diagnostics import Pos
 from trainer.course.model import Course
 from trainer.engine.clock import ManualClock
@@ -367,9 +368,9 @@ def explore_course(
     seeds = random.Random(seed)
     for _ in range(random_runs):
         _playthrough(course, seeds.randrange(2**31), report)
-    for state, (count, _, message) in report.traps.items():
+    for sid, (count, _, message) in report.traps.items():
         more = f" ({count} such situations in all)" if count > 1 else ""
-        report.findings.append(Finding("trap", message + more, True, course.states[state].pos))
+        report.findings.append(Finding("trap", message + more, True, course.states[sid].pos))
     report.findings = list(dict.fromkeys(report.findings))  # one line per problem, however many situations show it
     for state in course.states.values():
         if state.timer and state.id not in report.coverage.timers:
@@ -394,7 +395,7 @@ def explore_course(
     return report
 
 
-def hidden_combinations(course: Course) -> list[dict[str, object]]:
+def hidden_combinations(course: Course) -> list[dict[str, Value]]:
     """Every combination of start values of the course's hidden faults (one empty one for a course without)."""
     names = list(course.hidden)
     return [dict(zip(names, values, strict=True)) for values in itertools.product(*(course.hidden[n] for n in names))]

@@ -126,8 +126,8 @@ class MenuItem:
 class _Draws(random.Random):
     """The session's random generator, counting every draw (all of Random's methods draw through `random` or
     `getrandbits`), so a snapshot taken when nothing was drawn since the last one shares that one's state instead of
-    copying it: the 625 words of a Mersenne Twister state are ~24 KB, and `course test` keeps a snapshot per situation
-    (741 MB for the press course before)."""
+    copying it: a Mersenne Twister state is 625 words, and `course test` keeps a snapshot per situation
+    (docs/performance.md, "Figures behind the code")."""
 
     draws = 0
 

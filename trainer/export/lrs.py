@@ -509,13 +509,13 @@ def _post_batch(client: LRSClient, batch: list[Mapping[str, Any]], report: SendR
         # stored, found identical (dropped), or found different (kept as the LRS has it: statements are immutable).
         for statement in batch:
             try:
-                new = str(statement.get("id")) in client.post([statement])
+                is_new = str(statement.get("id")) in client.post([statement])
             except _Conflict:
-                new = False
+                is_new = False
                 report.conflict_ids.append(str(statement.get("id")))
             report.posted += 1
-            report.stored += new
-            report.already += not new
+            report.stored += is_new
+            report.already += not is_new
         return
     ids = {str(s.get("id")) for s in batch}
     new = len(ids & stored)

@@ -479,9 +479,10 @@ class _Builder:
             if judged is not None:
                 mistake["severity"] = judged.severity
             code = str(data.get("code"))
-            result = {"success": False, "extensions": {self.ext("mistake"): mistake}}
             rule = self.activity("mistake", "mistake", code, name=self.rules.get(code))
-            return [self.statement(stored, verb, rule, result)]
+            return [
+                self.statement(stored, verb, rule, {"success": False, "extensions": {self.ext("mistake"): mistake}})
+            ]
         if e.kind is EventKind.HINT:
             hint = self.activity("hint", "state", e.state, "hint", fallback=f"{e.state} hint")
             return [self.statement(stored, verb, hint)]

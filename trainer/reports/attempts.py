@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 from trainer.course.model import Course, MistakeSeverity, Text
 from trainer.engine.events import Event
@@ -100,13 +101,21 @@ class Attempt:
             counts[m.severity] += 1
             if m.severity is MistakeSeverity.CRITICAL:
                 critical.append(m.code)
-        return ", ".join(critical), *counts.values()
+        minor, serious = counts[MistakeSeverity.MINOR], counts[MistakeSeverity.SERIOUS]
+        return ", ".join(critical), minor, serious, counts[MistakeSeverity.CRITICAL]
 
     def codes(self, severity: MistakeSeverity) -> str | None:
         """The codes of the mistakes of one severity, in the order made, comma-separated ('' for none)."""
         if self.mistakes is None:
             return None
         return ", ".join(m.code for m in self.mistakes if m.severity is severity)
+
+
+def read_from_events(
+    mistakes: tuple[GradedMistake, ...] | tuple[MistakeMade, ...] | None,
+) -> TypeGuard[tuple[GradedMistake, ...]]:
+    """Whether an attempt's mistakes were read from its events (attempt()), each with its state and rule."""
+    return mistakes is not None and all(isinstance(m, GradedMistake) for m in mistakes)
 
 
 def played_on(course: Course | None, record: SessionRecord) -> Course | None:

@@ -22,7 +22,7 @@ from datetime import date, timedelta, tzinfo
 
 from trainer.course.model import Course, MistakeSeverity, Text
 from trainer.engine.events import TERMINAL_KINDS, Event, EventKind
-from trainer.reports.attempts import SEVERITIES, Attempt, attempt, is_attempt, played_on
+from trainer.reports.attempts import SEVERITIES, Attempt, attempt, is_attempt, played_on, read_from_events
 from trainer.reports.changes import MARKED, Change, changes
 from trainer.reports.period import ALL_DATES, Period
 from trainer.sitetime import day as site_day
@@ -148,7 +148,7 @@ def build(
     rules: dict[tuple[str, MistakeSeverity], Text] = {}
     for a in analysed:
         seen = set()
-        for m in a.mistakes or ():
+        for m in a.mistakes if read_from_events(a.mistakes) else ():  # all of them: attempt() read them above
             key = (m.code, m.severity)
             made[key] += 1
             seen.add(key)
@@ -166,13 +166,19 @@ def build(
         for a in analysed:
             for state, ms in time_in_states(events[a.record.id]).items():
                 times[state].append(ms)
-        for sid, state in course.states.items():
-            if state.terminal and not where.get(sid):
+        for sid, node in course.states.items():
+            if node.terminal and not where.get(sid):
                 continue  # an end screen: no time is spent there and nothing can go wrong
             spent = times.get(sid, [])
-            m = where.get(sid, [0, 0, 0])
+            made_here = where.get(sid, [0, 0, 0])
             states.append(
-                StateRow(sid, state.text, (m[0], m[1], m[2]), len(spent), statistics.median(spent) if spent else None)
+                StateRow(
+                    sid,
+                    node.text,
+                    (made_here[0], made_here[1], made_here[2]),
+                    len(spent),
+                    statistics.median(spent) if spent else None,
+                )
             )
 
     trend, unit = _trend(attempts, zone)

@@ -39,7 +39,8 @@ def margins(proba: Any) -> list[float]:
     p = np.sort(np.asarray(proba, dtype=float), axis=1)
     if p.shape[1] < 2:
         return [1.0] * len(p)
-    return (p[:, -1] - p[:, -2]).tolist()
+    out: list[float] = (p[:, -1] - p[:, -2]).tolist()
+    return out
 
 
 def choose(uncertainty_order: Sequence[int], candidates: Sequence[Candidate], n: int) -> list[int]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, NamedTuple, TypedDict
 
 from trainer.course.conditions import Condition, Value
 from trainer.course.graph import edges
@@ -117,10 +117,10 @@ def _plan(course: Course) -> _Plan:
         seen: set[str] = set()
         todo = list(s.after)
         while todo:
-            a = todo.pop()
-            if a not in seen:
-                seen.add(a)
-                todo += direct.get(a, ())
+            before = todo.pop()
+            if before not in seen:
+                seen.add(before)
+                todo += direct.get(before, ())
         requires[s.action] = frozenset(seen)
     offered: dict[str, set[str]] = {}
     for sid, state in course.states.items():
@@ -165,10 +165,81 @@ def rows_of(events: Iterable[Event]) -> list[EventRow]:
     return [(e.seq, e.t_ms, e.kind, e.state, e.action, e.data) for e in events]
 
 
-# What was true at one event, enough to give a mistake attached there its context: a plain tuple, as detect makes one
-# for every procedure step taken. Fields by index:
-_SEQ, _T_MS, _STATE, _ENTERED_MS, _DONE, _VARIABLES = range(6)
+# What was true at one event, enough to give a mistake attached there its context. _walk makes one at every procedure
+# step taken and every input, and most are never used: a plain tuple, read by the named indexes below, because a
+# NamedTuple costs noticeably more to make (docs/performance.md, "Mistake detection").
 _Moment = tuple[int, int, str, int, int, tuple[tuple[str, Value], ...]]
+_SEQ: Final = 0
+_T_MS: Final = 1
+_STATE: Final = 2
+_ENTERED_MS: Final = 3  # when that state was entered
+_DONE: Final = 4  # procedure steps taken before it (each counted the first time)
+_VARIABLES: Final = 5
+
+
+_Met = tuple[EventRow, _Moment]  # an event detection keeps, with its moment
+
+
+class _Walk(NamedTuple):
+    """What one pass over a session's events gathers (_walk): the raw material of every mistake record."""
+
+    variables: dict[str, Value]  # the course variables at the end
+    chosen_at: dict[str, int]  # action id, or the step an action performs (`step:`) -> the seq of its first choice
+    moments: dict[int, _Moment]  # at choices that perform a procedure step, at the other inputs, at the last event
+    declared: list[_Met]  # mistake events
+    timeouts: list[_Met]  # timeouts the course did not declare a mistake
+    hints: list[_Met]
+    hazards: list[int]  # seqs of hazard states entered and of an incident
+    views: list[tuple[int, str]]  # (seq, state) of every state entered, in order
+
+
+class _Record(TypedDict):
+    """A mistake's own fields (DetectedMistake's first ones), before its context is added (_mistakes)."""
+
+    code: str
+    severity: MistakeSeverity
+    source: str
+    state: str
+    t_ms: int
+    rule: Text
+    standard: str | None
+    hazard: str | None
+    ref: str
+
+
+class _Placed(_Record):
+    id: str
+    seq: int
+
+
+class MistakeFields(_Placed, total=False):
+    """Every field of DetectedMistake, as new_mistake takes them: those without a default (_Placed's) are required."""
+
+    course: str
+    step_index: int
+    progress: float
+    seconds_in_state: float
+    corrected: bool
+    correction_s: float | None
+    repeat: int
+    mistakes_before: int
+    hazard_followed: bool
+    timer_running: bool
+    variables: tuple[tuple[str, Value], ...]
+    outcome: str | None
+    under: str | None
+
+
+class _Draft(NamedTuple):
+    """A mistake found, waiting for its context (_mistakes)."""
+
+    seq: int
+    id: str
+    record: _Record
+    at: _Moment
+    step: str | None  # the procedure step it stands for
+    fixed_seq: int | None  # the event that put it right
+
 
 _CHOSE, _VIEWED, _RANDOM, _TIMED_OUT, _HINT, _MISTAKE = (
     EventKind.CHOSE,
@@ -189,26 +260,43 @@ def detect(course: Course, events: Sequence[Event]) -> list[DetectedMistake]:
 
 
 def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMistake]:
-    """detect() on events as EventRow tuples."""
+    """detect() on events as EventRow tuples, in three stages: one pass over the events gathers what happened (_walk);
+    each kind of mistake is drafted from it; the drafts, in the order made, get their context (_mistakes)."""
     plan = _plan(course)
-    steps = course.procedure
+    walk = _walk(course, plan, events)
+    outcome = outcome_of_rows(events)
+    # A hint costs nothing in practice (exam refuses hints; sessions before modes paid for them, and still do).
+    free_hints = bool(events) and rules_of(events[0][5]) is Mode.PRACTICE
+    drafts = _declared_drafts(course, events, walk.declared) if walk.declared else []
+    if walk.hints and not free_hints:
+        drafts += _hint_drafts(walk.hints)
+    if walk.timeouts:
+        drafts += _timeout_drafts(course, events, walk.timeouts)
+    if course.procedure and events:
+        drafts += _procedure_drafts(plan, events, walk, completed=outcome is Outcome.COMPLETED)
+    if not drafts:
+        return []
+    drafts.sort(key=lambda d: (d.seq, d.id))
+    return _mistakes(course, plan, events, walk, drafts, outcome)
+
+
+def _walk(course: Course, plan: _Plan, events: Sequence[EventRow]) -> _Walk:
+    """Stage 1: one pass over the events (the loop every stored session goes through: kept flat on purpose)."""
     step_pos = plan.step_pos
     variables: dict[str, Value] = start_variables(course, events)  # with the hidden faults drawn for the session
     snapshot: tuple[tuple[str, Value], ...] | None = tuple(variables.items())  # None: variables changed since
-    # A hint costs nothing in practice (exam refuses hints; sessions before modes paid for them, and still do).
-    free_hints = bool(events) and rules_of(events[0][5]) is Mode.PRACTICE
     entered_ms = 0
-    n_done = 0  # procedure steps taken so far (each counted the first time)
-    chosen_at: dict[str, int] = {}  # action id -> seq of its first choice
-    moments: dict[int, _Moment] = {}  # at choices that perform a procedure step, and at the other inputs
-    declared: list[tuple[EventRow, _Moment]] = []  # mistake events and undeclared timeouts, with their moment
-    timeouts: list[tuple[EventRow, _Moment]] = []
-    hazards: list[int] = []  # seqs of hazard states entered and of an incident
-    hints: list[tuple[EventRow, _Moment]] = []
-    views: list[tuple[int, str]] = []  # (seq, state) of every state entered, in order
+    n_done = 0
+    chosen_at: dict[str, int] = {}
+    moments: dict[int, _Moment] = {}
+    declared: list[_Met] = []
+    timeouts: list[_Met] = []
+    hazards: list[int] = []
+    hints: list[_Met] = []
+    views: list[tuple[int, str]] = []
     last = events[-1] if events else None
 
-    pending_timeout: tuple[EventRow, _Moment] | None = None
+    pending_timeout: _Met | None = None
     for e in events:
         seq, t_ms, kind, state, action, data = e
         if pending_timeout is not None and kind is not _MISTAKE:
@@ -254,7 +342,8 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
             at = (seq, t_ms, state, entered_ms, n_done, snapshot)
             if kind is _MISTAKE:
                 if pending_timeout is not None:  # a declared timer mistake: the timeout itself is not counted again
-                    at = (seq, *pending_timeout[1][_T_MS:_VARIABLES], snapshot)
+                    was = pending_timeout[1]
+                    at = (seq, was[_T_MS], was[_STATE], was[_ENTERED_MS], was[_DONE], snapshot)
                     pending_timeout = None
                 declared.append((e, at))
             elif kind is _HINT:
@@ -275,17 +364,19 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
         if snapshot is None:
             snapshot = tuple(variables.items())
         moments[last[0]] = (last[0], last[1], last[3], entered_ms, n_done, snapshot)
-    outcome = outcome_of_rows(events)
+    return _Walk(variables, chosen_at, moments, declared, timeouts, hints, hazards, views)
 
-    # (seq, id, fields of the record, its moment, the step it stands for, the seq of its correction)
-    drafts: list[tuple[int, str, dict[str, Any], _Moment, str | None, int | None]] = []
+
+def _declared_drafts(course: Course, events: Sequence[EventRow], declared: list[_Met]) -> list[_Draft]:
+    """Stage 2a: the mistakes the course declares, as the engine recorded them."""
+    drafts = []
     for e, at in declared:
         seq, t_ms, _, state, _, data = e
         source, ref, code = str(data.get("source")), str(data.get("ref")), str(data.get("code"))
         severity = str(data.get("severity"))
         rule, standard = declared_rule(course, source, ref, state, code)
         step = data.get("step")
-        fields = {
+        record: _Record = {
             "code": code,
             "severity": _SEVERITIES.get(severity) or MistakeSeverity(severity),
             "source": source,
@@ -296,10 +387,16 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
             "hazard": data.get("hazard"),
             "ref": ref,
         }
-        drafts.append((seq, f"m{seq}", fields, at, step, _declared_correction(events, seq, source, ref, step)))
-    for e, at in [] if free_hints else hints:
+        drafts.append(_Draft(seq, f"m{seq}", record, at, step, _declared_correction(events, seq, source, ref, step)))
+    return drafts
+
+
+def _hint_drafts(hints: list[_Met]) -> list[_Draft]:
+    """Stage 2b: the hints asked for (where they cost something)."""
+    drafts = []
+    for e, at in hints:
         seq, t_ms, _, state, _, _ = e
-        fields = {
+        record: _Record = {
             "code": "HINT_USED",
             "severity": HINT_SEVERITY,
             "source": "hint",
@@ -310,12 +407,18 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
             "hazard": None,
             "ref": state,
         }
-        drafts.append((seq, f"h{seq}", fields, at, None, None))
+        drafts.append(_Draft(seq, f"h{seq}", record, at, None, None))
+    return drafts
+
+
+def _timeout_drafts(course: Course, events: Sequence[EventRow], timeouts: list[_Met]) -> list[_Draft]:
+    """Stage 2c: the timeouts the course did not declare a mistake (hesitation)."""
+    drafts = []
     for e, at in timeouts:
         seq, t_ms, _, state_id, _, data = e
         state = course.states.get(state_id)
         seconds = data.get("seconds", state.timer.seconds if state and state.timer else 0)
-        fields = {
+        record: _Record = {
             "code": f"TIMEOUT_{_upper(state_id)}",
             "severity": TIMEOUT_SEVERITY,
             "source": "timeout",
@@ -329,93 +432,115 @@ def detect_rows(course: Course, events: Sequence[EventRow]) -> list[DetectedMist
             "hazard": state.hazard.category if state and state.hazard else None,
             "ref": state_id,
         }
-        drafts.append((seq, f"t{seq}", fields, at, None, _next_clean_choice(events, seq)))
+        drafts.append(_Draft(seq, f"t{seq}", record, at, None, _next_clean_choice(events, seq)))
+    return drafts
 
-    if steps and last is not None:
-        by_seq: dict[int, EventRow] | None = None  # made when first needed: most sessions need it for no step
-        completed = outcome is Outcome.COMPLETED
-        covered = {e[5].get("step") for e, _ in declared if e[5].get("step")} if declared else set()
-        for step, action, when, after, dependants in plan.steps:
-            if action in covered:
-                continue
-            if when is not None and not when(variables):
-                continue  # not required in the situation the session ended in (e.g. the fire outgrew the extinguisher)
-            done = chosen_at.get(action)
-            if done is None:
-                later_done = [chosen_at[d] for d in dependants if d in chosen_at] if dependants else None
-                if completed or later_done:
-                    if later_done:
-                        by_seq = by_seq or {e[0]: e for e in events}
-                        at_event = by_seq[min(later_done)]
-                    else:
-                        at_event = last
-                    fields = _procedure_fields(step, "skipped", f"SKIPPED_{_upper(action)}", at_event)
-                    drafts.append((at_event[0], f"skipped:{action}", fields, moments[at_event[0]], action, None))
-                continue
-            # A prerequisite whose deviation a declared mistake already counts is not held against this step too.
-            latest = None
-            for b in after:
-                at_b = chosen_at.get(b)
-                if at_b is not None and at_b > done and b not in covered and (latest is None or at_b > latest):
-                    latest = at_b
-            if latest is not None:
-                by_seq = by_seq or {e[0]: e for e in events}
-                fields = _procedure_fields(step, "order", f"ORDER_{_upper(action)}", by_seq[done])
-                drafts.append((done, f"order:{action}", fields, moments[done], action, latest))
-    if not drafts:
-        return []
 
-    drafts.sort(key=lambda d: (d[0], d[1]))
-    under = _folds(plan, drafts, views, last[3] if last else "") if steps else {}
+def _procedure_drafts(plan: _Plan, events: Sequence[EventRow], walk: _Walk, *, completed: bool) -> list[_Draft]:
+    """Stage 2d: deviations from the expert procedure that no declared mistake stands for: a step skipped (the session
+    was completed without it, or a step that follows it was taken) or taken before a step it must follow."""
+    drafts: list[_Draft] = []
+    chosen_at, moments, last = walk.chosen_at, walk.moments, events[-1]
+    by_seq: dict[int, EventRow] | None = None  # made when first needed: most sessions need it for no step
+    covered = {e[5].get("step") for e, _ in walk.declared if e[5].get("step")} if walk.declared else set()
+    for step, action, when, after, dependants in plan.steps:
+        if action in covered:
+            continue
+        if when is not None and not when(walk.variables):
+            continue  # not required in the situation the session ended in (e.g. the fire outgrew the extinguisher)
+        done = chosen_at.get(action)
+        if done is None:
+            later_done = [chosen_at[d] for d in dependants if d in chosen_at] if dependants else None
+            if completed or later_done:
+                if later_done:
+                    by_seq = by_seq or {e[0]: e for e in events}
+                    at_event = by_seq[min(later_done)]
+                else:
+                    at_event = last
+                record = _procedure_record(step, "skipped", f"SKIPPED_{_upper(action)}", at_event)
+                drafts.append(_Draft(at_event[0], f"skipped:{action}", record, moments[at_event[0]], action, None))
+            continue
+        # A prerequisite whose deviation a declared mistake already counts is not held against this step too.
+        latest = None
+        for b in after:
+            at_b = chosen_at.get(b)
+            if at_b is not None and at_b > done and b not in covered and (latest is None or at_b > latest):
+                latest = at_b
+        if latest is not None:
+            by_seq = by_seq or {e[0]: e for e in events}
+            record = _procedure_record(step, "order", f"ORDER_{_upper(action)}", by_seq[done])
+            drafts.append(_Draft(done, f"order:{action}", record, moments[done], action, latest))
+    return drafts
+
+
+def _procedure_record(step: ProcedureStep, source: str, code: str, at: EventRow) -> _Record:
+    return {
+        "code": code,
+        "severity": step.severity,
+        "source": source,
+        "state": at[3],
+        "t_ms": at[1],
+        "rule": step.rule,
+        "standard": step.standard,
+        "hazard": None,
+        "ref": step.action,
+    }
+
+
+def _mistakes(
+    course: Course,
+    plan: _Plan,
+    events: Sequence[EventRow],
+    walk: _Walk,
+    drafts: list[_Draft],
+    outcome: Outcome | None,
+) -> list[DetectedMistake]:
+    """Stage 3: each draft, in the order made, with its context: what an instructor weighs when grading it."""
+    last = events[-1] if events else None
+    under = _folds(plan, drafts, walk.views, last[3] if last else "") if course.procedure else {}
     t_of: dict[int, int] | None = None  # made when first needed
     counts: dict[str, int] = {}
     found: list[DetectedMistake] = []
-    timers = plan.timers
-    n_steps = len(steps)
+    timers, step_pos, chosen_at, hazards = plan.timers, plan.step_pos, walk.chosen_at, walk.hazards
+    n_steps = len(course.procedure)
     end = last[0] + 1 if last else 0
     outcome_text = None if outcome is None else str(outcome)
-    for i, (seq, mistake_id, fields, at, step_id, fixed_seq) in enumerate(drafts):
-        code = fields["code"]
+    for i, (seq, mistake_id, record, at, step_id, fixed_seq) in enumerate(drafts):
+        code = record["code"]
         counts[code] = repeat = counts.get(code, 0) + 1
         if fixed_seq is None:
             until, correction_s = end, None
         else:
             t_of = t_of or {e[0]: e[1] for e in events}
-            until, correction_s = fixed_seq, max(0, t_of[fixed_seq] - fields["t_ms"]) / 1000
+            until, correction_s = fixed_seq, max(0, t_of[fixed_seq] - record["t_ms"]) / 1000
         followed = False
         for h in hazards:
             if seq < h <= until:
                 followed = True
                 break
-        fields.update(
-            id=mistake_id,
-            seq=seq,
-            course=course.id,
-            step_index=step_pos.get(step_id, -1)
-            if step_id
-            else _expected_index(course, at[_DONE], chosen_at, at[_SEQ]),
-            progress=at[_DONE] / n_steps if n_steps else 0.0,
-            seconds_in_state=max(0, at[_T_MS] - at[_ENTERED_MS]) / 1000,
-            corrected=fixed_seq is not None,
-            correction_s=correction_s,
-            repeat=repeat,
-            mistakes_before=i,
-            hazard_followed=followed,
-            timer_running=at[_STATE] in timers,
-            variables=at[_VARIABLES],
-            outcome=outcome_text,
-            under=under.get(mistake_id),
-        )
+        fields: MistakeFields = {
+            **record,
+            "id": mistake_id,
+            "seq": seq,
+            "course": course.id,
+            "step_index": step_pos.get(step_id, -1) if step_id else _expected_index(course, chosen_at, at[_SEQ]),
+            "progress": at[_DONE] / n_steps if n_steps else 0.0,
+            "seconds_in_state": max(0, at[_T_MS] - at[_ENTERED_MS]) / 1000,
+            "corrected": fixed_seq is not None,
+            "correction_s": correction_s,
+            "repeat": repeat,
+            "mistakes_before": i,
+            "hazard_followed": followed,
+            "timer_running": at[_STATE] in timers,
+            "variables": at[_VARIABLES],
+            "outcome": outcome_text,
+            "under": under.get(mistake_id),
+        }
         found.append(new_mistake(fields))
     return found
 
 
-def _folds(
-    plan: _Plan,
-    drafts: Sequence[tuple[int, str, dict[str, Any], _Moment, str | None, int | None]],
-    views: Sequence[tuple[int, str]],
-    end_state: str,
-) -> dict[str, str]:
+def _folds(plan: _Plan, drafts: Sequence[_Draft], views: Sequence[tuple[int, str]], end_state: str) -> dict[str, str]:
     """Which skipped steps are consequences of a root mistake (skipped id -> root id): see docs/scoring.md.
 
     A skipped step is a consequence of
@@ -428,19 +553,19 @@ def _folds(
     """
     steps_of: dict[str, str] = {}  # step never taken -> the id of the first mistake standing for it
     movers: list[tuple[int, str, str]] = []  # (seq, id, state) of the mistakes that can make a step impossible
-    for seq, mistake_id, fields, _, step_id, fixed in drafts:
-        source = fields["source"]
+    for seq, mistake_id, record, _, step_id, fixed in drafts:
+        source = record["source"]
         if step_id is not None and fixed is None and source != "order":
             steps_of.setdefault(step_id, mistake_id)
         if (step_id is not None and fixed is None and source not in ("skipped", "order")) or source == "timer":
-            movers.append((seq, mistake_id, fields["state"]))
+            movers.append((seq, mistake_id, record["state"]))
     if not movers and len(steps_of) < 2:
         return {}
-    order = {d[1]: i for i, d in enumerate(drafts)}
+    order = {d.id: i for i, d in enumerate(drafts)}
     reach = plan.reach
     under: dict[str, str] = {}
-    for _, mistake_id, fields, _, step_id, _ in drafts:
-        if fields["source"] != "skipped" or step_id is None:
+    for _, mistake_id, record, _, step_id, _ in drafts:
+        if record["source"] != "skipped" or step_id is None:
             continue
         earlier = [steps_of[b] for b in plan.requires.get(step_id, ()) if b in steps_of and steps_of[b] != mistake_id]
         root = min(earlier, key=order.__getitem__) if earlier else None
@@ -461,13 +586,29 @@ def _folds(
     return {k: v for k, v in under.items() if k != v}
 
 
-_FIELDS = frozenset(f.name for f in dataclasses.fields(DetectedMistake))
+def _fields_match() -> bool:
+    """MistakeFields names every field of DetectedMistake and requires exactly those without a default, and no
+    field's default is a factory: what new_mistake relies on, checked once at import rather than at every call."""
+    fields = dataclasses.fields(DetectedMistake)
+    return (
+        set(MistakeFields.__annotations__) == {f.name for f in fields}
+        and MistakeFields.__required_keys__ == {f.name for f in fields if f.default is dataclasses.MISSING}
+        and all(f.default_factory is dataclasses.MISSING for f in fields)
+    )
 
 
-def new_mistake(fields: dict[str, Any]) -> DetectedMistake:
-    """DetectedMistake(**fields), `fields` naming every field, without the frozen dataclass's __init__: that sets each
-    of the 24 fields through object.__setattr__, a tenth of detection's time. The object is the same (pickle and copy
-    rebuild dataclasses this way too), and still frozen."""
+if not _fields_match():  # pragma: no cover - a field added to one and not the other
+    raise TypeError("MistakeFields no longer matches DetectedMistake's fields: new_mistake would build broken objects")
+
+
+def new_mistake(fields: MistakeFields) -> DetectedMistake:
+    """DetectedMistake(**fields) without the frozen dataclass's __init__, which sets each of the 24 fields through
+    object.__setattr__, several times slower (docs/performance.md, "Mistake detection"). The object is the same
+    (pickle and copy rebuild dataclasses this way too), and still frozen.
+
+    The guard that __init__ would give is static: `fields` is a MistakeFields, so mypy (in CI) refuses a call with an
+    unknown field, a field of the wrong type or a required one missing; a field left out shows its default (a class
+    attribute: _fields_match checks there is one)."""
     m = object.__new__(DetectedMistake)
     m.__dict__.update(fields)
     return m
@@ -480,7 +621,7 @@ def _upper(name: str) -> str:
     return name.upper().replace("-", "_")
 
 
-def _expected_index(course: Course, done_count: int, chosen_at: Mapping[str, int], before_seq: int) -> int:
+def _expected_index(course: Course, chosen_at: Mapping[str, int], before_seq: int) -> int:
     done = {a for a, seq in chosen_at.items() if seq < before_seq}
     for i, step in enumerate(course.procedure):
         if step.action not in done and all(b in done for b in step.after):
@@ -527,20 +668,6 @@ def _next_clean_choice(events: Sequence[EventRow], after_seq: int) -> int | None
     return None
 
 
-def _procedure_fields(step: ProcedureStep, source: str, code: str, at: EventRow) -> dict[str, Any]:
-    return {
-        "code": code,
-        "severity": step.severity,
-        "source": source,
-        "state": at[3],
-        "t_ms": at[1],
-        "rule": step.rule,
-        "standard": step.standard,
-        "hazard": None,
-        "ref": step.action,
-    }
-
-
 def outcome_of(events: Sequence[Event]) -> Outcome | None:
     for e in reversed(events):
         if e.kind in _ENDINGS:
@@ -560,7 +687,7 @@ def outcome_of_rows(events: Sequence[EventRow]) -> Outcome | None:
 _OUTCOMES = {o.value: o for o in Outcome}
 
 
-def expected_step(course: Course, events: Sequence[Event], before_seq: int):
+def expected_step(course: Course, events: Sequence[Event], before_seq: int) -> ProcedureStep | None:
     """The procedure step the expert would have taken next at event `before_seq`: the first step not yet done whose
     prerequisites are all done. None when the course has no procedure or every step was done."""
     done = {e.action for e in events if e.kind is EventKind.CHOSE and e.seq < before_seq}

@@ -16,7 +16,10 @@ import random
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import combinations
+from os import PathLike
+from pathlib import Path
 from typing import Any
 
 from trainer import outfile
@@ -339,11 +342,9 @@ def _plot_format() -> str:
     return "png" if importlib.util.find_spec("matplotlib") is not None else "svg"
 
 
-def check_report(folder: Any, *, force: bool = False) -> None:
-    """Fail before evaluating when `folder`'s report.json or plots may not be written (trainer.outfile's rules)."""
-    from pathlib import Path
-
-    folder = Path(folder)
+def check_report(where: str | PathLike[str], *, force: bool = False) -> None:
+    """Fail before evaluating when `where`'s report.json or plots may not be written (trainer.outfile's rules)."""
+    folder = Path(where)
     if folder.exists() and not folder.is_dir():
         raise outfile.OutputError(f"{folder}: cannot write the report: it is not a folder; give a folder for --report")
     fmt = _plot_format()
@@ -351,13 +352,11 @@ def check_report(folder: Any, *, force: bool = False) -> None:
         outfile.check(folder / name, "report", force=force, make_folder=True)
 
 
-def write_plots(ev: Evaluation, folder: Any, *, force: bool = False) -> tuple[list[Any], str]:
-    """Write the confusion matrix and the learning curve into `folder`; returns (files, a note on the format).
+def write_plots(ev: Evaluation, where: str | PathLike[str], *, force: bool = False) -> tuple[list[Path], str]:
+    """Write the confusion matrix and the learning curve into the folder `where`; returns (files, a note on the format).
 
     Through trainer.outfile: an existing plot is replaced only with `force`."""
-    from pathlib import Path
-
-    folder = Path(folder)
+    folder = Path(where)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -370,7 +369,7 @@ def write_plots(ev: Evaluation, folder: Any, *, force: bool = False) -> tuple[li
     except ImportError:
         files = [folder / "confusion.svg", folder / "learning_curve.svg"]
         for path, svg in zip(files, (_confusion_svg(ev.confusion), _curve_svg(ev.curve)), strict=True):
-            outfile.write(path, lambda tmp, svg=svg: tmp.write_text(svg, encoding="utf-8"), "plot", force=force)
+            outfile.write(path, partial(_write_text, svg), "plot", force=force)
         return files, "matplotlib is not installed: plots written as SVG (pip install matplotlib for PNG)"
     files = [folder / "confusion.png", folder / "learning_curve.png"]
     fig, ax = plt.subplots(figsize=(4.5, 4))
@@ -393,6 +392,10 @@ def write_plots(ev: Evaluation, folder: Any, *, force: bool = False) -> tuple[li
     fig.tight_layout()
     _save_figure(plt, fig, files[1], force=force)
     return files, "plots written as PNG"
+
+
+def _write_text(text: str, tmp: Path) -> None:
+    tmp.write_text(text, encoding="utf-8")
 
 
 def _save_figure(plt: Any, fig: Any, path: Any, *, force: bool) -> None:

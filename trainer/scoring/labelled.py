@@ -373,6 +373,8 @@ def write(path: str | Path, lines: Iterable[Mapping[str, Any]], *, force: bool =
 
 
 def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, read a megabyte at a time: the labelled data files a model records, and the
+    model file itself (trainer.scoring.model's signature and metadata)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

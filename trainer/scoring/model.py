@@ -14,7 +14,6 @@ scikit-learn, numpy and skops are imported inside the functions that need them: 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import platform
@@ -28,6 +27,7 @@ from typing import Any
 from trainer import __version__, outfile
 from trainer.errors import TrainerError
 from trainer.scoring.features import CATEGORICAL, FEATURES, GRADES, NUMERIC, RANK
+from trainer.scoring.labelled import file_sha256
 
 MODEL_FORMAT = "trainer-model/1"
 SIGNATURE_FORMAT = "trainer-model-signature/1"
@@ -102,7 +102,7 @@ class TrainingData:
 
 def load_data(paths: Sequence[str | Path]) -> TrainingData:
     """Read labelled-session files (JSON Lines, optionally .gz) into training rows."""
-    from trainer.scoring.labelled import LabelledDataError, file_sha256, read
+    from trainer.scoring.labelled import LabelledDataError, read
 
     data = TrainingData()
     for path in paths:
@@ -240,7 +240,7 @@ def classifier_of(pipeline: Any) -> Any:
 
 def one_thread() -> Any:
     """Run scikit-learn's OpenMP code on one thread. The histogram boosting's threads cost far more than they save on
-    data of this size (measured: a fit 1 s on one thread, 9 to 27 s on two busy CPUs; predict 8x faster)."""
+    data of this size, in fitting and in predicting (docs/performance.md, "Figures behind the code")."""
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(1)
@@ -640,14 +640,6 @@ def metadata_path(path: str | Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def signature_path(path: str | Path) -> Path:
     return Path(path).with_suffix(".sig")
 
@@ -671,7 +663,7 @@ def save(model: TrainedModel, path: str | Path, *, force: bool = False) -> Path:
 
     def fill(tmp: Path) -> None:
         sio.dump(model.pipeline, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
-        digest.append(sha256_of(tmp))
+        digest.append(file_sha256(tmp))
 
     outfile.write(path, fill, "model", force=force, make_folder=True)
     meta = {
@@ -714,7 +706,7 @@ def _site_key(path: Path) -> bytes | None:
 def _signed_text(path: Path, meta: Mapping[str, Any]) -> bytes:
     """What a signature covers: the model file's SHA-256 and the whole metadata (courses, review threshold, ...)."""
     canonical = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return f"{sha256_of(path)}\n{canonical}".encode()
+    return f"{file_sha256(path)}\n{canonical}".encode()
 
 
 def sign(path: str | Path, key: bytes) -> str:
@@ -797,7 +789,7 @@ def load(path: str | Path, *, signature: bool = True) -> TrainedModel:
 
     path = Path(path)
     meta = read_metadata(path)
-    actual = sha256_of(path)
+    actual = file_sha256(path)
     if actual != meta.get("model_sha256"):
         raise ModelError(
             f"{path}: SHA-256 {actual[:12]}... differs from its metadata ({str(meta.get('model_sha256'))[:12]}...): "

@@ -23,7 +23,7 @@ classes among Trainer's grades; linear coefficients the shape of their input; (3
 test rows, and their probabilities must be finite and sum to 1. Any failure is an UnsafeModel with one line naming the
 place, e.g. `tree 3 of class 'serious', node 17: left child 999 is outside the tree's 31 nodes`.
 
-The tree checks are vectorised over all the trees at once: about 1 ms for the shipped model's 600 trees (see load()).
+The tree checks are vectorised over all the trees at once, cheap beside loading the file (docs/performance.md, "Figures behind the code").
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def _check(pipeline: Any) -> Checked:
     steps = getattr(pipeline, "steps", None)
     if _name(type(pipeline)) != "sklearn.pipeline.Pipeline" or not isinstance(steps, list) or not steps:
         raise UnsafeModel("not a scikit-learn Pipeline")
-    final = steps[-1][1] if isinstance(steps[-1], tuple) and len(steps[-1]) == 2 else None
+    final: Any = steps[-1][1] if isinstance(steps[-1], tuple) and len(steps[-1]) == 2 else None
     outer, method = final, ""
     if _name(type(final)) == CALIBRATED:
         final, method = _check_calibration(final)
@@ -144,8 +144,9 @@ def _check(pipeline: Any) -> Checked:
     if not isinstance(X, np.ndarray) and not hasattr(X, "tocsr"):
         raise UnsafeModel(f"its feature step gives a {type(X).__name__}, not an array")
     if _name(type(final)) == FINAL[1]:
-        # The boosting is not run on test rows: its 600 trees would cost 10 to 30 ms, and after these checks what it
-        # computes is sums of finite leaf values (bounded, so they cannot overflow) turned into probabilities.
+        # The boosting is not run on test rows: its trees would cost more than all the checks (docs/performance.md,
+        # "Figures behind the code"), and what it computes is sums of finite leaf values (bounded, so they cannot
+        # overflow) turned into probabilities.
         return replace(_check_boosting(final, X, classes), calibration=method)
     checked = replace(_check_linear(final, X.shape[1], len(classes)), calibration=method)
     proba = _run("it fails on a test row", lambda: outer.predict_proba(X))
@@ -184,11 +185,15 @@ def _check_calibration(cal: Any) -> tuple[Any, str]:
             raise UnsafeModel(f"{where} is a {type(c).__name__}, not the {method} calibration")
         if method == "sigmoid":
             ab = (getattr(c, "a_", None), getattr(c, "b_", None))
-            if not all(isinstance(v, float | np.floating) and np.isfinite(v) and abs(v) <= MAX_VALUE for v in ab):
+            if not all(
+                isinstance(v, float | np.floating) and np.isfinite(v) and abs(float(v)) <= MAX_VALUE for v in ab
+            ):
                 raise UnsafeModel(f"{where}: its two numbers are not finite within +-{MAX_VALUE:g}")
             continue
         xs, ys = getattr(c, "X_thresholds_", None), getattr(c, "y_thresholds_", None)
-        if not all(isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind == "f" for v in (xs, ys)):
+        if not (isinstance(xs, np.ndarray) and isinstance(ys, np.ndarray)) or not all(
+            v.ndim == 1 and v.dtype.kind == "f" for v in (xs, ys)
+        ):
             raise UnsafeModel(f"{where}: its thresholds are not lists of numbers")
         if len(xs) != len(ys) or not len(xs) or not (np.all(np.isfinite(xs)) and np.all(np.isfinite(ys))):
             raise UnsafeModel(f"{where}: its thresholds are not as many finite numbers on both sides")
@@ -455,7 +460,7 @@ def check_trees(trees: list[Any], name_of: Callable[[int], str], *, n_features: 
     tree_of = np.repeat(np.arange(len(arrays)), sizes)
     n = sizes[tree_of]  # each node's tree size
     local = np.arange(int(sizes.sum())) - start[tree_of]  # each node's index in its tree
-    # one array of all nodes (as bytes: concatenating 600 record arrays directly costs 14 ms in dtype promotion)
+    # one array of all nodes (as bytes: concatenating the record arrays directly is slow, all in dtype promotion)
     a = np.concatenate([np.ascontiguousarray(x).view(np.uint8) for x in arrays]).view(PREDICTOR_RECORD_DTYPE)
     leaf, cat, left, right = a["is_leaf"], a["is_categorical"], a["left"].astype(np.int64), a["right"].astype(np.int64)
     split = leaf == 0

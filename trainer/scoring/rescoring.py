@@ -69,7 +69,7 @@ class ScoringStore(Protocol):
     def forget_connections(self, *, close: bool = ...) -> None: ...
 
 
-BATCH = 5000  # sessions read and graded together, one model call (the model's own cost per call: ~8 ms)
+BATCH = 5000  # sessions read and graded together, one model call (each call has a fixed cost: docs/performance.md)
 FINISHED = ("completed", "failed", "aborted")
 ROUNDS = 4  # batches per worker process, at least
 WRITE_EVERY = 20_000  # scorings stored per transaction, at most a batch more

@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from trainer.course.conditions import Value
 from trainer.course.model import Action, Course, MistakeSeverity, Outcome
 from trainer.engine.clock import ManualClock
 from trainer.engine.events import Event
@@ -189,7 +190,7 @@ class _Trainee:
         self.graph = graph
         self.forgotten: set[str] = set()
         self.severity = {s.action: s.severity for s in course.procedure}
-        self.visits: dict[tuple[str, tuple], int] = {}
+        self.visits: dict[tuple[str, tuple[tuple[str, Value], ...]], int] = {}  # (state, variables): times there
         # what each procedure step's action looks like to the trainee, and what it must follow
         labels = {a.id: a.label for _, a in course.all_actions()}
         self.looks = {s.action: labels.get(s.action) for s in course.procedure}
