@@ -255,7 +255,7 @@ def insert(conn: Connection, table: Table, rows: Sequence[Sequence[Any]], column
         return
     marks = ", ".join("?" for _ in cols)
     values = _apply(rows, _writers(conn, cols))
-    conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", values)  # type: ignore[arg-type]
+    conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", values)
 
 
 def _update(conn: Connection, table: Table, rows: Sequence[Sequence[Any]]) -> None:
