@@ -6,7 +6,7 @@ the reports, the sheets and xAPI. The instructor's session view is this screen w
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
 from rich.table import Table
@@ -48,6 +48,15 @@ def _action(course: Course, state_id: str, action_id: str, event_id: object):
         return next((a for a in ev.actions if a.id == action_id), None) if ev else None
     state = course.states.get(state_id)
     return state.action(action_id) if state else None
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A session as the debrief reads it from the store: its events and its graded list with the score."""
+
+    events: list[Event]
+    judged: tuple[Judged, ...]
+    result: tuple[float, bool, str]  # score, passed, scorer
 
 
 class DebriefScreen(TrainerScreen[None]):
@@ -96,19 +105,26 @@ class DebriefScreen(TrainerScreen[None]):
             yield Button(id="back")
         yield Footer()
 
-    async def on_mount(self) -> None:
-        stored = await asyncio.to_thread(self.app.store.events, self.session_id)
-        self.events = [s.event for s in stored]
-        self.frames = frames(self.course, self.events)
-        # The graded list stored when the session ended (or last rescored): the one judgement everything shows.
-        history = await asyncio.to_thread(self.app.store.scores, self.session_id)
+    def on_mount(self) -> None:
+        self.in_thread(self.load, self.loaded, group="load")
+
+    def load(self) -> Loaded:
+        """In the worker: the session's events and the graded list stored when it ended (or last rescored): the one
+        judgement everything shows."""
+        store = self.app.store
+        events = [s.event for s in store.events(self.session_id)]
+        history = store.scores(self.session_id)
         if history:
             last = history[-1]
-            judged, self.result = read(last.details), (last.score, last.passed, last.scorer)
-        else:  # the ending was stored without a score (see session_service.py): grade it now, as the next command would
-            score = self.given_score or await asyncio.to_thread(Grader.current().score, self.course, self.events)
-            judged, self.result = read(details(score)), (score.score, score.passed, score.scorer)
-        self.rows = explained(self.course, self.events, judged)
+            return Loaded(events, read(last.details), (last.score, last.passed, last.scorer))
+        # The ending was stored without a score (see session_service.py): grade it now, as the next command would.
+        score = self.given_score or Grader.current().score(self.course, events)
+        return Loaded(events, read(details(score)), (score.score, score.passed, score.scorer))
+
+    def loaded(self, found: Loaded) -> None:
+        self.events, self.result = found.events, found.result
+        self.frames = frames(self.course, self.events)
+        self.rows = explained(self.course, self.events, found.judged)
         self.index = len(self.frames) - 1
         self.refresh_language()
         # The text has the focus, so ↑↓ PgUp/PgDn Home/End scroll it (←/→ still step the replay); Tab reaches the buttons.
