@@ -48,20 +48,11 @@ TEXTS = {
 LANGS = pytest.mark.parametrize("lang", ["zh", "en"])
 
 
-def framed(screen: str) -> str:
-    """The screen's text with a framed box's lines cut to what is inside its frame: the screen behind a modal box shows
-    around it, and would come between the box's wrapped lines."""
-    return "\n".join(
-        line[line.index("│") + 1 : line.rindex("│")].replace("│", " ") if line.count("│") >= 2 else line
-        for line in screen.splitlines()
-    )
-
-
 async def shows(pilot, text: str) -> str:
     """The screen once it shows `text` (a PIN is checked off the UI thread: scrypt takes tens of milliseconds)."""
     for _ in range(500):  # up to 10 s: a loaded 2-core CI machine can take seconds where an idle one takes 50 ms
         await pilot.pause(0.02)
-        seen = " ".join(framed(screen_text(pilot.app)).split())  # wrapped lines of a framed box, joined
+        seen = " ".join(screen_text(pilot.app).replace("│", " ").split())  # wrapped lines of a framed box, joined
         if text in seen:
             return seen
     raise AssertionError(f"{text!r} never appeared; the screen shows:\n{screen_text(pilot.app)}")

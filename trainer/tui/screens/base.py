@@ -99,7 +99,9 @@ class ThreadWork(DOMNode):
             await outcome
 
 
-class TrainerScreen(ThreadWork, Screen[R]):
+# ThreadWork comes after the Screen class: Textual takes a class's CSS type names (Screen { ... } in app.tcss) from its
+# first DOMNode base only.
+class TrainerScreen(Screen[R], ThreadWork):
     if TYPE_CHECKING:  # for the type checker only: every screen of ours runs in a TrainerApp
 
         @property
@@ -109,7 +111,7 @@ class TrainerScreen(ThreadWork, Screen[R]):
         self.app.localize_bindings(self)
 
 
-class TrainerModal(ThreadWork, ModalScreen[R]):
+class TrainerModal(ModalScreen[R], ThreadWork):
     if TYPE_CHECKING:
 
         @property
