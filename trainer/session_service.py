@@ -39,6 +39,11 @@ class DurableSession:
     def id(self) -> str:
         return self.record.id
 
+    @property
+    def mode(self) -> Mode:
+        """What the session counts as: its row's mode (a session begun before modes is an exam)."""
+        return Mode(self.record.mode)
+
     @classmethod
     def begin(
         cls,

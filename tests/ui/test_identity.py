@@ -6,10 +6,11 @@ Before: a badge number alone signed in, and another tab typing someone's badge w
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
-from screen import make_app, screen_text, sign_in
+from screen import burst, make_app, screen_text, sign_in
 
 from trainer import pins
 from trainer.tui.app import TrainerApp
@@ -112,7 +113,9 @@ async def test_wrong_pins_wait_longer_and_esc_goes_back_to_the_badge(tmp_path: P
             await shows(pilot, said["wrong"])
         await pilot.press(*"1111", "enter")
         await shows(pilot, said["wrong_wait"])
-        await pilot.press(*"20261206", "enter")  # the right PIN, too soon: not even tried
+        # The right PIN, too soon: not even tried. Typed in one burst: each wrong PIN now counts once (one typed while
+        # another was checked used to be lost, its Enter counted as an empty one), so the wait is exactly 1 s.
+        await burst(pilot, *"20261206", "enter")
         text = await shows(pilot, said["wait"])
         assert app.trainee is None and said["welcome"] not in text
         await pilot.press("escape")
@@ -166,3 +169,24 @@ async def test_with_pins_on_the_pin_is_enough_to_see_unfinished_sessions(tmp_pat
         await pilot.press(*"4821", "enter")
         text = await shows(pilot, said["resume"])
         assert said["name"] not in text
+
+
+async def test_a_pin_typed_while_the_one_before_is_checked_is_tried_after_it(tmp_path: Path, monkeypatch) -> None:
+    """A typo, then the right PIN typed while the typo is still being checked: each is tried, in turn (the second used
+    to be wiped when the first was found wrong, and its Enter tried an empty PIN)."""
+    said = TEXTS["en"]
+    app = app_with(tmp_path / "t.db", "en", pins_on=True)
+    app.store.upsert_trainee("E10", "钱立", "冲压")
+    app.store.set_pin("E10", pins.hash_pin("2468"), by="instructor")
+    real = pins.pin_matches
+
+    def slow_check(pin: str, stored: str) -> bool:  # a loaded machine: each check takes half a second
+        time.sleep(0.5)
+        return real(pin, stored)
+
+    monkeypatch.setattr(pins, "pin_matches", slow_check)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sign_in(pilot, "E10")
+        await shows(pilot, said["ask"])
+        await pilot.press(*"1357", "enter", *"2468", "enter")
+        await shows(pilot, said["welcome"])

@@ -5,6 +5,7 @@ once while the session is graded. Keys pressed, screen read, at 80x24."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 from screen import (
@@ -164,7 +165,10 @@ async def test_the_ending_shows_at_once_while_the_session_is_graded(tmp_path, mo
             await choose(pilot, step)
         monkeypatch.setattr(grade.Grader, "current", staticmethod(slow_model))
         await pilot.press(str(number_of(pilot, "to_press_electrical_only")))  # a critical mistake: the incident
-        await pilot.pause(0.3)
+        for _ in range(100):  # the key's handler returns at once now (the worker grades): wait for the grading
+            if on_screen_while_grading:
+                break
+            await pilot.pause(0.1)
         # The incident was on screen while the session was graded, not after (the issue: ~8 s of a frozen screen).
         assert on_screen_while_grading == [IncidentScreen.__name__]
         assert "Incident" in screen_text(app)
@@ -207,3 +211,44 @@ async def test_help_over_the_scene_stops_the_countdown_and_the_elapsed_clock(tmp
         await pilot.pause(0.3)
         assert kinds(app)[-4:] == ["paused", "unpaused", "paused", "unpaused"]
         assert "剩余 7 秒" in screen_text(app)
+
+
+async def test_a_slow_save_leaves_the_screen_answering_and_keys_typed_meanwhile_are_taken_after_it_once(
+    tmp_path, monkeypatch
+):
+    """Issue 21 item 5: an action is committed in a worker, so the screen answers while it is stored (the map key, the
+    language key), says it is saving, and acknowledges nothing before the store has it; numbers typed meanwhile are
+    taken after it, in order, each once (the same number twice: the second finds it done)."""
+    app = make_app(tmp_path / "t.db", lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "P20", "Lu", "Stamping")
+        await open_course(pilot, PRESS)
+        first, second = number_of(pilot, "review_energy"), number_of(pilot, "notify_affected")
+        release = threading.Event()
+        real = app.store.append
+
+        def slow_disk(*args, **kwargs):
+            release.wait(20)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(app.store, "append", slow_disk)
+        await pilot.press(str(first), str(second), str(second))
+        await pilot.press("m")  # the map takes the scene's place at 80x24, while the action is being stored
+        await pilot.pause(0.2)
+        text = screen_text(app)
+        assert "m: back to the scene" in text and "Saving…" in text
+        assert "The card lists the main disconnect" not in text  # not acknowledged before it is stored
+        assert kinds(app).count("chose") == 0
+        await pilot.press("m", "f2")
+        await pilot.pause(0.2)
+        assert "正在保存…" in screen_text(app)
+        release.set()
+        await wait_for_actions(pilot)
+        for _ in range(50):
+            if kinds(app).count("chose") == 2 and not app.screen.busy:
+                break
+            await pilot.pause(0.1)
+        await pilot.pause(0.2)
+        chosen = [s.event.action for s in app.store.events(app.screen.durable.id) if s.event.kind is EventKind.CHOSE]
+        assert chosen == ["review_energy", "notify_affected"]
+        assert "这一项现在不能选。" in screen_text(app)  # the second press of the same number found it done

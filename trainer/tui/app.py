@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable
 from datetime import date, tzinfo
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from textual.app import App
@@ -36,7 +36,7 @@ def stylesheets(cls: type[App] | type[Screen]) -> tuple[Path, ...]:
     """An app or screen class's CSS_PATH files, resolved as Textual resolves them (next to the class's module)."""
     paths = cls.CSS_PATH or []
     here = Path(inspect.getfile(cls)).parent
-    return tuple((here / path).resolve() for path in ([paths] if isinstance(paths, str | Path) else paths))
+    return tuple((here / path).resolve() for path in ([paths] if isinstance(paths, str | PurePath) else paths))
 
 
 class TrainerApp(App[None]):
@@ -68,13 +68,20 @@ class TrainerApp(App[None]):
         instructor: bool = False,
         sign_in: bool = False,
     ):
+        first: type[Screen[None]]
         if instructor and sign_in:  # the password is asked here (`trainer instructor` in a terminal)
-            from trainer.tui.screens.instructor_signin import InstructorSignInScreen as first
+            from trainer.tui.screens.instructor_signin import InstructorSignInScreen
+
+            first = InstructorSignInScreen
         elif instructor:  # the password was checked before the app started
-            from trainer.tui.screens.instructor import InstructorScreen as first
+            from trainer.tui.screens.instructor import InstructorScreen
+
+            first = InstructorScreen
         else:
-            from trainer.tui.screens.signin import SignInScreen as first
-        self.first_screen: type[Screen] = first
+            from trainer.tui.screens.signin import SignInScreen
+
+            first = SignInScreen
+        self.first_screen = first
         super().__init__(css_path=[*stylesheets(type(self)), *stylesheets(first)])
         # With `opener` (the trainee's `trainer`), the courses and the database are opened in the background once the
         # sign-in screen is painted: importing SQLAlchemy and reading the courses would otherwise delay the first
@@ -91,7 +98,7 @@ class TrainerApp(App[None]):
             self._opened.set()
         self.clock = clock
         # The site's zone: certificates' days are counted in it, not the terminal's (read when the database opens).
-        self.zone = sitetime.site_zone(store) if store is not None else sitetime.zone(sitetime.machine_zone())
+        self.zone: tzinfo = sitetime.site_zone(store) if store is not None else sitetime.zone(sitetime.machine_zone())
         self.today = today or (lambda: sitetime.today(self.zone))
         self.seed = seed
         self.instructor = instructor

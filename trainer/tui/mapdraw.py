@@ -155,18 +155,18 @@ def draw_map(
     marks = [(position, TRAINEE, Style(color="bright_cyan", bold=True, reverse=True), "")]
     marks += [(p, PERSON, person, "") for p in people] + [(zone, PERSON, person, name) for zone, name in named]
     for zone_id, symbol, style, name in marks:
-        zone = workshop.zone(zone_id) if zone_id else None
-        if zone is None:
+        place = workshop.zone(zone_id) if zone_id else None
+        if place is None:
             continue
-        spot = _room_for(grid, zone, 2 + cell_len(name)) if name else None
+        spot = _room_for(grid, place, 2 + cell_len(name)) if name else None
         if spot is not None:  # a named person: the mark and the name together, inside the zone
             grid.put(spot[0], spot[1], symbol, style)
             grid.put(spot[0] + 2, spot[1], name, Style(color="bright_magenta"))
             continue
-        cx = min(zone.x + max(zone.width // 2, 1) - (1 if symbol == PERSON else 0), workshop.width - 1)
-        cy = min(zone.y + max(zone.height // 2, 0), workshop.height - 1)
+        cx = min(place.x + max(place.width // 2, 1) - (1 if symbol == PERSON else 0), workshop.width - 1)
+        cy = min(place.y + max(place.height // 2, 0), workshop.height - 1)
         # Never hide a machine's symbol or another person: step right to the next free cell inside the zone.
-        while not grid.free(cx, cy, 1) and cx + 1 < min(zone.x + zone.width - 1, workshop.width):
+        while not grid.free(cx, cy, 1) and cx + 1 < min(place.x + place.width - 1, workshop.width):
             cx += 1
         grid.put(cx, cy, symbol, style)
     return grid.text()

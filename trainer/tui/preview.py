@@ -10,8 +10,10 @@ from types import MappingProxyType
 
 from trainer.course.conditions import Value
 from trainer.course.model import Course
+from trainer.engine.clock import Clock, monotonic_ms
 from trainer.engine.events import Event
-from trainer.engine.session import Clock, Session, monotonic_ms
+from trainer.engine.modes import Mode
+from trainer.engine.session import Session
 from trainer.store.records import StoredEvent
 
 
@@ -20,6 +22,7 @@ class PreviewSession:
 
     id = "preview"
     score = None
+    mode = Mode.PRACTICE  # hints and feedback as in practice; nothing certifies, as nothing is stored
 
     def __init__(self, course: Course, *, seed: int = 0, lang: str = "zh", clock: Clock = monotonic_ms):
         self.engine = Session(course, seed, clock=clock, lang=lang)

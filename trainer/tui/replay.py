@@ -45,7 +45,7 @@ def frames(course: Course, events: Sequence[Event]) -> list[Frame]:
             if state is not None and state.position:
                 position = state.position
             active = [a for a in active if a in by_id and e.state in by_id[a].states]
-        people = tuple(by_id[a].appears_at for a in active if a in by_id and by_id[a].appears_at)
+        people = tuple(at for a in active if a in by_id and (at := by_id[a].appears_at))
         out.append(Frame(e, dict(variables), position, people))
     return out
 

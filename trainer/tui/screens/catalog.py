@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -47,23 +47,29 @@ class CatalogScreen(TrainerScreen[None]):
         yield Static(id="catalog-empty")
         yield Footer()
 
-    async def on_mount(self) -> None:
-        await self.reload()
+    def on_mount(self) -> None:
         self.query_one("#filter", Input).focus()
+        self.reload()
 
-    async def on_screen_resume(self) -> None:
+    def on_screen_resume(self) -> None:
         if self.needs_reload:
-            await self.reload()
+            self.reload()
 
     def on_resize(self) -> None:
         if self.is_mounted and self.size.width != getattr(self, "laid_out_for", None):
             self.fill()
 
-    async def reload(self) -> None:
+    def reload(self) -> None:
+        """Read the trainee's sessions again (in a worker), then show the courses with them."""
         app = self.app
-        if app.trainee is not None:
-            self.history = await asyncio.to_thread(app.store.sessions, badge=app.trainee.badge)
         self.needs_reload = False
+        if app.trainee is None:
+            self.refresh_language()
+            return
+        self.in_thread(partial(app.store.sessions, badge=app.trainee.badge), self.reloaded, group="history")
+
+    def reloaded(self, history: list[SessionRecord]) -> None:
+        self.history = history
         self.refresh_language()
 
     def refresh_language(self) -> None:

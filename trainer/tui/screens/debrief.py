@@ -6,8 +6,8 @@ the reports, the sheets and xAPI. The instructor's session view is this screen w
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
 from rich.table import Table
@@ -66,13 +66,22 @@ def told(course: Course, events: Sequence[Event], j: Judged) -> CourseText | Non
     if cause.kind is EventKind.TIMED_OUT:
         state = course.states.get(cause.state)
         return state.timer.feedback if state is not None and state.timer is not None else None
-    if j.source != "action" or cause.action != ref:
+    if j.source != "action" or cause.action is None or cause.action != ref:
         return None
     action = _action(course, cause.state, cause.action, cause.data.get("event"))
     return action.feedback if action is not None else None
 
 
 _INPUTS = frozenset({EventKind.CHOSE, EventKind.TIMED_OUT})
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A session as the debrief reads it from the store: its events and its graded list with the score."""
+
+    events: list[Event]
+    judged: tuple[Judged, ...]
+    result: tuple[float, bool, str]  # score, passed, scorer
 
 
 class DebriefScreen(TrainerScreen[None]):
@@ -122,19 +131,26 @@ class DebriefScreen(TrainerScreen[None]):
             yield Button(id="back")
         yield Footer()
 
-    async def on_mount(self) -> None:
-        stored = await asyncio.to_thread(self.app.store.events, self.session_id)
-        self.events = [s.event for s in stored]
-        self.frames = frames(self.course, self.events)
-        # The graded list stored when the session ended (or last rescored): the one judgement everything shows.
-        history = await asyncio.to_thread(self.app.store.scores, self.session_id)
+    def on_mount(self) -> None:
+        self.in_thread(self.load, self.loaded, group="load")
+
+    def load(self) -> Loaded:
+        """In the worker: the session's events and the graded list stored when it ended (or last rescored): the one
+        judgement everything shows."""
+        store = self.app.store
+        events = [s.event for s in store.events(self.session_id)]
+        history = store.scores(self.session_id)
         if history:
             last = history[-1]
-            judged, self.result = read(last.details), (last.score, last.passed, last.scorer)
-        else:  # the ending was stored without a score (see session_service.py): grade it now, as the next command would
-            score = self.given_score or await asyncio.to_thread(Grader.current().score, self.course, self.events)
-            judged, self.result = read(details(score)), (score.score, score.passed, score.scorer)
-        self.rows = explained(self.course, self.events, judged)
+            return Loaded(events, read(last.details), (last.score, last.passed, last.scorer))
+        # The ending was stored without a score (see session_service.py): grade it now, as the next command would.
+        score = self.given_score or Grader.current().score(self.course, events)
+        return Loaded(events, read(details(score)), (score.score, score.passed, score.scorer))
+
+    def loaded(self, found: Loaded) -> None:
+        self.events, self.result = found.events, found.result
+        self.frames = frames(self.course, self.events)
+        self.rows = explained(self.course, self.events, found.judged)
         self.index = len(self.frames) - 1
         self.refresh_language()
         # The text has the focus, so ↑↓ PgUp/PgDn Home/End scroll it (←/→ still step the replay); Tab reaches the buttons.

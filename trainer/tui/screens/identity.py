@@ -7,7 +7,8 @@ offered their unfinished sessions and could finish them.
 
 from __future__ import annotations
 
-import asyncio
+from collections import deque
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -17,7 +18,7 @@ from textual.widgets import Input, Static
 
 from trainer import pins
 from trainer.errors import TrainerError
-from trainer.store.records import PinResult, SessionRecord, Trainee
+from trainer.store.records import PinAttempt, PinResult, SessionRecord, Trainee
 from trainer.tui.screens.base import TrainerModal
 from trainer.tui.widgets.prose import Prose
 
@@ -39,7 +40,8 @@ async def sign_in(screen: SignInScreen, trainee: Trainee) -> None:
     """Let `trainee` in: straight away, or after their PIN (chosen now if they have none) when the site asks for one."""
     app = screen.app
     try:
-        required, has_pin = await asyncio.to_thread(_pin_state, app.store, trainee.badge)
+        # Waited for here, in the sign-in's key handler: a PIN typed ahead belongs in the PIN field this may open.
+        required, has_pin = await screen.wait_in_thread(partial(_pin_state, app.store, trainee.badge), group="pins")
     except TrainerError as exc:
         screen.message("error.store", error=str(exc))
         return
@@ -69,7 +71,6 @@ class _Form(TrainerModal[bool]):
     def __init__(self) -> None:
         super().__init__()
         self.said: tuple[str, dict[str, object]] = ("", {})
-        self.busy = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="identity-box"):
@@ -99,27 +100,31 @@ class _Form(TrainerModal[bool]):
         self.said = (key, values)
         self.query_one(".identity-message", Static).update(self.app.tr(key, **values) if key else "")
 
-    async def on_input_submitted(self, event: Input.Submitted) -> None:
+    def on_input_submitted(self, event: Input.Submitted) -> None:
         names = [name for name, _ in self.FIELDS]
         at = names.index(event.input.id or "")
         if at + 1 < len(names):
             self.query_one(f"#{names[at + 1]}", Input).focus()
             return
-        if self.busy:
-            return
-        self.busy = True
-        try:
-            await self.submit()
-        finally:
-            self.busy = False
+        self.submit(event.value)
 
-    async def submit(self) -> None:
+    def submit(self, typed: str) -> None:
+        """Enter in the last field; `typed`: its text when Enter was pressed."""
         raise NotImplementedError
 
     def clear(self) -> None:
         for box in self.query(Input):
             box.value = ""
         self.query_one(Input).focus()
+
+
+class _HandsOn(Input):
+    """A field that empties itself as Enter hands its text on: what is typed next starts afresh, rather than being added
+    to the text handed on while the form still deals with it (a PIN typed while the one before is checked)."""
+
+    async def action_submit(self) -> None:
+        await super().action_submit()
+        self.value = ""
 
 
 class PinScreen(_Form):
@@ -134,34 +139,61 @@ class PinScreen(_Form):
         self.TEXT_KEY = "pin.choose" if choose else "pin.ask"
         self.FIELDS = (("pin", "pin.label"), ("pin-again", "pin.again")) if choose else (("pin", "pin.label"),)
         super().__init__()
+        self.checking = False  # a PIN is being checked (or the one chosen stored) in a worker
+        self.typed: deque[str] = deque()  # PINs typed while one is checked, tried after it in turn
 
     def field(self, name: str) -> Input:
-        return Input(id=name, password=True, max_length=pins.MAX_DIGITS, restrict=r"[0-9]*")
+        kind = Input if self.choose else _HandsOn
+        return kind(id=name, password=True, max_length=pins.MAX_DIGITS, restrict=r"[0-9]*")
 
-    async def submit(self) -> None:
+    def submit(self, typed: str) -> None:
         store, badge = self.app.store, self.trainee.badge
-        pin = self.query_one("#pin", Input).value
-        try:
-            if self.choose:
-                try:
-                    stored = pins.hash_pin(pin)
-                except pins.PinError:
-                    self.message("pin.bad")
-                    self.clear()
-                    return
-                if self.query_one("#pin-again", Input).value != pin:
-                    self.message("pin.differ")
-                    self.clear()
-                    return
-                await asyncio.to_thread(store.set_pin, badge, stored, "trainee")
-                self.dismiss(True)
+        pin = self.query_one("#pin", Input).value if self.choose else typed
+        if self.choose:
+            if self.checking:  # Enter again while the PIN chosen is stored
                 return
-            attempt = await asyncio.to_thread(
-                store.try_pin, badge, lambda stored: pins.pin_matches(pin, stored), pins.wait_ms
+            try:
+                stored = pins.hash_pin(pin)
+            except pins.PinError:
+                self.message("pin.bad")
+                self.clear()
+                return
+            if self.query_one("#pin-again", Input).value != pin:
+                self.message("pin.differ")
+                self.clear()
+                return
+            self.checking = True
+            self.in_thread(
+                partial(store.set_pin, badge, stored, "trainee"), self.chosen, group="pin", failed=self.not_checked
             )
-        except TrainerError as exc:
-            self.message("error.store", error=str(exc))
             return
+        # Each PIN typed is tried once, in turn: one typed while the one before is checked (in a worker) waits for it.
+        self.typed.append(pin)
+        self.check_next()
+
+    def check_next(self) -> None:
+        if self.checking or not self.typed:
+            return
+        store, badge, pin = self.app.store, self.trainee.badge, self.typed.popleft()
+        self.checking = True
+        self.in_thread(
+            partial(store.try_pin, badge, lambda stored: pins.pin_matches(pin, stored), pins.wait_ms),
+            self.checked,
+            group="pin",
+            failed=self.not_checked,
+        )
+
+    def not_checked(self, exc: TrainerError) -> None:
+        self.checking = False
+        self.message("error.store", error=str(exc))
+        self.check_next()
+
+    def chosen(self, _: None) -> None:
+        self.checking = False
+        self.dismiss(True)
+
+    def checked(self, attempt: PinAttempt) -> None:
+        self.checking = False
         if attempt.result is PinResult.RIGHT:
             self.dismiss(True)
             return
@@ -174,7 +206,7 @@ class PinScreen(_Form):
             self.message("pin.wrong_wait", seconds=seconds)
         else:
             self.message("pin.wrong")
-        self.clear()
+        self.check_next()
 
     def action_cancel(self) -> None:
         self.dismiss(False)
@@ -194,7 +226,7 @@ class NameCheckScreen(_Form):
         self.sessions = sessions
         self.wrong = 0
 
-    async def submit(self) -> None:
+    def submit(self, typed: str) -> None:
         from trainer.tui.screens.resume import ResumeScreen
 
         if pins.same_name(self.query_one("#confirm-name", Input).value, self.trainee.name):

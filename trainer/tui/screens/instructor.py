@@ -5,7 +5,7 @@ Reached only through `trainer instructor` and its password; no trainee screen le
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -14,8 +14,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
+from trainer.course.model import Course
 from trainer.errors import TrainerError
-from trainer.store.records import SessionRecord
+from trainer.store.records import SessionRecord, Trainee
 from trainer.text import shown
 from trainer.tui.screens.base import TrainerScreen
 
@@ -30,6 +31,7 @@ class InstructorScreen(TrainerScreen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.records: list[SessionRecord] = []
+        self.shown_once = False  # the sessions were read and shown once (on_screen_resume reads them again)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -44,11 +46,28 @@ class InstructorScreen(TrainerScreen[None]):
         yield Static(id="instructor-message")
         yield Footer()
 
-    async def on_mount(self) -> None:
-        self.records = await asyncio.to_thread(self.app.store.sessions)
+    def on_mount(self) -> None:
+        self.in_thread(self.app.store.sessions, self.first_loaded, group="sessions", failed=self.not_loaded)
+
+    def first_loaded(self, records: list[SessionRecord]) -> None:
+        self.records = records
+        # Reviewing sessions is the usual errand: start there when there are any. Focused at once (Screen.set_focus),
+        # so the lists are drawn with the ▶ on the list that has it.
+        self.set_focus(self.query_one("#sessions" if self.records else "#preview-courses", DataTable))
         self.refresh_language()
-        # Reviewing sessions is the usual errand: start there when there are any.
-        self.query_one("#sessions" if self.records else "#preview-courses", DataTable).focus()
+        self.shown_once = True
+
+    def on_screen_resume(self) -> None:
+        # Back from a session, a preview or the reports: the sessions again, as they may have changed.
+        if self.shown_once:
+            self.in_thread(self.app.store.sessions, self.reloaded, group="sessions", failed=self.not_loaded)
+
+    def reloaded(self, records: list[SessionRecord]) -> None:
+        self.records = records
+        self.fill_sessions()
+
+    def not_loaded(self, exc: TrainerError) -> None:
+        self.query_one("#instructor-message", Static).update(str(exc))
 
     def on_descendant_focus(self) -> None:
         self.mark_focus()
@@ -113,7 +132,6 @@ class InstructorScreen(TrainerScreen[None]):
         self.fill_sessions()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        from trainer.tui.screens.debrief import DebriefScreen
         from trainer.tui.screens.preview import PreviewScreen
 
         key = str(event.row_key.value)
@@ -128,7 +146,17 @@ class InstructorScreen(TrainerScreen[None]):
             message = self.app.tr("instructor.version_missing", course=record.course_id, version=record.course_version)
             self.query_one("#instructor-message", Static).update(Text(message, style="bold red"))
             return
-        trainee = self.app.store.get_trainee(record.badge)
+        self.in_thread(
+            partial(self.app.store.get_trainee, record.badge),
+            partial(self.open_session, course, record),
+            group="trainee",
+            failed=self.not_loaded,
+        )
+
+    def open_session(self, course: Course, record: SessionRecord, trainee: Trainee | None) -> None:
+        """The session in the debrief view, headed with whose it is (the trainee read in the worker)."""
+        from trainer.tui.screens.debrief import DebriefScreen
+
         heading = self.app.tr(
             "instructor.trainee",
             name=shown(trainee.name) if trainee else "?",
@@ -137,12 +165,3 @@ class InstructorScreen(TrainerScreen[None]):
             when=record.started_at.astimezone(self.app.zone).strftime("%Y-%m-%d %H:%M"),
         )
         self.app.push_screen(DebriefScreen(course, record.id, instructor=True, heading=heading))
-
-    async def on_screen_resume(self) -> None:
-        try:
-            self.records = await asyncio.to_thread(self.app.store.sessions)
-        except TrainerError as exc:
-            self.query_one("#instructor-message", Static).update(str(exc))
-            return
-        if self.is_mounted:
-            self.fill_sessions()

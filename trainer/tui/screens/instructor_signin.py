@@ -4,13 +4,16 @@ lists replace it; no trainee screen leads here (only `trainer instructor` in a t
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.widgets import Footer, Header, Input, Static
 
-from trainer.errors import TrainerError
 from trainer.tui.screens.base import TrainerScreen
+
+if TYPE_CHECKING:
+    from trainer.store import audit
 
 
 class InstructorSignInScreen(TrainerScreen[None]):
@@ -37,24 +40,28 @@ class InstructorSignInScreen(TrainerScreen[None]):
         self.said = (key, values)
         self.query_one("#instructor-signin-message", Static).update(self.app.tr(key, **values) if key else "")
 
-    async def on_input_submitted(self, event: Input.Submitted) -> None:
-        from trainer.instructor_password import SETTING, check_password, wait_seconds
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        from trainer.instructor_password import SETTING, check_password
 
         password = event.value
         event.input.value = ""
         if not password:
             return
-        try:
-            done = await asyncio.to_thread(
-                self.app.store.instructor_sign_in, SETTING, lambda stored: check_password(password, stored)
-            )
-        except TrainerError as exc:
-            self.message("error.store", error=str(exc))
-            return
+        # Checked in a worker (the password hash is slow on purpose); the answer is shown when it is done.
+        self.in_thread(
+            partial(self.app.store.instructor_sign_in, SETTING, lambda stored: check_password(password, stored)),
+            self.checked,
+            group="sign-in",
+            failed=lambda exc: self.message("error.store", error=str(exc)),
+        )
+
+    def checked(self, done: audit.Attempt) -> None:
+        from trainer.instructor_password import wait_seconds
+
         if done.ok:
             from trainer.tui.screens.instructor import InstructorScreen
 
-            await self.app.push_screen(InstructorScreen())  # over this one, which has no way back to it
+            self.app.push_screen(InstructorScreen())  # over this one, which has no way back to it
         elif done.refused:
             self.message("instructor.wait", seconds=wait_seconds(done.wait_ms))
         elif done.wait_ms:

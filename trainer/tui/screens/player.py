@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalGroup, VerticalScroll
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
-from trainer.course.model import Course, Outcome
+from trainer.course.model import Action, Course, Outcome
 from trainer.engine.events import Event, EventKind
 from trainer.engine.modes import Mode
-from trainer.engine.session import EngineError, ReplayMismatch
+from trainer.engine.session import EngineError, ReplayMismatch, Session
 from trainer.errors import TrainerError
 from trainer.scoring.detect import declared_rule
 from trainer.session_service import DurableSession
@@ -43,6 +46,37 @@ def last_input(events: Sequence[Event]) -> list[Event]:
     return []
 
 
+class PlayedSession(Protocol):
+    """What the player plays: a trainee's session stored as it goes (trainer/session_service.py DurableSession) or an
+    instructor's preview that stores nothing (trainer/tui/preview.py PreviewSession). Each step returns the events it
+    caused, stored; it runs in a worker thread."""
+
+    engine: Session
+    stored: list[StoredEvent]
+    score: Any  # the score the ending was stored with (SessionScore), or None
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def mode(self) -> Mode: ...
+
+    def choose(self, action_id: str, on_ending: Callable[[list[Event]], None] | None = None) -> list[StoredEvent]: ...
+    def tick(self, on_ending: Callable[[list[Event]], None] | None = None) -> list[StoredEvent]: ...
+    def pause(self) -> list[StoredEvent]: ...
+    def unpause(self) -> list[StoredEvent]: ...
+    def shown(self) -> list[StoredEvent]: ...
+    def hint(self) -> list[StoredEvent]: ...
+    def abort(self, reason: str = "trainee") -> list[StoredEvent]: ...
+    def heartbeat(self) -> None: ...
+    def release(self) -> None: ...
+
+
+# Writes to the session run one at a time in this worker group (PlayerScreen.commit); heartbeats in their own.
+WRITES = "session"
+COMMIT_FAILS = (TrainerError, EngineError)  # what a write may end with that the screen shows, rather than a crash
+
+
 class PlayerScreen(TrainerScreen[None]):
     CSS_PATH = "player.tcss"
     BINDINGS = [
@@ -54,13 +88,20 @@ class PlayerScreen(TrainerScreen[None]):
         *[Binding(str(n), f"pick({n - 1})", show=False) for n in range(1, 10)],
     ]
 
+    # A trainee's input is being committed (PlayerScreen.commit): the status line says so until it is stored.
+    busy: var[bool] = var(False)
+
     def __init__(self, course: Course, resume_id: str | None = None, mode: Mode = Mode.PRACTICE):
         super().__init__()
         self.course = course
         self.resume_id = resume_id
         self.mode = mode  # of a new session; a resumed one keeps its own (self.exam reads it from the record)
-        self.durable: DurableSession | None = None
-        self.busy = False
+        self.durable: PlayedSession | None = None
+        # A write to the session is in the worker (an input, a "shown" report, the start). Inputs that come meanwhile
+        # wait in `waiting`, in order, and each is taken once the write is applied (when_free): a key is neither lost
+        # nor taken twice, as when the handler held the app's queue while it saved.
+        self.writing = False
+        self.waiting: deque[Callable[[], object]] = deque()
         self.pending: str | None = None  # an action whose save failed, for R to retry
         self.feedback = Text()
         self.position: str | None = None
@@ -72,10 +113,16 @@ class PlayerScreen(TrainerScreen[None]):
         self.shown_state: str | None = None  # the state whose menu the option list shows (to keep the highlight)
         self.numbers: dict[int, str] = {}  # number key -> action id (option id) in the list shown
         self.notice = ""  # a short word in the status line (a greyed number pressed), until the next input
-        # Inputs (busy) and "shown" reports are written one at a time; a key pressed while a report is written waits
-        # for it (a few milliseconds) instead of being dropped as a key pressed during a save is.
-        self.saving = asyncio.Lock()
         self.map_turn = False  # on a small terminal: the map has the scene's place (key m)
+
+    @property
+    def session(self) -> PlayedSession:
+        """The session, once open (everything but the start runs after it is)."""
+        assert self.durable is not None, "the session is not open yet"
+        return self.durable
+
+    def watch_busy(self) -> None:
+        self.update_status()  # "saving" (or "grading", for an ending) shows while an input is committed
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -116,59 +163,71 @@ class PlayerScreen(TrainerScreen[None]):
         self.query_one("#map-box").display = not compact or self.map_turn
         self.query_one("#scene-box").display = not compact or not self.map_turn
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         self.on_resize()
         self.query_one("#scene", Static).update(self.app.tr("player.saving"))
-        try:
-            self.durable = await self.open_session()
-        except (TrainerError, EngineError) as exc:
-            if self.resume_id:
+        self.writing = True  # starting writes the session's first events: inputs wait for it
+        self.in_thread(self.opener(), self.opened, group=WRITES, failed=self.not_opened, expected=COMMIT_FAILS)
+
+    def opener(self) -> Callable[[], PlayedSession]:
+        """What starts (or resumes) the session this screen plays, in the worker; its first events are stored then."""
+        app, course = self.app, self.course
+        store, clock, resume_id = app.store, app.clock, self.resume_id
+        if resume_id is None:
+            assert app.trainee is not None, "a trainee signs in before playing"
+            return partial(
+                DurableSession.begin,
+                store,
+                course,
+                app.trainee.badge,
+                seed=app.seed(),
+                lang=app.lang,
+                clock=clock,
+                timers_after_shown=True,
+                mode=self.mode,
+            )
+
+        def resume() -> PlayedSession:
+            try:
+                return DurableSession.resume(store, course, resume_id, clock=clock)
+            except COMMIT_FAILS:
                 # Resuming claimed the session before it failed: give it back at once, so that an instructor can void
                 # it (or another terminal resume it) without waiting for this app to close.
                 with contextlib.suppress(TrainerError):
-                    await asyncio.to_thread(self.app.store.release, self.resume_id)
-            # A record the course does not reproduce (tampering) is not a database fault: say so, and who can help.
-            key = "error.resume" if isinstance(exc, ReplayMismatch) else "error.store"
-            self.query_one("#scene", Static).update(Text(self.app.tr(key, error=str(exc)), style="bold red"))
-            return
+                    store.release(resume_id)
+                raise
+
+        return resume
+
+    def opened(self, durable: PlayedSession) -> None:
+        self.durable = durable
+        self.writing = False
         self.refresh_bindings()  # the footer drops h in an exam, now that the session's mode is known
         if self.resume_id:
             # As before quitting: the scene with its active events, and the feedback of the last input (not a recap).
-            events = [s.event for s in self.durable.stored]
+            events = [s.event for s in durable.stored]
             last = last_input(events)
-            if last and last[0].kind is EventKind.HINT and self.durable.engine.state.hint is not None:
-                self.feedback = Text("? ", style="bold cyan") + Text(self.durable.engine.state.hint.get(self.app.lang))
+            if last and last[0].kind is EventKind.HINT and durable.engine.state.hint is not None:
+                self.feedback = Text("? ", style="bold cyan") + Text(durable.engine.state.hint.get(self.app.lang))
             else:
                 self.feedback = self.describe(last)
             self.redraw()
         else:
-            self.show(self.durable.stored)
+            self.show(durable.stored)
         self.set_interval(0.25, self.on_tick)
+        self.take_waiting()
 
-    async def open_session(self):
-        """Start (or resume) the session this screen plays; its first events are stored when this returns."""
-        app = self.app
-        if self.resume_id:
-            return await asyncio.to_thread(
-                DurableSession.resume, app.store, self.course, self.resume_id, clock=app.clock
-            )
-        return await asyncio.to_thread(
-            DurableSession.begin,
-            app.store,
-            self.course,
-            app.trainee.badge,
-            seed=app.seed(),
-            lang=app.lang,
-            clock=app.clock,
-            timers_after_shown=True,
-            mode=self.mode,
-        )
+    def not_opened(self, exc: Exception) -> None:
+        self.writing = False
+        self.waiting.clear()  # inputs for a session that did not open
+        # A record the course does not reproduce (tampering) is not a database fault: say so, and who can help.
+        key = "error.resume" if isinstance(exc, ReplayMismatch) else "error.store"
+        self.query_one("#scene", Static).update(Text(self.app.tr(key, error=str(exc)), style="bold red"))
 
     @property
     def exam(self) -> bool:
         """An exam: no hints, and nothing said about right or wrong until the debrief."""
-        record = getattr(self.durable, "record", None)  # the instructor's preview stores nothing: it has no record
-        return record is not None and record.mode == Mode.EXAM
+        return self.durable is not None and self.durable.mode is Mode.EXAM
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (action == "hint" and self.exam)  # an exam has no hints: the key is neither shown nor taken
@@ -186,7 +245,7 @@ class PlayerScreen(TrainerScreen[None]):
             self.redraw()
 
     def redraw(self) -> None:
-        app, engine = self.app, self.durable.engine
+        app, engine = self.app, self.session.engine
         lang = app.lang
         state = engine.state
         self.query_one("#scene-title", Static).update(Text(self.course.title.get(lang), style="bold"))
@@ -311,13 +370,13 @@ class PlayerScreen(TrainerScreen[None]):
                 out.append("\n")
         return out
 
-    def _action(self, state_id: str, action_id: str, event_id: object):
+    def _action(self, state_id: str, action_id: str, event_id: object) -> Action | None:
         if event_id:
             ev = next((e for e in self.course.random_events if e.id == event_id), None)
             return next((a for a in ev.actions if a.id == action_id), None) if ev else None
         return self.course.states[state_id].action(action_id)
 
-    def _rule(self, e) -> tuple[str, str | None]:
+    def _rule(self, e: Event) -> tuple[str, str | None]:
         rule, standard = declared_rule(
             self.course, str(e.data.get("source")), str(e.data.get("ref")), e.state, str(e.data.get("code"))
         )
@@ -326,15 +385,17 @@ class PlayerScreen(TrainerScreen[None]):
     def show(self, stored: Sequence[StoredEvent]) -> None:
         events = [s.event for s in stored]
         if any(e.kind not in QUIET_KINDS for e in events):
-            self.feedback = self.describe(events, ending=self.durable.engine.ended)
+            self.feedback = self.describe(events, ending=self.session.engine.ended)
         self.redraw()
-        if self.durable.engine.ended and not self.finished:
+        if self.session.engine.ended and not self.finished:
             self.finished = True
             self.end_session()
 
     def ending_from_worker(self, events: list[Event]) -> None:
-        """Called in the worker thread when an input ends the session, before it is graded and stored."""
-        self.app.call_from_thread(self.show_ending, events)
+        """Called in the worker thread when an input ends the session, before it is graded and stored: the ending shows
+        while it is (the thread waits until it is on screen). Not once the screen has gone (its workers cancelled)."""
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show_ending, events)
 
     def show_ending(self, events: list[Event]) -> None:
         """The ending at once (the scene, and the incident if it is one); the debrief follows once it is stored."""
@@ -343,7 +404,7 @@ class PlayerScreen(TrainerScreen[None]):
         self.ending_shown = True
         self.feedback = self.describe(events, ending=True)
         self.redraw()
-        engine = self.durable.engine
+        engine = self.session.engine
         if engine.outcome is Outcome.INCIDENT:
             self.incident_open = True
             self.app.push_screen(IncidentScreen(self.course, engine.state, self.feedback), self.incident_closed)
@@ -366,7 +427,7 @@ class PlayerScreen(TrainerScreen[None]):
     def end_session(self) -> None:
         from trainer.tui.screens.incident import IncidentScreen
 
-        engine = self.durable.engine
+        engine = self.session.engine
         self.query_one("#actions", OptionList).clear_options()
         if self.incident_open:
             return  # the debrief opens when the trainee closes the incident
@@ -378,15 +439,78 @@ class PlayerScreen(TrainerScreen[None]):
 
     def open_debrief(self) -> None:
         self.debrief_pending = False
-        self.app.show_debrief(self.course, self.durable.id, score=self.durable.score)
+        self.app.show_debrief(self.course, self.session.id, score=self.session.score)
 
     # --- input ---------------------------------------------------------------------------------------------------
-    async def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id:
-            await self.choose(event.option.id)
+    # A key's handler returns at once: an input that writes (an action, a hint, a pause) starts a worker (commit), and
+    # the worker's completion shows what it caused. Inputs that come while a write runs wait for it (when_free).
+    def when_free(self, take: Callable[[], object]) -> None:
+        """Take an input now, or, while a write to the session runs, once it is applied (in the order they came)."""
+        if self.writing:
+            self.waiting.append(take)
+        else:
+            take()
 
-    async def action_pick(self, index: int) -> None:
-        """Number key `index + 1`: the action with that number (numbers stay on their actions: engine.menu)."""
+    def take_waiting(self) -> None:
+        """The write in flight is applied: take the inputs that came meanwhile, until one of them writes again."""
+        while self.waiting and not self.writing:
+            self.waiting.popleft()()
+
+    def commit(
+        self, step: Callable[[], list[StoredEvent]], *, retry: str | None = None, then: Callable[[bool], object] = bool
+    ) -> None:
+        """Commit an input in a worker; what it caused shows once it is stored, never before. `retry`: the action R
+        tries again if the save fails. `then(ok)` after it is shown: False if nothing was stored, or a timer ran out
+        first."""
+        self.notice = ""
+        self.writing = True
+        self.busy = True
+        self.in_thread(
+            step,
+            partial(self.committed, then),
+            group=WRITES,
+            failed=partial(self.not_committed, retry, then),
+            expected=COMMIT_FAILS,
+        )
+
+    def committed(self, then: Callable[[bool], object], stored: list[StoredEvent]) -> None:
+        self.pending = None
+        self.writing = self.busy = False
+        self.show(stored)
+        then(all(s.event.kind is not EventKind.TIMED_OUT for s in stored))
+        self.take_waiting()
+
+    def not_committed(self, retry: str | None, then: Callable[[bool], object], exc: Exception) -> None:
+        self.writing = self.busy = False
+        if isinstance(exc, TrainerError):
+            self.pending = retry
+            if self.ending_shown:
+                self.ending_lost()
+            self.set_feedback(Text(self.app.tr("player.save_failed", error=str(exc)), style="bold red"))
+            self.update_status()
+        else:
+            self.redraw()  # the action is no longer offered (a timer ran out at the same moment)
+        then(False)
+        self.take_waiting()
+
+    def playing(self) -> PlayedSession | None:
+        """The session, if it takes inputs now (open, not ended, not paused)."""
+        durable = self.durable
+        if durable is None or durable.engine.ended or durable.engine.paused:
+            return None
+        return durable
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        action_id = event.option.id
+        if action_id:
+            self.when_free(lambda: self.choose(action_id))
+
+    def action_pick(self, index: int) -> None:
+        """Number key `index + 1`: the action with that number (numbers stay on their actions: engine.menu), in the
+        list shown when the key is taken (a key typed during a save counts in the list the save leads to)."""
+        self.when_free(lambda: self.pick(index))
+
+    def pick(self, index: int) -> None:
         action_id = self.numbers.get(index + 1)
         if action_id is None:
             return
@@ -396,141 +520,143 @@ class PlayerScreen(TrainerScreen[None]):
             self.notice = self.app.tr("player.not_offered")  # in the status line until the next input
             self.update_status()
         else:
-            await self.choose(action_id)
+            self.choose(action_id)
 
-    async def choose(self, action_id: str) -> None:
-        if self.busy or self.durable is None or self.durable.engine.ended or self.durable.engine.paused:
-            return
-        await self._save(lambda: self.durable.choose(action_id, on_ending=self.ending_from_worker), action_id)
+    def choose(self, action_id: str) -> None:
+        durable = self.playing()
+        if durable is not None:
+            self.commit(lambda: durable.choose(action_id, on_ending=self.ending_from_worker), retry=action_id)
 
-    async def _save(self, step, action_id: str | None) -> bool:
-        """Run an input in a worker thread and show what it caused once it is stored; False if nothing was."""
-        self.busy = True
-        self.notice = ""
-        self.update_status()
-        try:
-            async with self.saving:  # after a "shown" report in flight: one write to the session at a time
-                stored = await asyncio.to_thread(step)
-        except TrainerError as exc:
-            self.pending = action_id
-            self.busy = False
-            if self.ending_shown:
-                self.ending_lost()
-            self.set_feedback(Text(self.app.tr("player.save_failed", error=str(exc)), style="bold red"))
-            self.update_status()
-            return False
-        except EngineError:
-            self.busy = False
-            self.redraw()  # the action is no longer offered (a timer ran out at the same moment)
-            return False
-        self.pending = None
-        self.busy = False
-        self.show(stored)
-        return all(s.event.kind is not EventKind.TIMED_OUT for s in stored)
-
-    async def action_hint(self) -> None:
+    def action_hint(self) -> None:
         """Show the state's hint; asking is saved first (it counts as a minor deviation in the debrief)."""
-        if self.busy or self.durable is None or self.durable.engine.ended or self.durable.engine.paused:
+        self.when_free(self.hint)
+
+    def hint(self) -> None:
+        durable = self.playing()
+        if durable is None:
             return
-        hint = self.durable.engine.state.hint
+        hint = durable.engine.state.hint
         if hint is None:
             self.set_feedback(Text(self.app.tr("player.no_hint"), style="dim"))
             return
-        if await self._save(self.durable.hint, None):  # saved, and no timer ran out first
-            self.set_feedback(Text("? ", style="bold cyan") + Text(hint.get(self.app.lang)))
 
-    async def action_retry(self) -> None:
-        if self.pending and not self.busy:
-            await self.choose(self.pending)
+        def saved(ok: bool) -> None:
+            if ok:  # saved, and no timer ran out first
+                self.set_feedback(Text("? ", style="bold cyan") + Text(hint.get(self.app.lang)))
+
+        self.commit(durable.hint, then=saved)
+
+    def action_retry(self) -> None:
+        self.when_free(self.retry)
+
+    def retry(self) -> None:
+        if self.pending:
+            self.choose(self.pending)
 
     HEARTBEAT_MS = 60_000  # app.clock is the engine's clock: integer milliseconds
 
-    async def on_tick(self) -> None:
-        if self.durable is None or self.busy or self.durable.engine.ended:
+    def on_tick(self) -> None:
+        durable = self.durable
+        if durable is None or self.writing or durable.engine.ended:
             return
         if self.app.clock() - self.last_heartbeat_ms >= self.HEARTBEAT_MS:
             self.last_heartbeat_ms = self.app.clock()
-            with contextlib.suppress(TrainerError):
-                await asyncio.to_thread(self.durable.heartbeat)
-        if self.durable.engine.awaiting_shown:
-            await self.report_shown()  # a paint whose report was missed (busy then, or its save failed)
-        left_ms = self.durable.engine.time_left_ms()
+            # If it fails, the next one is sent a minute later; a missed one costs the trainee nothing.
+            self.in_thread(durable.heartbeat, bool, group="heartbeat", failed=bool)
+        if durable.engine.awaiting_shown:
+            self.report_shown()  # a paint whose report was missed (a write ran then, or its save failed)
+            return
+        left_ms = durable.engine.time_left_ms()
         if left_ms is not None and left_ms <= 0:
-            await self._save(lambda: self.durable.tick(on_ending=self.ending_from_worker), None)
+            self.commit(lambda: durable.tick(on_ending=self.ending_from_worker))
         else:
             self.update_status()
 
-    async def report_shown(self) -> None:
-        """The scene is on screen in full: its timer starts now (stored, so replay and resume agree)."""
+    def report_shown(self) -> None:
+        """The scene is on screen in full: its timer starts now (stored, so replay and resume agree). Not while another
+        write runs: the next tick reports it."""
         durable = self.durable
-        if durable is None or self.busy or self.saving.locked():
+        if durable is None or self.writing:
             return
-        async with self.saving:
-            if not durable.engine.awaiting_shown or durable.engine.paused or durable.engine.ended:
-                return
-            # On failure it is tried again at the next tick; meanwhile the timer waits, which costs the trainee nothing.
-            with contextlib.suppress(TrainerError, EngineError):
-                await asyncio.to_thread(durable.shown)
-        self.update_status()
+        if not durable.engine.awaiting_shown or durable.engine.paused or durable.engine.ended:
+            return
+        self.writing = True
+        # On failure it is tried again at the next tick; meanwhile the timer waits, which costs the trainee nothing.
+        self.in_thread(
+            durable.shown, self.shown_reported, group=WRITES, failed=self.shown_reported, expected=COMMIT_FAILS
+        )
 
-    async def action_pause(self) -> None:
+    def shown_reported(self, _: object) -> None:
+        self.writing = False
+        self.update_status()
+        self.take_waiting()
+
+    def action_pause(self) -> None:
         """Stop the course clock and every timer (stored as a pause), then offer resume or abandon."""
+        self.when_free(self.pause)
+
+    def pause(self) -> None:
+        durable = self.durable
+        if durable is None or durable.engine.ended:
+            return
+        if durable.engine.paused:
+            self.offer_pause_menu()
+            return
+
+        def paused(ok: bool) -> None:
+            # A timer ran out first and ended the session, or the pause could not be stored (said so): no menu.
+            if not durable.engine.ended and durable.engine.paused:
+                self.offer_pause_menu()
+
+        self.commit(durable.pause, then=paused)
+
+    def offer_pause_menu(self) -> None:
         from trainer.tui.screens.pause import PauseScreen
 
-        durable = self.durable
-        if durable is None or durable.engine.ended or self.busy:
-            return
-        if not durable.engine.paused:
-            await self._save(durable.pause, None)
-            if durable.engine.ended or not durable.engine.paused:
-                return  # a timer ran out first and ended the session, or the pause could not be stored (said so)
-
-        async def after(choice: str | None) -> None:
-            if self.durable is None or self.durable.engine.ended:
+        def leave(choice: str | None) -> None:
+            durable = self.durable
+            if durable is None or durable.engine.ended:
                 return
-            while self.busy:
-                await asyncio.sleep(0.01)
             if choice == "abort":
-                await self._save(lambda: self.durable.abort("trainee"), None)
+                self.commit(lambda: durable.abort("trainee"))
             else:
-                await self._save(self.durable.unpause, None)
+                self.commit(durable.unpause)
 
-        self.app.push_screen(PauseScreen(), after)
+        self.app.push_screen(PauseScreen(), lambda choice: self.when_free(lambda: leave(choice)))
 
-    async def action_help(self) -> None:
+    def action_help(self) -> None:
         """The keys, over the scene: the course clock stands still while they are read (stored as a pause)."""
         from trainer.tui.screens.help import HelpScreen
 
-        await self.push_paused(HelpScreen())
+        self.push_paused(HelpScreen())
 
-    async def push_paused(self, modal: Screen, then: Callable[[Any], object] | None = None) -> None:
+    def push_paused(self, modal: Screen[Any], then: Callable[[Any], object] = bool) -> None:
         """Show `modal` over the scene with the course paused the stored way (as Esc pauses): `paused` before it shows,
         `unpaused` when it closes. A trainee reading an overlay cannot read the scene, so no timer may run meanwhile.
         Already paused (or no session yet, or ended): the modal just shows, and closing it resumes nothing. `then` gets
-        the modal's result after the course runs again."""
-        durable = self.durable
-        paused_here = False
-        if durable is not None and not durable.engine.ended and not durable.engine.paused:
-            while self.busy:  # an answer being stored: pause after it, as its outcome is what the trainee comes back to
-                await asyncio.sleep(0.01)
-            if durable.engine.ended:
-                return
-            await self._save(durable.pause, None)
-            if durable.engine.ended:
-                return  # a timer ran out first and ended the session: its ending shows, not the overlay
-            paused_here = durable.engine.paused  # False if the pause could not be stored (the feedback says so)
+        the modal's result after the course runs again. An answer being stored is stored first (when_free): its outcome
+        is what the trainee comes back to."""
+        self.when_free(lambda: self.pause_for(modal, then))
 
-        async def closed(result: object) -> None:
-            if (
-                paused_here
-                and self.durable is not None
-                and not self.durable.engine.ended
-                and self.durable.engine.paused
-            ):
-                while self.busy:
-                    await asyncio.sleep(0.01)
-                await self._save(self.durable.unpause, None)
-            if then is not None:
+    def pause_for(self, modal: Screen[Any], then: Callable[[Any], object]) -> None:
+        durable = self.playing()
+        if durable is None:
+            self.show_paused(modal, then, paused_here=False)
+            return
+
+        def paused(ok: bool) -> None:
+            if not durable.engine.ended:  # a timer ran out first and ended the session: its ending shows, not the modal
+                # Not paused if the pause could not be stored (the feedback says so): the modal shows all the same.
+                self.show_paused(modal, then, paused_here=durable.engine.paused)
+
+        self.commit(durable.pause, then=paused)
+
+    def show_paused(self, modal: Screen[Any], then: Callable[[Any], object], *, paused_here: bool) -> None:
+        def resume(result: object) -> None:
+            durable = self.durable
+            if paused_here and durable is not None and not durable.engine.ended and durable.engine.paused:
+                self.commit(durable.unpause, then=lambda ok: then(result))
+            else:
                 then(result)
 
-        self.app.push_screen(modal, closed)
+        self.app.push_screen(modal, lambda result: self.when_free(lambda: resume(result)))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -9,6 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
+from trainer.course.model import Course
 from trainer.tui.preview import PreviewSession
 from trainer.tui.screens.base import TrainerModal
 from trainer.tui.screens.player import PlayerScreen
@@ -29,38 +33,44 @@ class PreviewScreen(PlayerScreen):
             + Text(self.course.title.get(self.app.lang), style="bold")
         )
 
-    async def open_session(self) -> PreviewSession:
-        return PreviewSession(self.course, seed=self.app.seed(), lang=self.app.lang, clock=self.app.clock)
+    def opener(self) -> Callable[[], PreviewSession]:
+        return partial(PreviewSession, self.course, seed=self.app.seed(), lang=self.app.lang, clock=self.app.clock)
+
+    @property
+    def preview(self) -> PreviewSession:
+        """The session, once open: the preview's own, with its jumps and variables."""
+        assert isinstance(self.durable, PreviewSession), "the preview is not open yet"
+        return self.durable
 
     def end_session(self) -> None:
-        outcome = self.durable.engine.outcome
+        outcome = self.session.engine.outcome
         self.feedback.append(f"\n■ {self.app.tr('instructor.preview_ended', outcome=str(outcome))}", style="bold")
         self.set_feedback(self.feedback)
 
     def action_leave(self) -> None:
         self.app.pop_screen()
 
-    async def action_jump(self) -> None:
+    def action_jump(self) -> None:
         def jumped(state_id: str | None) -> None:
             if state_id:
-                found = self.durable.jump(state_id)
+                found = self.preview.jump(state_id)
                 self.finished = False
                 said = "instructor.jumped" if found else "instructor.jumped_no_way"
                 self.feedback = Text(self.app.tr(said, state=state_id), style="dim")
                 self.redraw()
 
         # Like the help, the jumper and the inspector cover the scene: the preview's clock waits while they are open.
-        await self.push_paused(StateJumper(self.course, self.durable.engine.state.id), jumped)
+        self.push_paused(StateJumper(self.course, self.preview.engine.state.id), jumped)
 
-    async def action_inspect(self) -> None:
-        await self.push_paused(VariableInspector(self.durable), lambda _: self.redraw())
+    def action_inspect(self) -> None:
+        self.push_paused(VariableInspector(self.preview), lambda _: self.redraw())
 
 
 class StateJumper(TrainerModal[str | None]):
     CSS_PATH = "preview.tcss"
     BINDINGS = [Binding("escape", "close", "key.close")]
 
-    def __init__(self, course, current: str):
+    def __init__(self, course: Course, current: str):
         super().__init__()
         self.course = course
         self.current = current

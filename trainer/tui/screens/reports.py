@@ -7,8 +7,9 @@ course, escape goes back. Texts live here rather than in i18n.py: they are the s
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+from datetime import date, tzinfo
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,6 +25,11 @@ from trainer.scoring.judgement import SEVERITY_WORDS
 from trainer.text import shown
 from trainer.tui import compat
 from trainer.tui.screens.base import TrainerScreen
+
+if TYPE_CHECKING:
+    from trainer.course.library import Library
+    from trainer.course.model import Course
+    from trainer.store.store import Store
 
 TEXT = {
     "en": {
@@ -125,26 +131,29 @@ class ReportsScreen(TrainerScreen[None]):
         text = TEXT.get(self.app.lang, TEXT["en"])[key]
         return text.format(**values) if values else text
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         if self.course_id is None and self.app.library.courses:
             self.course_id = next(iter(self.app.library.courses))
         self.query_one("#reports-summary", Static).update(self._t("loading"))
-        await self.reload()
+        self.reload()
         self.query_one("#report-mistakes", DataTable).focus()
 
-    async def reload(self) -> None:
-        self.report, self.due = await asyncio.to_thread(self._read)
+    def reload(self) -> None:
+        """Read the report of the course shown (in a worker: the store and the detection are slow enough to freeze the
+        screen). A newer reload, the next course's, cancels one still running (its result is dropped)."""
+        app, course_id = self.app, self.course_id
+        course = app.library.get(course_id) if course_id is not None else None
+        self.in_thread(
+            partial(
+                _read, app.store, app.library, course_id, course, today=app.today(), within=self.within, zone=app.zone
+            ),
+            self.read,
+            group="report",
+        )
+
+    def read(self, found: tuple[CourseReport | None, list[Due]]) -> None:
+        self.report, self.due = found
         self.refresh_language()
-
-    def _read(self) -> tuple[CourseReport | None, list[Due]]:
-        """Runs in a thread: the store and the detection are slow enough to freeze the screen."""
-        from trainer.reports import course_report, due
-
-        app = self.app
-        report = None
-        if self.course_id is not None:
-            report = course_report.load(app.store, self.course_id, app.library.get(self.course_id), zone=app.zone)
-        return report, due.load(app.store, app.library, today=app.today(), within=self.within, zone=app.zone)
 
     def refresh_language(self) -> None:
         self._bind_texts()
@@ -241,16 +250,35 @@ class ReportsScreen(TrainerScreen[None]):
                 key=f"{d.trainee.badge}/{d.course_id}",
             )
 
-    async def action_next_course(self) -> None:
+    def action_next_course(self) -> None:
         ids = list(self.app.library.courses)
         if not ids:
             return
         at = ids.index(self.course_id) if self.course_id in ids else -1
         self.course_id = ids[(at + 1) % len(ids)]
-        await self.reload()
+        self.reload()
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def _read(
+    store: Store,
+    library: Library,
+    course_id: str | None,
+    course: Course | None,
+    *,
+    today: date,
+    within: int,
+    zone: tzinfo,
+) -> tuple[CourseReport | None, list[Due]]:
+    """In the worker: the course's report (None without a course) and the certificates due."""
+    from trainer.reports import course_report, due
+
+    report = None
+    if course_id is not None:
+        report = course_report.load(store, course_id, course, zone=zone)
+    return report, due.load(store, library, today=today, within=within, zone=zone)
 
 
 def _cut(text: str, cells: int) -> str:

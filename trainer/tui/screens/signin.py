@@ -19,6 +19,7 @@ first waits for the field to take the keys typed before it, so it reads all of t
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -156,7 +157,9 @@ class SignInScreen(TrainerScreen[None]):
             await app.opened()  # the database opens in the background while the trainee types (TrainerApp.opener)
             # Looked up again even when the name is asked for: the badge field stays editable (Shift+Tab goes back to
             # it), and a badge corrected to a known one signs that trainee in without touching their name.
-            trainee = await asyncio.to_thread(app.store.get_trainee, badge)
+            # Waited for in this key handler, as the database is: the keys typed after Enter wait with it, so they
+            # land in the field this decides (the name of a first-timer, the PIN) rather than in the badge.
+            trainee = await self.wait_in_thread(partial(app.store.get_trainee, badge), group="lookup")
             if trainee is None and self.new_trainee:
                 name = self.field_box("name").value.strip()
                 department = self.field_box("department").value.strip()
@@ -165,7 +168,9 @@ class SignInScreen(TrainerScreen[None]):
                     self.set_focus(self.field_box("department" if name else "name"))
                     return
                 name, department = people.name(name), people.department(department)
-                trainee = await asyncio.to_thread(app.store.upsert_trainee, badge, name, department)
+                trainee = await self.wait_in_thread(
+                    partial(app.store.upsert_trainee, badge, name, department), group="lookup"
+                )
         except people.TraineeFieldError as exc:
             self.message(f"signin.bad_{exc.field}")  # one sentence per field that says what it may hold
             return
@@ -173,7 +178,7 @@ class SignInScreen(TrainerScreen[None]):
             self.message("error.store", error=str(exc))
             return
         if trainee is None:
-            if await asyncio.to_thread(_roster_only, app.store):
+            if await self.wait_in_thread(partial(_roster_only, app.store), group="lookup"):
                 # HR's roster lists who trains here (docs/hr.md): a badge not on it is not registered from the screen,
                 # so nobody types a department the reports would then count.
                 self.message("signin.not_on_roster", badge=badge)
@@ -210,8 +215,9 @@ class SignInScreen(TrainerScreen[None]):
 
         app = self.app
         app.preload_grader()  # the grading model loads while the trainee picks and plays a course
-        interrupted = await asyncio.to_thread(
-            app.store.sessions, badge=app.trainee.badge, status=SessionStatus.INTERRUPTED
+        assert app.trainee is not None, "signed in"
+        interrupted = await self.wait_in_thread(
+            partial(app.store.sessions, badge=app.trainee.badge, status=SessionStatus.INTERRUPTED), group="lookup"
         )
         # Every screen a trainee may see from here on: their stylesheets in one parse, not one each on first sight.
         app.read_stylesheets(

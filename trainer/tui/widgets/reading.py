@@ -7,7 +7,12 @@ so the screens focus this pane first and it writes in its bottom edge which way 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.containers import VerticalScroll
+
+if TYPE_CHECKING:
+    from trainer.tui.app import TrainerApp
 
 
 class ReadingPane(VerticalScroll):
@@ -22,6 +27,11 @@ class ReadingPane(VerticalScroll):
         border-bottom: solid $accent;
     }
     """
+
+    if TYPE_CHECKING:  # for the type checker only: it is shown in a TrainerApp
+
+        @property
+        def app(self) -> TrainerApp: ...  # type: ignore[override]
 
     def on_mount(self) -> None:
         # Watched rather than overridden: Widget's own watchers of these move the scrollbar and repaint.
