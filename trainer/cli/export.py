@@ -269,36 +269,34 @@ def scores(args: argparse.Namespace) -> int:
             with open_store(args, library=library) as store:
                 zone = site_zone(store, args.tz)
                 period = Period(args.since, args.until, zone)
-                extra = _compliance_sheets(store, library, args, lang) if fmt == "xlsx" else []
-                sheet = scores_mod.build(
-                    store,
-                    library,
-                    today=today(zone),
-                    period=period,
-                    department=args.department,
-                    course_id=args.course,
-                    with_attempts=fmt == "xlsx",
-                    progress=bar.stage("reading sessions"),
-                )
-            if fmt == "xlsx":
-                from trainer.export.xlsx import write_xlsx
+                chosen = {
+                    "today": today(zone),
+                    "period": period,
+                    "department": args.department,
+                    "course_id": args.course,
+                }
+                if fmt == "xlsx":
+                    from trainer.export.xlsx import write_xlsx
 
-                write_xlsx(
-                    sheet,
-                    target,
-                    lang=lang,
-                    progress=bar.stage("writing rows"),
-                    force=args.force,
-                    bilingual=args.bilingual,
-                    extra=extra,
-                )
-            else:
-                from trainer.export.csvsheet import write_csv
+                    extra = _compliance_sheets(store, library, args, lang)
+                    scan = scores_mod.Scan(store, library, zone=zone, **chosen)
+                    sheet = write_xlsx(
+                        scan,
+                        target,
+                        lang=lang,
+                        progress=bar.stage("writing attempts"),
+                        force=args.force,
+                        bilingual=args.bilingual,
+                        extra=extra,
+                    )
+                else:
+                    from trainer.export.csvsheet import write_csv
 
-                write_csv(sheet, target, lang=lang, force=args.force, bilingual=args.bilingual)
+                    sheet = scores_mod.build(store, library, zone=zone, with_attempts=False, **chosen)
+                    write_csv(sheet, target, lang=lang, force=args.force, bilingual=args.bilingual)
         finally:
             bar.close()
-        attempts = sum(len(p.attempts) for p in sheet.pairs)
+        attempts = sum(p.count for p in sheet.pairs)
         print(
             f"wrote {len(sheet.pairs)} trainee-course row(s) from {attempts} attempt(s) ({period.describe()}) to {target}",
             file=sys.stderr,

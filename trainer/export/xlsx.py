@@ -23,6 +23,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,16 @@ from xlsxwriter.exceptions import FileCreateError
 
 from trainer import outfile
 from trainer.export.cells import FORMULA_STARTS, storable, unstorable
-from trainer.reports.scores import ABOUT_NAME, ABOUT_TITLE, Column, ScoreSheet, Table
+from trainer.reports.scores import (
+    ABOUT_NAME,
+    ABOUT_TITLE,
+    Column,
+    Scan,
+    ScoreSheet,
+    Table,
+    attempt_row,
+    table_head,
+)
 from trainer.sitetime import zone_name
 
 RowProgress = Callable[[int, int], None]  # (rows written, rows in all)
@@ -61,7 +71,7 @@ _FORMATS = {
 
 
 def write_xlsx(
-    sheet: ScoreSheet,
+    scan: Scan,
     path: str | os.PathLike[str],
     *,
     lang: str = "en",
@@ -69,23 +79,36 @@ def write_xlsx(
     force: bool = False,
     bilingual: bool = False,
     extra: Sequence[Table] = (),
-) -> None:
-    """Write the About sheet and the tables of a built score sheet (then `extra`: the compliance sheets) to `path`;
-    an existing file only with `force`. `bilingual`: headers in both languages, `lang`'s first."""
-    tables = [*sheet.tables(lang, bilingual=bilingual), *extra]
-    write_tables(
-        tables,
-        path,
-        progress=progress,
-        force=force,
-        about=(ABOUT_NAME[lang], sheet.about(lang)),
-        caption=caption(sheet, lang),
-    )
+) -> ScoreSheet:
+    """Write the score workbook of `scan` to `path` (an existing file only with `force`): the About sheet, the
+    Trainees, Attempts and Departments tables, then `extra` (the compliance sheets). The attempts are written as they
+    are read from the database; the sheets that sum them up (About, Trainees, Departments: placed before and after it)
+    are filled once they are all read. `bilingual`: headers in both languages, `lang`'s first. Returns the sheet's
+    summary (what the Trainees and Departments tables were made of)."""
+    done: list[ScoreSheet] = []
+
+    def fill(book: Book) -> None:
+        about = book.about_sheet(ABOUT_NAME[lang])
+        heads = [table_head(key, lang, bilingual=bilingual) for key in ("trainees", "attempts", "departments")]
+        trainees, attempts, departments = (book.sheet(head) for head in heads)
+        others = [book.sheet(table) for table in extra]
+        row = attempt_row(scan.trainees, scan.titles(lang), scan.zone, lang)
+        attempts.write_rows(map(row, scan.attempts(progress)))
+        sheet = scan.sheet()
+        trainees.write_rows(sheet.trainee_table(lang, bilingual=bilingual).rows)
+        departments.write_rows(sheet.department_table(lang, bilingual=bilingual).rows)
+        for table, written in zip(extra, others, strict=True):
+            written.write_rows(table.rows)
+        about.write_lines(sheet.about(lang))
+        done.append(sheet)
+
+    write_book(path, fill, what="score sheet", force=force, caption=caption(scan.today, scan.zone, lang))
+    return done[0]
 
 
-def caption(sheet: ScoreSheet, lang: str) -> str:
+def caption(today: date, zone: tzinfo, lang: str) -> str:
     """What heads every printed page of the score workbook: its title, day and time zone."""
-    return f"{ABOUT_TITLE[lang]} · {sheet.today.isoformat()} · {zone_name(sheet.zone)}"
+    return f"{ABOUT_TITLE[lang]} · {today.isoformat()} · {zone_name(zone)}"
 
 
 def write_tables(
