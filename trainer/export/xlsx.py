@@ -56,8 +56,8 @@ _BOOK_OPTIONS = {
 }
 # Excel's error values: text that equals one is stored as text with the quote prefix, never shown as an error.
 _ERROR_CODES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"})
-# Text that needs a look (one search per text, on the common path): a formula start or #, or a line break anywhere.
-_RISKY = re.compile(r"^[=+\-@\t\r\n#]|[\n\r]")
+# Text that needs a look (one search per text): a formula start or #, a line break, or a character XML cannot hold.
+_RISKY = re.compile(r"^[=+\-@\t\r\n#]|[\n\r\x00-\x08\x0b\x0c\x0e-\x1f]")
 _FORMATS = {
     "header": {"bold": True, "bg_color": "#DDEBF7", "pattern": 1, "text_wrap": True, "valign": "vcenter"},
     "key": {"bold": True},
@@ -235,8 +235,8 @@ class Sheet:
         self.rows = 0  # table rows written so far (the header is row 0)
         self._tall = (0, 0.0)  # the last row made taller, and its height
         # Per column, how its values are written: typed, so no value is ever guessed (no type test per value either).
-        self._writers = [_writer(ws, c.kind, formats) for c in columns]
-        self._texts = {i for i, c in enumerate(columns) if c.kind not in _TYPED}
+        self._texts = tuple(i for i, c in enumerate(columns) if c.kind not in _TYPED)
+        self._typed = tuple((i, _writer(ws, c.kind, formats)) for i, c in enumerate(columns) if c.kind in _TYPED)
         ws.autofilter(0, 0, 0, len(columns) - 1)
 
     def write_rows(
@@ -245,28 +245,32 @@ class Sheet:
         """Append `rows` (values in column order, None for an empty cell); `progress(rows written, total)` every
         `every` rows."""
         ws = self._ws
-        safe_text = self._write_text
-        writers = list(enumerate(self._writers))
-        texts = self._texts
+        string, safe_text = _fast(ws, "string"), self._write_text
+        texts, typed = self._texts, self._typed
+        seen: dict[str, bool] = {}  # text -> plain: names, departments and courses repeat on many rows
         n = self.rows
         for row in rows:
             n += 1
-            for i, write in writers:
+            for i in texts:  # XlsxWriter puts a row's cells in column order itself
                 value = row[i]
-                if value is None:
+                if not value and (value is None or value == ""):  # an empty text is an empty cell
                     continue
-                if i in texts:
+                plain = seen.get(value)
+                if plain is None:
                     try:
                         plain = _plain(value)
                     except TypeError:  # not text after all: written as what it is (never a formula: options off)
                         ws.write(n, i, value)
                         continue
-                    if plain:
-                        if value:  # an empty text is an empty cell
-                            ws.write_string(n, i, value)
-                    else:
-                        safe_text(n, i, value)
+                    if len(seen) < _SEEN:
+                        seen[value] = plain
+                if plain:
+                    string(n, i, value)
                 else:
+                    safe_text(n, i, value)
+            for i, write in typed:
+                value = row[i]
+                if value is not None:
                     write(n, i, value)
             if progress and n % every == 0:
                 progress(n, total)
@@ -292,30 +296,38 @@ class Sheet:
 
 def _plain(text: str) -> bool:
     """True when `text` can be written as it is: no formula start, error value, line break or character XML cannot
-    hold (one regex search for most texts; those starting with # are looked at again)."""
+    hold (cells.unstorable's characters; one regex search for most texts, those starting with # looked at again)."""
     match = _RISKY.search(text)
     if match is not None:
         if match.group() != "#" or text in _ERROR_CODES:
             return False
         if _RISKY.search(text, 1) is not None:  # a # and then a line break (^ matches at the very start only)
             return False
-    return not unstorable(text)
+    return True
 
 
 _TYPED = frozenset({"int", "number", "date", "datetime", "duration"})
 
 
+_SEEN = 20_000  # texts remembered per sheet (a sheet's session ids are all different: past this, each is looked at)
+
+
+def _fast(ws: Any, kind: str) -> Callable[..., Any]:
+    """XlsxWriter's typed cell writer without its public method's check for "A1"-style arguments (what write_row() calls
+    for each cell: the floor the bench measures against); the public method if a version lacks it."""
+    return getattr(ws, f"_write_{kind}", None) or getattr(ws, f"write_{kind}")
+
+
 def _writer(ws: Any, kind: str, formats: dict[str, Any]) -> Callable[[int, int, Any], Any]:
-    """How a column's values are written. Numbers as numbers, dates as dates; text (and the truth words 是/否: bool
-    columns hold the sheet's words) always as text."""
+    """How a column of numbers or dates is written: numbers as numbers, dates as dates (text columns, and the truth
+    words 是/否 of bool columns, are written as text by Sheet.write_rows)."""
     if kind == "int":
-        return ws.write_number
+        return _fast(ws, "number")
+    number = _fast(ws, "number")
     if kind == "number":
-        return lambda r, c, v: ws.write_number(r, c, v) if math.isfinite(v) else None  # no NaN: XlsxWriter refuses it
-    if kind in ("date", "datetime", "duration"):
-        fmt = formats[kind]
-        return lambda r, c, v: ws.write_datetime(r, c, v, fmt)
-    return ws.write_string
+        return lambda r, c, v: number(r, c, v) if math.isfinite(v) else None  # no NaN: XlsxWriter refuses it
+    fmt, moment = formats[kind], _fast(ws, "datetime")
+    return lambda r, c, v: moment(r, c, v, fmt)
 
 
 def _cell_text(text: str) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, null, select
 
 from trainer.course.model import MistakeSeverity
 from trainer.store import schema
@@ -66,7 +66,9 @@ def sessions_with_facts(
     columns = [
         s.c.id, s.c.badge, s.c.course_id, s.c.course_version, s.c.content_hash, s.c.seed, s.c.lang, s.c.status,
         s.c.started_at, s.c.ended_at, s.c.outcome, s.c.score, s.c.passed, s.c.event_count, s.c.void_reason, s.c.mode,
-        s.c.owner_host, s.c.owner_pid, s.c.heartbeat_at,
+        s.c.owner_host, s.c.owner_pid,
+        # read only where it is used (is a session in progress still alive?): one timestamp less to convert a row
+        case((s.c.status == SessionStatus.IN_PROGRESS.value, s.c.heartbeat_at), else_=null()).label("heartbeat_at"),
     ]  # fmt: skip
     if facts:
         latest = h.alias("latest")
