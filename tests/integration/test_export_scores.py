@@ -416,3 +416,28 @@ def test_the_progress_bar_shows_only_on_a_terminal_for_large_exports(monkeypatch
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
+
+
+def test_the_workbook_writer_streams_rows_in_flat_memory(tmp_path):
+    """Rows may come from a generator (as the attempts come from the database), and ten times the rows take no more
+    memory: XlsxWriter's constant_memory mode puts each row on disk once the next one starts. (The openpyxl writer took
+    lists only, and built every table first.)"""
+    import tracemalloc
+
+    from trainer.export.xlsx import write_tables
+    from trainer.reports.scores import Column, Table
+
+    columns = (Column("name", "name", "姓名", "text", 12), Column("n", "n", "数", "int", 8))
+
+    def peak(n: int) -> int:
+        rows = ((f"张伟{i}", i) for i in range(n))
+        tracemalloc.start()
+        write_tables([Table("t", "T", columns, rows)], tmp_path / f"{n}.xlsx")  # type: ignore[arg-type]
+        used = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return used
+
+    small, large = peak(5_000), peak(40_000)
+    assert large < small * 1.5 + 1_000_000, (small, large)
+    ws = openpyxl.load_workbook(tmp_path / "40000.xlsx", read_only=True)["T"]
+    assert ws.max_row == 40_001

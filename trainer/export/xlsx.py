@@ -309,7 +309,7 @@ def _plain(text: str) -> bool:
 _TYPED = frozenset({"int", "number", "date", "datetime", "duration"})
 
 
-_SEEN = 20_000  # texts remembered per sheet (a sheet's session ids are all different: past this, each is looked at)
+_SEEN = 4096  # texts remembered per sheet (its session ids are all different: past this many, each is looked at)
 
 
 def _fast(ws: Any, kind: str) -> Callable[..., Any]:

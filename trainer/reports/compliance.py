@@ -20,7 +20,8 @@ from datetime import date, timedelta, tzinfo
 from enum import StrEnum
 
 from trainer.course.library import Library
-from trainer.reports.certification import CertStatus, certification
+from trainer.reports import reading
+from trainer.reports.certification import CertStatus, certification, passes_of
 from trainer.reports.scores import Column, Table
 from trainer.sitetime import day, site_zone
 from trainer.store.records import Requirement, SessionRecord, SessionStatus, Trainee
@@ -296,9 +297,7 @@ def build(
 ) -> Matrix:
     """The matrix of every trainee (of `department`/`plant`) against every required course (or only `course_id`)."""
     courses = sorted({r.course_id for r in requirements if course_id is None or r.course_id == course_id})
-    history: dict[tuple[str, str], list[SessionRecord]] = defaultdict(list)
-    for s in records:
-        history[(s.badge, s.course_id)].append(s)
+    passes = passes_of(records)
     rows = []
     chosen = [
         t
@@ -314,7 +313,9 @@ def build(
             course = library.get(c)
             rules = [r for r in by_course[c] if r.applies_to(t)]
             cells.append(
-                status(t, rules, history[(t.badge, c)], course.certification_days if course else None, today, zone)
+                status(
+                    t, rules, passes.sessions(t.badge, c), course.certification_days if course else None, today, zone
+                )
             )
         rows.append(Row(t, tuple(cells)))
     titles = {}
@@ -341,7 +342,7 @@ def load(
     return build(
         store.trainees(),
         store.requirements(),
-        store.sessions(newest_first=False),
+        (r for r, _ in reading.sessions_with_facts(store, facts=False)),  # streamed: memory flat in sessions
         library,
         today=today or sitetime.today(zone),
         zone=zone,
