@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer.cli import command
-from trainer.cli.outputs import add_force, add_period, add_tz
+from trainer.cli.outputs import add_force, add_period, add_tz, compliance_matrix
 from trainer.errors import ExitCode, TrainerError, UsageError
 from trainer.gcpause import paused_gc
 
@@ -307,18 +307,9 @@ def scores(args: argparse.Namespace) -> int:
 def _compliance_sheets(store: Any, library: Any, args: argparse.Namespace, lang: str) -> list[Any]:
     """The Compliance sheet and its summary, when requirements are loaded (as of today; --department and --course
     apply, the period does not: compliance is about now)."""
-    from trainer.reports import compliance
-    from trainer.sitetime import site_zone
-
     if not store.requirements():
         return []
-    matrix = compliance.load(
-        store,
-        library,
-        zone=site_zone(store, getattr(args, "tz", None)),
-        department=args.department,
-        course_id=args.course,
-    )
+    matrix = compliance_matrix(store, library, args)
     return [matrix.table(lang), matrix.summary_table(lang)]
 
 
@@ -344,8 +335,6 @@ def overdue(args: argparse.Namespace) -> int:
     from trainer import outfile
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
-    from trainer.reports import compliance
-    from trainer.sitetime import site_zone
 
     fmt = args.format or Path(args.out).suffix.lower().lstrip(".")
     if fmt not in SCORE_FORMATS:
@@ -356,14 +345,7 @@ def overdue(args: argparse.Namespace) -> int:
     with open_store(args, library=library) as store:
         if not store.requirements():
             raise UsageError("no requirements are loaded: trainer requirements load FILE (see docs/hr.md)")
-        matrix = compliance.load(
-            store,
-            library,
-            zone=site_zone(store, getattr(args, "tz", None)),
-            department=args.department,
-            plant=args.plant,
-            course_id=args.course,
-        )
+        matrix = compliance_matrix(store, library, args)
     table = matrix.overdue_table(lang)
     if fmt == "xlsx":
         from trainer.export.xlsx import write_tables

@@ -22,7 +22,7 @@ from enum import StrEnum
 from trainer.course.library import Library
 from trainer.reports import reading
 from trainer.reports.certification import CertStatus, certification, passes_of
-from trainer.reports.scores import Column, Table
+from trainer.reports.scores import BADGE, COURSE, DEPARTMENT, NAME, Column, Table
 from trainer.sitetime import day, site_zone
 from trainer.store.records import Requirement, SessionRecord, SessionStatus, Trainee
 from trainer.store.store import Store
@@ -234,9 +234,9 @@ class Matrix:
 
 
 PERSON_COLUMNS = (
-    Column("badge", "badge", "工号", "text", 12),
-    Column("name", "name", "姓名", "text", 16),
-    Column("department", "department", "部门", "text", 16),
+    BADGE,
+    NAME,
+    DEPARTMENT,
     Column("role", "role", "岗位", "text", 14),
     Column("plant", "plant", "厂区", "text", 14),
     Column("hire_date", "hire date", "入职日期", "date", 12),
@@ -258,7 +258,7 @@ SUMMARY_COLUMNS = (
 )
 OVERDUE_COLUMNS = (
     *PERSON_COLUMNS,
-    Column("course", "course", "课程", "text", 24),
+    COURSE,
     Column("title", "title", "课程名称", "text", 24),
     Column("status", "status", "状态", "text", 16),
     Column("due", "due since", "应完成日期", "date", 12),

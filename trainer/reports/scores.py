@@ -49,14 +49,22 @@ class Column:
         return self.zh if lang == "zh" else self.en
 
 
-TRAINEE_COLUMNS = (
-    Column("badge", "badge", "工号", "text", 12),
-    Column("name", "name", "姓名", "text", 16),
+BADGE = Column("badge", "badge", "工号", "text", 12)
+NAME = Column("name", "name", "姓名", "text", 16)
+DEPARTMENT = Column("department", "department", "部门", "text", 16)
+COURSE = Column("course", "course", "课程", "text", 24)
+# Who trained on what: the first columns of the Trainees and Attempts tables.
+WHO_ON_WHAT = (
+    BADGE,
+    NAME,
     Column("plant", "plant", "厂区", "text", 12),
-    Column("department", "department", "部门", "text", 16),
-    Column("course", "course", "课程", "text", 24),
+    DEPARTMENT,
+    COURSE,
     Column("course_title", "course title", "课程名称", "text", 28),
     Column("version", "version", "版本", "text", 9),
+)
+TRAINEE_COLUMNS = (
+    *WHO_ON_WHAT,
     Column("attempts", "attempts", "考核次数", "int", 10),
     Column("latest_date", "latest date", "最近考核日期", "date", 13),
     Column("latest_score", "latest score", "最近成绩", "number", 12),
@@ -68,13 +76,7 @@ TRAINEE_COLUMNS = (
 
 _W = SEVERITY_WORDS
 ATTEMPT_COLUMNS = (
-    Column("badge", "badge", "工号", "text", 12),
-    Column("name", "name", "姓名", "text", 16),
-    Column("plant", "plant", "厂区", "text", 12),
-    Column("department", "department", "部门", "text", 16),
-    Column("course", "course", "课程", "text", 24),
-    Column("course_title", "course title", "课程名称", "text", 28),
-    Column("version", "version", "版本", "text", 9),
+    *WHO_ON_WHAT,
     Column("date", "date", "日期时间", "datetime", 17),
     Column("duration", "duration", "用时", "duration", 10),
     Column("score", "score", "成绩", "number", 8),
@@ -92,7 +94,7 @@ ATTEMPT_COLUMNS = (
 DEPARTMENT_COLUMNS = (
     Column("plant", "plant", "厂区", "text", 12),
     Column("department", "department", "部门", "text", 18),
-    Column("course", "course", "课程", "text", 24),
+    COURSE,
     Column("course_title", "course title", "课程名称", "text", 28),
     Column("trained", "trained", "参训人数", "int", 10),
     Column("passed", "passed", "通过人数", "int", 10),
