@@ -92,7 +92,7 @@ def write_xlsx(
         heads = [table_head(key, lang, bilingual=bilingual) for key in ("trainees", "attempts", "departments")]
         trainees, attempts, departments = (book.sheet(head) for head in heads)
         others = [book.sheet(table) for table in extra]
-        row = attempt_row(scan.trainees, scan.titles(lang), scan.zone, lang)
+        row = attempt_row(scan.trainees, scan.titles(), scan.zone, lang)
         attempts.write_rows(map(row, scan.attempts(progress)))
         sheet = scan.sheet()
         trainees.write_rows(sheet.trainee_table(lang, bilingual=bilingual).rows)

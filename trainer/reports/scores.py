@@ -603,7 +603,7 @@ class Scan:
             yield a
         self._done = True
 
-    def titles(self, lang: str) -> dict[str, Text]:
+    def titles(self) -> dict[str, Text]:
         """Course id -> title of the loaded courses (attempt_row() picks `lang`)."""
         return {cid: c.title for cid, c in self._library.courses.items()}
 
