@@ -101,7 +101,8 @@ def test_xlsx_has_an_about_sheet_and_three_tables_with_frozen_headers_filters_wi
         assert ws.column_dimensions["A"].width == columns[0].width
         assert ws.column_dimensions[last].width == columns[-1].width
         # printed: landscape, one page wide, the header row on every page, a page header saying what it is
-        assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+        # (a fitToWidth left out is 1, the file format's default: XlsxWriter writes it only when it is not 1)
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth in (None, 1)
         assert ws.page_setup.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
         assert ws.print_title_rows == "$1:$1"
         assert f"2026-06-01 · Asia/Shanghai · {name}" in ws.oddHeader.center.text
@@ -345,23 +346,28 @@ def test_an_unwritable_out_is_one_line_naming_the_file(db, tmp_path, capsys):
 
 
 def test_a_failed_write_leaves_no_file_and_names_it(db, tmp_path, capsys, monkeypatch):
-    from trainer.export import xlsx
+    import tempfile
+    import zipfile
+
+    from xlsxwriter import workbook
 
     out = tmp_path / "scores.xlsx"
     out.write_bytes(b"the previous export")
+    scratch = tmp_path / "tmp"  # where the writer's own temporary files go (one per sheet while rows stream)
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
 
-    save = xlsx.Workbook.save
+    class FullDisk(zipfile.ZipFile):
+        def write(self, *args, **kwargs):  # the rows are written, then the disk fills up as the file is put together
+            raise OSError(28, "No space left on device")
 
-    def full_disk(self, filename):
-        save(self, filename)  # the workbook is written (and closed), then the disk turns out to be full
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(xlsx.Workbook, "save", full_disk)
+    monkeypatch.setattr(workbook, "ZipFile", FullDisk)
     assert export(db, out, "--force") == 1
     err = one_line_error(capsys)
     assert str(out) in err and "No space left on device" in err
     assert out.read_bytes() == b"the previous export"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".scores")] == []
+    assert list(scratch.iterdir()) == []  # no temporary file of the writer's left behind either
 
 
 @pytest.mark.parametrize(
@@ -410,3 +416,28 @@ def test_the_progress_bar_shows_only_on_a_terminal_for_large_exports(monkeypatch
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
+
+
+def test_the_workbook_writer_streams_rows_in_flat_memory(tmp_path):
+    """Rows may come from a generator (as the attempts come from the database), and ten times the rows take no more
+    memory: XlsxWriter's constant_memory mode puts each row on disk once the next one starts. (The openpyxl writer took
+    lists only, and built every table first.)"""
+    import tracemalloc
+
+    from trainer.export.xlsx import write_tables
+    from trainer.reports.scores import Column, Table
+
+    columns = (Column("name", "name", "姓名", "text", 12), Column("n", "n", "数", "int", 8))
+
+    def peak(n: int) -> int:
+        rows = ((f"张伟{i}", i) for i in range(n))
+        tracemalloc.start()
+        write_tables([Table("t", "T", columns, rows)], tmp_path / f"{n}.xlsx")  # type: ignore[arg-type]
+        used = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return used
+
+    small, large = peak(5_000), peak(40_000)
+    assert large < small * 1.5 + 1_000_000, (small, large)
+    ws = openpyxl.load_workbook(tmp_path / "40000.xlsx", read_only=True)["T"]
+    assert ws.max_row == 40_001

@@ -97,8 +97,8 @@ def test_only_finished_sessions_are_attempts_and_aborted_ones_have_no_score():
     sheet = scores.assemble(records, TRAINEES, LIBRARY, today=date(2026, 6, 1), zone=ZONE, events=fetch(events))
     assert [a.record.id for a in sheet.attempts] == ["s1", "s3", "s2"]  # oldest first; voided and interrupted left out
     a, b = sorted(sheet.pairs, key=lambda p: p.trainee.badge)
-    assert (len(a.attempts), a.latest.score, a.best_score, a.passed, a.status) == (2, 100, 100, True, CertStatus.VALID)
-    assert (len(b.attempts), b.latest.score, b.best_score, b.passed) == (1, None, None, False)
+    assert (a.count, a.latest.score, a.best_score, a.passed, a.status) == (2, 100, 100, True, CertStatus.VALID)
+    assert (b.count, b.latest.score, b.best_score, b.passed) == (1, None, None, False)
     assert b.status is CertStatus.NEVER  # the voided pass does not certify
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer.cli.common import command
-from trainer.cli.outputs import add_force, add_period, add_tz
+from trainer.cli.outputs import add_force, add_period, add_tz, compliance_matrix
 from trainer.errors import ExitCode, TrainerError, UsageError
 from trainer.gcpause import paused_gc
 
@@ -269,36 +269,34 @@ def scores(args: argparse.Namespace) -> int:
             with open_store(args, library=library) as store:
                 zone = site_zone(store, args.tz)
                 period = Period(args.since, args.until, zone)
-                extra = _compliance_sheets(store, library, args, lang) if fmt == "xlsx" else []
-                sheet = scores_mod.build(
-                    store,
-                    library,
-                    today=today(zone),
-                    period=period,
-                    department=args.department,
-                    course_id=args.course,
-                    with_attempts=fmt == "xlsx",
-                    progress=bar.stage("reading sessions"),
-                )
-            if fmt == "xlsx":
-                from trainer.export.xlsx import write_xlsx
+                chosen = {
+                    "today": today(zone),
+                    "period": period,
+                    "department": args.department,
+                    "course_id": args.course,
+                }
+                if fmt == "xlsx":
+                    from trainer.export.xlsx import write_xlsx
 
-                write_xlsx(
-                    sheet,
-                    target,
-                    lang=lang,
-                    progress=bar.stage("writing rows"),
-                    force=args.force,
-                    bilingual=args.bilingual,
-                    extra=extra,
-                )
-            else:
-                from trainer.export.csvsheet import write_csv
+                    extra = _compliance_sheets(store, library, args, lang)
+                    scan = scores_mod.Scan(store, library, zone=zone, **chosen)
+                    sheet = write_xlsx(
+                        scan,
+                        target,
+                        lang=lang,
+                        progress=bar.stage("writing attempts"),
+                        force=args.force,
+                        bilingual=args.bilingual,
+                        extra=extra,
+                    )
+                else:
+                    from trainer.export.csvsheet import write_csv
 
-                write_csv(sheet, target, lang=lang, force=args.force, bilingual=args.bilingual)
+                    sheet = scores_mod.build(store, library, zone=zone, with_attempts=False, **chosen)
+                    write_csv(sheet, target, lang=lang, force=args.force, bilingual=args.bilingual)
         finally:
             bar.close()
-        attempts = sum(len(p.attempts) for p in sheet.pairs)
+        attempts = sum(p.count for p in sheet.pairs)
         print(
             f"wrote {len(sheet.pairs)} trainee-course row(s) from {attempts} attempt(s) ({period.describe()}) to {target}",
             file=sys.stderr,
@@ -309,18 +307,9 @@ def scores(args: argparse.Namespace) -> int:
 def _compliance_sheets(store: Any, library: Any, args: argparse.Namespace, lang: str) -> list[Any]:
     """The Compliance sheet and its summary, when requirements are loaded (as of today; --department and --course
     apply, the period does not: compliance is about now)."""
-    from trainer.reports import compliance
-    from trainer.sitetime import site_zone
-
     if not store.requirements():
         return []
-    matrix = compliance.load(
-        store,
-        library,
-        zone=site_zone(store, getattr(args, "tz", None)),
-        department=args.department,
-        course_id=args.course,
-    )
+    matrix = compliance_matrix(store, library, args)
     return [matrix.table(lang), matrix.summary_table(lang)]
 
 
@@ -346,8 +335,6 @@ def overdue(args: argparse.Namespace) -> int:
     from trainer import outfile
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
-    from trainer.reports import compliance
-    from trainer.sitetime import site_zone
 
     fmt = args.format or Path(args.out).suffix.lower().lstrip(".")
     if fmt not in SCORE_FORMATS:
@@ -358,14 +345,7 @@ def overdue(args: argparse.Namespace) -> int:
     with open_store(args, library=library) as store:
         if not store.requirements():
             raise UsageError("no requirements are loaded: trainer requirements load FILE (see docs/hr.md)")
-        matrix = compliance.load(
-            store,
-            library,
-            zone=site_zone(store, getattr(args, "tz", None)),
-            department=args.department,
-            plant=args.plant,
-            course_id=args.course,
-        )
+        matrix = compliance_matrix(store, library, args)
     table = matrix.overdue_table(lang)
     if fmt == "xlsx":
         from trainer.export.xlsx import write_tables

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from typing import Any
 
 
 def add_force(p: argparse.ArgumentParser, what: str = "the output file") -> None:
@@ -43,4 +44,21 @@ def add_tz(p: argparse.ArgumentParser) -> None:
         "--tz",
         metavar="ZONE",
         help="count days in this IANA time zone (e.g. Asia/Shanghai) instead of the database's setting timezone",
+    )
+
+
+def compliance_matrix(store: Any, library: Any, args: argparse.Namespace) -> Any:
+    """The compliance matrix as of the site's today, with the --department, --course and --plant filters (those the
+    command has), in the --tz zone if given: what `report compliance`, the workbook's Compliance sheets and `export
+    overdue` all show."""
+    from trainer.reports import compliance
+    from trainer.sitetime import site_zone
+
+    return compliance.load(
+        store,
+        library,
+        zone=site_zone(store, getattr(args, "tz", None)),
+        department=args.department,
+        plant=getattr(args, "plant", None),
+        course_id=args.course,
     )

@@ -9,7 +9,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from trainer.cli.common import command, plain
-from trainer.cli.outputs import add_force, add_period, add_tz
+from trainer.cli.outputs import add_force, add_period, add_tz, compliance_matrix
 from trainer.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -481,7 +481,6 @@ def compliance(args: argparse.Namespace) -> int:
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.reports import compliance as compliance_mod
-    from trainer.sitetime import site_zone
 
     lang = _lang(args)
     words = COMPLIANCE_WORDS[lang]
@@ -489,14 +488,7 @@ def compliance(args: argparse.Namespace) -> int:
     with open_store(args, library=library) as store:
         if not store.requirements():
             raise UsageError(words["none"])
-        matrix = compliance_mod.load(
-            store,
-            library,
-            zone=site_zone(store, getattr(args, "tz", None)),
-            department=args.department,
-            plant=args.plant,
-            course_id=args.course,
-        )
+        matrix = compliance_matrix(store, library, args)
     console = _console()
     console.print(
         f"[bold]{words['title'].format(today=matrix.today, trainees=len(matrix.rows), courses=len(matrix.courses))}[/bold]"

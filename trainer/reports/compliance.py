@@ -20,8 +20,8 @@ from datetime import date, timedelta, tzinfo
 from enum import StrEnum
 
 from trainer.course.library import Library
-from trainer.reports.certification import CertStatus, certification
-from trainer.reports.scores import Column, Table
+from trainer.reports.certification import CertStatus, certification, passes_of
+from trainer.reports.scores import BADGE, COURSE, DEPARTMENT, NAME, Column, Table
 from trainer.sitetime import day, site_zone
 from trainer.store.records import Requirement, SessionRecord, SessionStatus, Trainee
 from trainer.store.store import Store
@@ -233,9 +233,9 @@ class Matrix:
 
 
 PERSON_COLUMNS = (
-    Column("badge", "badge", "工号", "text", 12),
-    Column("name", "name", "姓名", "text", 16),
-    Column("department", "department", "部门", "text", 16),
+    BADGE,
+    NAME,
+    DEPARTMENT,
     Column("role", "role", "岗位", "text", 14),
     Column("plant", "plant", "厂区", "text", 14),
     Column("hire_date", "hire date", "入职日期", "date", 12),
@@ -257,7 +257,7 @@ SUMMARY_COLUMNS = (
 )
 OVERDUE_COLUMNS = (
     *PERSON_COLUMNS,
-    Column("course", "course", "课程", "text", 24),
+    COURSE,
     Column("title", "title", "课程名称", "text", 24),
     Column("status", "status", "状态", "text", 16),
     Column("due", "due since", "应完成日期", "date", 12),
@@ -296,9 +296,7 @@ def build(
 ) -> Matrix:
     """The matrix of every trainee (of `department`/`plant`) against every required course (or only `course_id`)."""
     courses = sorted({r.course_id for r in requirements if course_id is None or r.course_id == course_id})
-    history: dict[tuple[str, str], list[SessionRecord]] = defaultdict(list)
-    for s in records:
-        history[(s.badge, s.course_id)].append(s)
+    passes = passes_of(records)
     rows = []
     chosen = [
         t
@@ -314,7 +312,9 @@ def build(
             course = library.get(c)
             rules = [r for r in by_course[c] if r.applies_to(t)]
             cells.append(
-                status(t, rules, history[(t.badge, c)], course.certification_days if course else None, today, zone)
+                status(
+                    t, rules, passes.sessions(t.badge, c), course.certification_days if course else None, today, zone
+                )
             )
         rows.append(Row(t, tuple(cells)))
     titles = {}
@@ -341,7 +341,7 @@ def load(
     return build(
         store.trainees(),
         store.requirements(),
-        store.sessions(newest_first=False),
+        (r for r, _ in store.stream_sessions_with_facts(facts=False)),  # streamed: memory flat in sessions
         library,
         today=today or sitetime.today(zone),
         zone=zone,

@@ -8,7 +8,6 @@ deadline from trainer.reports.compliance; a course no longer in the library has 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
@@ -16,7 +15,7 @@ from datetime import date, tzinfo
 from trainer.course.library import Library
 from trainer.course.model import Text
 from trainer.reports import compliance
-from trainer.reports.certification import CertStatus, certification
+from trainer.reports.certification import CertStatus, passes_of
 from trainer.sitetime import site_zone
 from trainer.store.records import Requirement, SessionRecord, Trainee
 from trainer.store.store import Store
@@ -50,16 +49,13 @@ def build(
 ) -> list[Due]:
     """Every trainee and course whose certification ends within `within` days of today or has ended, and every
     required course never passed whose first deadline is within `within` days or past; soonest first."""
-    history: dict[tuple[str, str], list[SessionRecord]] = defaultdict(list)
-    for r in records:
-        if course_id is None or r.course_id == course_id:
-            history[(r.badge, r.course_id)].append(r)
+    passes = passes_of(r for r in records if course_id is None or r.course_id == course_id)
     out = []
-    for (badge, cid), sessions in history.items():
+    for badge, cid in passes.passed():
         trainee, course = trainees.get(badge), library.get(cid)
         if trainee is None or course is None or (department is not None and trainee.department != department):
             continue
-        cert = certification(sessions, course.certification_days, today, zone=zone)
+        cert = passes.certification(badge, cid, course.certification_days, today, zone=zone)
         if cert.valid_until is None or cert.passed_on is None:
             continue
         days_left = (cert.valid_until - today).days
@@ -74,7 +70,7 @@ def build(
             if course is None or not rules:
                 continue
             cell = compliance.status(
-                trainee, rules, history.get((trainee.badge, cid), []), course.certification_days, today, zone
+                trainee, rules, passes.sessions(trainee.badge, cid), course.certification_days, today, zone
             )
             if cell.cell in (compliance.Cell.IN_PROGRESS, compliance.Cell.NEVER_STARTED) and cell.due is not None:
                 days_left = (cell.due - today).days
@@ -97,7 +93,7 @@ def load(
     """`zone`: the site's time zone the pass days are counted in; the database's when not given."""
     trainees = {t.badge: t for t in store.trainees()}
     return build(
-        store.sessions(course_id=course_id),
+        (r for r, _ in store.stream_sessions_with_facts(course_id, facts=False)),  # streamed: memory flat
         trainees,
         library,
         today=today,

@@ -18,7 +18,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, case, null, select
+from sqlalchemy import ColumnElement, Row, and_, case, func, null, select
 
 from trainer.course.model import MistakeSeverity
 from trainer.engine.events import Event, EventKind
@@ -158,50 +158,116 @@ def sessions_with_facts(
 ) -> list[tuple[SessionRecord, AttemptFacts | None]]:
     """Every session (of one course, if given), in no particular order, each with what a score sheet needs of it
     if it is finished and started within [since, before) (both aware, both optional): its last event's time and
-    the mistakes its latest scoring kept, read without its events. Other sessions get None.
+    the mistakes its latest scoring kept, read without its events. Other sessions get None. All at once: for sheets
+    of any size, stream_sessions_with_facts() reads the same a few thousand rows at a time."""
+    return list(_with_facts(db, course_id, since=since, before=before, facts=True, ordered=False, batch=None))
 
-    One query: the last event is found by the session's event_count (seq counts from 1), the latest scoring by
-    scored_at then id (as scores() orders them), each by an index lookup, and only for the sessions that need them.
-    """
-    s, e, h = schema.sessions, schema.events, schema.scores
+
+_BATCH = 2000  # rows fetched at a time by the streaming reader
+
+
+def stream_sessions_with_facts(
+    db: Access,
+    course_id: str | None = None,
+    *,
+    since: datetime | None = None,
+    before: datetime | None = None,
+    facts: bool = True,
+) -> Iterator[tuple[SessionRecord, AttemptFacts | None]]:
+    """As sessions_with_facts(), oldest first (started_at, then id), fetched a few thousand rows at a time in one read
+    transaction (one consistent snapshot): what the HR workbooks read, in the order their Attempts sheet lists them,
+    with memory flat in the number of sessions. `facts=False`: the records alone (every facts None), no joins."""
+    return _with_facts(db, course_id, since=since, before=before, facts=facts, ordered=True, batch=_BATCH)
+
+
+def count_finished(
+    db: Access, course_id: str | None = None, *, since: datetime | None = None, before: datetime | None = None
+) -> int:
+    """How many finished sessions (of one course) started within [since, before): the total a progress bar shows."""
+    s = schema.sessions
+    query = select(func.count()).select_from(s).where(_finished_within(since, before))
+    if course_id is not None:
+        query = query.where(s.c.course_id == course_id)
+    with db._reading("count the sessions") as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def _finished_within(since: datetime | None, before: datetime | None) -> ColumnElement[bool]:
+    s = schema.sessions
     conditions: list[ColumnElement[bool]] = [s.c.status.in_([status.value for status in FINISHED])]
     if since is not None:
         conditions.append(s.c.started_at >= since)
     if before is not None:
         conditions.append(s.c.started_at < before)
-    wanted = and_(*conditions)
-    last_scoring = latest_scoring(s.c.id)
-    query = (
-        select(*RECORD_COLUMNS, wanted.label("wanted"), e.c.t_ms, h.c.details, h.c.scorer)
-        .outerjoin(e, (e.c.session_id == s.c.id) & (e.c.seq == s.c.event_count) & wanted)
-        .outerjoin(h, (h.c.id == last_scoring) & wanted)
-    )
+    return and_(*conditions)
+
+
+def _with_facts(
+    db: Access,
+    course_id: str | None,
+    *,
+    since: datetime | None,
+    before: datetime | None,
+    facts: bool,
+    ordered: bool,
+    batch: int | None,
+) -> Iterator[tuple[SessionRecord, AttemptFacts | None]]:
+    """One query: the last event is found by the session's event_count (seq counts from 1), the latest scoring by
+    scored_at then id (as scores() orders them), each by an index lookup, and only for the sessions that need them."""
+    s, e, h = schema.sessions, schema.events, schema.scores
+    wanted = _finished_within(since, before)
+    if facts:
+        query = (
+            select(*RECORD_COLUMNS, wanted.label("wanted"), e.c.t_ms, h.c.details, h.c.scorer)
+            .outerjoin(e, (e.c.session_id == s.c.id) & (e.c.seq == s.c.event_count) & wanted)
+            .outerjoin(h, (h.c.id == latest_scoring(s.c.id)) & wanted)
+        )
+    else:
+        query = select(*RECORD_COLUMNS)
     if course_id is not None:
         query = query.where(s.c.course_id == course_id)
-    with db._reading("read the sessions and their scores") as conn:
-        rows = conn.execute(query).all()
-        aliases = db._aliases(conn)
-    now = access.utcnow()
+    if ordered:
+        query = query.order_by(s.c.started_at, s.c.id)
     known: dict[str, tuple[MistakeMade, ...]] = {}  # sessions that made the same mistakes share a text
-    out: list[tuple[SessionRecord, AttemptFacts | None]] = []
-    for row in rows:
-        record = session_record(row, now)
-        if aliases and record.badge in aliases:
-            record = replace(record, badge=aliases[record.badge])
-        is_wanted, t_ms, details, scorer = row[len(RECORD_COLUMNS) :]
-        if not is_wanted:
-            out.append((record, None))
-            continue
-        try:
-            mistakes = None if details is None else known.get(details)
-            if mistakes is None and details is not None:
-                mistakes = known[details] = tuple(_made(d) for d in json.loads(details) if d["severity"] != "none")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise StoreError(
-                f"{db._where}: session {record.id[:8]} has an unreadable score ({exc}); rescore it with `trainer score`"
-            ) from exc
-        out.append((record, AttemptFacts(record.id, t_ms, mistakes, scorer)))
-    return out
+    with db._reading("read the sessions and their scores") as conn:
+        aliases = db._aliases(conn)
+        now = access.utcnow()
+        if batch is None:
+            parts: Iterator[Sequence[Any]] = iter([conn.execute(query).all()])
+        else:
+            parts = conn.execution_options(stream_results=True, max_row_buffer=batch).execute(query).partitions(batch)
+        for rows in parts:
+            for row in rows:
+                record = session_record(row, now)
+                if aliases and record.badge in aliases:
+                    record = replace(record, badge=aliases[record.badge])
+                if not facts or not row[len(RECORD_COLUMNS)]:
+                    yield record, None
+                    continue
+                t_ms, details, scorer = row[len(RECORD_COLUMNS) + 1 :]
+                yield record, AttemptFacts(record.id, t_ms, _mistakes_of(db, record, details, known), scorer)
+
+
+def _mistakes_of(
+    db: Access, record: SessionRecord, details: str | None, known: dict[str, tuple[MistakeMade, ...]]
+) -> tuple[MistakeMade, ...] | None:
+    """The mistakes a stored scoring kept, at their graded severity (rows graded "none" are not mistakes); None: never
+    scored."""
+    if details is None:
+        return None
+    found = known.get(details)
+    if found is not None:
+        return found
+    try:
+        found = tuple(_made(d) for d in json.loads(details) if d["severity"] != "none")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreError(
+            f"{db._where}: session {record.id[:8]} has an unreadable score ({exc}); rescore it with `trainer score`"
+        ) from exc
+    if len(known) > 10_000:  # a few texts repeat on most sessions; a sheet of unique ones must not grow without end
+        known.clear()
+    known[details] = found
+    return found
 
 
 def latest_scoring(session_id: Any) -> Any:

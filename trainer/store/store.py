@@ -121,6 +121,8 @@ class Store(Access):
     sessions = reads.sessions
     finished_sessions = reads.finished_sessions
     sessions_with_facts = reads.sessions_with_facts
+    stream_sessions_with_facts = reads.stream_sessions_with_facts
+    count_finished = reads.count_finished
     events = reads.events
     events_of = reads.events_of
     event_rows_of = reads.event_rows_of
