@@ -2,7 +2,8 @@
 read in pages so that its memory does not grow with the size of the store: for `trainer db copy`, which verifies a
 target of millions of events right after writing it.
 
-Store.verification() holds every ledger entry and session row at once (a million events: some 300 MB). Here:
+Store.verification() holds every ledger entry and session row at once (its memory grows with the store:
+docs/performance.md, "Figures behind the code"). Here:
 1. the ledger is read in seq order, a page at a time, and checked link by link (evidence.check_ledger told where the
    page starts); only each trainee's latest entry is kept (trainees are few);
 2. the sessions' ledger entries are read again ordered by session (one sorted query, streamed), beside the sessions
@@ -11,7 +12,7 @@ Store.verification() holds every ledger entry and session row at once (a million
    check_session reads is kept: its first, its rebadges, the last that is not a rebadge, and the last), and a session
    the ledger names that the database lacks is found where the two orders part.
 Nothing about the sessions already checked is kept: holding a few entries of each session while the ledger's pages came
-and went pinned the freed pages in memory (a million events: 160 MB more).
+and went pinned the freed pages in memory (measured: docs/performance.md, "Figures behind the code").
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ class TrainerApp(App[None]):
         """Read these screens' stylesheets now, all together.
 
         Textual parses every stylesheet again each time it reads a new screen's (on that screen's first appearance,
-        5-20 ms as more widgets' styles are known); reading the next screens' at once, at a transition that happens
+        costlier as more widgets' styles are known: docs/performance.md, app start); reading the next screens' at once, at a transition that happens
         anyway, pays that once instead of on each of their first appearances.
         """
         compat.read_stylesheets(self, (path for screen in screens for path in stylesheets(screen)))
