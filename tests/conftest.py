@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
-# Hypothesis's per-example deadline (200 ms) is a timed test: on a loaded 2-core CI machine a correct example can take
-# longer. Speed is measured by the benches under bench/, never by a test failing on time.
-settings.register_profile("trainer", deadline=None)
-settings.load_profile("trainer")
+# Hypothesis's per-example deadline (200 ms) and its too-slow health check are timed tests: on a loaded 2-core CI
+# machine (and under pytest -n) a correct example can take longer. Speed is measured by the benches under bench/,
+# never by a test failing on time. Neither profile sets max_examples: each test keeps its own count.
+# "dev": a developer's run; "ci": also prints the blob that replays a failing example on another machine.
+# HYPOTHESIS_PROFILE picks one; without it, "ci" when the CI variable is set (as CI services set it), else "dev".
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSES = ROOT / "courses"

@@ -17,15 +17,13 @@ from test_export_support import (
     FIXTURES,
     HOSTILE_NAMES,
     SLOW,
-    course,
+    Attempt,
+    Trainee,
     plant_time_zone,
-    play,
-    register,
 )
 
 from trainer.cli import main
 from trainer.reports.scores import ATTEMPT_COLUMNS, DEPARTMENT_COLUMNS, TRAINEE_COLUMNS
-from trainer.store.store import Store
 
 TODAY = "2026-06-01"
 HOSTILE_DEPARTMENT = "=cmd|' /C calc'!A0"
@@ -44,23 +42,24 @@ def utc(day: int, hour: int = 2, month: int = 3) -> datetime:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "t.db"
-    mini = course()
-    with Store.open(path) as store:
-        register(store, "A1", "张伟", "冲压车间")
-        register(store, "A2", "李娜", "焊装车间")
-        register(store, "A3", "王芳", "冲压车间")
-        play(store, mini, "A1", CRITICAL, at=utc(2))  # incident, 60, critical HANDS_IN_DIE
-        play(store, mini, "A1", SLOW, at=utc(5))  # passed, 95, a minor timeout
-        play(store, mini, "A2", EXPERT, at=utc(6))  # passed, 100
-        play(store, mini, "A2", ["lock"], at=utc(7))  # aborted: an attempt without a score
-        play(store, mini, "A2", ["lock"], at=utc(8), finish=False)  # interrupted: not an attempt (yet)
-        play(store, mini, "A3", CRITICAL, at=utc(5, hour=17))  # 01:00 on March 6 in Chongqing
-        for i, name in enumerate(HOSTILE_NAMES):
-            register(store, f"H{i}", name, HOSTILE_DEPARTMENT if i == 0 else "+dept")
-            play(store, mini, f"H{i}", EXPERT, at=utc(9))
-    return path
+def db(played_db) -> Path:
+    hostile = [
+        step
+        for i, name in enumerate(HOSTILE_NAMES)
+        for step in (Trainee(f"H{i}", name, HOSTILE_DEPARTMENT if i == 0 else "+dept"), Attempt(f"H{i}", EXPERT, utc(9)))
+    ]
+    return played_db([
+        Trainee("A1", "张伟", "冲压车间"),
+        Trainee("A2", "李娜", "焊装车间"),
+        Trainee("A3", "王芳", "冲压车间"),
+        Attempt("A1", CRITICAL, utc(2)),  # incident, 60, critical HANDS_IN_DIE
+        Attempt("A1", SLOW, utc(5)),  # passed, 95, a minor timeout
+        Attempt("A2", EXPERT, utc(6)),  # passed, 100
+        Attempt("A2", ["lock"], utc(7)),  # aborted: an attempt without a score
+        Attempt("A2", ["lock"], utc(8), finish=False),  # interrupted: not an attempt (yet)
+        Attempt("A3", CRITICAL, utc(5, hour=17)),  # 01:00 on March 6 in Chongqing
+        *hostile,
+    ])  # fmt: skip
 
 
 def export(db: Path, out: Path, *args: str) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -118,3 +119,33 @@ def register(store: Store, badge: str, name: str, department: str) -> None:
                     badge=badge, name=name, department=department, created_at=datetime.now(UTC)
                 )
             )
+
+
+@dataclass(frozen=True)
+class Trainee:
+    """A trainee registered (with `register`) at this point of a played database."""
+
+    badge: str
+    name: str
+    department: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A session played (with `play`) at this point of a played database."""
+
+    badge: str
+    steps: Sequence[str | float]
+    at: datetime
+    finish: bool = True
+
+
+def fill(path: Path, recipe: Sequence[Trainee | Attempt], played: Path = MINI) -> None:
+    """Register the trainees and play the attempts of `recipe`, in its order, into the store at `path`."""
+    mini = course(played)
+    with Store.open(path) as store:
+        for step in recipe:
+            if isinstance(step, Trainee):
+                register(store, step.badge, step.name, step.department)
+            else:
+                play(store, mini, step.badge, step.steps, at=step.at, finish=step.finish)

@@ -9,7 +9,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_export_support import CRITICAL, EXPERT, FIXTURES, PRESS, SLOW, course, plant_time_zone, play, register
+from test_export_support import (
+    CRITICAL,
+    EXPERT,
+    FIXTURES,
+    PRESS,
+    SLOW,
+    Attempt,
+    Trainee,
+    course,
+    plant_time_zone,
+    play,
+    register,
+)
 
 from trainer.cli import main
 from trainer.reports import course_report
@@ -44,21 +56,19 @@ def utc(month: int, day: int) -> datetime:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
+def db(played_db) -> Path:
     """Five attempts of the mini course in two ISO weeks (2026-W10, 2026-W11), plus one interrupted session."""
-    path = tmp_path / "t.db"
-    mini = course()
-    with Store.open(path) as store:
-        register(store, "T1", "张伟", "冲压车间")
-        register(store, "T2", "李娜", "冲压车间")
-        register(store, "T3", "王芳", "焊装车间")
-        play(store, mini, "T1", EXPERT, at=utc(3, 2))  # 100, passed; 4 s in begin
-        play(store, mini, "T2", CRITICAL, at=utc(3, 3))  # 60, incident; HANDS_IN_DIE (critical) in begin; 2 s
-        play(store, mini, "T1", SLOW, at=utc(3, 9))  # 95, passed; the timer ran out once (minor); 39 s in begin
-        play(store, mini, "T2", CRITICAL, at=utc(3, 10))  # 60 again
-        play(store, mini, "T3", ["lock"], at=utc(3, 11))  # aborted after 2 s: counted, no score
-        play(store, mini, "T3", ["lock"], at=utc(3, 12), finish=False)  # interrupted: not an attempt
-    return path
+    return played_db([
+        Trainee("T1", "张伟", "冲压车间"),
+        Trainee("T2", "李娜", "冲压车间"),
+        Trainee("T3", "王芳", "焊装车间"),
+        Attempt("T1", EXPERT, utc(3, 2)),  # 100, passed; 4 s in begin
+        Attempt("T2", CRITICAL, utc(3, 3)),  # 60, incident; HANDS_IN_DIE (critical) in begin; 2 s
+        Attempt("T1", SLOW, utc(3, 9)),  # 95, passed; the timer ran out once (minor); 39 s in begin
+        Attempt("T2", CRITICAL, utc(3, 10)),  # 60 again
+        Attempt("T3", ["lock"], utc(3, 11)),  # aborted after 2 s: counted, no score
+        Attempt("T3", ["lock"], utc(3, 12), finish=False),  # interrupted: not an attempt
+    ])  # fmt: skip
 
 
 def load(db: Path, period: Period = ALL_DATES) -> course_report.CourseReport:

@@ -6,7 +6,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from test_export_support import CRITICAL, EXPERT, FIXTURES, SLOW, course, plant_time_zone, play, register
+from test_export_support import (
+    CRITICAL,
+    EXPERT,
+    FIXTURES,
+    SLOW,
+    Attempt,
+    Trainee,
+    plant_time_zone,
+)
 from textual.widgets import DataTable, Static
 
 from trainer.course.library import load_library
@@ -23,16 +31,14 @@ def _plant_time(monkeypatch):
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "t.db"
-    mini = course()
-    with Store.open(path) as store:
-        register(store, "T1", "张伟", "冲压车间")
-        register(store, "T2", "李娜", "焊装车间")
-        play(store, mini, "T1", SLOW, at=datetime(2026, 3, 9, 2, tzinfo=UTC))  # passed: valid until 2027-03-09
-        play(store, mini, "T2", CRITICAL, at=datetime(2026, 3, 10, 2, tzinfo=UTC))
-        play(store, mini, "T2", EXPERT, at=datetime(2026, 1, 10, 2, tzinfo=UTC))  # valid until 2027-01-10
-    return path
+def db(played_db) -> Path:
+    return played_db([
+        Trainee("T1", "张伟", "冲压车间"),
+        Trainee("T2", "李娜", "焊装车间"),
+        Attempt("T1", SLOW, datetime(2026, 3, 9, 2, tzinfo=UTC)),  # passed: valid until 2027-03-09
+        Attempt("T2", CRITICAL, datetime(2026, 3, 10, 2, tzinfo=UTC)),
+        Attempt("T2", EXPERT, datetime(2026, 1, 10, 2, tzinfo=UTC)),  # valid until 2027-01-10
+    ])  # fmt: skip
 
 
 async def settle(pilot, done, seconds: float = 10.0) -> None:

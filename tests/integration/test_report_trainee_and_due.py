@@ -7,7 +7,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from test_export_support import CRITICAL, EXPERT, FIXTURES, SLOW, course, plant_time_zone, play, register
+from test_export_support import (
+    CRITICAL,
+    EXPERT,
+    FIXTURES,
+    SLOW,
+    Attempt,
+    Trainee,
+    plant_time_zone,
+)
 
 from trainer.cli import main
 from trainer.course.library import load_library
@@ -24,19 +32,17 @@ def _plant_time(monkeypatch):
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "t.db"
-    mini = course()
-    with Store.open(path) as store:
-        register(store, "T1", "张伟", "冲压车间")
-        register(store, "T2", "李娜", "焊装车间")
-        register(store, "T3", "[bold]王芳[/]", "冲压车间")  # rich markup in a name must be shown, not obeyed
-        play(store, mini, "T1", CRITICAL, at=datetime(2026, 3, 2, 2, tzinfo=UTC))  # 60
-        play(store, mini, "T1", SLOW, at=datetime(2026, 3, 4, 2, tzinfo=UTC))  # 95
-        play(store, mini, "T1", EXPERT, at=datetime(2026, 3, 9, 2, tzinfo=UTC))  # 100: valid until 2027-03-09
-        play(store, mini, "T2", EXPERT, at=datetime(2026, 1, 10, 2, tzinfo=UTC))  # valid until 2027-01-10
-        play(store, mini, "T3", CRITICAL, at=datetime(2026, 3, 9, 2, tzinfo=UTC))  # never passed
-    return path
+def db(played_db) -> Path:
+    return played_db([
+        Trainee("T1", "张伟", "冲压车间"),
+        Trainee("T2", "李娜", "焊装车间"),
+        Trainee("T3", "[bold]王芳[/]", "冲压车间"),  # rich markup in a name must be shown, not obeyed
+        Attempt("T1", CRITICAL, datetime(2026, 3, 2, 2, tzinfo=UTC)),  # 60
+        Attempt("T1", SLOW, datetime(2026, 3, 4, 2, tzinfo=UTC)),  # 95
+        Attempt("T1", EXPERT, datetime(2026, 3, 9, 2, tzinfo=UTC)),  # 100: valid until 2027-03-09
+        Attempt("T2", EXPERT, datetime(2026, 1, 10, 2, tzinfo=UTC)),  # valid until 2027-01-10
+        Attempt("T3", CRITICAL, datetime(2026, 3, 9, 2, tzinfo=UTC)),  # never passed
+    ])  # fmt: skip
 
 
 def test_trainee_report_lists_attempts_trend_and_every_courses_status(db):

@@ -2,8 +2,9 @@
 
 Chromium is driven through its DevTools protocol (a websocket, with aiohttp, which textual-serve brings): the page's
 terminal is drawn on a canvas, so the test reads what the app sent to the page over its websocket, checks that the page
-shows the terminal, types a badge, and keeps a screenshot in test-artifacts/. Skipped only when /usr/bin/chromium is
-missing and TRAINER_REQUIRE_BROWSER is unset (.ci/run installs Debian's chromium and sets it).
+shows the terminal, types a badge, and keeps a screenshot (in the folder TRAINER_TEST_ARTIFACTS names, .ci/run's
+test-artifacts/; else in the test's tmp_path, so that parallel and concurrent runs never share a file). Skipped only when
+/usr/bin/chromium is missing and TRAINER_REQUIRE_BROWSER is unset (.ci/run installs Debian's chromium and sets it).
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ from typing import Any
 import pytest
 from roomproc import serving, tab_processes
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
+ARTIFACTS = "TRAINER_TEST_ARTIFACTS"
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE = "TRAINER_REQUIRE_BROWSER"
 SIGN_IN = "Scan your badge"
@@ -173,8 +173,9 @@ def test_the_browser_shows_the_sign_in_screen(served: tuple[str, subprocess.Pope
     assert "fonts.googleapis.com" not in html  # a plant network without internet must not wait for Google
     # no address from the request in the page: the browser builds the websocket's from the address it opened
     assert "url('/static/fonts/RobotoMono" in html and 'data-session-websocket-url=""' in html
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "serve-sign-in.png"
+    kept = Path(os.environ.get(ARTIFACTS) or tmp_path)
+    kept.mkdir(parents=True, exist_ok=True)
+    shot = kept / "serve-sign-in.png"
     shot.unlink(missing_ok=True)
     seen = asyncio.run(asyncio.wait_for(browse(url, tmp_path / "chromium", shot, proc.pid), timeout=120))
     print(f"screenshot of the sign-in screen in the browser: {shot}")

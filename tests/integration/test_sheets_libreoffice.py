@@ -21,11 +21,18 @@ import openpyxl
 import pytest
 from test_compliance import plant  # noqa: F401 - the fixture: a plant with a roster and requirements loaded
 from test_compliance import run as run_cli
-from test_export_support import CRITICAL, EXPERT, FIXTURES, HOSTILE_NAMES, course, plant_time_zone, play, register
+from test_export_support import (
+    CRITICAL,
+    EXPERT,
+    FIXTURES,
+    HOSTILE_NAMES,
+    Attempt,
+    Trainee,
+    plant_time_zone,
+)
 
 from trainer.cli import main
 from trainer.export.cells import TEXT_MARK
-from trainer.store.store import Store
 
 REQUIRE = "TRAINER_REQUIRE_SOFFICE"
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
@@ -48,18 +55,17 @@ def _plant_time(monkeypatch):
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "lo.db"
-    mini = course()
+def db(played_db) -> Path:
     at = datetime(2026, 3, 5, 2, 0, tzinfo=UTC)
-    with Store.open(path) as store:
-        for i, badge in enumerate(BADGES):
-            register(store, badge, f"张{i}" if i % 2 else "#N/A", "1号车间" if i % 2 else "冲压车间")
-            play(store, mini, badge, EXPERT if i % 3 else CRITICAL, at=at)
-        for i, name in enumerate(HOSTILE_NAMES):
-            register(store, f"H{i}", name, "=cmd|' /C calc'!A0" if i == 0 else "-dept")
-            play(store, mini, f"H{i}", EXPERT, at=at)
-    return path
+    recipe = []
+    for i, badge in enumerate(BADGES):
+        recipe += [
+            Trainee(badge, f"张{i}" if i % 2 else "#N/A", "1号车间" if i % 2 else "冲压车间"),
+            Attempt(badge, EXPERT if i % 3 else CRITICAL, at),
+        ]
+    for i, name in enumerate(HOSTILE_NAMES):
+        recipe += [Trainee(f"H{i}", name, "=cmd|' /C calc'!A0" if i == 0 else "-dept"), Attempt(f"H{i}", EXPERT, at)]
+    return played_db(recipe, name="lo.db")
 
 
 def convert(source: Path, fmt: str, out: Path, profile: Path, infilter: str | None = None) -> Path:

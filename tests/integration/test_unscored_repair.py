@@ -167,5 +167,7 @@ def test_the_look_for_unscored_sessions_reads_the_partial_index(db_url):
 @only(POSTGRESQL)
 def test_the_partial_index_exists_on_postgresql(db_url):
     Store.open(db_url).close()
-    (definition,) = scalars(db_url, "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_sessions_unscored'")
+    (definition,) = scalars(  # this test's schema: parallel tests have theirs in the same database
+        db_url, "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_sessions_unscored' AND schemaname = current_schema()"
+    )
     assert "WHERE (score IS NULL)" in definition

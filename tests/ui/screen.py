@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -29,11 +31,16 @@ class Clock(ManualClock):
         super().__init__(1_000_000)
 
 
-async def burst(pilot: Pilot, *keys: str) -> None:
+async def burst(pilot: Pilot, *keys: str, held: bool = False) -> None:
     """Keys typed faster than the app handles them, as tmux, a badge reader or a fast typist sends them: all handed to
-    the app at once (Pilot.press waits for the app to go idle after each key, which hides what runs in what order)."""
+    the app at once (Pilot.press waits for the app to go idle after each key, which hides what runs in what order);
+    then the app settles. held=True: what the keys wait for is held back by the test (the app cannot settle), so the
+    keys get a fixed 0.3 s, and the test asserts that nothing has happened yet."""
     compat.send_keys(pilot.app, keys)
-    await pilot.pause(0.3)
+    if held:
+        await pilot.pause(0.3)
+    else:
+        await settled(pilot)
 
 
 async def shows(pilot: Pilot, text: str, timeout: float = 5.0) -> str:
@@ -44,6 +51,42 @@ async def shows(pilot: Pilot, text: str, timeout: float = 5.0) -> str:
         if text in shown:
             return shown
     raise AssertionError(f"{text!r} never appeared; the screen shows:\n{screen_text(pilot.app)}")
+
+
+async def until(pilot: Pilot, holds: Callable[[], object], what: str = "", timeout: float = 20.0) -> None:
+    """Pause until `holds()` is true (a screen pushed, a worker done): as soon as it is on an idle machine, as late as
+    it takes on a loaded one, instead of a fixed pause that is too short there and wasted here; fails after timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not holds():
+        if loop.time() > deadline:
+            raise AssertionError(f"{what or 'the awaited condition'} never came; the screen shows:\n{screen_text(pilot.app)}")
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+def _quiet(pilot: Pilot) -> bool:
+    """No worker running and the screen not waiting on a store write or a grading (its `busy`)."""
+    app = pilot.app
+    return not getattr(app.screen, "busy", False) and not any(w.is_running for w in app.workers)
+
+
+async def settled(pilot: Pilot, still: float = 0.1, timeout: float = 20.0) -> str:
+    """The screen once the app has settled after keys: no worker running, the screen not busy, and nothing on it changed
+    for `still` seconds (after moving the clock, 0.3: longer than the player's 0.25 s tick, so that a tick has read it).
+    Waits as long as that takes on a loaded machine, where a fixed pause was too short; fails after timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    shown, since = None, loop.time()
+    while True:
+        await pilot.pause(0.02)
+        now, text = loop.time(), screen_text(pilot.app)
+        if text != shown or not _quiet(pilot):
+            shown, since = text, now
+        elif now - since >= still:
+            return text
+        if now > deadline:
+            raise AssertionError(f"the app never settled; the screen shows:\n{text}")
 
 
 def make_app(db: Path, *, lang: str = "zh", seed: int = 1, clock: Clock | None = None) -> TrainerApp:
@@ -65,10 +108,9 @@ async def sign_in(pilot: Pilot, badge: str, name: str = "", department: str = ""
 
 async def confirm_name(pilot: Pilot, name: str) -> None:
     """Type the trainee's registered name when asked before their unfinished sessions (sites without PINs)."""
-    await pilot.pause(0.2)
-    assert pilot.app.screen.query("#confirm-name"), "the app did not ask for the trainee's name"
+    await until(pilot, lambda: pilot.app.screen.query("#confirm-name"), "the question for the trainee's name")
     await pilot.press(*name, "enter")
-    await pilot.pause(0.2)
+    await settled(pilot)
 
 
 async def open_course(pilot: Pilot, filter_text: str, start: str = "enter") -> None:

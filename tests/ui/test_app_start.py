@@ -28,7 +28,7 @@ async def test_the_sign_in_screen_takes_a_badge_while_the_database_is_still_open
             await pilot.pause()
             assert "Badge" in screen_text(app)  # painted, and the database is not open yet
             assert app.opened_store() is None
-            await burst(pilot, *"E1001", "enter")  # typed, not waited on: the key handler waits for the database
+            await burst(pilot, *"E1001", "enter", held=True)  # typed, not waited on: the key handler waits for the database
             assert app.opened_store() is None  # still waiting: nothing was looked up or stored
             release.set()
             await shows(pilot, "Name")  # then the badge is looked up: a new trainee is asked their name

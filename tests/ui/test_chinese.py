@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from screen import choose, make_app, open_course, screen_text, shows, sign_in
+from screen import choose, make_app, open_course, screen_text, settled, shows, sign_in
 from test_instructor import instructor_app
 from test_trainee_app import EXPERT, PRESS, play_expert
 
@@ -58,7 +58,7 @@ async def test_the_trainees_screens_in_chinese_show_no_english_word(tmp_path):
         await pilot.press("escape", "escape")
         seen["pause"] = await shows(pilot, "已暂停")
         await pilot.press("escape")
-        await pilot.pause(0.2)
+        await settled(pilot)
         await play_expert(pilot, EXPERT[3:])
         seen["debrief"] = await shows(pilot, "扣分明细")
         screen = app.screen
@@ -86,16 +86,16 @@ async def test_the_instructors_screens_in_chinese_show_no_english_word(tmp_path)
         seen["reports"] = await shows(pilot, "最常见的错误")
         for _ in range(len(app.library.courses)):
             await pilot.press("c")
-            await pilot.pause(0.3)
+            await settled(pilot)
             seen[f"report {app.screen.course_id}"] = screen_text(app)
         await pilot.press("escape")
-        await pilot.pause(0.2)
+        await settled(pilot)
         await pilot.press("enter")  # the session list has the focus: the trainee's session
         seen["session"] = await shows(pilot, "扣分明细")
         await pilot.press("left")
         seen["session replay"] = await shows(pilot, "回放 ")
         await pilot.press("escape")
-        await pilot.pause(0.2)
+        await settled(pilot)
         await pilot.press("tab", "enter")  # to the course list, and the first course's preview
         seen["preview"] = await shows(pilot, "你现在要做什么")
         await pilot.press("v")

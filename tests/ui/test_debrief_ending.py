@@ -4,7 +4,7 @@ the ending's own text, and the ending says what happened (no "first part good" w
 from __future__ import annotations
 
 import pytest
-from screen import make_app, open_course, screen_text, sign_in
+from screen import make_app, open_course, screen_text, settled, sign_in
 from test_trainee_app import EXPERT, PRESS, play_expert
 
 
@@ -15,7 +15,7 @@ async def test_going_straight_to_production_shows_its_feedback_and_an_ending_tha
         await sign_in(pilot, "E21", "Qian", "Stamping")
         await open_course(pilot, PRESS)
         await play_expert(pilot, [*EXPERT[: EXPERT.index("single_stroke")], "continuous_run"])
-        await pilot.pause(0.5)
+        await settled(pilot)
         text = screen_text(app)
     if lang == "zh":
         assert "运气好没出事" in text and "没有试冲" in text and "首件合格" not in text
@@ -30,6 +30,6 @@ async def test_the_expert_ending_keeps_its_own_text(tmp_path):
         await sign_in(pilot, "E22", "Sun", "Stamping")
         await open_course(pilot, PRESS)
         await play_expert(pilot)
-        await pilot.pause(0.5)
+        await settled(pilot)
         text = screen_text(app)
     assert "首件合格" in text and "没有扣分" in text

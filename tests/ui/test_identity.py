@@ -13,6 +13,7 @@ import pytest
 from screen import burst, make_app, screen_text, sign_in
 
 from trainer import pins
+from trainer.store import access as store_access
 from trainer.tui.app import TrainerApp
 
 TEXTS = {
@@ -100,8 +101,12 @@ async def test_with_pins_on_a_new_trainee_chooses_a_pin_and_then_needs_it(tmp_pa
 
 
 @LANGS
-async def test_wrong_pins_wait_longer_and_esc_goes_back_to_the_badge(tmp_path: Path, lang: str) -> None:
+async def test_wrong_pins_wait_longer_and_esc_goes_back_to_the_badge(tmp_path: Path, lang: str, monkeypatch) -> None:
     said = TEXTS[lang]
+    # The store's wall clock stands still: "too soon" stays too soon however long a loaded machine takes to type a PIN
+    # (the wait is 1 s of real time otherwise).
+    frozen = store_access.utcnow()
+    monkeypatch.setattr(store_access, "utcnow", lambda: frozen)
     app = app_with(tmp_path / "t.db", lang, pins_on=True)
     app.store.upsert_trainee("E8", "钱立", "冲压")
     app.store.set_pin("E8", pins.hash_pin("20261206"), by="instructor")  # set by an instructor

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from screen import Clock, choose, make_app, offered, open_course, screen_text, shows, sign_in
+from screen import Clock, choose, make_app, offered, open_course, screen_text, settled, shows, sign_in
 from textual.widgets import DataTable
 
 from trainer.course.library import load_library
@@ -54,21 +54,21 @@ async def test_preview_jumps_to_a_state_and_flips_a_variable_storing_nothing(tmp
         table = app.screen.query_one("#preview-courses", DataTable)
         keys = [row.value for row in table.rows]
         await pilot.press(*["down"] * keys.index("press-loto-die-change"), "enter")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert "review_energy" in offered(pilot)
         await pilot.press("j")
         await pilot.pause()
         jumper = app.screen.query_one("#jumper")
         target = [jumper.get_option_at_index(i).id for i in range(jumper.option_count)].index("at_press")
         await pilot.press("home", *["down"] * target, "enter")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert "wait_flywheel" in offered(pilot)
         await pilot.press("v")
         await pilot.pause()
         variables = app.screen.query_one("#variables", DataTable)
         names = [row.value for row in variables.rows]
         await pilot.press(*["down"] * names.index("flywheel_stopped"), "enter", "escape")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert "wait_flywheel" not in offered(pilot) and "insert_blocks" in offered(pilot)
     assert Store.open(f"sqlite:///{db}").sessions() == []  # a preview stores nothing
 
@@ -86,7 +86,7 @@ async def test_any_trainees_session_opens_in_the_debrief(tmp_path):
         await pilot.pause()
         assert "E77" in screen_text(app)
         await pilot.press("enter")  # the sessions list has the focus when there are sessions: open the first
-        await pilot.pause(0.3)
+        await settled(pilot)
         text = screen_text(app)
         assert "FAILED" in text and "Isolate every energy source" in text
 
@@ -94,10 +94,9 @@ async def test_any_trainees_session_opens_in_the_debrief(tmp_path):
 async def test_reports_open_from_instructor_mode(tmp_path):
     app = instructor_app(tmp_path / "t.db")
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
-        assert "Reports" in screen_text(app)  # the key hint
+        await shows(pilot, "Reports")  # the key hint
         await pilot.press("ctrl+r")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert type(app.screen).__name__ == "ReportsScreen"
 
 
@@ -175,7 +174,7 @@ async def test_the_session_list_is_whole_at_first_sight_and_enter_opens_the_sess
         # the confidence says what it is (read across the line it may wrap onto); no dead retry
         assert "模型置信度" in "".join(text.split()) and "再练一次" not in text
         await pilot.press("r")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert type(app.screen).__name__ == "DebriefScreen"
         await pilot.press("left")
         assert "逐条回放学员的操作" in await shows(pilot, "回放 ")
@@ -209,22 +208,22 @@ async def test_the_preview_clock_waits_while_the_variable_inspector_or_the_jumpe
         table = app.screen.query_one("#preview-courses", DataTable)
         keys = [row.value for row in table.rows]
         await pilot.press(*["down"] * keys.index("press-loto-die-change"), "enter")
-        await pilot.pause(0.3)
+        await settled(pilot)
         await pilot.press("j")
         await pilot.pause()
         jumper = app.screen.query_one("#jumper")
         target = [jumper.get_option_at_index(i).id for i in range(jumper.option_count)].index("first_stroke")
         await pilot.press("home", *["down"] * target, "enter")  # a state with a 10 s timer
-        await pilot.pause(0.3)
+        await settled(pilot)
         clock.advance(3_000)
-        await pilot.pause(0.4)
+        await settled(pilot, still=0.3)
         assert "7 s left" in screen_text(app)
         for key in ("v", "j"):
             await pilot.press(key)
-            await pilot.pause(0.3)
+            await settled(pilot)
             clock.advance(12_000)  # longer than the timer has left
-            await pilot.pause(0.4)
+            await settled(pilot, still=0.3)
             await pilot.press("escape")
-            await pilot.pause(0.4)
+            await settled(pilot)
             assert "7 s left" in screen_text(app), key
             assert "stop_entry" in offered(pilot), key  # still in the timed state: no timeout took the trainee on

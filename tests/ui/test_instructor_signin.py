@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from screen import Clock, screen_text
+from screen import Clock, screen_text, settled
 
 from trainer.course.library import load_library
 from trainer.instructor_password import SETTING, hash_password
@@ -46,13 +46,13 @@ async def test_wrong_passwords_make_the_next_try_wait_in_both_languages_and_surv
         assert "Instructor password" in screen_text(app)
         for _ in range(2):
             await pilot.press(*"wrong horse", "enter")
-            await pilot.pause(0.3)
+            await settled(pilot)
         assert "Wrong password." in screen_text(app)
         await pilot.press(*"wrong horse", "enter")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert "Wrong password (3 in a row): wait 1 s before the next try." in screen_text(app)
         await pilot.press(*"correct horse", "enter")  # within the second: refused without being checked
-        await pilot.pause(0.3)
+        await settled(pilot)
         text = screen_text(app)
         assert "Too many wrong passwords: wait 1 s" in text and "Preview a course" not in text
         await pilot.press("f2")
@@ -64,11 +64,11 @@ async def test_wrong_passwords_make_the_next_try_wait_in_both_languages_and_surv
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.press(*"correct horse", "enter")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert "请等 1 秒再试" in screen_text(app)
         wall.now += timedelta(seconds=1)  # the wait is over: the right password opens the lists
         await pilot.press(*"correct horse", "enter")
-        await pilot.pause(0.5)
+        await settled(pilot)
         assert "预览课程" in screen_text(app)
     with Store.open(f"sqlite:///{db}") as store:
         actions = [r.action for r in store.audit_trail()]
@@ -90,7 +90,7 @@ async def test_the_right_password_opens_the_instructor_lists_and_is_recorded(tmp
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.press(*"correct horse", "enter")
-        await pilot.pause(0.5)
+        await settled(pilot)
         assert "Preview a course" in screen_text(app)
     with Store.open(f"sqlite:///{db}") as store:
         assert [r.action for r in store.audit_trail()][-1] == "instructor.login_ok"

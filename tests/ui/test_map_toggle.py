@@ -4,7 +4,7 @@ again each time it is shown). Keys pressed, screen read."""
 
 from __future__ import annotations
 
-from screen import make_app, open_course, screen_text, sign_in
+from screen import make_app, open_course, screen_text, settled, sign_in
 from test_trainee_app import PRESS
 
 SCENE = "You are the die setter"
@@ -36,13 +36,13 @@ async def test_on_a_tall_terminal_both_stay_and_the_turn_is_kept_for_a_small_one
     async with app.run_test(size=(80, 40)) as pilot:
         await sign_in(pilot, "M2", "Ma", "Press")
         await open_course(pilot, PRESS)
-        before = screen_text(app)
+        before = await settled(pilot)
         assert SCENE in before and MAP_LABEL in before and BACK not in before
         await pilot.press("m")
-        await pilot.pause()
+        await settled(pilot)
         assert screen_text(app).split("\n")[2:] == before.split("\n")[2:]  # below the clock line, nothing moved
         await pilot.resize_terminal(80, 24)
-        await pilot.pause(0.3)
+        await settled(pilot)
         small = screen_text(app)
         # (The "m: back to the scene" line is drawn with the map's next redraw, as it always was after a resize.)
         assert MAP_LABEL in small and SCENE not in small

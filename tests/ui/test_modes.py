@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from screen import choose, make_app, open_course, screen_text, shows, sign_in
+from screen import choose, make_app, open_course, screen_text, settled, shows, sign_in
 from test_trainee_app import EXPERT, PRESS, play_expert
 
 HINT = "Know every energy source first"  # the hint of the press course's first state
@@ -29,7 +29,7 @@ async def test_an_exam_gives_no_hint_and_no_feedback_until_the_debrief_and_certi
         text = await shows(pilot, "Exam │")
         assert "h Hint" not in text  # no hint key in the footer
         await pilot.press("h")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert HINT not in screen_text(app) and kinds(db, "hint") == 0
         await choose(pilot, "review_energy")
         shown = screen_text(app)
@@ -52,7 +52,7 @@ async def test_practice_gives_hints_and_feedback_and_never_certifies(tmp_path):
         await open_course(pilot, PRESS)  # Enter on the briefing: practice
         assert "练习 │" in screen_text(app)
         await pilot.press("h")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert kinds(db, "hint") == 1 and "?" in screen_text(app)
         await play_expert(pilot)
         debrief = await shows(pilot, "练习：不计入资格认证")

@@ -10,7 +10,7 @@ from collections import Counter
 
 import openpyxl
 import pytest
-from screen import ROOT, screen_text
+from screen import ROOT, screen_text, settled
 
 from trainer.cli import main
 from trainer.course.library import load_library
@@ -102,7 +102,7 @@ async def test_the_debrief_and_the_instructors_view_show_the_stored_grades(playe
             app = TrainerApp(library, store, lang="en")
             async with app.run_test(size=(200, 200)) as pilot:
                 app.push_screen(DebriefScreen(library.get(cid), sid, instructor=instructor))
-                await pilot.pause(0.5)
+                await settled(pilot)
                 text = screen_text(app)
             store.close()
             shown = re.findall(r"-(\d+) \S+ (minor|serious|critical) \[", text)

@@ -17,6 +17,7 @@ from screen import (
     offered,
     open_course,
     screen_text,
+    settled,
     sign_in,
     wait_for_actions,
 )
@@ -39,9 +40,9 @@ async def seven_seconds_left(pilot, clock: Clock, badge: str, name: str) -> None
     await sign_in(pilot, badge, name, "冲压")
     await open_course(pilot, PRESS)
     await play_expert(pilot, EXPERT[: EXPERT.index("stop_entry")])  # the next state has a 10 s timer
-    await pilot.pause(0.3)
+    await settled(pilot)
     clock.advance(3_000)
-    await pilot.pause(0.4)
+    await settled(pilot, still=0.3)
     assert "剩余 7 秒" in screen_text(pilot.app)
 
 
@@ -52,17 +53,17 @@ async def test_esc_pauses_the_countdown_and_the_elapsed_clock(tmp_path):
         await seven_seconds_left(pilot, clock, "P1", "王")
         elapsed = app.screen.durable.engine.now_ms()
         await pilot.press("escape")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert "已暂停" in screen_text(app)
         clock.advance(6_000)  # the trainee's 6 s at the pause menu
-        await pilot.pause(0.5)
+        await settled(pilot, still=0.3)
         await pilot.press("escape")  # 继续
-        await pilot.pause(0.3)
+        await settled(pilot)
         text = screen_text(app)
         assert "剩余 7 秒" in text and "时间到" not in text  # the issue: 剩余 1 秒, then a timeout with a mistake
         assert app.screen.durable.engine.now_ms() == elapsed  # the elapsed clock stood still too
         clock.advance(5_000)
-        await pilot.pause(0.5)
+        await settled(pilot, still=0.3)
         assert "时间到" not in screen_text(app)
         assert kinds(app)[-2:] == ["paused", "unpaused"]
 
@@ -78,7 +79,7 @@ async def test_resume_shows_the_scene_its_event_and_status_as_before_quitting(tm
                 break
             await choose(pilot, step)
         assert "stop_coworker" in offered(pilot)
-        await pilot.pause(0.3)
+        await settled(pilot)
         before = screen_text(app)
         await pilot.press("ctrl+q")
         await pilot.pause()
@@ -86,10 +87,10 @@ async def test_resume_shows_the_scene_its_event_and_status_as_before_quitting(tm
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_in(pilot, "P2")
         await confirm_name(pilot, "李")  # without PINs, resuming asks for the registered name first
-        await pilot.pause(0.2)
+        await settled(pilot)
         await pilot.press("enter")  # resume
         await wait_for_actions(pilot)
-        await pilot.pause(0.3)
+        await settled(pilot)
         after = screen_text(app)
     assert after == before, f"before quitting:\n{before}\nafter resuming:\n{after}"
 
@@ -106,9 +107,9 @@ async def test_numbers_stay_on_their_actions_in_the_hub_and_a_repeated_key_takes
         stored = len(kinds(app))
         key = str(numbers["isolate_electrical"])
         await pilot.press(key)
-        await pilot.pause(0.3)
+        await settled(pilot)
         await pilot.press(key)  # the same key again (the issue: `1 1 2 2` took an action never read)
-        await pilot.pause(0.3)
+        await settled(pilot)
         chose = [s.event.action for s in app.store.events(app.screen.durable.id)[stored:] if s.event.action]
         assert chose == ["isolate_electrical"]
         assert "Thatonecannotbechosennow" in flat(app)
@@ -138,7 +139,7 @@ async def test_a_timer_starts_once_its_scene_is_on_screen(tmp_path):
         await sign_in(pilot, "P5", "Wu", "Stamping")
         await open_course(pilot, PRESS)
         await play_expert(pilot, EXPERT[: EXPERT.index("stop_entry")])
-        await pilot.pause(0.3)
+        await settled(pilot)
         events = [s.event for s in app.store.events(app.screen.durable.id)]
         viewed = max(i for i, e in enumerate(events) if e.kind is EventKind.VIEWED)
         assert events[viewed + 1 :][-1].kind is EventKind.SHOWN  # stored after the scene was painted
@@ -192,13 +193,13 @@ async def test_help_over_the_scene_stops_the_countdown_and_the_elapsed_clock(tmp
         player = app.screen
         elapsed = player.durable.engine.now_ms()
         await pilot.press("question_mark")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert "帮助" in screen_text(app) and "计时暂停" in screen_text(app)
         clock.advance(8_000)  # reading the help for longer than the timer has left
-        await pilot.pause(0.5)
+        await settled(pilot, still=0.3)
         assert "时间到" not in screen_text(app)
         await pilot.press("escape")  # closes the help
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert app.screen is player
         text = screen_text(app)
         assert "剩余 7 秒" in text and "时间到" not in text
@@ -206,9 +207,9 @@ async def test_help_over_the_scene_stops_the_countdown_and_the_elapsed_clock(tmp
         assert kinds(app)[-2:] == ["paused", "unpaused"]
         assert "timed_out" not in kinds(app)
         await pilot.press("question_mark")  # a second look pauses again, and closing it with ? resumes again
-        await pilot.pause(0.3)
+        await settled(pilot)
         await pilot.press("question_mark")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert kinds(app)[-4:] == ["paused", "unpaused", "paused", "unpaused"]
         assert "剩余 7 秒" in screen_text(app)
 

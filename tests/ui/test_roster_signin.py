@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from screen import make_app, screen_text, shows
+from screen import make_app, screen_text, settled, shows
 
 from trainer import hr
 from trainer.store.records import RosterEntry
@@ -46,6 +46,6 @@ async def test_without_a_roster_a_new_badge_still_registers(tmp_path: Path) -> N
     app = make_app(tmp_path / "t.db", lang="en")
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("E", "9", "enter")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert app.screen.query("#department"), screen_text(app)
     app.store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from screen import choose, make_app, open_course, sign_in
+from screen import choose, make_app, open_course, settled, sign_in
 from test_trainee_app import EXPERT, play_expert
 
 SIZE = (80, 24)
@@ -30,6 +30,7 @@ def test_sign_in(snap_compare, tmp_path, lang):
 def test_catalog(snap_compare, tmp_path, lang):
     async def signed_in(pilot):
         await sign_in(pilot, "E9002", "Chen", "Stamping")
+        await settled(pilot)  # the catalog reads the trainee's history off the UI thread
 
     assert snap_compare(app_for(tmp_path, lang), terminal_size=SIZE, run_before=signed_in)
 
@@ -39,7 +40,7 @@ def test_briefing(snap_compare, tmp_path, lang):
     async def briefing(pilot):
         await sign_in(pilot, "E9005", "Chen", "Stamping")
         await pilot.press(*"press-loto", "enter")
-        await pilot.pause(0.3)
+        await settled(pilot)
 
     assert snap_compare(app_for(tmp_path, lang), terminal_size=SIZE, run_before=briefing)
 
@@ -51,7 +52,7 @@ def test_player_after_a_mistake(snap_compare, tmp_path, lang):
         await open_course(pilot, "press-loto")
         for step in ["notify_affected", "normal_stop", "isolate_electrical", "isolate_hydraulic", "isolate_air"]:
             await choose(pilot, step)
-        await pilot.pause(0.2)
+        await settled(pilot)
 
     assert snap_compare(app_for(tmp_path, lang), terminal_size=SIZE, run_before=mid_course)
 
@@ -63,6 +64,6 @@ def test_debrief(snap_compare, tmp_path, lang):
         await open_course(pilot, "press-loto")
         steps = [s for s in EXPERT if s != "notify_affected"]  # a skipped step: one deduction to explain
         await play_expert(pilot, steps)
-        await pilot.pause(0.3)
+        await settled(pilot)
 
     assert snap_compare(app_for(tmp_path, lang), terminal_size=SIZE, run_before=finished)

@@ -14,6 +14,7 @@ from screen import (
     offered,
     open_course,
     screen_text,
+    settled,
     shows,
     sign_in,
     wait_for_actions,
@@ -81,17 +82,17 @@ async def test_sign_in_refuses_a_badge_or_name_a_terminal_would_act_on_and_says_
         assert "A badge number is letters, digits and - _ . / only" in screen_text(app)
         assert "First time here" not in screen_text(app)
         await pilot.press("f2")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert "工号只能由字母、数字和" in screen_text(app)
         for _ in range(3):
             await pilot.press("backspace")
         await pilot.press(*"B7", "enter")
         await pilot.pause()
-        await pilot.pause(0.3)
+        await settled(pilot)
         app.focused.post_message(events.Paste("王芳\u202e"))  # pasted: no key types a bidi override
         await pilot.pause()
         await pilot.press("enter", *"冲压", "enter")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert "姓名最多64个字符，不能含控制字符。" in screen_text(app)
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM trainees").fetchone() == (0,)
@@ -104,12 +105,12 @@ async def test_expert_path_to_a_pass_and_the_catalog_shows_the_certification(tmp
         await open_course(pilot, PRESS, start="e")  # the exam: a practice pass certifies nothing
         assert "What do you do now?" in screen_text(app)
         await play_expert(pilot)
-        await pilot.pause(0.2)
+        await settled(pilot)
         text = screen_text(app)
         assert "Score 100" in text and "PASSED" in text
         assert "No deductions" in text
         await pilot.press("escape")
-        await pilot.pause(0.2)
+        await settled(pilot)
         catalog = screen_text(app)
         assert "100 passed" in catalog and "valid until" in catalog
 
@@ -135,13 +136,13 @@ async def test_a_critical_mistake_shows_the_incident_and_fails(tmp_path):
         await open_course(pilot, PRESS)
         for step in ["notify_affected", "normal_stop", "isolate_electrical", "to_press_electrical_only"]:
             await choose(pilot, step)
-        await pilot.pause(0.2)
+        await settled(pilot)
         text = screen_text(app)
         # No severity during play (it is graded at the end, and could differ): the rule, marked provisional.
         assert "Incident" in text and "graded at the end" in text and "critical" not in text
         assert "The session ends as failed" in text
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await settled(pilot)
         debrief = screen_text(app)
         assert "FAILED" in debrief and "Isolate every energy source" in debrief and "critical" in debrief
 
@@ -161,7 +162,7 @@ async def test_pause_then_abandon_after_confirming(tmp_path):
         await pilot.pause()
         assert "Abandon? The record is kept" in screen_text(app)
         await pilot.press("up", "enter")  # Yes, abandon
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert "FAILED" in screen_text(app)
         assert app.store.sessions(badge="E5")[0].status == "aborted"
 
@@ -192,7 +193,7 @@ async def test_quit_mid_session_then_resume_after_restarting(tmp_path):
         # Exactly where it stopped: electrical and hydraulic isolated, air not yet.
         assert "isolate_air" in offered(pilot) and "isolate_electrical" not in offered(pilot)
         await play_expert(pilot, EXPERT[5:])
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert "PASSED" in screen_text(app)
     records = app.store.sessions(badge="E6")
     assert len(records) == 1 and records[0].status == "completed"
@@ -211,7 +212,7 @@ async def test_a_tampered_session_is_not_resumed_and_is_released_for_the_instruc
         await sign_in(pilot, "E16")
         await confirm_name(pilot, "Wei")
         await pilot.press("enter")  # resume it
-        await pilot.pause(0.5)
+        await settled(pilot)
         text = " ".join(screen_text(app).split())
         assert f"This session cannot be resumed: session {sid[:8]}: event {seq}: replay differs" in text, text
         assert "Ask an instructor to void it" in text
@@ -245,10 +246,10 @@ async def test_the_timer_counts_down_and_hesitation_costs(tmp_path):
         await sign_in(pilot, "E8", "Zhou", "Stamping")
         await open_course(pilot, PRESS)
         await play_expert(pilot, EXPERT[: EXPERT.index("stop_entry")])
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert "s left" in screen_text(app)
         clock.advance(11_000)
-        await pilot.pause(0.6)
+        await settled(pilot, still=0.3)
         text = screen_text(app)
         assert "Time is up" in text and "graded at the end" in text and "serious" not in text
 
@@ -272,7 +273,7 @@ async def test_a_failed_save_keeps_the_place_and_r_retries(tmp_path, monkeypatch
         assert "review_energy" in offered(pilot)  # not taken: the trainee is where they were
         monkeypatch.setattr(app.store, "append", real_append)
         await pilot.press("r")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert "review_energy" not in offered(pilot)
         assert "The card lists the main disconnect" in screen_text(app)
         stored = [s.event.action for s in app.store.events(app.screen.durable.id) if s.event.action]
@@ -285,7 +286,7 @@ async def test_ctrl_p_opens_no_english_command_palette_and_f2_switches_language(
     async with app.run_test(size=(80, 24)) as pilot:
         theme = app.theme
         await pilot.press("ctrl+p")
-        await pilot.pause(0.3)
+        await settled(pilot)
         text = screen_text(app)
         assert "Screenshot" not in text and "Theme" not in text and "palette" not in text
         assert app.theme == theme and type(app.screen).__name__ == "SignInScreen"
@@ -294,7 +295,7 @@ async def test_ctrl_p_opens_no_english_command_palette_and_f2_switches_language(
         await pilot.pause()
         assert type(app.screen).__name__ == "CatalogScreen" and "palette" not in screen_text(app)
         await pilot.press("f2")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert "Choose a course" in screen_text(app)
 
 
@@ -304,7 +305,7 @@ async def test_h_shows_the_hint_after_saving_that_it_was_asked(tmp_path):
         await sign_in(pilot, "E10", "Ma", "Stamping")
         await open_course(pilot, PRESS)
         await pilot.press("h")
-        await pilot.pause(0.3)
+        await settled(pilot)
         assert "Know every energy source first" in screen_text(app)
         kinds = [s.event.kind for s in app.store.events(app.screen.durable.id)]
         assert kinds[-1] == "hint"
@@ -342,13 +343,13 @@ async def test_the_briefing_scrolls_by_keyboard_and_says_there_is_more(tmp_path,
         await pilot.press(*PRESS, "enter")
         assert rule not in await shows(pilot, more)  # the pass rule is below the fold, and the screen says so
         await pilot.press("end")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert rule in screen_text(app) and more not in screen_text(app)
         await pilot.press("home")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert rule not in screen_text(app)
         await pilot.press("pagedown", "pagedown", "pagedown")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert rule in screen_text(app)
         await pilot.press("enter")  # Enter still starts, whatever has been read
         await wait_for_actions(pilot)
@@ -365,14 +366,14 @@ async def test_the_debrief_scrolls_and_its_replay_comes_into_view_on_left_and_ri
         total = len(app.screen.frames)
         assert "▼ 下面还有" in text and f"回放 {total}/{total}" not in text  # the replay is below the fold
         await pilot.press("left")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert f"回放 {total - 1}/{total}" in screen_text(app)  # the step is seen, not below the fold
         assert "← ◀ 回放" in screen_text(app).splitlines()[-1]  # and the keys stay in the footer
         await pilot.press("home")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert "扣分明细" in screen_text(app)
         await pilot.press("end")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert f"回放 {total - 1}/{total}" in screen_text(app)
 
 
@@ -398,7 +399,7 @@ async def test_the_catalog_lays_out_by_content_and_says_where_a_certificate_come
         for step in ["notify_affected", "normal_stop", "isolate_electrical", "to_press_electrical_only"]:
             await choose(pilot, step)
         await pilot.press("enter")  # past the incident
-        await pilot.pause(0.3)
+        await settled(pilot)
         await pilot.press("escape")
         text = await shows(pilot, failed)
         row = next(n for n, line in enumerate(text.splitlines()) if failed in line)
@@ -413,12 +414,12 @@ async def test_the_map_at_80x24_shows_who_the_scene_names_and_how_to_get_the_sce
         scene = "操作工小李在操作台前"
         assert scene in screen_text(app)
         await pilot.press("m")
-        await pilot.pause(0.2)
+        await settled(pilot)
         text = screen_text(app)
         assert scene not in text and "m：回到场景文字" in text  # the map took the scene's place, and says so
         assert "! 小李" in text  # where the course puts him: at the control panel
         await pilot.press("m")
-        await pilot.pause(0.2)
+        await settled(pilot)
         assert scene in screen_text(app)
         await pilot.press("question_mark")
         assert "m：车间平面图" in await shows(pilot, "帮助")

@@ -91,9 +91,9 @@ def one_error(result: CheckResult) -> str:
 def test_hostile_file_gives_one_error_line(tmp_path, name):
     make, (line, col), words = CASES[name]
     path = make(tmp_path)
-    started = time.perf_counter()
+    started = time.process_time()  # this process's CPU: the work done, whatever else the machine runs meanwhile
     printed = one_error(check_path(path))
-    assert time.perf_counter() - started < 5, "refusing a file must be quick"
+    assert time.process_time() - started < 5, "refusing a file must be quick"
     assert printed.startswith(f"{path}:{line}:{col}: error: "), printed
     assert words in printed, printed
 
