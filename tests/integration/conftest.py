@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from backends import ENV, POSTGRESQL, SQLITE, fresh_postgresql, postgresql_base
-from test_export_support import MINI, Attempt, Trainee, fill
+from test_export_support import MINI, Attempt, Trainee, fill, plant_time_zone
 
 
 @pytest.fixture(params=[SQLITE, pytest.param(POSTGRESQL, marks=pytest.mark.postgresql)])
@@ -57,3 +57,11 @@ def played_db(
         return path
 
     return make
+
+
+@pytest.fixture
+def at_the_plant(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The report and sheet tests' setting: the plant's time zone (whatever the machine's), the bundled courses only."""
+    monkeypatch.delenv("TRAINER_COURSES", raising=False)
+    with plant_time_zone():
+        yield

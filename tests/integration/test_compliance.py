@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from test_export_support import CRITICAL, EXPERT, FIXTURES, course, plant_time_zone, play
+from test_export_support import CRITICAL, EXPERT, FIXTURES, course, play
 
 from trainer.cli import main
 from trainer.store.store import Store
@@ -44,11 +44,7 @@ drill,,班长,14
 TODAY = "2027-02-20"
 
 
-@pytest.fixture(autouse=True)
-def _plant_time(monkeypatch):
-    monkeypatch.delenv("TRAINER_COURSES", raising=False)
-    with plant_time_zone():
-        yield
+pytestmark = pytest.mark.usefixtures("at_the_plant")
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -19,7 +19,6 @@ from test_export_support import (
     SLOW,
     Attempt,
     Trainee,
-    plant_time_zone,
 )
 
 from trainer.cli import main
@@ -30,11 +29,8 @@ HOSTILE_DEPARTMENT = "=cmd|' /C calc'!A0"
 
 
 @pytest.fixture(autouse=True)
-def _plant_time(monkeypatch):
+def _plant_time(monkeypatch, at_the_plant):
     monkeypatch.setenv("TRAINER_TODAY", TODAY)
-    monkeypatch.delenv("TRAINER_COURSES", raising=False)
-    with plant_time_zone():
-        yield
 
 
 def utc(day: int, hour: int = 2, month: int = 3) -> datetime:

@@ -18,7 +18,6 @@ from test_export_support import (
     Attempt,
     Trainee,
     course,
-    plant_time_zone,
     play,
     register,
 )
@@ -44,11 +43,8 @@ PRESS_EXPERT = [
 
 
 @pytest.fixture(autouse=True)
-def _plant_time(monkeypatch):
+def _plant_time(monkeypatch, at_the_plant):
     monkeypatch.setenv("TRAINER_TODAY", "2026-04-01")
-    monkeypatch.delenv("TRAINER_COURSES", raising=False)
-    with plant_time_zone():
-        yield
 
 
 def utc(month: int, day: int) -> datetime:

@@ -13,7 +13,6 @@ from test_export_support import (
     SLOW,
     Attempt,
     Trainee,
-    plant_time_zone,
 )
 from textual.widgets import DataTable, Static
 
@@ -22,12 +21,7 @@ from trainer.store.store import Store
 from trainer.tui.app import TrainerApp
 from trainer.tui.screens.reports import ReportsScreen
 
-
-@pytest.fixture(autouse=True)
-def _plant_time(monkeypatch):
-    monkeypatch.delenv("TRAINER_COURSES", raising=False)
-    with plant_time_zone():
-        yield
+pytestmark = pytest.mark.usefixtures("at_the_plant")
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from test_export_support import (
     SLOW,
     Attempt,
     Trainee,
-    plant_time_zone,
 )
 
 from trainer.cli import main
@@ -23,12 +22,7 @@ from trainer.reports import due, trainee_report
 from trainer.reports.certification import CertStatus
 from trainer.store.store import Store
 
-
-@pytest.fixture(autouse=True)
-def _plant_time(monkeypatch):
-    monkeypatch.delenv("TRAINER_COURSES", raising=False)
-    with plant_time_zone():
-        yield
+pytestmark = pytest.mark.usefixtures("at_the_plant")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from test_export_support import EXPERT, FIXTURES, course, plant_time_zone, play
+from test_export_support import EXPERT, FIXTURES, course, play
 
 from trainer.cli import main
 from trainer.store.store import Store
@@ -26,11 +26,7 @@ E3,王芳,冲压车间,,,,
 """
 
 
-@pytest.fixture(autouse=True)
-def _plant_time(monkeypatch):
-    monkeypatch.delenv("TRAINER_COURSES", raising=False)
-    with plant_time_zone():
-        yield
+pytestmark = pytest.mark.usefixtures("at_the_plant")
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -28,7 +28,6 @@ from test_export_support import (
     HOSTILE_NAMES,
     Attempt,
     Trainee,
-    plant_time_zone,
 )
 
 from trainer.cli import main
@@ -47,11 +46,8 @@ BADGES = ["000123", "0042", "1E5", "2026-11-01", "07.30", "TRUE", "B1001"]  # wh
 
 
 @pytest.fixture(autouse=True)
-def _plant_time(monkeypatch):
+def _plant_time(monkeypatch, at_the_plant):
     monkeypatch.setenv("TRAINER_TODAY", "2026-06-01")
-    monkeypatch.delenv("TRAINER_COURSES", raising=False)
-    with plant_time_zone():
-        yield
 
 
 @pytest.fixture
