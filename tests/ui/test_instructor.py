@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from screen import Clock, choose, make_app, offered, open_course, screen_text, settled, shows, sign_in
+from screen import Clock, choose, make_app, offered, open_course, screen_text, settled, shows, sign_in, until
 from textual.widgets import DataTable
 
 from trainer.course.library import load_library
@@ -51,6 +51,7 @@ async def test_preview_jumps_to_a_state_and_flips_a_variable_storing_nothing(tmp
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert "Preview a course" in screen_text(app)
+        await until(pilot, lambda: app.screen.query_one("#preview-courses", DataTable).row_count > 0, "the course list")
         table = app.screen.query_one("#preview-courses", DataTable)
         keys = [row.value for row in table.rows]
         await pilot.press(*["down"] * keys.index("press-loto-die-change"), "enter")
@@ -183,6 +184,7 @@ async def test_the_session_list_is_whole_at_first_sight_and_enter_opens_the_sess
 async def test_the_preview_is_marked_and_a_jump_brings_the_variables_of_the_way_there(tmp_path):
     app = instructor_app(tmp_path / "t.db")
     async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.screen.query_one("#preview-courses", DataTable).row_count > 0, "the course list")
         table = app.screen.query_one("#preview-courses", DataTable)
         keys = [row.value for row in table.rows]
         await pilot.press(*["down"] * keys.index("press-loto-die-change"), "enter")
@@ -205,6 +207,7 @@ async def test_the_preview_clock_waits_while_the_variable_inspector_or_the_jumpe
     clock = app.clock
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
+        await until(pilot, lambda: app.screen.query_one("#preview-courses", DataTable).row_count > 0, "the course list")
         table = app.screen.query_one("#preview-courses", DataTable)
         keys = [row.value for row in table.rows]
         await pilot.press(*["down"] * keys.index("press-loto-die-change"), "enter")

@@ -6,7 +6,7 @@ lines in the replay). Keys pressed, screen read."""
 from __future__ import annotations
 
 import pytest
-from screen import make_app, open_course, screen_text, sign_in
+from screen import make_app, open_course, screen_text, sign_in, until
 from textual.widgets import DataTable, Static
 
 from trainer.course.library import load_library
@@ -86,6 +86,7 @@ async def test_the_instructors_preview_shows_every_map_row_whole_at_80x24(tmp_pa
     async with app.run_test(size=(80, 24)) as pilot:
         for course_id in sorted({WIDEST, TALLEST}):
             await pilot.pause()
+            await until(pilot, lambda: app.screen.query_one("#preview-courses", DataTable).row_count > 0, "the course list")
             table = app.screen.query_one("#preview-courses", DataTable)
             table.focus()
             keys = [row.value for row in table.rows]
