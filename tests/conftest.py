@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,13 @@ def write(tmp_path: Path):
         return p
 
     return _write
+
+
+@pytest.fixture
+def utc_machine(monkeypatch: pytest.MonkeyPatch):
+    """The process runs in UTC (a server), as opposed to the site's zone."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

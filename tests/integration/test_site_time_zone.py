@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,15 +22,6 @@ from trainer.store.store import Store
 
 UTC_MACHINE = {"TZ": "UTC", "TRAINER_TODAY": "2026-11-20"}
 SEVEN_THIRTY_IN_CHINA = datetime(2026, 10, 31, 23, 30, tzinfo=UTC)  # 2026-11-01 07:30 in Asia/Shanghai
-
-
-@pytest.fixture
-def utc_machine(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.fixture

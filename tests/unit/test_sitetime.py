@@ -13,16 +13,6 @@ from trainer.errors import UsageError
 SHANGHAI = sitetime.zone("Asia/Shanghai")
 
 
-@pytest.fixture
-def utc_machine(monkeypatch):
-    """The process runs in UTC (a server), as opposed to the site's zone."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
 def test_an_early_morning_in_china_is_that_chinese_day_on_a_utc_machine(utc_machine):
     at = datetime(2026, 10, 31, 23, 30, tzinfo=UTC)  # 07:30 on 2026-11-01 in China
     assert sitetime.day(at, SHANGHAI) == date(2026, 11, 1)
