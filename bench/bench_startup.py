@@ -2,7 +2,10 @@
 
 1. `trainer --help` against `python -c "import argparse"`: goal <= 2x.
 2. `trainer course check courses/press-loto-die-change.yaml` against a new process that only loads the same file with
-   yaml's CSafeLoader (what any YAML course reader pays): goal <= 1.5x.
+   yaml's CSafeLoader (what any YAML course reader pays): goal <= 1.5x. Beside it, what holds the goal back: a process
+   that loads the same file and then only defines as many dataclasses, with as many fields, as `course check`
+   imports (the course model's data types, the project's style for data): no methods run, no check made. That
+   process's ratio to the same floor is the least any check built on those types can reach.
 3. `trainer` to its sign-in screen (headless, badge field focused, then exit) against a hello-world Textual app (a label
    and an input, focused, then exit): goal <= 1.5x.
 
@@ -115,6 +118,39 @@ def report(number: str, what: str, limit: float, ours: Figures, floor: Figures, 
     goal(number, f"{what}, new process, wall", f"{ratio:.2f}x (CPU {cpu_ratio:.2f}x; goal <= {limit}x)", ratio <= limit)
 
 
+def skeleton() -> str:
+    """Python code that loads COURSE with CSafeLoader and then defines, with no body, one frozen dataclass for each
+    dataclass `trainer course check` imports (same name, same number of fields, same frozen/eq/order/slots): what the
+    course model's types cost a new process, apart from everything else the check does."""
+    found = subprocess.run(
+        [sys.executable, "-c", _DATACLASSES_OF_CHECK, str(COURSE)], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout.split()
+    lines = ["import yaml", "from dataclasses import dataclass, field", "from typing import Any"]
+    lines.append(f"yaml.load(open({str(COURSE)!r}, encoding='utf-8'), Loader=yaml.CSafeLoader)")
+    for n, spec in enumerate(found):
+        count, frozen, eq, order, slots = (int(x) for x in spec.split(","))
+        lines.append(f"@dataclass(frozen={bool(frozen)}, eq={bool(eq)}, order={bool(order)}, slots={bool(slots)})")
+        lines.append(f"class C{n}:")
+        lines += [f"    f{i}: Any = None" for i in range(count)] or ["    pass"]
+    return "\n".join(lines)
+
+
+# Run in a new process: the check's own imports, then each trainer dataclass they defined, as "fields,frozen,eq,order,slots".
+_DATACLASSES_OF_CHECK = """
+import dataclasses, io, sys, contextlib
+from trainer.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    main(["course", "check", sys.argv[1]])
+for name, module in list(sys.modules.items()):
+    if not name.startswith("trainer"):
+        continue
+    for value in vars(module).values():
+        if isinstance(value, type) and value.__module__ == name and dataclasses.is_dataclass(value):
+            p = value.__dataclass_params__
+            print(f"{len(dataclasses.fields(value))},{int(p.frozen)},{int(p.eq)},{int(p.order)},{int('__slots__' in vars(value))}")
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=9)
@@ -126,6 +162,13 @@ def main() -> None:
     load = f"import yaml; yaml.load(open({str(COURSE)!r}, encoding='utf-8'), Loader=yaml.CSafeLoader)"
     ours, floor = pair(runs, [*TRAINER, "course", "check", str(COURSE)], [py, "-c", load])
     report("2b", "trainer course check (press)", 1.5, ours, floor, "CSafeLoader of the same file")
+    code = skeleton()
+    types, floor = pair(runs, [py, "-c", code], [py, "-c", load])
+    ratio = types[0] / floor[0]
+    print(
+        f"  what holds 2b back: the same load, then {code.count("@dataclass")} dataclasses defined (those the check"
+        f" imports), nothing else: {types[0] * 1000:.0f} ms against {floor[0] * 1000:.0f} ms = {ratio:.2f}x the floor"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "bench.db")
         wall([py, "-c", APP, db])  # creates the database: a first start, not what a trainee waits for each time
