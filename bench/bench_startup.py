@@ -166,7 +166,7 @@ def main() -> None:
     types, floor = pair(runs, [py, "-c", code], [py, "-c", load])
     ratio = types[0] / floor[0]
     print(
-        f"  what holds 2b back: the same load, then {code.count("@dataclass")} dataclasses defined (those the check"
+        f"  what holds 2b back: the same load, then {code.count('@dataclass')} dataclasses defined (those the check"
         f" imports), nothing else: {types[0] * 1000:.0f} ms against {floor[0] * 1000:.0f} ms = {ratio:.2f}x the floor"
     )
     with tempfile.TemporaryDirectory() as tmp:
