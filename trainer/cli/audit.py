@@ -38,14 +38,14 @@ def list_trail(args: argparse.Namespace) -> int:
     """
     from rich.console import Console
 
-    from trainer.cli.sessions import _since
+    from trainer.cli.common import since_moment
     from trainer.cli.unscored import open_store
     from trainer.reports.changes import describe
     from trainer.sitetime import site_zone
 
     with open_store(args) as store:
         zone = site_zone(store)  # --since and the times shown: the site's wall time
-        since = _since(args.since, zone) if args.since else None
+        since = since_moment(args.since, zone) if args.since else None
         rows = store.audit_trail(since=since, action=args.action, session=args.session)
     console = Console(highlight=False, soft_wrap=True)  # one line per row, whole, for grep
     for r in rows:

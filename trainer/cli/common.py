@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from datetime import datetime, tzinfo
 from typing import Any
 
 from trainer.errors import UsageError
@@ -98,3 +99,12 @@ def plain(text: object) -> str:
     from trainer.text import shown
 
     return escape(shown(str(text)))
+
+
+def since_moment(text: str, zone: tzinfo) -> datetime:
+    """--since DATE[THH:MM]: a moment; without an offset, the site's wall time (its time zone, trainer/sitetime.py)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--since {text!r}: give a date like 2026-11-01 or 2026-11-01T08:00") from None
+    return value if value.tzinfo else value.replace(tzinfo=zone)

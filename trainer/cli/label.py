@@ -211,7 +211,7 @@ def export(args: argparse.Namespace) -> int:
 
     A new file is readable by you only (trainees' sessions); an existing one is replaced only with --force."""
     from trainer import outfile
-    from trainer.cli.sessions import _since
+    from trainer.cli.common import since_moment
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.scoring import labelled
@@ -226,7 +226,7 @@ def export(args: argparse.Namespace) -> int:
             by_session[lb.session_id][lb.mistake_id].append(labelled.Label(lb.severity, lb.labeller))
         records = [
             r
-            for r in store.sessions(since=_since(args.since, site_zone(store)) if args.since else None)
+            for r in store.sessions(since=since_moment(args.since, site_zone(store)) if args.since else None)
             if str(r.status) in ("completed", "failed", "aborted") and (args.all or r.id in by_session)
         ]
         records.reverse()  # oldest first

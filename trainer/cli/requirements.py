@@ -40,7 +40,9 @@ def load(args: argparse.Namespace) -> int:
     library = load_library(args.courses)
     wanted = hr.read_requirements(args.file, known_courses=sorted(library.courses))
     with open_store(args, library=library) as store:
-        moved = store.set_requirements(wanted, today=today(site_zone(store)), act=Act(args.reason), source=str(args.file))
+        moved = store.set_requirements(
+            wanted, today=today(site_zone(store)), act=Act(args.reason), source=str(args.file)
+        )
     print(
         f"{args.file}: {len(wanted)} requirement(s) loaded: {len(moved['added'])} added, "
         f"{len(moved['removed'])} removed, {len(moved['changed'])} changed"

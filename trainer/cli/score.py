@@ -33,7 +33,7 @@ def score(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.live import Live
 
-    from trainer.cli.sessions import _since
+    from trainer.cli.common import since_moment
     from trainer.cli.unscored import open_store
     from trainer.course.library import load_library
     from trainer.scoring.grade import Grader
@@ -82,7 +82,7 @@ def score(args: argparse.Namespace) -> int:
                     trail=trail,
                 )
             else:
-                since = _since(args.since, site_zone(store)) if args.since else None
+                since = since_moment(args.since, site_zone(store)) if args.since else None
                 done = rescore_all(
                     store,
                     library,

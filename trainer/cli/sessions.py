@@ -8,17 +8,8 @@ import sys
 from datetime import datetime, tzinfo
 from typing import Any
 
-from trainer.cli.common import command, plain
+from trainer.cli.common import command, plain, since_moment
 from trainer.errors import ExitCode, UsageError
-
-
-def _since(text: str, zone: tzinfo) -> datetime:
-    """--since DATE[THH:MM]: a moment; without an offset, the site's wall time (its time zone, trainer/sitetime.py)."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--since {text!r}: give a date like 2026-11-01 or 2026-11-01T08:00") from None
-    return value if value.tzinfo else value.replace(tzinfo=zone)
 
 
 def register(sub: Any) -> None:
@@ -71,7 +62,7 @@ def list_sessions(args: argparse.Namespace) -> int:
         rows = store.sessions(
             badge=args.trainee,
             course_id=args.course,
-            since=_since(args.since, zone) if args.since else None,
+            since=since_moment(args.since, zone) if args.since else None,
             status=SessionStatus(args.status) if args.status else None,
         )
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
