@@ -160,24 +160,38 @@ def _child(scan: Scan, lang: str, conn: Connection, receiving: Connection) -> No
         conn.send(("rows", batch, (done, total)))
         batch.clear()
 
+    attempts = scan.attempts(sent)  # (a generator: runs from the first row on)
     try:
         scan.forget_connections(close=False)  # never use or close the parent's (it closed its own before the fork)
         row = attempt_row(scan.trainees, scan.titles(), scan.zone, lang)
-        for a in scan.attempts(sent):
+        for a in attempts:
             batch.append(row(a))
             if len(batch) >= BATCH:
                 conn.send(("rows", batch, None))
                 batch.clear()
         if batch:
             conn.send(("rows", batch, None))
-        conn.send(("end", scan.sheet()))
+        sheet = scan.sheet()
+        _closed(scan, attempts)
+        conn.send(("end", sheet))
     except BrokenPipeError:  # the parent is gone or stopped reading: nobody to tell
         pass
     except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent, which raises it
+        _closed(scan, attempts)
         with suppress(BrokenPipeError):
             conn.send(("error", _portable(exc)))
     finally:
         conn.close()
+
+
+def _closed(scan: Scan, attempts: Iterator[object]) -> None:
+    """The child's database connections closed, as the exporting process would close them (on SQLite the last one
+    folds the -wal file into the database and removes it)."""
+    with suppress(Exception):
+        close = getattr(attempts, "close", None)
+        if close is not None:
+            close()  # a read stopped half-way ends its transaction
+        scan.forget_connections()
 
 
 def _portable(exc: BaseException) -> BaseException:
