@@ -61,6 +61,7 @@ def reading(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
     if where == FORKED:
         monkeypatch.setattr(readahead, "MIN_SESSIONS", 0)
         monkeypatch.setattr(readahead, "cores", lambda: 2)
+        monkeypatch.setattr(readahead, "others_running", lambda: 0)
     else:
         monkeypatch.setattr(readahead, "MIN_SESSIONS", 10**12)
 
@@ -233,16 +234,23 @@ def test_a_writer_that_stops_kills_and_reaps_the_reader(db, tmp_path, monkeypatc
     assert children() == []
 
 
-def test_one_core_or_a_small_store_reads_here(db, monkeypatch):
+def test_one_free_core_or_a_small_store_reads_here(db, monkeypatch):
     library = Library({"mini": course(MINI)}, ())
     with Store.open(db) as store:
         scan = scores.Scan(store, library, today=date(2026, 6, 1), period=Period())
         monkeypatch.setattr(readahead, "cores", lambda: 2)
-        assert not readahead.forks(scan)  # 15 sessions: below MIN_SESSIONS
+        monkeypatch.setattr(readahead, "others_running", lambda: 0)
+        assert not readahead.forks(scan)  # 13 sessions: below MIN_SESSIONS
         monkeypatch.setattr(readahead, "MIN_SESSIONS", 10)
         assert readahead.forks(scan)
-        monkeypatch.setattr(readahead, "cores", lambda: 1)
+        monkeypatch.setattr(readahead, "others_running", lambda: 1)  # a busy machine: one of the two cores taken
         assert not readahead.forks(scan)
+        monkeypatch.setattr(readahead, "cores", lambda: 4)
+        assert readahead.forks(scan)
+        monkeypatch.setattr(readahead, "cores", lambda: 1)
+        monkeypatch.setattr(readahead, "others_running", lambda: 0)
+        assert not readahead.forks(scan)
+    assert 0 <= readahead.others_running() < 10_000
     with Store.open("sqlite://") as memory:  # lives in this process's connection: no other process could read it
         monkeypatch.setattr(readahead, "cores", lambda: 2)
         monkeypatch.setattr(readahead, "MIN_SESSIONS", 0)

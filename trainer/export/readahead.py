@@ -14,7 +14,8 @@ memory stays flat in the number of rows. At the end it sends the ScoreSheet of t
 What the user sees is the same either way: the same rows in the same order, the same progress calls (sent along with
 the rows they follow), the same errors (a TrainerError raised in the child is sent back and raised here). A child that
 dies makes the export fail with one line, and whatever stops the writer (a full disk, Ctrl-C) kills and reaps the
-child first. Without fork, with one core, or for a small store (see MIN_SESSIONS) the rows are read in this process.
+child first. Without fork, without two free cores (can_fork), or for a small store (MIN_SESSIONS) the rows are read in
+this process.
 """
 
 from __future__ import annotations
@@ -58,14 +59,30 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def forks(scan: Scan) -> bool:
-    """Whether the rows are read in a child process: fork exists, there are two cores, another process can read the
-    store, and it holds enough sessions."""
+def others_running() -> int:
+    """How many other tasks are running or waiting for a CPU right now, on the whole machine (Linux's /proc/loadavg:
+    its running count includes this process); 0 where that is not known."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as f:
+            return max(0, int(f.read().split()[3].split("/")[0]) - 1)
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def can_fork() -> bool:
+    """Whether a reader process can help now: fork() exists (Linux, macOS), and two of the cores this process may use
+    are free for it and its reader. On a busy machine the two processes would take turns with the other work: their
+    10% more CPU in all (pickling, pages copied after the fork) then makes the export slower, not faster (measured on
+    2 shared cores: docs/performance.md, "Export against XlsxWriter")."""
     import multiprocessing
 
-    if "fork" not in multiprocessing.get_all_start_methods() or cores() < 2 or not scan.forkable:
-        return False
-    return scan.expected() >= MIN_SESSIONS
+    return "fork" in multiprocessing.get_all_start_methods() and cores() - others_running() >= 2
+
+
+def forks(scan: Scan) -> bool:
+    """Whether the rows of `scan` are read in a child process: can_fork(), another process can read the store, and
+    it holds at least MIN_SESSIONS sessions."""
+    return scan.forkable and can_fork() and scan.expected() >= MIN_SESSIONS
 
 
 @contextmanager
