@@ -216,12 +216,14 @@ def export(db: Path, out: Path, *, reader: str = "") -> tuple[tuple[float, float
     reader, "here" the sessions read in this process."""
     library = Library({"mini": load_course(MINI)}, ())
     forks = readahead.forks
-    if reader == "fork":
-        readahead.forks = lambda scan: True  # type: ignore[assignment]
-    elif reader == "here":
-        readahead.forks = lambda scan: False  # type: ignore[assignment]
-    else:
-        readahead.forks = lambda scan: FORKED.append(forks(scan)) or FORKED[-1]  # type: ignore[assignment]
+
+    def chosen(scan: scores.Scan) -> bool:
+        if reader:
+            return reader == "fork"
+        FORKED.append(forks(scan))
+        return FORKED[-1]
+
+    readahead.forks = chosen
     try:
         with paused_gc():  # as the CLI does
             timer = Timer()
