@@ -33,9 +33,10 @@ from typing import Any
 from trainer.errors import TrainerError
 from trainer.reports.scores import Progress, Scan, ScoreSheet, attempt_row
 
-# Below this many sessions the rows are read in this process: starting the child (fork, a few ms) and pickling cost
-# more than the overlap saves (docs/performance.md, "Export against XlsxWriter").
-MIN_SESSIONS = 2000
+# Below this many sessions the rows are read in this process. Measured (docs/performance.md, "Export against
+# XlsxWriter"): starting and ending the child costs about 5 ms, the reader saves the writer about 30 us a session, so
+# it pays from about 200 sessions; below 1,000 the whole export takes well under half a second either way.
+MIN_SESSIONS = 1000
 BATCH = 500  # rows a message: large enough that pickling is per batch, small enough to keep the writer busy
 
 PIPE_BYTES = 1 << 20  # the pipe's buffer: about 7,000 rows pickled (Linux's default limit for a pipe)
