@@ -234,6 +234,20 @@ def test_a_writer_that_stops_kills_and_reaps_the_reader(db, tmp_path, monkeypatc
     assert children() == []
 
 
+def test_a_fork_refused_reads_here(db, tmp_path, monkeypatch, capsys):
+    import multiprocessing.popen_fork
+
+    reading(monkeypatch, FORKED)
+
+    def refused(*args):
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")  # what fork() says at the limit
+
+    monkeypatch.setattr(multiprocessing.popen_fork.Popen, "_launch", refused)
+    assert export(db, tmp_path / "scores.xlsx") == 0
+    assert capsys.readouterr().err.startswith("wrote 11 trainee-course row(s) from 13 attempt(s)")
+    assert children() == []
+
+
 def test_one_free_core_or_a_small_store_reads_here(db, monkeypatch):
     library = Library({"mini": course(MINI)}, ())
     with Store.open(db) as store:

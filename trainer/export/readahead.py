@@ -92,8 +92,7 @@ def attempt_rows(scan: Scan, lang: str, progress: Progress | None = None) -> Ite
     else here; `progress(sessions done, in all)` is called here either way, as Scan.attempts() calls it. On leaving,
     the child has ended (killed if the writer stopped early)."""
     if not forks(scan):
-        row = attempt_row(scan.trainees, scan.titles(), scan.zone, lang)
-        yield Feed(map(row, scan.attempts(progress)), scan.sheet)
+        yield _here(scan, lang, progress)
         return
     import multiprocessing
 
@@ -104,9 +103,15 @@ def attempt_rows(scan: Scan, lang: str, progress: Progress | None = None) -> Ite
     child = context.Process(
         target=_child, args=(scan, lang, sending, receiving), name="trainer-export-reader", daemon=True
     )
-    ended: list[ScoreSheet] = []
     try:
         child.start()
+    except OSError:  # no process to be had (out of memory, the process limit): read here after all
+        receiving.close()
+        sending.close()
+        yield _here(scan, lang, progress)
+        return
+    ended: list[ScoreSheet] = []
+    try:
         sending.close()  # the child's alone: its end is seen (EOFError) when the child ends
         yield Feed(_received(receiving, child, progress, ended), lambda: _sheet(ended))
     finally:
@@ -116,6 +121,11 @@ def attempt_rows(scan: Scan, lang: str, progress: Progress | None = None) -> Ite
         if child.pid is not None:
             child.join()
         child.close()
+
+
+def _here(scan: Scan, lang: str, progress: Progress | None) -> Feed:
+    row = attempt_row(scan.trainees, scan.titles(), scan.zone, lang)
+    return Feed(map(row, scan.attempts(progress)), scan.sheet)
 
 
 def _widen(conn: Connection) -> None:
