@@ -34,7 +34,7 @@ from trainer.errors import TrainerError
 from trainer.reports.scores import Progress, Scan, ScoreSheet, attempt_row
 
 # Below this many sessions the rows are read in this process. Measured (docs/performance.md, "Export against
-# XlsxWriter"): starting and ending the child costs about 5 ms, the reader saves the writer about 30 us a session, so
+# XlsxWriter"): starting and ending the child costs about 5 ms, the reader saves the writer 30-45 us a session, so
 # it pays from about 200 sessions; below 1,000 the whole export takes well under half a second either way.
 MIN_SESSIONS = 1000
 BATCH = 500  # rows a message: large enough that pickling is per batch, small enough to keep the writer busy
