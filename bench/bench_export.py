@@ -11,14 +11,19 @@ Measured, on the largest store, runs alternated, medians:
 - export, in this process: the whole export as the CLI does it (the cyclic garbage collector paused): the sessions
   streamed from the store with each attempt's last event time and the mistakes its latest scoring kept (the events of
   the 1% never scored read, their mistakes detected), the Attempts sheet written as they come, then the Trainees,
-  Departments and About sheets, with types, formats, widths, frozen headers, filters and print setup;
+  Departments and About sheets, with types, formats, widths, frozen headers, filters and print setup. On 2+ cores the
+  sessions are read in a forked child process while this one writes (trainer/export/readahead.py): its wall time,
+  the CPU of this process, and the CPU of both processes (the per-core figure: what the export costs the machine);
+  also the same export with the sessions read in this process (readahead off), for the fork's gain;
 - floor, in this process: XlsxWriter in constant_memory mode (formula, number and URL guessing off, as the export has
   them) writing exactly the same rows (read beforehand, not timed) as plain values with write_row() to three sheets,
   no formats: the least any XLSX writer of these rows does. Goal: export <= 1.3 x floor.
 - the same as whole processes: `trainer export scores` against a new Python process that loads the same rows (pickled)
-  and dumps them as above.
+  and dumps them as above (CPU: every process of the command, its reader child included). Goal 3a: the whole
+  process's wall time <= 1.3 x the floor process's.
 - peak memory: the peak resident set (ru_maxrss) of the `trainer export scores` process on each store, and of
-  the floor process (started from a small launcher process: see LAUNCHER): goal, flat in the number of rows (the 100k
+  the floor process (started from a small launcher process: see LAUNCHER; with a reader child, the larger of the two
+  processes' peaks, the child's counting the pages it shares with its parent): goal, flat in the number of rows (the 100k
   peak within 15% of the peak once every trainee has an attempt: 10k attempts for 5,000 trainees; below that the
   summaries per trainee and course still grow in number).
 
@@ -34,6 +39,7 @@ import argparse
 import os
 import pickle
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -54,6 +60,7 @@ from trainer.course.loader import load_course
 from trainer.engine.clock import ManualClock
 from trainer.engine.events import Event, canonical_json
 from trainer.engine.session import Session
+from trainer.export import readahead
 from trainer.export.xlsx import write_xlsx
 from trainer.gcpause import paused_gc
 from trainer.reports import scores
@@ -169,17 +176,25 @@ def fill(db: Path, n_attempts: int, n_trainees: int, seed: int = 7) -> None:
     )
 
 
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)  # the child processes ended and reaped so far
+    return used.ru_utime + used.ru_stime
+
+
 class Timer:
-    """Wall-clock and CPU seconds of this process (the CPU figure hardly moves when other work shares the machine)."""
+    """Wall-clock and CPU seconds of this process (the CPU figure hardly moves when other work shares the machine), and
+    the CPU of the child processes it started and reaped meanwhile (the export's reader)."""
 
     def __init__(self) -> None:
         self.wall = time.perf_counter()
         self.cpu = time.process_time()
+        self.children = _children_cpu()
 
-    def lap(self) -> tuple[float, float]:
-        wall, cpu = time.perf_counter(), time.process_time()
-        out = (wall - self.wall, cpu - self.cpu)
-        self.wall, self.cpu = wall, cpu
+    def lap(self) -> tuple[float, float, float]:
+        """(wall, CPU of this process, CPU of this process and its children) since the last lap."""
+        wall, cpu, children = time.perf_counter(), time.process_time(), _children_cpu()
+        out = (wall - self.wall, cpu - self.cpu, cpu - self.cpu + children - self.children)
+        self.wall, self.cpu, self.children = wall, cpu, children
         return out
 
 
@@ -192,15 +207,32 @@ FLOOR_OPTIONS = {
 }
 
 
-def export(db: Path, out: Path) -> tuple[tuple[float, float], scores.ScoreSheet]:
-    """(wall, cpu) of `export scores --format xlsx` without the CLI's start-up: read, build and write, streamed."""
+FORKED: list[bool] = []  # whether each export as shipped forked its reader (the machine's load decides)
+
+
+def export(db: Path, out: Path, *, reader: str = "") -> tuple[tuple[float, float, float], scores.ScoreSheet]:
+    """(wall, CPU here, CPU of all processes) of `export scores --format xlsx` without the CLI's start-up: read, build
+    and write, streamed. `reader`: "" as shipped (a forked reader when two cores are free), "fork" always a forked
+    reader, "here" the sessions read in this process."""
     library = Library({"mini": load_course(MINI)}, ())
-    with paused_gc():  # as the CLI does
-        timer = Timer()
-        with Store.open(db) as store:
-            scan = scores.Scan(store, library, today=TODAY, period=Period())
-            sheet = write_xlsx(scan, out, force=True)  # replaces the last run's
-        return timer.lap(), sheet
+    forks = readahead.forks
+
+    def chosen(scan: scores.Scan) -> bool:
+        if reader:
+            return reader == "fork"
+        FORKED.append(forks(scan))
+        return FORKED[-1]
+
+    readahead.forks = chosen
+    try:
+        with paused_gc():  # as the CLI does
+            timer = Timer()
+            with Store.open(db) as store:
+                scan = scores.Scan(store, library, today=TODAY, period=Period())
+                sheet = write_xlsx(scan, out, force=True)  # replaces the last run's
+            return timer.lap(), sheet
+    finally:
+        readahead.forks = forks
 
 
 def same_rows(db: Path) -> list[tuple[str, list[str], list[tuple]]]:
@@ -226,7 +258,7 @@ def dump(tables: list[tuple[str, list[str], list[tuple]]], out: Path) -> None:
 def floor(tables: list[tuple[str, list[str], list[tuple]]], out: Path) -> tuple[float, float]:
     timer = Timer()
     dump(tables, out)
-    return timer.lap()
+    return timer.lap()[:2]
 
 
 FLOOR_PROCESS = """
@@ -264,8 +296,17 @@ def child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     return wall, cpu, peak
 
 
-def cli(db: Path, out: Path) -> list[str]:
-    return [*TRAINER, "export", "scores", "--db", str(db), "--courses", str(LIBRARY_DIR), "--out", str(out)]
+# `trainer` with its export's reader always forked, whatever the machine's load: the reader's memory, measured.
+FORKING = [
+    sys.executable,
+    "-c",
+    "import sys; from trainer.export import readahead; readahead.forks = lambda scan: True;"
+    " from trainer.cli import run; sys.argv[0] = 'trainer'; run()",
+]
+
+
+def cli(db: Path, out: Path, trainer: list[str] = TRAINER) -> list[str]:
+    return [*trainer, "export", "scores", "--db", str(db), "--courses", str(LIBRARY_DIR), "--out", str(out)]
 
 
 def main() -> None:
@@ -294,20 +335,35 @@ def main() -> None:
         tables = same_rows(db)
         rows = sum(len(r) for _, _, r in tables)
         print(f"\n{largest} attempts: {rows} rows in three sheets; median of {args.repeat} runs, alternated")
+        print(f"  {readahead.cores()} cores, {readahead.others_running()} other tasks running at the start")
         if args.trainer_path == ROOT:
             runs = []
             for _ in range(args.repeat):
-                runs.append((export(db, folder / "export.xlsx")[0], floor(tables, folder / "floor.xlsx")))
-            ours = [statistics.median(r[0][k] for r in runs) for k in (0, 1)]
+                runs.append(
+                    (
+                        export(db, folder / "export.xlsx")[0],
+                        floor(tables, folder / "floor.xlsx"),
+                        export(db, folder / "export-fork.xlsx", reader="fork")[0],
+                        export(db, folder / "export-here.xlsx", reader="here")[0],
+                    )
+                )
+            ours = [statistics.median(r[0][k] for r in runs) for k in (0, 1, 2)]
             base = [statistics.median(r[1][k] for r in runs) for k in (0, 1)]
-            print("  in this process                 wall s     cpu s")
-            print(f"    export (read, build, write)  {ours[0]:8.2f}  {ours[1]:8.2f}")
-            print(f"    floor: XlsxWriter dump       {base[0]:8.2f}  {base[1]:8.2f}")
-            print(
-                f"    ratio                        {ours[0] / base[0]:7.2f}x  {ours[1] / base[1]:7.2f}x  (goal <= 1.3x)"
-            )
+            fork = [statistics.median(r[2][k] for r in runs) for k in (0, 1, 2)]
+            here = [statistics.median(r[3][k] for r in runs) for k in (0, 1, 2)]
+            print("  in this process (x: / the floor)         wall s       cpu s here        cpu s all (per core)")
+            for label, m in (
+                (f"export as shipped (forked {sum(FORKED)}/{len(FORKED)})", ours),
+                ("export, reader always forked", fork),
+                ("export, read in this process", here),
+                ("floor: XlsxWriter dump", [*base, base[1]]),
+            ):
+                print(
+                    f"    {label:38s}{m[0]:6.2f} {m[0] / base[0]:5.2f}x  {m[1]:6.2f} {m[1] / base[1]:5.2f}x"
+                    f"  {m[2]:6.2f} {m[2] / base[1]:5.2f}x"
+                )
         else:
-            ours = base = [0.0, 0.0]
+            ours, base = [0.0, 0.0, 0.0], [0.0, 0.0]
         with open(folder / "rows.pickle", "wb") as f:
             pickle.dump(tables, f)
         script = folder / "floor_process.py"
@@ -320,31 +376,41 @@ def main() -> None:
             bare.append(child(floor_cmd, env))
         w = [statistics.median(r[k] for r in whole) for k in range(3)]
         b = [statistics.median(r[k] for r in bare) for k in range(3)]
-        print("  whole processes                 wall s     cpu s   peak MB")
-        print(f"    trainer export scores        {w[0]:8.2f}  {w[1]:8.2f}  {w[2]:8.1f}")
-        print(f"    floor process (unpickle+dump){b[0]:8.2f}  {b[1]:8.2f}  {b[2]:8.1f}")
-        print(f"    ratio                        {w[0] / b[0]:7.2f}x  {w[1] / b[1]:7.2f}x")
+        print("  whole processes                 wall s  cpu s all   peak MB")
+        print(f"    trainer export scores        {w[0]:8.2f}  {w[1]:9.2f}  {w[2]:8.1f}")
+        print(f"    floor process (unpickle+dump){b[0]:8.2f}  {b[1]:9.2f}  {b[2]:8.1f}")
+        print(
+            f"    ratio                        {w[0] / b[0]:7.2f}x  {w[1] / b[1]:8.2f}x  (goal <= 1.3x wall; cpu: per core)"
+        )
+        print(f"  machine load (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(f"  file size {(folder / 'cli.xlsx').stat().st_size / 1e6:.1f} MB")
-        print("\npeak memory of `trainer export scores` (peak RSS of the child process, median of runs)")
-        peaks = {}
+        print(
+            "\npeak memory of `trainer export scores` (peak RSS of its process, median of runs; reader forked: the"
+            " larger of the exporting and the reading process)"
+        )
+        peaks, forked_peaks = {}, {}
         for n in sizes:
             peaks[n] = statistics.median(
                 child([*cli(dbs[n], folder / f"m{n}.xlsx"), "--force"], env)[2] for _ in range(args.repeat)
             )
-            print(f"  {n:7d} attempts  {peaks[n]:7.1f} MB")
-        if args.trainer_path == ROOT:
-            ratio = ours[1] / base[1]
-            goal(
-                "3a",
-                "XLSX export vs XlsxWriter constant_memory, CPU, in process",
-                f"{ratio:.2f}x (goal <= 1.3x; whole process {w[1] / b[1]:.2f}x)",
-                ratio <= 1.3,
+            forked_peaks[n] = statistics.median(
+                child([*cli(dbs[n], folder / f"f{n}.xlsx", FORKING), "--force"], env)[2] for _ in range(args.repeat)
             )
+            print(f"  {n:7d} attempts  {peaks[n]:7.1f} MB as shipped, {forked_peaks[n]:7.1f} MB reader forked")
+        inside = f"; in process {ours[0] / base[0]:.2f}x wall" if args.trainer_path == ROOT else ""
+        ratio = w[0] / b[0]
+        goal(
+            "3a",
+            "XLSX export vs XlsxWriter constant_memory, wall, whole process",
+            f"{ratio:.2f}x (goal <= 1.3x{inside}; CPU of all its processes {w[1] / b[1]:.2f}x the floor's, per core;"
+            f" load {os.getloadavg()[0]:.1f})",
+            ratio <= 1.3,
+        )
         # Rows, not trainees: each trainee and course keeps one summary (Trainees sheet), so memory grows until every
         # trainee has an attempt (5,000 trainees: most by 10,000 attempts), then stays; the goal is judged from there.
         base_n = next((n for n in sizes if n >= 2 * args.trainees), sizes[0])
-        grow = peaks[largest] / peaks[base_n]
-        spread = ", ".join(f"{peaks[n]:.0f} MB at {n}" for n in sizes)
+        grow = max(peaks[largest] / peaks[base_n], forked_peaks[largest] / forked_peaks[base_n])
+        spread = ", ".join(f"{peaks[n]:.0f} ({forked_peaks[n]:.0f} forked) MB at {n}" for n in sizes)
         goal(
             "3b",
             "XLSX export peak memory flat in rows (peak RSS)",

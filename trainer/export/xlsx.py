@@ -32,6 +32,7 @@ from xlsxwriter.exceptions import FileCreateError
 
 from trainer import outfile
 from trainer.export.cells import FORMULA_STARTS, storable, unstorable
+from trainer.export.readahead import attempt_rows
 from trainer.reports.scores import (
     ABOUT_NAME,
     ABOUT_TITLE,
@@ -39,7 +40,6 @@ from trainer.reports.scores import (
     Scan,
     ScoreSheet,
     Table,
-    attempt_row,
     table_head,
 )
 from trainer.sitetime import zone_name
@@ -92,9 +92,9 @@ def write_xlsx(
         heads = [table_head(key, lang, bilingual=bilingual) for key in ("trainees", "attempts", "departments")]
         trainees, attempts, departments = (book.sheet(head) for head in heads)
         others = [book.sheet(table) for table in extra]
-        row = attempt_row(scan.trainees, scan.titles(), scan.zone, lang)
-        attempts.write_rows(map(row, scan.attempts(progress)))
-        sheet = scan.sheet()
+        with attempt_rows(scan, lang, progress) as feed:  # read ahead in another process when that is faster
+            attempts.write_rows(feed.rows)
+            sheet = feed.sheet()
         trainees.write_rows(sheet.trainee_table(lang, bilingual=bilingual).rows)
         departments.write_rows(sheet.department_table(lang, bilingual=bilingual).rows)
         for table, written in zip(extra, others, strict=True):

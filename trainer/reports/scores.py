@@ -593,10 +593,30 @@ class Scan:
         self._fold = _Fold(self.trainees, department)
         self.count = 0
         self._done = False
+        self._expected: int | None = None
+
+    def expected(self) -> int:
+        """How many finished sessions the period holds (of the course, if one was chosen): the most attempts() can
+        yield, and the total its progress shows."""
+        if self._expected is None:
+            period = self._period
+            self._expected = self._store.count_finished(self._course_id, since=period.start, before=period.end)
+        return self._expected
+
+    @property
+    def forkable(self) -> bool:
+        """Whether a process made by fork() can carry the scan on: not for an SQLite database in memory (it lives in
+        this process's connection only)."""
+        return not self._store.in_memory
+
+    def forget_connections(self, *, close: bool = True) -> None:
+        """Store.forget_connections(), for a scan carried on in a process made by fork() (trainer/export/readahead.py):
+        the parent calls it before forking, the child (close=False) before it reads."""
+        self._store.forget_connections(close=close)
 
     def attempts(self, progress: Progress | None = None) -> Iterator[Attempt]:
         period, fold = self._period, self._fold
-        total = self._store.count_finished(self._course_id, since=period.start, before=period.end)
+        total = self.expected()
         read = self._store.stream_sessions_with_facts(self._course_id, since=period.start, before=period.end)
         chosen = ((r, f) for r, f in read if fold.keeps(r) and is_attempt(r) and period.contains(r.started_at))
         for a, f in _attempts(chosen, self._store.events_of, self._library, progress=progress, total=total):
