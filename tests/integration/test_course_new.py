@@ -5,19 +5,21 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from cliproc import run_cli
+
 
 def trainer(*args, cwd):
     return subprocess.run([sys.executable, "-m", "trainer", *args], capture_output=True, text=True, cwd=cwd, timeout=60)
 
 
 def test_scaffold_checks_clean_and_is_fully_covered(tmp_path):
-    made = trainer("course", "new", "conveyor-jam", cwd=tmp_path)
+    made = run_cli("course", "new", "conveyor-jam", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
     path = tmp_path / "conveyor-jam.yaml"
     assert "id: conveyor-jam" in path.read_text(encoding="utf-8")
-    checked = trainer("course", "check", str(path), cwd=tmp_path)
+    checked = run_cli("course", "check", str(path), cwd=tmp_path)
     assert checked.returncode == 0 and checked.stdout == ""  # no error, no warning
-    tested = trainer("course", "test", str(path), "--random", "20", cwd=tmp_path)
+    tested = run_cli("course", "test", str(path), "--random", "20", cwd=tmp_path)
     assert tested.returncode == 0 and "states 3/3 (100%), actions 3/3 (100%)" in tested.stdout
 
 

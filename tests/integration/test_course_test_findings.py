@@ -6,7 +6,7 @@ so a situation after it need not remember them (dead-variable reduction): 260 si
 
 from __future__ import annotations
 
-from cliproc import trainer
+from cliproc import run_cli, trainer
 
 from trainer.course.loader import check_text
 from trainer.engine.explore import explore_course
@@ -66,7 +66,7 @@ def test_a_trap_for_some_values_is_one_line_at_the_state_with_the_smallest_examp
     # Leaving hub2 needs d1, signing needs d2: whoever leaves without checking 2 is stuck at the sign-off. The static
     # check cannot see it; course test names the state once, where it is written, and one smallest way into it.
     path = write(hubs(sign_when="d2"), "trap.yaml")
-    proc = trainer("course", "test", "--random", "5", str(path))
+    proc = run_cli("course", "test", "--random", "5", str(path))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     traps = [line for line in proc.stdout.splitlines() if ": trap: " in line]
     assert traps == [
@@ -77,7 +77,7 @@ def test_a_trap_for_some_values_is_one_line_at_the_state_with_the_smallest_examp
 
 def test_the_situation_limit_names_the_variables_that_multiply_situations_at_their_lines(write):
     path = write(hubs(), "hubs.yaml")
-    proc = trainer("course", "test", "--random", "0", "--max-situations", "40", str(path))
+    proc = run_cli("course", "test", "--random", "0", "--max-situations", "40", str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr  # a limit is a warning: what was explored passed
     (limit,) = [line for line in proc.stdout.splitlines() if ": limit: " in line]
     assert limit.startswith(
@@ -98,7 +98,7 @@ def test_max_situations_must_be_a_positive_whole_number(write):
 
 def test_what_is_never_covered_is_reported_where_it_is_written(write):
     path = write(hubs(sign_when="d1 and not d1"), "never.yaml")
-    proc = trainer("course", "test", "--random", "0", str(path))
+    proc = run_cli("course", "test", "--random", "0", str(path))
     assert proc.returncode == 1, proc.stdout + proc.stderr  # the sign-off is now a trap too
     assert f"{path}:93:3: warning: uncovered: state 'done' was never reached" in proc.stdout.splitlines()
     assert f"{path}:89:9: warning: uncovered: action 'sign' of finish was never available" in proc.stdout.splitlines()

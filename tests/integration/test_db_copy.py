@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from backends import _engine, execute, scalars
-from cliproc import ROOT, trainer
+from cliproc import ROOT, run_cli
 from sqlalchemy import select, text
 from test_export_support import EXPERT, course, play, register
 from test_store_migrations import _database_at
@@ -64,8 +64,8 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def copy(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    run = trainer("db", "copy", *args, timeout=timeout)
+def copy(*args: str) -> subprocess.CompletedProcess[str]:
+    run = run_cli("db", "copy", *args)
     assert "Traceback" not in run.stderr, run.stderr
     return run
 
@@ -81,7 +81,7 @@ def this_run(stdout: str) -> dict[str, int]:
 
 
 def verify(url: str) -> subprocess.CompletedProcess[str]:
-    return trainer("sessions", "verify", "--db", url)
+    return run_cli("sessions", "verify", "--db", url)
 
 
 def test_a_played_database_goes_to_the_other_backend_and_back_whole_and_verified(tmp_path: Path, db_url: str) -> None:

@@ -6,15 +6,13 @@ clear the screen; U+202E would make a badge read backwards. Before the fix all o
 
 from __future__ import annotations
 
-import io
 import sqlite3
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+from cliproc import run_cli
 
 from trainer import people
-from trainer.cli import main
 from trainer.text import shown
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -25,10 +23,8 @@ RLO = "\u202e"
 
 
 def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(argv))
-    return code, out.getvalue(), err.getvalue()
+    done = run_cli(*argv)
+    return done.returncode, done.stdout, done.stderr
 
 
 def play(db: str, tmp_path: Path, badge: str, name: str = "王芳", department: str = "冲压") -> tuple[int, str, str]:

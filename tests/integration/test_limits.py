@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from backends import scalars
-from cliproc import trainer
+from cliproc import run_cli, trainer
 
 from trainer.course.limits import MAX_TIMEOUTS_IN_A_ROW, QUOTE_CHARS
 
@@ -70,7 +70,7 @@ COURSE_CASES = {
 def test_course_check_refuses_each_bound_at_its_place(write, name):
     text, token, message = COURSE_CASES[name]
     path = write(text, "c.yaml")
-    proc = trainer("course", "check", str(path))
+    proc = run_cli("course", "check", str(path))
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert proc.stdout.splitlines() == [f"{path}:{where(text, token)}: error: {message}"]
 
@@ -85,10 +85,10 @@ def test_a_1e308_timer_is_refused_by_course_test_and_play_instead_of_crashing(wr
     text = MINI_TEXT.replace(TIMER, "seconds: 1.0e+308")
     path = write(text, "big.yaml")
     expected = f"{path}:{where(text, '1.0e+308')}: error: states.begin.timer.seconds must be at most 86400"
-    tested = trainer("course", "test", str(path))
+    tested = run_cli("course", "test", str(path))
     assert tested.returncode == 3 and expected in one_line(tested), tested.stdout + tested.stderr
     script = write("lock\nwork\n", "s.txt")
-    played = trainer(
+    played = run_cli(
         "play", str(path), "--badge", "B1", "--name", "A", "--department", "D", "--script", str(script), db=db_url
     )
     assert played.returncode == 3 and expected in one_line(played), played.stdout + played.stderr
@@ -112,7 +112,7 @@ def test_a_script_beyond_the_bounds_is_refused_in_one_short_line(tmp_path, db_ur
     script = tmp_path / "s.txt"
     script.write_text(make(), encoding="utf-8")
     started = time.monotonic()
-    proc = trainer(
+    proc = run_cli(
         "play", str(MINI), "--badge", "B2", "--name", "A", "--department", "D", "--script", str(script), db=db_url
     )
     assert time.monotonic() - started < 60
@@ -128,7 +128,7 @@ def test_a_day_long_wait_over_a_1s_timer_that_restarts_its_state_is_bounded(writ
     course = write(MINI_TEXT.replace(TIMER, "seconds: 1"), "loop.yaml")
     script = write("86400 lock\nwork\n", "s.txt")
     started = time.monotonic()
-    proc = trainer(
+    proc = run_cli(
         "play", str(course), "--badge", "B3", "--name", "A", "--department", "D", "--script", str(script), db=db_url
     )
     assert proc.returncode == 0, proc.stderr
@@ -137,7 +137,7 @@ def test_a_day_long_wait_over_a_1s_timer_that_restarts_its_state_is_bounded(writ
     sid = proc.stdout.splitlines()[0].split()[1]
     timeouts = scalars(db_url, "SELECT count(*) FROM events WHERE session_id = :sid AND kind = 'timed_out'", sid=sid)
     assert timeouts == [MAX_TIMEOUTS_IN_A_ROW]
-    verified = trainer("sessions", "verify", sid, db=db_url)
+    verified = run_cli("sessions", "verify", sid, db=db_url)
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
@@ -151,7 +151,7 @@ def owner_host(db_url: str, sid: str) -> str:
 
 def test_an_unknown_action_releases_the_session_and_resume_goes_on(write, db_url):
     bad = write("lock\nfly\n", "s.txt")
-    run = trainer(
+    run = run_cli(
         "play", str(MINI), "--badge", "B4", "--name", "A", "--department", "D", "--script", str(bad), db=db_url
     )
     assert run.returncode == 1
@@ -163,24 +163,24 @@ def test_an_unknown_action_releases_the_session_and_resume_goes_on(write, db_url
     )
     assert owner_host(db_url, sid) == ""  # released: resumable at once, from any machine
     good = write("lock\nwork\n", "good.txt")
-    resumed = trainer("play", str(MINI), "--badge", "B4", "--script", str(good), "--resume", sid, db=db_url)
+    resumed = run_cli("play", str(MINI), "--badge", "B4", "--script", str(good), "--resume", sid, db=db_url)
     assert resumed.returncode == 0, resumed.stderr
     assert "outcome: completed" in resumed.stdout
-    assert trainer("sessions", "verify", sid, db=db_url).returncode == 0
+    assert run_cli("sessions", "verify", sid, db=db_url).returncode == 0
 
 
 def test_a_resume_script_that_disagrees_releases_the_session_again(write, db_url):
     first = write("lock\n", "s.txt")
-    run = trainer(
+    run = run_cli(
         "play", str(MINI), "--badge", "B5", "--name", "A", "--department", "D", "--script", str(first), db=db_url
     )
     sid = run.stdout.splitlines()[0].split()[1]
     other = write("reach\n", "other.txt")
-    refused = trainer("play", str(MINI), "--badge", "B5", "--script", str(other), "--resume", sid, db=db_url)
+    refused = run_cli("play", str(MINI), "--badge", "B5", "--script", str(other), "--resume", sid, db=db_url)
     assert refused.returncode == 1
     assert one_line(refused).endswith(f"session {sid[:8]} kept, resume with --resume {sid}")
     assert owner_host(db_url, sid) == ""
-    again = trainer(
+    again = run_cli(
         "play", str(MINI), "--badge", "B5", "--script", str(write("lock\nwork\n", "t.txt")), "--resume", sid, db=db_url
     )
     assert again.returncode == 0 and "outcome: completed" in again.stdout, again.stderr

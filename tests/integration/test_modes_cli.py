@@ -8,7 +8,7 @@ from pathlib import Path
 
 import openpyxl
 from backends import execute, scalars
-from cliproc import trainer
+from cliproc import run_cli, trainer
 
 from trainer.store import schema
 
@@ -19,7 +19,7 @@ MINI = FIXTURES / "mini_course.yaml"
 def play(tmp_path: Path, db: str, badge: str, *extra: str) -> str:
     script = tmp_path / "expert.txt"
     script.write_text("2 lock\n2 work\n", encoding="utf-8")
-    run = trainer(
+    run = run_cli(
         "play", str(MINI), "--badge", badge, "--name", "Ann", "--department", "Press", "--script", str(script),
         "--seed", "3", *extra, db=db,
     )  # fmt: skip
@@ -29,7 +29,7 @@ def play(tmp_path: Path, db: str, badge: str, *extra: str) -> str:
 
 
 def due(db: str) -> str:
-    run = trainer("report", "due", "--within", "400", "--courses", str(FIXTURES), db=db)
+    run = run_cli("report", "due", "--within", "400", "--courses", str(FIXTURES), db=db)
     assert run.returncode == 0, run.stderr
     return run.stdout
 
@@ -37,12 +37,12 @@ def due(db: str) -> str:
 def test_a_practice_pass_does_not_certify_an_exam_pass_does(tmp_path, db_url):
     practice = play(tmp_path, db_url, "P1", "--mode", "practice")
     assert "P1" not in due(db_url)  # nothing to renew: practice never certified
-    report = trainer("report", "trainee", "P1", "--courses", str(FIXTURES), db=db_url).stdout
+    report = run_cli("report", "trainee", "P1", "--courses", str(FIXTURES), db=db_url).stdout
     assert "practice" in report and "valid  " not in report
     exam = play(tmp_path, db_url, "P1")  # the default: an exam
     assert "P1" in due(db_url) and "valid" in due(db_url)
     out = tmp_path / "scores.xlsx"
-    run = trainer("export", "scores", "--out", str(out), "--courses", str(FIXTURES), db=db_url)
+    run = run_cli("export", "scores", "--out", str(out), "--courses", str(FIXTURES), db=db_url)
     assert run.returncode == 0, run.stderr
     attempts = list(openpyxl.load_workbook(out)["Attempts"].values)
     mode_col = attempts[0].index("mode")
@@ -59,7 +59,7 @@ def test_xapi_passes_only_the_exam(tmp_path, db_url):
     practice = play(tmp_path, db_url, "P1", "--mode", "practice")
     exam = play(tmp_path, db_url, "P1", "--mode", "exam")
     out = tmp_path / "x.json"
-    run = trainer("export", "xapi", "--out", str(out), "--courses", str(FIXTURES), db=db_url)
+    run = run_cli("export", "xapi", "--out", str(out), "--courses", str(FIXTURES), db=db_url)
     assert run.returncode == 0, run.stderr
     statements = json.loads(out.read_text(encoding="utf-8"))
     verbs = {
@@ -73,10 +73,10 @@ def test_xapi_passes_only_the_exam(tmp_path, db_url):
 def test_a_mode_changed_with_sql_is_caught_by_verify(tmp_path, db_url):
     practice = play(tmp_path, db_url, "P1", "--mode", "practice")
     exam = play(tmp_path, db_url, "P2", "--mode", "exam")
-    assert trainer("sessions", "verify", db=db_url).returncode == 0
+    assert run_cli("sessions", "verify", db=db_url).returncode == 0
     s = schema.sessions
     execute(db_url, s.update().where(s.c.id == practice).values(mode="exam"))
-    run = trainer("sessions", "verify", db=db_url)
+    run = run_cli("sessions", "verify", db=db_url)
     assert run.returncode == 1
     assert f"session {practice}: sessions.mode does not match the chain (stored exam, the chain's practice)" in (
         run.stdout.splitlines()
@@ -86,7 +86,7 @@ def test_a_mode_changed_with_sql_is_caught_by_verify(tmp_path, db_url):
         s.update().where(s.c.id == practice).values(mode="practice"),
         s.update().where(s.c.id == exam).values(mode="practice"),
     )
-    run = trainer("sessions", "verify", db=db_url)
+    run = run_cli("sessions", "verify", db=db_url)
     assert run.returncode == 1 and f"session {exam}: sessions.mode does not match the chain" in run.stdout
     assert practice not in run.stdout
 
@@ -121,11 +121,11 @@ def test_sessions_of_a_version_4_database_are_exams_and_still_verify(tmp_path):
         ("DROP TABLE features", {}),
         ("UPDATE meta SET value = '4' WHERE key = 'schema_version'", {}),
     )
-    run = trainer("db", "upgrade", db=url)
+    run = run_cli("db", "upgrade", db=url)
     assert run.returncode == 0 and "upgraded from schema version 4 to" in run.stdout, run.stdout + run.stderr
     assert scalars(url, "SELECT mode FROM sessions") == ["exam"]
-    assert trainer("sessions", "verify", db=url).returncode == 0
-    assert sid[:8] in trainer("sessions", "list", db=url).stdout and "P1" in due(url)
+    assert run_cli("sessions", "verify", db=url).returncode == 0
+    assert sid[:8] in run_cli("sessions", "list", db=url).stdout and "P1" in due(url)
 
 
 def test_hidden_fault_values_vary_by_seed_and_are_stored_and_shown(tmp_path, db_url):
@@ -135,7 +135,7 @@ def test_hidden_fault_values_vary_by_seed_and_are_stored_and_shown(tmp_path, db_
     script.write_text("test\n", encoding="utf-8")
     drawn = {}
     for seed in range(8):
-        run = trainer(
+        run = run_cli(
             "play", str(course), "--badge", "H1", "--name", "Ann", "--department", "Press", "--script", str(script),
             "--seed", str(seed), "--mode", "practice", db=db_url,
         )  # fmt: skip
@@ -143,8 +143,8 @@ def test_hidden_fault_values_vary_by_seed_and_are_stored_and_shown(tmp_path, db_
         sid = run.stdout.split()[1]
         first = scalars(db_url, "SELECT data FROM events WHERE session_id = :s AND seq = 1", s=sid)[0]
         drawn[sid] = json.loads(first)["hidden"]["curtain_ok"]
-        shown = trainer("sessions", "show", sid, "--courses", str(tmp_path), db=db_url)
+        shown = run_cli("sessions", "show", sid, "--courses", str(tmp_path), db=db_url)
         assert f"hidden faults: curtain_ok={str(drawn[sid]).lower()}" in shown.stdout, shown.stdout + shown.stderr
         assert "practice" in shown.stdout
     assert set(drawn.values()) == {True, False}
-    assert trainer("sessions", "verify", db=db_url).returncode == 0
+    assert run_cli("sessions", "verify", db=db_url).returncode == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cliproc import trainer
+from cliproc import run_cli
 
 from trainer.course.loader import check_text
 from trainer.engine.clock import ManualClock
@@ -44,7 +44,7 @@ def play(tmp_path: Path, db_url: str, seed: int, lines: list[str], badge: str):
     # Practice: the event fires at its probability (an exam, play's default, makes every key event happen).
     args = ["play", str(course), "--badge", badge, "--name", "王", "--department", "冲压", "--script", str(script)]
     args += ["--mode", "practice"]
-    return trainer(*args, "--seed", str(seed), db=db_url), script
+    return run_cli(*args, "--seed", str(seed), db=db_url), script
 
 
 def test_one_script_plays_whether_or_not_the_event_fires(tmp_path, db_url):
@@ -88,7 +88,7 @@ def test_a_session_resumes_with_the_script_whose_on_line_answered_the_event(tmp_
     script = tmp_path / "resume.txt"
     script.write_text("on forklift: wave_through\n2 lock\n3 work\n", encoding="utf-8")
     course = tmp_path / "forklift.yaml"
-    again = trainer("play", str(course), "--badge", "E6", "--script", str(script), "--resume", sid, db=db_url)
+    again = run_cli("play", str(course), "--badge", "E6", "--script", str(script), "--resume", sid, db=db_url)
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.splitlines()[-1] == "outcome: completed, score 100, passed (score 100 of at least 80)"
 
@@ -104,7 +104,7 @@ def test_an_exam_meets_the_key_event_on_a_seed_where_practice_would_not(tmp_path
         script = tmp_path / f"{badge}.txt"
         script.write_text("\n".join(lines) + "\n", encoding="utf-8")
         args = ["play", str(course), "--badge", badge, "--name", "王", "--department", "冲压", "--script", str(script)]
-        return trainer(*args, "--seed", str(seed), *extra, db=db_url)
+        return run_cli(*args, "--seed", str(seed), *extra, db=db_url)
 
     practice, _ = play(tmp_path, db_url, seed, ["on forklift: wave_through", "2 lock", "3 work"], "K1")
     assert practice.stdout.count("chose") == 2 and "random_event" not in practice.stdout  # not drawn on this seed
@@ -120,4 +120,4 @@ def test_an_exam_meets_the_key_event_on_a_seed_where_practice_would_not(tmp_path
     again = exam("K4", ["on forklift: wave_through", "2 lock", "3 work"], "--resume", sid)
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.splitlines()[-1] == "outcome: completed, score 100, passed (score 100 of at least 80)"
-    assert trainer("sessions", "verify", db=db_url).returncode == 0
+    assert run_cli("sessions", "verify", db=db_url).returncode == 0

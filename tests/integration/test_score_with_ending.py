@@ -11,11 +11,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from backends import SQLITE, backend, execute, scalars
-from cliproc import trainer
+from cliproc import run_cli, trainer
 
 from trainer.course.loader import load_course
 from trainer.engine.session import Session
@@ -32,9 +34,11 @@ def script(tmp_path: Path, lines: list[str], name: str = "script.txt") -> Path:
     return p
 
 
-def play(tmp_path: Path, db: str, lines: list[str], *extra: str, badge: str = "S1") -> subprocess.CompletedProcess[str]:
+def play(
+    tmp_path: Path, db: str, lines: list[str], *extra: str, badge: str = "S1", cli: Callable[..., Any] = run_cli
+) -> subprocess.CompletedProcess[str]:
     who = ["--name", "Ann", "--department", "Press"] if "--resume" not in extra else []
-    return trainer(
+    return cli(
         "play",
         str(MINI),
         "--badge",
@@ -96,27 +100,28 @@ def test_a_score_that_cannot_be_written_leaves_the_session_unfinished_and_resuma
     assert part.returncode == 0, part.stderr
     sid = session_id(part.stdout)
     refuse_scores(db_url)
-    failed = play(tmp_path, db_url, ["lock", "work"], "--resume", sid)
+    # A process of its own: the session it holds turns interrupted when that process has ended.
+    failed = play(tmp_path, db_url, ["lock", "work"], "--resume", sid, cli=trainer)
     assert failed.returncode == 1
     assert failed.stderr.startswith("trainer: error: ") and len(failed.stderr.strip().splitlines()) == 1
     assert "nothing was stored; retry" in failed.stderr and "Traceback" not in failed.stderr
     assert scalars(db_url, "SELECT status FROM sessions WHERE id = :sid", sid=sid) == ["in_progress"]
     assert scalars(db_url, "SELECT count(*) FROM events WHERE session_id = :sid AND kind = 'completed'", sid=sid) == [0]
     assert scalars(db_url, UNSCORED) == []
-    listed = trainer("sessions", "list", db=db_url)
+    listed = run_cli("sessions", "list", db=db_url)
     assert "interrupted" in listed.stdout
     accept_scores(db_url)
     resumed = play(tmp_path, db_url, ["lock", "work"], "--resume", sid)
     assert resumed.returncode == 0, resumed.stderr
     assert "outcome: completed, score 100, passed" in resumed.stdout
     assert scalars(db_url, "SELECT score FROM sessions WHERE id = :sid", sid=sid) == [100]
-    assert trainer("sessions", "verify", db=db_url).returncode == 0
+    assert run_cli("sessions", "verify", db=db_url).returncode == 0
 
 
 def test_a_broken_model_still_finishes_the_session_with_the_rubrics_score(tmp_path, db_url):
     broken = tmp_path / "broken.skops"
     broken.write_bytes(b"not a model")
-    run = trainer(
+    run = run_cli(
         "play", str(MINI), "--badge", "S2", "--name", "Bo", "--department", "Press",
         "--script", str(script(tmp_path, ["lock", "work"])), db=db_url, env={"TRAINER_MODEL": str(broken)},
     )  # fmt: skip

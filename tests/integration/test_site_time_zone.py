@@ -13,7 +13,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from cliproc import trainer
+from cliproc import run_cli, trainer
 from test_export_support import EXPERT, FIXTURES, course, play, register
 
 from trainer import sitetime
@@ -34,7 +34,7 @@ def db(tmp_path: Path, utc_machine) -> Path:
 
 
 def run(db: Path, *args: str, env: dict[str, str] | None = None):
-    return trainer(*args, db=str(db), env={**UTC_MACHINE, **(env or {})})
+    return run_cli(*args, db=str(db), env={**UTC_MACHINE, **(env or {})})
 
 
 def sheet_rows(db: Path, out: Path, *args: str) -> list[dict[str, str]]:

@@ -3,13 +3,11 @@ the real ones, and `trainer db upgrade` on a database of every older version."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pytest
 from backends import execute, scalars, table_names
+from cliproc import run_cli
 from sqlalchemy import Connection, make_url, text
 
 from trainer.store import Store, dialect, migrations, schema
@@ -98,11 +96,6 @@ def _database_at(url: str, version: int) -> None:
         engine.dispose()
 
 
-def _trainer(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TRAINER_DB"}
-    return subprocess.run(
-        [sys.executable, "-m", "trainer", *args], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
 
 
 @pytest.mark.parametrize("version", range(1, migrations.latest_version()))
@@ -113,7 +106,7 @@ def test_db_upgrade_brings_every_older_version_to_the_latest(db_url: str, versio
         schema.trainees.insert().values(badge="B1", name="Ann", department="Press", created_at=datetime.now(UTC)),
     )
     latest = migrations.latest_version()
-    run = _trainer("db", "upgrade", "--db", db_url)
+    run = run_cli("db", "upgrade", "--db", db_url)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines[0].endswith(f"upgraded from schema version {version} to {latest}")
@@ -121,7 +114,7 @@ def test_db_upgrade_brings_every_older_version_to_the_latest(db_url: str, versio
     assert "secret" not in run.stdout  # the URL is shown with its password hidden
     assert _version(db_url) == str(latest)
     assert set(schema.metadata.tables) <= table_names(db_url)
-    again = _trainer("db", "upgrade", "--db", db_url)
+    again = run_cli("db", "upgrade", "--db", db_url)
     assert again.returncode == 0 and again.stdout.strip().endswith("already current; nothing to do")
     with Store.open(db_url) as store:  # the old rows are still there and the new tables work
         assert store.get_trainee("B1") is not None

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from backends import execute, scalars
-from cliproc import trainer
+from cliproc import run_cli
 from test_export_support import CRITICAL, EXPERT, FIXTURES, course, play, register
 from test_rescore import latest
 from test_rescore import one_by_one as from_events  # each session graded alone from its events
@@ -157,16 +157,16 @@ def test_a_forged_features_row_changes_no_score_and_verify_names_it(db_url: str)
     f = schema.features
     execute(db_url, f.update().where(f.c.session_id == failed).values(mistakes=forged))
 
-    run = trainer("score", "--all", "--model", "rubric", "--courses", str(FIXTURES), db=db_url)
+    run = run_cli("score", "--all", "--model", "rubric", "--courses", str(FIXTURES), db=db_url)
     assert run.returncode == 0, run.stderr
     assert "2 session(s) rescored with rubric: 0 score(s) changed, 0 pass/fail" in " ".join(run.stdout.split())
     with Store.open(db_url) as store:
         assert store.session(failed).passed is False and store.scores(failed)[-1].scorer == "rubric"
-    one = trainer("score", "--session", failed[:8], "--model", "rubric", "--courses", str(FIXTURES), db=db_url)
+    one = run_cli("score", "--session", failed[:8], "--model", "rubric", "--courses", str(FIXTURES), db=db_url)
     assert one.returncode == 0 and "60 (failed) -> 60 (failed" in " ".join(one.stdout.split()), one.stdout
     assert scalars(db_url, "SELECT mistakes FROM features WHERE session_id = :sid", sid=failed) == [forged]  # kept
 
-    run = trainer("sessions", "verify", db=db_url)
+    run = run_cli("sessions", "verify", db=db_url)
     assert run.returncode == 1
     lines = [line for line in run.stdout.splitlines() if line.startswith("session ")]
     assert len(lines) == 1 and lines[0].startswith(f"session {failed}") and "features" in lines[0]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy
 from backends import execute, scalars
-from cliproc import trainer
+from cliproc import run_cli
 from sqlalchemy import select
 from test_export_support import CRITICAL, EXPERT, SLOW, course, play, register
 
@@ -73,7 +73,7 @@ def ids(db_url: str) -> dict[str, str]:
 
 
 def verify(url: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, list[str], str]:
-    run = trainer("sessions", "verify", *args, db=url, env=env)
+    run = run_cli("sessions", "verify", *args, db=url, env=env)
     assert "Traceback" not in run.stderr, run.stderr
     return run.returncode, run.stdout.splitlines(), run.stderr
 
@@ -361,10 +361,10 @@ def test_without_the_key_a_keyed_database_is_checked_for_structure_and_refuses_w
     execute(db_url, sessions_update(ids["failed"], status="completed"))  # a naive edit is still seen
     code, lines, err = verify(db_url, env={"TRAINER_SITE_KEY_FILE": ""})
     assert code == 1 and f"session {ids['failed']}: sessions.status does not match the chain" in " ".join(lines)
-    run = trainer(
+    run = run_cli(
         "play", str(Path(__file__).parents[1] / "fixtures" / "mini_course.yaml"), "--badge", "B1", "--script",
         os.devnull, db=db_url, env={"TRAINER_SITE_KEY_FILE": ""},
     )  # fmt: skip
     assert run.returncode != 0 and "keyed with site key" in run.stderr and "Traceback" not in run.stderr
-    listed = trainer("sessions", "list", db=db_url, env={"TRAINER_SITE_KEY_FILE": ""})  # reading needs no key
+    listed = run_cli("sessions", "list", db=db_url, env={"TRAINER_SITE_KEY_FILE": ""})  # reading needs no key
     assert listed.returncode == 0 and ids["failed"][:8] in listed.stdout, listed.stderr

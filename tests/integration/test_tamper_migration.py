@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from backends import execute, scalars
-from cliproc import trainer
+from cliproc import run_cli
 from test_export_support import MINI
 from test_store_migrations import _database_at
 
@@ -128,12 +128,12 @@ def test_a_version_3_database_upgrades_clean_and_is_covered_from_then_on(
     else:
         monkeypatch.delenv("TRAINER_SITE_KEY_FILE", raising=False)
 
-    upgraded = trainer("db", "upgrade", db=db_url, env=env)
+    upgraded = run_cli("db", "upgrade", db=db_url, env=env)
     assert upgraded.returncode == 0, upgraded.stderr
     assert scalars(db_url, "SELECT value FROM meta WHERE key = 'chain'")[0].startswith(
         "hmac-sha256 " if keyed else "sha256"
     )
-    run = trainer("sessions", "verify", db=db_url, env=env)
+    run = run_cli("sessions", "verify", db=db_url, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "2 session(s) not covered (recorded before version 4)" in run.stdout
     assert run.stdout.splitlines()[-1] == "2 session(s) checked, 0 failed verification, 0 finished without a score"
@@ -145,7 +145,7 @@ def test_a_version_3_database_upgrades_clean_and_is_covered_from_then_on(
         durable.choose("work")
         assert durable.engine.ended and store.session(ids["interrupted"]).score is not None
         store.upsert_trainee("B3", "Cai Wen", "Press")
-    run = trainer("sessions", "verify", db=db_url, env=env)
+    run = run_cli("sessions", "verify", db=db_url, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
 
     # the ledger the upgrade started knows them: deleting an old session whole, or renaming a trainee, is named
@@ -156,7 +156,7 @@ def test_a_version_3_database_upgrades_clean_and_is_covered_from_then_on(
         schema.sessions.delete().where(schema.sessions.c.id == ids["finished"]),
         schema.trainees.update().where(schema.trainees.c.badge == "B2").values(name="Mallory"),
     )
-    run = trainer("sessions", "verify", db=db_url, env=env)
+    run = run_cli("sessions", "verify", db=db_url, env=env)
     assert run.returncode == 1
     lines = run.stdout.splitlines()
     assert any(line.startswith(f"session {ids['finished']}: the session is in the ledger") for line in lines), lines

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import openpyxl
 from backends import POSTGRESQL, SQLITE, only, scalars
-from cliproc import trainer
+from cliproc import run_cli, trainer
 
 from trainer.course.loader import load_course
 from trainer.engine.session import Session
@@ -41,7 +41,7 @@ def finished_unscored(db_url: str, badge: str = "OLD") -> str:
 
 def test_verify_reports_a_finished_session_without_a_score_and_repair_scores_it(db_url):
     sid = finished_unscored(db_url)
-    found = trainer("sessions", "verify", db=db_url)
+    found = run_cli("sessions", "verify", db=db_url)
     assert found.returncode == 1
     assert f"session {sid}: completed without a score (mini 1.0)" in found.stdout
     assert (
@@ -51,28 +51,28 @@ def test_verify_reports_a_finished_session_without_a_score_and_repair_scores_it(
     assert "sessions verify --repair" in found.stderr
     assert scalars(db_url, UNSCORED) == [sid]  # verify alone changes nothing
 
-    one = trainer("sessions", "verify", sid[:8], db=db_url)
+    one = run_cli("sessions", "verify", sid[:8], db=db_url)
     assert one.returncode == 1 and "1 finished without a score" in one.stdout
 
-    repaired = trainer("sessions", "verify", "--repair", db=db_url, env={"TRAINER_COURSES": str(FIXTURES)})
+    repaired = run_cli("sessions", "verify", "--repair", db=db_url, env={"TRAINER_COURSES": str(FIXTURES)})
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
     assert f"session {sid}: completed without a score: scored 100 (passed) by " in repaired.stdout
     assert "1 finished without a score: 1 scored, 0 left" in repaired.stdout
     assert scalars(db_url, UNSCORED) == []
     assert scalars(db_url, "SELECT count(*) FROM scores WHERE session_id = :sid", sid=sid) == [1]
 
-    again = trainer("sessions", "verify", db=db_url)
+    again = run_cli("sessions", "verify", db=db_url)
     assert again.returncode == 0 and again.stdout.strip().endswith("0 finished without a score")
 
 
 def test_repair_cannot_score_a_session_whose_course_is_not_loaded_and_says_which(db_url):
     sid = finished_unscored(db_url)
-    run = trainer("sessions", "verify", "--repair", db=db_url)
+    run = run_cli("sessions", "verify", "--repair", db=db_url)
     assert run.returncode == 1
     assert f"session {sid}: completed without a score (mini 1.0)" in run.stdout
     assert "1 finished without a score: 0 scored, 1 left" in run.stdout
     assert "mini 1.0 (1)" in run.stderr and "--courses" in run.stderr
-    listed = trainer("sessions", "list", db=db_url)  # any other command warns the same way, and works
+    listed = run_cli("sessions", "list", db=db_url)  # any other command warns the same way, and works
     assert listed.returncode == 0 and sid[:8] in listed.stdout
     assert "trainer: warning: 1 finished session(s) have no score" in listed.stderr and "mini 1.0 (1)" in listed.stderr
 
@@ -99,11 +99,11 @@ def test_the_score_sheet_exported_after_a_kill_shows_the_score(tmp_path, db_url)
 
 def test_any_command_that_opens_the_store_scores_them_once(db_url):
     sid = finished_unscored(db_url)
-    first = trainer("sessions", "list", db=db_url, env={"TRAINER_COURSES": str(FIXTURES)})
+    first = run_cli("sessions", "list", db=db_url, env={"TRAINER_COURSES": str(FIXTURES)})
     assert first.returncode == 0, first.stderr
     assert f"scored 1 finished session(s) left without a score: {sid[:8]}" in first.stderr
     assert "100" in first.stdout
-    second = trainer("sessions", "list", db=db_url, env={"TRAINER_COURSES": str(FIXTURES)})
+    second = run_cli("sessions", "list", db=db_url, env={"TRAINER_COURSES": str(FIXTURES)})
     assert second.returncode == 0 and second.stderr == ""
     assert scalars(db_url, "SELECT count(*) FROM scores WHERE session_id = :sid", sid=sid) == [1]
 
