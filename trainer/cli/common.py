@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trainer.errors import UsageError
+
+if TYPE_CHECKING:  # datetime is imported by the commands that take --since only: `trainer --help` never pays it
+    from datetime import datetime, tzinfo
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -103,6 +105,8 @@ def plain(text: object) -> str:
 
 def since_moment(text: str, zone: tzinfo) -> datetime:
     """--since DATE[THH:MM]: a moment; without an offset, the site's wall time (its time zone, trainer/sitetime.py)."""
+    from datetime import datetime
+
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
