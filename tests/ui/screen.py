@@ -203,9 +203,6 @@ async def choose(pilot: Pilot, action_id: str) -> None:
         await pilot.press(str(number))
     else:
         await pilot.press("home", *["down"] * ids.index(action_id), "enter")
-    await pilot.pause()
-    for _ in range(100):
-        if not getattr(pilot.app.screen, "busy", False):
-            break
-        await pilot.pause(0.02)
-    await pilot.pause()
+    # Pilot.press has waited until the key was handled (a write started: the screen is busy); then until the write is
+    # applied. (A pause before this wait and a loop that gave up after 2 s cost a wait for idle per action.)
+    await until(pilot, lambda: not getattr(pilot.app.screen, "busy", False), f"the player to take {action_id!r}")
