@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
 
-from trainer.course.library import load_library
+from trainer.course.library import Library, course_dirs, course_files, load_library
 from trainer.engine.clock import ManualClock
 from trainer.scoring.grade import preload
 from trainer.store.store import Store
@@ -89,20 +90,58 @@ async def settled(pilot: Pilot, still: float = 0.1, timeout: float = 20.0) -> st
             raise AssertionError(f"the app never settled; the screen shows:\n{text}")
 
 
+_LIBRARIES: dict[tuple[tuple[str, str], ...], Library] = {}
+
+
+def library() -> Library:
+    """load_library(), read once per test process for each content of the course folders: the app only reads its
+    library (frozen courses), and reading and checking every course file again took a tenth of a second or more for
+    each of the hundred-odd apps the UI tests start. Keyed by every course file's path and content, so a test that
+    points TRAINER_COURSES elsewhere, or writes a course, gets a library read from what is on disk now."""
+    files = course_files([d for d in course_dirs() if d.exists()])
+    key = tuple((str(f), hashlib.sha256(f.read_bytes()).hexdigest()) for f in files)
+    if key not in _LIBRARIES:
+        _LIBRARIES[key] = load_library()
+    return _LIBRARIES[key]
+
+
 def make_app(db: Path, *, lang: str = "zh", seed: int = 1, clock: Clock | None = None) -> TrainerApp:
     # Signing in loads the grading model in a worker thread (seconds, once per process). Loaded here first, so that
     # load does not slow the screens a test reads at fixed moments (a trainee takes minutes over a course).
     preload()
     store = Store.open(f"sqlite:///{db}")
-    return TrainerApp(load_library(), store, lang=lang, clock=clock or Clock(), seed=lambda: seed)
+    return TrainerApp(library(), store, lang=lang, clock=clock or Clock(), seed=lambda: seed)
+
+
+async def type_into(pilot: Pilot, text: str) -> None:
+    """Type `text` into the field that has the focus, as a fast typist does, and wait until the field holds it.
+
+    Pilot.press waits for the app to go idle twice after every key (at least 40 ms a key, far more on a loaded
+    machine): a badge, a name and a course filter cost a second or more per test. The keys are the same, in the same
+    order, and this waits on what the trainee sees (the field's text) instead. Anything else (no field focused, a
+    field that would cut the text, the cursor not at the end) is typed by Pilot.press as before."""
+    box = pilot.app.focused
+    if (
+        not isinstance(box, Input)
+        or box.cursor_position != len(box.value)
+        or (box.max_length and len(box.value) + len(text) > box.max_length)
+    ):
+        await pilot.press(*text)
+        return
+    expected = box.value + text
+    compat.send_keys(pilot.app, text)
+    await until(pilot, lambda: box.value == expected, f"the field to hold {expected!r}")
 
 
 async def sign_in(pilot: Pilot, badge: str, name: str = "", department: str = "") -> None:
-    await pilot.press(*badge, "enter")
+    await type_into(pilot, badge)
+    await pilot.press("enter")
     await pilot.pause()
     if name:
-        await pilot.press(*name, "enter")
-        await pilot.press(*department, "enter")
+        await type_into(pilot, name)
+        await pilot.press("enter")
+        await type_into(pilot, department)
+        await pilot.press("enter")
         await pilot.pause()
 
 
@@ -116,7 +155,7 @@ async def confirm_name(pilot: Pilot, name: str) -> None:
 async def open_course(pilot: Pilot, filter_text: str, start: str = "enter") -> None:
     """From the catalog: type to filter, Enter for the briefing, then `start`: Enter (or p) for practice, e for the
     exam."""
-    await pilot.press(*filter_text)
+    await type_into(pilot, filter_text)
     await pilot.press("enter")
     await pilot.pause()
     await pilot.press(start)
@@ -164,9 +203,6 @@ async def choose(pilot: Pilot, action_id: str) -> None:
         await pilot.press(str(number))
     else:
         await pilot.press("home", *["down"] * ids.index(action_id), "enter")
-    await pilot.pause()
-    for _ in range(100):
-        if not getattr(pilot.app.screen, "busy", False):
-            break
-        await pilot.pause(0.02)
-    await pilot.pause()
+    # Pilot.press has waited until the key was handled (a write started: the screen is busy); then until the write is
+    # applied. (A pause before this wait and a loop that gave up after 2 s cost a wait for idle per action.)
+    await until(pilot, lambda: not getattr(pilot.app.screen, "busy", False), f"the player to take {action_id!r}")

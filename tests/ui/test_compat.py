@@ -60,3 +60,29 @@ async def test_keys_sent_as_the_terminal_sends_them_are_typed_and_frames_are_see
         assert app.query_one("#field", Input).value == "E1001"
         assert "E1001" in compat.screen_text(app)
     assert any(f is not None for f in frames)
+
+
+class Keys(App[None]):
+    """Records the name and the character of every key it is handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, str | None]] = []
+
+    def on_key(self, event) -> None:
+        self.seen.append((event.key, event.character))
+
+
+async def test_keys_sent_at_once_are_named_as_pilot_press_names_them():
+    """Punctuation and spaces arrive as "minus" and "space" (as a terminal's keys do), so a helper that types a
+    course filter such as press-loto at once hands the app what Pilot.press would."""
+    pressed, sent = Keys(), Keys()
+    async with pressed.run_test() as pilot:
+        await pilot.press(*"a-b c")
+    async with sent.run_test() as pilot:
+        compat.send_keys(sent, "a-b c")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if len(sent.seen) == 5:
+                break
+    assert sent.seen == pressed.seen == [("a", "a"), ("minus", "-"), ("b", "b"), ("space", " "), ("c", "c")]

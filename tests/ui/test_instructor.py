@@ -8,10 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from screen import Clock, choose, make_app, offered, open_course, screen_text, settled, shows, sign_in, until
+from screen import Clock, choose, library, make_app, offered, open_course, screen_text, settled, shows, sign_in, until
 from textual.widgets import DataTable
 
-from trainer.course.library import load_library
 from trainer.instructor_password import SETTING, check_password, hash_password
 from trainer.store.store import Store
 from trainer.tui.app import TrainerApp
@@ -20,7 +19,7 @@ from trainer.tui.preview import variables_on_the_way
 
 def instructor_app(db):
     store = Store.open(f"sqlite:///{db}")
-    return TrainerApp(load_library(), store, lang="en", clock=Clock(), seed=lambda: 1, instructor=True)
+    return TrainerApp(library(), store, lang="en", clock=Clock(), seed=lambda: 1, instructor=True)
 
 
 def test_password_is_stored_as_a_salted_scrypt_hash():

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from screen import Clock, screen_text, settled
+from screen import Clock, library, screen_text, settled
 
-from trainer.course.library import load_library
 from trainer.instructor_password import SETTING, hash_password
 from trainer.store.store import Store
 from trainer.tui.app import TrainerApp
@@ -33,7 +32,7 @@ def wall(monkeypatch):
 
 def signin_app(db, lang: str) -> TrainerApp:
     store = Store.open(f"sqlite:///{db}")
-    return TrainerApp(load_library(), store, lang=lang, clock=Clock(), seed=lambda: 1, instructor=True, sign_in=True)
+    return TrainerApp(library(), store, lang=lang, clock=Clock(), seed=lambda: 1, instructor=True, sign_in=True)
 
 
 async def test_wrong_passwords_make_the_next_try_wait_in_both_languages_and_survive_a_restart(tmp_path, wall):

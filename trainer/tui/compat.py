@@ -19,6 +19,7 @@ from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
+from textual.keys import _character_to_key
 
 
 def relabel_bindings(node: DOMNode, describe: Callable[[Binding], str | None]) -> None:
@@ -62,6 +63,8 @@ def send_keys(app: App[Any], keys: Iterable[str]) -> None:
     assert driver is not None, "the app is not running"
     for key in keys:
         char = {"enter": "\r", "tab": "\t", "shift+tab": None}.get(key, key if len(key) == 1 else None)
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)  # "-" arrives as the key "minus", " " as "space": as a terminal names them
         event = events.Key(key, char)
         event.set_sender(app)
         driver.send_message(event)
