@@ -5,7 +5,8 @@ running back to the points column. Keys pressed, screen read."""
 from __future__ import annotations
 
 import pytest
-from screen import screen_text
+from screen import make_app, open_course, screen_text, settled, shows, sign_in
+from test_trainee_app import EXPERT, play_expert
 
 from trainer.course.library import load_library
 from trainer.engine.clock import ManualClock
@@ -113,3 +114,27 @@ async def test_a_deductions_wrapped_lines_hang_under_its_text(exam, lang):
         if right_way:  # the right way's wrapped lines: under its text, past the arrow
             assert line.startswith(" " * 7), f"not under the right way's text:\n{line}\n{text}"
         right_way = right_way or line.startswith(" " * 5 + "→")
+
+
+async def test_the_buttons_show_their_whole_labels_in_both_languages_and_after_switching(tmp_path):
+    """The debrief's labels are set once its worker has read the session, after the first layout: the English "Back to
+    courses" was cut to "Back to" (the button kept the width of its empty label) unless something else happened to lay
+    the screen out again. The same after F2 switches the language, either way."""
+    app = make_app(tmp_path / "b.db", lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "B7", "Bai", "Stamping")
+        await open_course(pilot, "press-loto")
+        await play_expert(pilot, EXPERT)
+        for lang, labels in [
+            ("en", ("Retry", "Back to courses")),
+            ("zh", ("再练一次", "返回课程列表")),
+            ("en", ("Retry", "Back to courses")),
+        ]:
+            if app.lang != lang:
+                await pilot.press("f2")
+            await shows(pilot, SECTIONS[lang][0])
+            await settled(pilot)
+            buttons = [line for line in screen_text(app).split("\n") if labels[1] in line]
+            assert len(buttons) == 1, screen_text(app)
+            for label in labels:
+                assert f" {label} " in buttons[0], (lang, buttons[0])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from screen import make_app, screen_text, sign_in
+from screen import make_app, open_course, screen_text, shows, sign_in
 from test_identity import interrupted_session
 
 from trainer import pins
@@ -90,3 +90,22 @@ async def test_the_pin_dialog_keeps_key_names_whole_at_80x24(tmp_path, lang):
         keys_whole(text)
         assert ("Esc：返回。" if lang == "zh" else "Esc: back.") in text, text
         assert not ascii_by_cjk(text), ascii_by_cjk(text)
+
+
+async def test_f2_while_paused_says_the_pause_dialog_again_in_the_other_language_whole(tmp_path):
+    """The pause dialog set its words once, when it opened: F2 switched the app to English around a dialog still in
+    Chinese, and a longer label laid out again would have been cut (the buttons kept their first width)."""
+    app = make_app(tmp_path / "p.db", lang="zh")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "P2", "Pan", "冲压")
+        await open_course(pilot, "press-loto")
+        await pilot.press("escape")
+        await shows(pilot, STRINGS["pause.abort"][0])
+        await pilot.press("f2")
+        for key in ("pause.resume", "pause.abort"):
+            await shows(pilot, f" {STRINGS[key][1]} ")
+        await pilot.press("down", "enter")  # Abandon: asks to confirm
+        await shows(pilot, STRINGS["pause.yes"][1])
+        await pilot.press("f2")
+        for key in ("pause.yes", "pause.no", "pause.confirm"):
+            await shows(pilot, STRINGS[key][0])

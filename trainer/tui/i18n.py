@@ -248,7 +248,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "password.differ": ("两次输入的密码不一致，请重新输入。", "The two differ; try again."),
     "password.set": ("教员密码已设置。", "Instructor password set."),
     "password.current": ("当前的教员密码：", "Current instructor password: "),
-    "password.reset": ("教员密码已重置（已记入审计记录）。", "Instructor password reset (recorded in the audit trail)."),
+    "password.reset": (
+        "教员密码已重置（已记入审计记录）。",
+        "Instructor password reset (recorded in the audit trail).",
+    ),
     "instructor.true": ("真", "true"),
     "instructor.false": ("假", "false"),
     "instructor.preview_mark": ("预览（不记录）", "PREVIEW (nothing is stored)"),

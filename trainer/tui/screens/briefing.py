@@ -13,6 +13,7 @@ from textual.widgets import Button, Footer, Header, Static
 
 from trainer.course.model import Course
 from trainer.tui.screens.base import TrainerScreen
+from trainer.tui.widgets.button import LabelButton
 from trainer.tui.widgets.prose import Prose
 from trainer.tui.widgets.reading import ReadingPane
 
@@ -35,9 +36,9 @@ class BriefingScreen(TrainerScreen[None]):
         with ReadingPane(id="briefing-body"):
             yield Prose(id="briefing-text")
         with Horizontal(id="briefing-buttons"):
-            yield Button(id="practice", variant="primary")
-            yield Button(id="exam", variant="warning")
-            yield Button(id="back")
+            yield LabelButton(self.app.tr("briefing.practice"), id="practice", variant="primary")
+            yield LabelButton(self.app.tr("briefing.exam"), id="exam", variant="warning")
+            yield LabelButton(self.app.tr("briefing.back"), id="back")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -30,6 +30,7 @@ from trainer.tui.look import SEVERITY_LOOK, clock_text
 from trainer.tui.mapdraw import draw_map
 from trainer.tui.replay import Frame, frames, time_per_state
 from trainer.tui.screens.base import TrainerScreen
+from trainer.tui.widgets.button import LabelButton
 from trainer.tui.widgets.prose import Prose
 from trainer.tui.widgets.reading import ReadingPane
 
@@ -127,8 +128,8 @@ class DebriefScreen(TrainerScreen[None]):
             yield Static(id="replay", classes="panel")
         with Horizontal(id="debrief-buttons"):
             if not self.instructor:  # an instructor does not retry a trainee's session
-                yield Button(id="retry", variant="primary")
-            yield Button(id="back")
+                yield LabelButton(self.app.tr("debrief.retry"), id="retry", variant="primary")
+            yield LabelButton(self.app.tr("debrief.back"), id="back")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -10,6 +10,7 @@ from textual.widgets import Button, Static
 
 from trainer.course.model import Course, State
 from trainer.tui.screens.base import TrainerModal
+from trainer.tui.widgets.button import LabelButton
 from trainer.tui.widgets.prose import Prose
 
 
@@ -26,7 +27,7 @@ class IncidentScreen(TrainerModal[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="incident-box"):
             yield Prose(id="incident-text")
-            yield Button(id="incident-ok", variant="error")
+            yield LabelButton(self.app.tr("debrief.title"), id="incident-ok", variant="error")
 
     def on_mount(self) -> None:
         app, lang = self.app, self.app.lang

@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import Button, Static
 
 from trainer.tui.screens.base import TrainerModal
+from trainer.tui.widgets.button import LabelButton
 
 
 class PauseScreen(TrainerModal[str | None]):
@@ -17,19 +18,25 @@ class PauseScreen(TrainerModal[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="pause-box"):
             yield Static(id="pause-text")
-            yield Button(id="resume", variant="primary")
-            yield Button(id="abort", variant="error")
-            yield Button(id="confirm", variant="error", classes="hidden")
-            yield Button(id="cancel", classes="hidden")
+            yield LabelButton(self.app.tr("pause.resume"), id="resume", variant="primary")
+            yield LabelButton(self.app.tr("pause.abort"), id="abort", variant="error")
+            yield LabelButton(self.app.tr("pause.yes"), id="confirm", variant="error", classes="hidden")
+            yield LabelButton(self.app.tr("pause.no"), id="cancel", classes="hidden")
 
     def on_mount(self) -> None:
+        self.refresh_language()
+        self.query_one("#resume", Button).focus()
+
+    def refresh_language(self) -> None:
+        """The box's title and its buttons in the app's language (again when F2 switches it while paused)."""
         tr = self.app.tr
         self.query_one("#pause-box").border_title = tr("pause.title")
         self.query_one("#resume", Button).label = tr("pause.resume")
         self.query_one("#abort", Button).label = tr("pause.abort")
         self.query_one("#confirm", Button).label = tr("pause.yes")
         self.query_one("#cancel", Button).label = tr("pause.no")
-        self.query_one("#resume", Button).focus()
+        if not self.query_one("#confirm").has_class("hidden"):  # asked to confirm: the question too
+            self.query_one("#pause-text", Static).update(tr("pause.confirm"))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         button = event.button.id
