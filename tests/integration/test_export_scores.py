@@ -42,7 +42,10 @@ def db(played_db) -> Path:
     hostile = [
         step
         for i, name in enumerate(HOSTILE_NAMES)
-        for step in (Trainee(f"H{i}", name, HOSTILE_DEPARTMENT if i == 0 else "+dept"), Attempt(f"H{i}", EXPERT, utc(9)))
+        for step in (
+            Trainee(f"H{i}", name, HOSTILE_DEPARTMENT if i == 0 else "+dept"),
+            Attempt(f"H{i}", EXPERT, utc(9)),
+        )
     ]
     return played_db([
         Trainee("A1", "张伟", "冲压车间"),
@@ -101,6 +104,32 @@ def test_xlsx_has_an_about_sheet_and_three_tables_with_frozen_headers_filters_wi
         assert ws.page_setup.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
         assert ws.print_title_rows == "$1:$1"
         assert f"2026-06-01 · Asia/Shanghai · {name}" in ws.oddHeader.center.text
+
+
+def test_every_date_and_time_fits_its_column_so_no_spreadsheet_shows_hashes(db, tmp_path):
+    """A date the column is too narrow for shows as ### in LibreOffice and WPS: the Attempts sheet's times were cut
+    from ten o'clock on (17 characters for "2026-03-05 10:00:00"), 1,759 cells of a 3,000-attempt sheet."""
+    out = tmp_path / "scores.xlsx"
+    assert export(db, out) == 0
+    wb = openpyxl.load_workbook(out)
+    checked = 0
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                if not isinstance(cell.value, datetime):
+                    continue
+                fmt = cell.number_format.replace("\\", "")
+                shown = f"{cell.value:%Y-%m-%d}" + (f" {cell.value.hour}:{cell.value:%M:%S}" if "h:mm" in fmt else "")
+                width = ws.column_dimensions[cell.column_letter].width
+                assert len(shown) + 1 <= width, (ws.title, cell.coordinate, shown, width)  # +1: the cell's margins
+                checked += 1
+    assert checked and any(
+        v.hour >= 10
+        for ws in wb.worksheets
+        for r in ws.iter_rows(min_row=2)
+        for v in (c.value for c in r)
+        if isinstance(v, datetime)
+    )
 
 
 def test_the_about_sheet_says_when_how_and_from_what_the_sheet_was_made(db, tmp_path):

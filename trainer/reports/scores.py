@@ -76,7 +76,7 @@ TRAINEE_COLUMNS = (
 _W = SEVERITY_WORDS
 ATTEMPT_COLUMNS = (
     *WHO_ON_WHAT,
-    Column("date", "date", "日期时间", "datetime", 17),
+    Column("date", "date", "日期时间", "datetime", 20),  # "2026-03-05 10:00:00" whole in LibreOffice and WPS too
     Column("duration", "duration", "用时", "duration", 10),
     Column("score", "score", "成绩", "number", 8),
     Column("passed", "passed", "通过", "bool", 8),
